@@ -1,0 +1,249 @@
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from simple_history.admin import SimpleHistoryAdmin
+
+from . import lifecycle, roles, services
+from .models import (
+    KPI,
+    BusinessUnit,
+    Decision,
+    FrictionPoint,
+    KPIObservation,
+    Person,
+    StageTransition,
+    TransitionSource,
+    UseCase,
+)
+
+
+class RoleAwareAdmin(SimpleHistoryAdmin):
+    """Auditors see everything and change nothing, whatever permissions they were given."""
+
+    def has_add_permission(self, request, *args):
+        return not roles.is_auditor(request.user) and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        return not roles.is_auditor(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not roles.is_auditor(request.user) and super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        if roles.is_auditor(request.user):
+            return {}
+        return super().get_actions(request)
+
+    def has_revert_permission(self, request, obj=None):
+        # Reverting from history would bypass the services and their version checks.
+        return False
+
+    def revert_disallowed(self, request, obj=None):
+        return True
+
+
+class ReadOnlyAdmin(RoleAwareAdmin):
+    """Rows that nobody edits in the admin: they are written by the services only."""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BusinessUnit)
+class BusinessUnitAdmin(RoleAwareAdmin):
+    list_display = ["name", "people_count", "use_case_count", "created_at"]
+    search_fields = ["name"]
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            people_total=Count("people", distinct=True), use_cases_total=Count("use_cases", distinct=True)
+        )
+
+    @admin.display(description="people", ordering="people_total")
+    def people_count(self, unit):
+        return unit.people_total
+
+    @admin.display(description="use cases", ordering="use_cases_total")
+    def use_case_count(self, unit):
+        return unit.use_cases_total
+
+
+@admin.register(Person)
+class PersonAdmin(RoleAwareAdmin):
+    list_display = ["email", "name", "business_unit", "active"]
+    list_filter = ["active", "business_unit"]
+    list_select_related = ["business_unit"]
+    search_fields = ["email", "name"]
+    autocomplete_fields = ["business_unit"]
+
+    def save_model(self, request, obj, form, change):
+        obj.email = services.normalise_email(obj.email)
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(FrictionPoint)
+class FrictionPointAdmin(ReadOnlyAdmin):
+    list_display = ["name", "code", "description"]
+    search_fields = ["name", "description"]
+
+
+class UseCaseInline(admin.TabularInline):
+    model = UseCase
+    fields = ["external_id", "title", "stage", "business_owner", "technical_owner"]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("business_owner", "technical_owner")
+
+
+@admin.register(Decision)
+class DecisionAdmin(RoleAwareAdmin):
+    list_display = ["statement", "business_unit", "owner", "frequency", "cost_of_error", "cost_of_delay_per_day", "current_method", "owner_confirmed_on"]
+    list_filter = ["business_unit", "frequency", "current_method", "owner__active"]
+    list_select_related = ["business_unit", "owner"]
+    search_fields = ["statement", "execution_point", "owner__email", "owner__name"]
+    autocomplete_fields = ["business_unit", "owner"]
+    readonly_fields = ["owner_confirmed_on", "created_at", "updated_at"]
+    date_hierarchy = "created_at"
+    inlines = [UseCaseInline]
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and roles.can_change_decision(request.user, obj)
+
+    def save_model(self, request, obj, form, change):
+        services.save_decision(decision=obj, actor=request.user)
+
+
+class KPIInline(admin.TabularInline):
+    model = KPI
+    fields = ["name", "unit", "direction", "baseline", "target"]
+    extra = 0
+    can_delete = False
+
+
+class StageTransitionInline(admin.TabularInline):
+    model = StageTransition
+    fields = ["occurred_at", "from_stage", "to_stage", "actor", "source", "reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
+@admin.register(UseCase)
+class UseCaseAdmin(RoleAwareAdmin):
+    list_display = ["title", "external_id", "business_unit", "stage", "stage_entered_on", "business_owner", "technical_owner", "capability", "updated_at"]
+    list_filter = ["stage", "business_unit", "data_readiness", "inference_readiness", "friction_points", "business_owner__active"]
+    list_select_related = ["business_unit", "business_owner", "technical_owner"]
+    search_fields = ["title", "external_id", "summary", "capability", "decision__statement"]
+    autocomplete_fields = ["decision", "business_unit", "business_owner", "technical_owner"]
+    readonly_fields = ["stage", "stage_entered_on", "version", "business_owner_confirmed_on", "technical_owner_confirmed_on", "created_at", "updated_at"]
+    filter_horizontal = ["friction_points"]
+    date_hierarchy = "stage_entered_on"
+    inlines = [KPIInline, StageTransitionInline]
+    actions = ["move_to_next_stage"]
+    fieldsets = [
+        (None, {"fields": ["title", "external_id", "decision", "business_unit", "summary", "capability"]}),
+        ("Accountability", {"fields": ["business_owner", "business_owner_confirmed_on", "technical_owner", "technical_owner_confirmed_on"]}),
+        ("Stage", {"fields": ["stage", "stage_entered_on", "version"]}),
+        ("Value chain readiness", {"fields": ["data_readiness", "infrastructure_readiness", "model_readiness", "orchestration_readiness", "inference_readiness"]}),
+        ("Value and risk", {"fields": ["expected_annual_value", "friction_points", "monitoring_plan"]}),
+        ("Record", {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and roles.can_change_use_case(request.user, obj)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.edit_use_case(use_case=obj, actor=request.user)
+        else:
+            services.register_use_case(use_case=obj, actor=request.user, source=TransitionSource.PRODUCT)
+
+    def save_related(self, request, form, formsets, change):
+        # Friction points and KPIs are part of the same edit the version already counts.
+        for formset in formsets:
+            for instance in formset.save(commit=False):
+                instance._history_user = request.user
+        super().save_related(request, form, formsets, change)
+
+    @admin.action(description="Move selected use cases to their next stage")
+    def move_to_next_stage(self, request, queryset):
+        for use_case in queryset.select_related("decision", "business_owner", "technical_owner"):
+            next_stage = lifecycle.NEXT_STAGE.get(use_case.stage)
+            if next_stage is None or not roles.can_change_use_case(request.user, use_case):
+                self.message_user(request, f"'{use_case}' was not moved: no next stage or not yours.", messages.WARNING)
+                continue
+            try:
+                lifecycle.move_use_case(use_case=use_case, to_stage=next_stage, actor=request.user)
+            except lifecycle.MoveRefused as refused:
+                self.message_user(request, str(refused), messages.ERROR)
+            else:
+                self.message_user(request, f"'{use_case}' moved to {next_stage}.", messages.SUCCESS)
+
+
+@admin.register(StageTransition)
+class StageTransitionAdmin(ReadOnlyAdmin):
+    list_display = ["occurred_at", "use_case", "from_stage", "to_stage", "actor", "source", "reason"]
+    list_filter = ["to_stage", "from_stage", "source"]
+    list_select_related = ["use_case", "actor"]
+    search_fields = ["use_case__title", "use_case__external_id", "reason", "actor__username"]
+    date_hierarchy = "occurred_at"
+
+
+@admin.register(KPI)
+class KPIAdmin(RoleAwareAdmin):
+    list_display = ["name", "use_case", "unit", "direction", "baseline", "target"]
+    list_filter = ["direction"]
+    list_select_related = ["use_case"]
+    search_fields = ["name", "use_case__title", "use_case__external_id"]
+    autocomplete_fields = ["use_case"]
+
+    def has_change_permission(self, request, obj=None):
+        use_case = obj.use_case if obj else None
+        return super().has_change_permission(request, obj) and roles.can_change_use_case(request.user, use_case)
+
+
+@admin.register(KPIObservation)
+class KPIObservationAdmin(RoleAwareAdmin):
+    list_display = ["kpi", "use_case", "observed_on", "value", "source", "recorded_by"]
+    list_filter = ["source"]
+    list_select_related = ["kpi__use_case", "recorded_by"]
+    search_fields = ["kpi__name", "kpi__use_case__title", "kpi__use_case__external_id"]
+    autocomplete_fields = ["kpi"]
+    readonly_fields = ["recorded_by", "recorded_at"]
+    date_hierarchy = "observed_on"
+
+    @admin.display(ordering="kpi__use_case__title")
+    def use_case(self, observation):
+        return observation.kpi.use_case
+
+    def has_change_permission(self, request, obj=None):
+        use_case = obj.kpi.use_case if obj else None
+        return super().has_change_permission(request, obj) and roles.can_change_use_case(request.user, use_case)
+
+    def save_model(self, request, obj, form, change):
+        services.record_kpi_observation(
+            kpi=obj.kpi, observed_on=obj.observed_on, value=obj.value, actor=request.user
+        )

@@ -1,0 +1,68 @@
+"""Who may see and change what: CONTRACT.md's roles, written once for admin, API and pages."""
+
+from __future__ import annotations
+
+from .models import Decision, Person, UseCase
+
+PROGRAM_OFFICE = "program_office"
+BUSINESS_OWNER = "business_owner"
+AUDITOR = "auditor"
+ROLE_GROUPS = (PROGRAM_OFFICE, BUSINESS_OWNER, AUDITOR)
+
+
+def _group_names(user) -> set[str]:
+    if not hasattr(user, "_last_mile_groups"):
+        user._last_mile_groups = set(user.groups.values_list("name", flat=True)) if user.is_authenticated else set()
+    return user._last_mile_groups
+
+
+def is_auditor(user) -> bool:
+    """Auditors change nothing, even if someone also granted them another role."""
+    return user.is_authenticated and not user.is_superuser and AUDITOR in _group_names(user)
+
+
+def is_program_office(user) -> bool:
+    if is_auditor(user):
+        return False
+    return user.is_authenticated and (user.is_superuser or PROGRAM_OFFICE in _group_names(user))
+
+
+def is_business_owner(user) -> bool:
+    return not is_auditor(user) and user.is_authenticated and BUSINESS_OWNER in _group_names(user)
+
+
+def person_for_user(user) -> Person | None:
+    """The directory person with the login's email: that is who a user is in the registry."""
+    if not user.is_authenticated or not user.email:
+        return None
+    if not hasattr(user, "_last_mile_person"):
+        user._last_mile_person = Person.objects.filter(email=user.email.strip().lower()).first()
+    return user._last_mile_person
+
+
+def can_change_decision(user, decision: Decision | None) -> bool:
+    """Program office changes any decision; a business owner only those they own."""
+    if is_program_office(user):
+        return True
+    if not is_business_owner(user):
+        return False
+    if decision is None:
+        return True
+    person = person_for_user(user)
+    return person is not None and decision.owner_id == person.pk
+
+
+def can_change_use_case(user, use_case: UseCase | None) -> bool:
+    """Program office changes any use case; a business owner those they own or whose decision they own."""
+    if is_program_office(user):
+        return True
+    if not is_business_owner(user):
+        return False
+    if use_case is None:
+        return True
+    person = person_for_user(user)
+    if person is None:
+        return False
+    return person.pk in (use_case.business_owner_id, use_case.technical_owner_id) or (
+        use_case.decision.owner_id == person.pk
+    )

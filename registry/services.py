@@ -1,0 +1,172 @@
+"""Writes to the registry. Every caller (admin, API, pages, importers, commands) uses these."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from .lifecycle import StaleVersion
+from .models import (
+    KPI,
+    BusinessUnit,
+    Decision,
+    KPIObservation,
+    Person,
+    Stage,
+    StageTransition,
+    TransitionSource,
+    UseCase,
+)
+
+
+def _history_user(actor):
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def business_unit_named(*, name: str, actor=None) -> BusinessUnit:
+    """The unit with this name (case-insensitive), created if new."""
+    name = " ".join(name.split())
+    unit = BusinessUnit.objects.filter(name__iexact=name).first()
+    if unit is None:
+        unit = BusinessUnit(name=name)
+        unit._history_user = _history_user(actor)
+        unit.save()
+    return unit
+
+
+def upsert_person(
+    *, email: str, actor=None, name: str | None = None, business_unit: BusinessUnit | None = None, active: bool | None = None
+) -> tuple[Person, bool]:
+    """Create or update the directory person keyed by `email`; returns (person, changed)."""
+    email = normalise_email(email)
+    person = Person.objects.filter(email=email).first() or Person(email=email)
+    updates = {"name": name, "business_unit": business_unit, "active": active}
+    changed = person.pk is None
+    for field, value in updates.items():
+        if value is not None and getattr(person, field) != value:
+            setattr(person, field, value)
+            changed = True
+    if changed:
+        person._history_user = _history_user(actor)
+        person.full_clean(validate_unique=False, validate_constraints=False)
+        person.save()
+    return person, changed
+
+
+def save_decision(*, decision: Decision, actor, on: datetime.date | None = None) -> Decision:
+    """Save a new or edited decision; a new owner starts the ownership clock."""
+    today = on or timezone.localdate()
+    with transaction.atomic():
+        previous_owner_id = (
+            Decision.objects.filter(pk=decision.pk).values_list("owner_id", flat=True).first() if decision.pk else None
+        )
+        if decision.owner_id and decision.owner_id != previous_owner_id:
+            decision.owner_confirmed_on = today
+        decision.updated_at = timezone.now()
+        decision._history_user = _history_user(actor)
+        decision.save()
+    return decision
+
+
+def confirm_decision_ownership(*, decision: Decision, actor, on: datetime.date | None = None) -> Decision:
+    decision.owner_confirmed_on = on or timezone.localdate()
+    decision._history_user = _history_user(actor)
+    decision._change_reason = "owner confirmed"
+    decision.save(update_fields=["owner_confirmed_on"])
+    return decision
+
+
+def register_use_case(
+    *, use_case: UseCase, actor, source: str = TransitionSource.PRODUCT, reason: str = "", on: datetime.datetime | None = None
+) -> UseCase:
+    """Register a new use case in `proposed`, writing its first transition."""
+    registered_at = on or timezone.now()
+    with transaction.atomic():
+        use_case.stage = Stage.PROPOSED
+        use_case.stage_entered_on = timezone.localdate(registered_at)
+        use_case.created_at = use_case.updated_at = registered_at
+        use_case.version = 1
+        for role in ("business", "technical"):
+            if getattr(use_case, f"{role}_owner_id"):
+                setattr(use_case, f"{role}_owner_confirmed_on", use_case.stage_entered_on)
+        use_case._history_user = _history_user(actor)
+        use_case.full_clean()
+        use_case.save()
+        StageTransition.objects.create(
+            use_case=use_case,
+            from_stage="",
+            to_stage=Stage.PROPOSED,
+            occurred_at=registered_at,
+            actor=_history_user(actor),
+            source=source,
+            reason=reason,
+        )
+    return use_case
+
+
+def edit_use_case(
+    *, use_case: UseCase, actor, expected_version: int | None = None, on: datetime.date | None = None
+) -> UseCase:
+    """Save edits made to `use_case` (never its stage: see lifecycle.move_use_case).
+
+    Refuses with StaleVersion when `expected_version` is given and someone saved in between.
+    A changed owner starts that owner's confirmation clock.
+    """
+    today = on or timezone.localdate()
+    with transaction.atomic():
+        current = UseCase.objects.select_for_update(of=("self",)).get(pk=use_case.pk)
+        if expected_version is not None and current.version != expected_version:
+            raise StaleVersion(current, expected_version)
+        use_case.stage, use_case.stage_entered_on = current.stage, current.stage_entered_on
+        for role in ("business", "technical"):
+            owner_id = getattr(use_case, f"{role}_owner_id")
+            if owner_id and owner_id != getattr(current, f"{role}_owner_id"):
+                setattr(use_case, f"{role}_owner_confirmed_on", today)
+        use_case.version = current.version + 1
+        use_case.updated_at = timezone.now()
+        use_case._history_user = _history_user(actor)
+        use_case.full_clean()
+        use_case.save()
+    return use_case
+
+
+def confirm_use_case_ownership(*, use_case: UseCase, person: Person, actor, on: datetime.date | None = None) -> UseCase:
+    """`person` confirms they still own `use_case` in whichever roles they hold."""
+    today = on or timezone.localdate()
+    fields = [
+        f"{role}_owner_confirmed_on"
+        for role in ("business", "technical")
+        if getattr(use_case, f"{role}_owner_id") == person.pk
+    ]
+    if not fields:
+        raise ValueError(f"{person.email} owns no role on '{use_case}'.")
+    for field in fields:
+        setattr(use_case, field, today)
+    use_case._history_user = _history_user(actor)
+    use_case._change_reason = "owner confirmed"
+    use_case.save(update_fields=fields)
+    return use_case
+
+
+def record_kpi_observation(
+    *, kpi: KPI, observed_on: datetime.date, value: Decimal, actor, source: str = TransitionSource.PRODUCT
+) -> KPIObservation:
+    """Record (or correct) the KPI's value on a day: one observation per KPI per day."""
+    with transaction.atomic():
+        observation = KPIObservation.objects.filter(kpi=kpi, observed_on=observed_on).first() or KPIObservation(
+            kpi=kpi, observed_on=observed_on
+        )
+        observation.value = value
+        observation.recorded_by = _history_user(actor)
+        observation.source = source
+        observation._history_user = _history_user(actor)
+        observation.full_clean(validate_unique=False, validate_constraints=False)
+        observation.save()
+    return observation

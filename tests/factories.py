@@ -1,0 +1,105 @@
+"""Factories for registry rows. Complex setups go through the real services instead."""
+
+import datetime
+from decimal import Decimal
+
+import factory
+from django.contrib.auth.models import Group, User
+
+from registry.models import KPI, BusinessUnit, Decision, Frequency, Person, Readiness, UseCase
+
+
+class BusinessUnitFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BusinessUnit
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Unit {n}")
+
+
+class PersonFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Person
+
+    email = factory.Sequence(lambda n: f"person{n}@example.com")
+    name = factory.Faker("name")
+    business_unit = factory.SubFactory(BusinessUnitFactory)
+    active = True
+
+
+class DecisionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Decision
+
+    statement = factory.Sequence(lambda n: f"Which invoices are paid early this week? ({n})")
+    business_unit = factory.SubFactory(BusinessUnitFactory)
+    owner = factory.SubFactory(PersonFactory)
+    owner_confirmed_on = factory.LazyFunction(datetime.date.today)
+    frequency = Frequency.WEEKLY
+    decisions_per_period = 200
+    cost_of_error = Decimal("150.00")
+    cost_of_delay_per_day = Decimal("400.00")
+    execution_point = "ERP payment run"
+    current_method = "judgement"
+
+
+class UseCaseFactory(factory.django.DjangoModelFactory):
+    """A proposed use case with owners; tests move it with the lifecycle, not by setting stage."""
+
+    class Meta:
+        model = UseCase
+
+    decision = factory.SubFactory(DecisionFactory)
+    external_id = factory.Sequence(lambda n: f"UC-{n:05d}")
+    title = factory.Sequence(lambda n: f"Early payment discount model {n}")
+    summary = "Ranks supplier invoices by the value of paying them early."
+    capability = "tabular prediction"
+    business_unit = factory.SelfAttribute("decision.business_unit")
+    business_owner = factory.SubFactory(PersonFactory)
+    technical_owner = factory.SubFactory(PersonFactory)
+    data_readiness = Readiness.NONE
+
+
+class ProductionReadyUseCaseFactory(UseCaseFactory):
+    """Meets every gate up to production; a KPI with baseline and target is added after creation."""
+
+    data_readiness = Readiness.READY
+    infrastructure_readiness = Readiness.PARTIAL
+    model_readiness = Readiness.READY
+    orchestration_readiness = Readiness.PARTIAL
+    inference_readiness = Readiness.PARTIAL
+    monitoring_plan = "Weekly drift report; alert when the capture rate falls 10% under baseline."
+    kpi = factory.RelatedFactory(
+        "tests.factories.KPIFactory", factory_related_name="use_case", baseline=Decimal("0.12"), target=Decimal("0.30")
+    )
+
+
+class KPIFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = KPI
+
+    use_case = factory.SubFactory(UseCaseFactory)
+    name = factory.Sequence(lambda n: f"Early payment discount captured {n}")
+    unit = "%"
+    direction = "higher"
+    baseline = None
+    target = None
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", "correct horse battery")
+    is_staff = True
+
+    @factory.post_generation
+    def groups(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.groups.set(Group.objects.filter(name__in=extracted))
+        if create:
+            self.save()

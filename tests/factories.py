@@ -48,6 +48,7 @@ class UseCaseFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = UseCase
+        skip_postgeneration_save = True
 
     decision = factory.SubFactory(DecisionFactory)
     external_id = factory.Sequence(lambda n: f"UC-{n:05d}")

@@ -327,12 +327,17 @@ def _parse_use_case_rows(table, people, today, progress) -> list[UseCaseRow]:
         unit_name = " ".join(reader.text("business_unit", max_length=200, required=True).split())
         statement = " ".join(reader.text("decision", max_length=300, required=True).split())
         decision_attributes = {}
-        if reader.has("decision_owner"):
-            decision_attributes["owner"] = reader.person("decision_owner", people)
-        if reader.has("decision_frequency"):
-            decision_attributes["frequency"] = reader.choice("decision_frequency", Frequency.values)
-        if reader.has("cost_of_error"):
-            decision_attributes["cost_of_error"] = reader.amount("cost_of_error")
+        for column, parse in (
+            ("decision_owner", lambda c: reader.person(c, people)),
+            ("decision_frequency", lambda c: reader.choice(c, Frequency.values)),
+            ("cost_of_error", reader.amount),
+        ):
+            if reader.has(column):
+                errors_before = len(errors)
+                value = parse(column)
+                # An unreadable value is reported once, not again as a conflict with other rows.
+                if len(errors) == errors_before:
+                    decision_attributes[DECISION_COLUMN_TO_FIELD[column]] = value
         decision_key = (unit_name.lower(), statement)
         if unit_name and statement:
             if decision_key in decision_seen:

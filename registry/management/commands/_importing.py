@@ -21,7 +21,8 @@ class ImportCommand(BaseCommand):
     def progress(self, rows):
         if len(rows) <= PROGRESS_THRESHOLD_ROWS:
             return rows
-        return tqdm(rows, desc="checking rows", unit="row", file=sys.stderr, disable=None)
+        # The bar goes to the command's own stderr stream, unwrapped so its carriage returns work.
+        return tqdm(rows, desc="checking rows", unit="row", file=getattr(self.stderr, "_out", sys.stderr), mininterval=0.5)
 
     def handle(self, *args, file, dry_run, **options):
         try:

@@ -1,6 +1,8 @@
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
+from django.http import Http404, HttpResponseRedirect
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import lifecycle, roles, services
@@ -34,12 +36,30 @@ class RoleAwareAdmin(SimpleHistoryAdmin):
             return {}
         return super().get_actions(request)
 
-    def has_revert_permission(self, request, obj=None):
-        # Reverting from history would bypass the services and their version checks.
-        return False
+    def _keeps_history(self):
+        return hasattr(self.model._meta, "simple_history_manager_attribute")
 
-    def revert_disallowed(self, request, obj=None):
-        return True
+    def history_view(self, request, object_id, extra_context=None):
+        if self._keeps_history():
+            return super().history_view(request, object_id, extra_context)
+        # Write-once rows and reference data keep no history of their own: show the admin log.
+        response = admin.ModelAdmin.history_view(self, request, object_id, extra_context)
+        opts = self.model._meta
+        response.template_name = [
+            f"admin/{opts.app_label}/{opts.model_name}/object_history.html",
+            f"admin/{opts.app_label}/object_history.html",
+            "admin/object_history.html",
+        ]
+        return response
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # A past version is shown, never saved back (SimpleHistoryAdmin would save it for
+        # anyone allowed to view it, auditors included).
+        if request.method != "GET":
+            raise PermissionDenied
+        if not self._keeps_history():
+            raise Http404
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 class ReadOnlyAdmin(RoleAwareAdmin):
@@ -75,8 +95,15 @@ class BusinessUnitAdmin(RoleAwareAdmin):
         return unit.use_cases_total
 
 
+class PersonAdminForm(forms.ModelForm):
+    def clean_email(self):
+        # Stored lower-case (a database constraint): normalise before the form validates it.
+        return services.normalise_email(self.cleaned_data["email"])
+
+
 @admin.register(Person)
 class PersonAdmin(RoleAwareAdmin):
+    form = PersonAdminForm
     list_display = ["email", "name", "business_unit", "active"]
     list_filter = ["active", "business_unit"]
     list_select_related = ["business_unit"]
@@ -151,8 +178,28 @@ class StageTransitionInline(admin.TabularInline):
         return super().get_queryset(request).select_related("actor")
 
 
+class UseCaseAdminForm(forms.ModelForm):
+    """Carries the version the editor read, so saving over someone else's newer edit is refused."""
+
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["expected_version"].initial = self.instance.version if self.instance.pk else None
+
+    def clean(self):
+        cleaned_data = super().clean()
+        expected = cleaned_data.get("expected_version")
+        if self.instance.pk and expected is not None and expected != self.instance.version:
+            raise forms.ValidationError(
+                "Someone changed this use case since you opened it. Reload the page and make your change again."
+            )
+        return cleaned_data
+
+
 @admin.register(UseCase)
 class UseCaseAdmin(RoleAwareAdmin):
+    form = UseCaseAdminForm
     list_display = ["title", "external_id", "business_unit", "stage", "stage_entered_on", "business_owner", "technical_owner", "capability", "updated_at"]
     list_filter = ["stage", "business_unit", "data_readiness", "inference_readiness", "friction_points", "business_owner__active"]
     list_select_related = ["business_unit", "business_owner", "technical_owner"]
@@ -175,9 +222,28 @@ class UseCaseAdmin(RoleAwareAdmin):
     def has_change_permission(self, request, obj=None):
         return super().has_change_permission(request, obj) and roles.can_change_use_case(request.user, obj)
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not self.has_change_permission(request, obj):
+            return fieldsets
+        return [*fieldsets, (None, {"fields": ["expected_version"]})]
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except lifecycle.StaleVersion:
+            # Someone saved between this form's check and the locked write: nothing was written.
+            self.message_user(
+                request, "Someone changed this use case while you were saving; your edit was not saved. Make it again.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(request.path)
+
     def save_model(self, request, obj, form, change):
         if change:
-            services.edit_use_case(use_case=obj, actor=request.user)
+            services.edit_use_case(
+                use_case=obj, actor=request.user, expected_version=form.cleaned_data.get("expected_version")
+            )
         else:
             services.register_use_case(use_case=obj, actor=request.user, source=TransitionSource.PRODUCT)
 
@@ -224,6 +290,12 @@ class KPIAdmin(RoleAwareAdmin):
         use_case = obj.use_case if obj else None
         return super().has_change_permission(request, obj) and roles.can_change_use_case(request.user, use_case)
 
+    def save_model(self, request, obj, form, change):
+        # Judged on the use case chosen in the form: business owners add KPIs to their own only.
+        if not roles.can_change_use_case(request.user, obj.use_case):
+            raise PermissionDenied
+        super().save_model(request, obj, form, change)
+
 
 @admin.register(KPIObservation)
 class KPIObservationAdmin(RoleAwareAdmin):
@@ -243,7 +315,15 @@ class KPIObservationAdmin(RoleAwareAdmin):
         use_case = obj.kpi.use_case if obj else None
         return super().has_change_permission(request, obj) and roles.can_change_use_case(request.user, use_case)
 
+    def get_readonly_fields(self, request, obj=None):
+        # An observation is keyed by its KPI and day: correct its value, or record another day.
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "kpi", "observed_on"] if obj else readonly
+
     def save_model(self, request, obj, form, change):
-        services.record_kpi_observation(
+        if not roles.can_change_use_case(request.user, obj.kpi.use_case):
+            raise PermissionDenied
+        saved = services.record_kpi_observation(
             kpi=obj.kpi, observed_on=obj.observed_on, value=obj.value, actor=request.user
         )
+        obj.pk = saved.pk  # so the admin's log and message name the row the service wrote

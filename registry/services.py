@@ -67,8 +67,8 @@ def save_decision(*, decision: Decision, actor, on: datetime.date | None = None)
         previous_owner_id = (
             Decision.objects.filter(pk=decision.pk).values_list("owner_id", flat=True).first() if decision.pk else None
         )
-        if decision.owner_id and decision.owner_id != previous_owner_id:
-            decision.owner_confirmed_on = today
+        if decision.owner_id != previous_owner_id:
+            decision.owner_confirmed_on = today if decision.owner_id else None
         decision.updated_at = timezone.now()
         decision._history_user = _history_user(actor)
         decision.save()
@@ -127,8 +127,8 @@ def edit_use_case(
         use_case.stage, use_case.stage_entered_on = current.stage, current.stage_entered_on
         for role in ("business", "technical"):
             owner_id = getattr(use_case, f"{role}_owner_id")
-            if owner_id and owner_id != getattr(current, f"{role}_owner_id"):
-                setattr(use_case, f"{role}_owner_confirmed_on", today)
+            if owner_id != getattr(current, f"{role}_owner_id"):
+                setattr(use_case, f"{role}_owner_confirmed_on", today if owner_id else None)
         use_case.version = current.version + 1
         use_case.updated_at = timezone.now()
         use_case._history_user = _history_user(actor)

@@ -1,6 +1,17 @@
 import pytest
+from django.conf import settings
+from django.test import override_settings
 
 from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _test_settings():
+    # The manifest storage needs `collectstatic` first; pages rendered in tests need no hashing.
+    # A slow password hash is for real passwords; every test user would otherwise cost ~0.3 s.
+    storages = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    with override_settings(STORAGES=storages, PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture

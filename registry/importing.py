@@ -32,6 +32,9 @@ from .models import (
 from .tabular import UnreadableFile, read_table, write_table
 
 BATCH_SIZE = 2000
+# bulk_update writes one CASE expression per field over the batch; the database's cost of
+# planning it grows faster than the batch, so updates go in smaller batches.
+UPDATE_BATCH_SIZE = 250
 # A progress bar is worth showing from here on; below, the import is over before it would help.
 PROGRESS_THRESHOLD_ROWS = 300
 
@@ -282,7 +285,7 @@ def import_people(path: str | Path, *, actor=None, dry_run: bool = False, progre
         if not dry_run:
             bulk_create_with_history(to_create, Person, batch_size=BATCH_SIZE, default_user=actor, default_change_reason="import")
             bulk_update_with_history(
-                to_update, Person, ["name", "business_unit", "active"], batch_size=BATCH_SIZE,
+                to_update, Person, ["name", "business_unit", "active"], batch_size=UPDATE_BATCH_SIZE,
                 default_user=actor, default_change_reason="import",
             )
     report.created, report.updated = len(to_create), len(to_update)
@@ -425,6 +428,7 @@ def import_use_cases(
         to_create: list[UseCase] = []
         to_update: list[UseCase] = []
         transitions: list[StageTransition] = []
+        changed_fields: set[str] = set()
         for row in rows:
             unit = units.get(row.unit_name.lower())
             decision = decisions[(row.unit_name.lower(), row.statement)]
@@ -455,30 +459,28 @@ def import_use_cases(
                 )
                 use_case.stage = row.stage
                 use_case.stage_entered_on = row.stage_since or today
-                changed = True
+                changed |= {"stage", "stage_entered_on"}
             elif row.stage_since and use_case.stage_entered_on != row.stage_since and (
                 "stage" not in columns or use_case.stage == row.stage
             ):
                 use_case.stage_entered_on = row.stage_since
-                changed = True
+                changed.add("stage_entered_on")
             if changed:
                 use_case.version += 1
                 use_case.updated_at = now
                 to_update.append(use_case)
+                changed_fields |= changed | {"version", "updated_at"}
 
         if not dry_run:
             bulk_create_with_history(new_decisions, Decision, batch_size=BATCH_SIZE, default_user=actor, default_change_reason=reason)
             bulk_update_with_history(
                 changed_decisions, Decision, ["owner", "owner_confirmed_on", "frequency", "cost_of_error", "updated_at"],
-                batch_size=BATCH_SIZE, default_user=actor, default_change_reason=reason,
+                batch_size=UPDATE_BATCH_SIZE, default_user=actor, default_change_reason=reason,
             )
             bulk_create_with_history(to_create, UseCase, batch_size=BATCH_SIZE, default_user=actor, default_change_reason=reason)
             bulk_update_with_history(
-                to_update, UseCase,
-                ["title", "summary", "capability", "business_unit", "decision", "business_owner",
-                 "business_owner_confirmed_on", "technical_owner", "technical_owner_confirmed_on",
-                 "stage", "stage_entered_on", "version", "updated_at"],
-                batch_size=BATCH_SIZE, default_user=actor, default_change_reason=reason,
+                to_update, UseCase, sorted(changed_fields),
+                batch_size=UPDATE_BATCH_SIZE, default_user=actor, default_change_reason=reason,
             )
             StageTransition.objects.bulk_create(transitions, batch_size=BATCH_SIZE)
     report.created, report.updated = len(to_create), len(to_update)
@@ -506,7 +508,8 @@ def _plan_decisions(rows: list[UseCaseRow], units, today) -> dict[tuple[str, str
         for attribute, value in row.decision_attributes.items():
             if attribute == "frequency":
                 value = value or ""
-            if getattr(decision, attribute) != value:
+            current = decision.owner_id if attribute == "owner" else getattr(decision, attribute)
+            if current != (value.pk if attribute == "owner" and value else value):
                 setattr(decision, attribute, value)
                 decision._import_changed = True
                 if attribute == "owner":
@@ -530,19 +533,20 @@ def _differs(use_case: UseCase, attribute: str, value) -> bool:
     return getattr(use_case, f"{attribute}_id") != (value.pk if value is not None else None)
 
 
-def _apply_row(use_case: UseCase, row: UseCaseRow, columns: set[str], decision, unit, today) -> bool:
-    """Set the row's values on an existing use case; True when anything changed."""
+def _apply_row(use_case: UseCase, row: UseCaseRow, columns: set[str], decision, unit, today) -> set[str]:
+    """Set the row's values on an existing use case; returns the names of the fields that changed."""
     updates = {"title": row.title, "decision": decision, "business_unit": unit}
     for column in ("summary", "capability", "business_owner", "technical_owner"):
         if column in columns:
             updates[column] = getattr(row, column)
-    changed = False
+    changed = set()
     for attribute, value in updates.items():
         if _differs(use_case, attribute, value):
             setattr(use_case, attribute, value)
+            changed.add(attribute)
             if attribute.endswith("_owner"):
                 setattr(use_case, f"{attribute}_confirmed_on", today if value else None)
-            changed = True
+                changed.add(f"{attribute}_confirmed_on")
     return changed
 
 

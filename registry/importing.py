@@ -429,6 +429,7 @@ def import_use_cases(
         to_update: list[UseCase] = []
         transitions: list[StageTransition] = []
         changed_fields: set[str] = set()
+        out_of_order: list[RowError] = []
         for row in rows:
             unit = units.get(row.unit_name.lower())
             decision = decisions[(row.unit_name.lower(), row.statement)]
@@ -452,6 +453,14 @@ def import_use_cases(
                 continue
             changed = _apply_row(use_case, row, columns, decision, unit, today)
             if "stage" in columns and use_case.stage != row.stage:
+                moved_on = row.stage_since or today
+                if moved_on < use_case.stage_entered_on:
+                    # The trail of stages must read in order: this move cannot predate the last.
+                    out_of_order.append(RowError(
+                        row.number, "stage_since",
+                        f"{moved_on.isoformat()} is before {use_case.stage_entered_on.isoformat()}, when "
+                        f"'{row.external_id}' entered {use_case.stage}",
+                    ))
                 transitions.append(
                     StageTransition(use_case=use_case, from_stage=use_case.stage, to_stage=row.stage,
                                     occurred_at=_start_of_day(row.stage_since or today), actor=actor,
@@ -471,6 +480,8 @@ def import_use_cases(
                 to_update.append(use_case)
                 changed_fields |= changed | {"version", "updated_at"}
 
+        if out_of_order:
+            raise ImportFailed(out_of_order)
         if not dry_run:
             bulk_create_with_history(new_decisions, Decision, batch_size=BATCH_SIZE, default_user=actor, default_change_reason=reason)
             bulk_update_with_history(

@@ -1,10 +1,10 @@
 """Factories for registry rows. Complex setups go through the real services instead."""
 
-import datetime
 from decimal import Decimal
 
 import factory
 from django.contrib.auth.models import Group, User
+from django.utils import timezone
 
 from registry.models import KPI, BusinessUnit, Decision, Frequency, Person, Readiness, UseCase
 
@@ -34,7 +34,7 @@ class DecisionFactory(factory.django.DjangoModelFactory):
     statement = factory.Sequence(lambda n: f"Which invoices are paid early this week? ({n})")
     business_unit = factory.SubFactory(BusinessUnitFactory)
     owner = factory.SubFactory(PersonFactory)
-    owner_confirmed_on = factory.LazyFunction(datetime.date.today)
+    owner_confirmed_on = factory.LazyFunction(timezone.localdate)
     frequency = Frequency.WEEKLY
     decisions_per_period = 200
     cost_of_error = Decimal("150.00")

@@ -190,6 +190,17 @@ def test_reimport_updates_by_external_id_and_records_the_stage_move(people, tmp_
     assert UseCase.objects.count() == 3
 
 
+def test_a_stage_move_dated_before_the_current_stage_is_refused(people, tmp_path):
+    run("import_use_cases", write_csv(tmp_path, GOOD_ROWS))
+    before = registry_snapshot()
+    backdated = [HEADER, GOOD_ROWS[1].replace("pilot,2026-03-01", "production,2026-02-01")]
+
+    err, _ = run_failing("import_use_cases", write_csv(tmp_path, backdated))
+
+    assert "row 1, column stage_since: 2026-02-01 is before 2026-03-01, when 'FIN-1' entered pilot" in err
+    assert registry_snapshot() == before
+
+
 def test_blank_owner_cell_clears_the_owner_but_absent_column_leaves_it(people, tmp_path):
     run("import_use_cases", write_csv(tmp_path, GOOD_ROWS))
     without_owner_columns = [

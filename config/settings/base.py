@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "simple_history",
     "registry",
+    "portfolio",
 ]
 
 MIDDLEWARE = [

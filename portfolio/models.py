@@ -1,0 +1,179 @@
+"""Findings the scans raise, the runs that raised them, and the policy they judge by."""
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from registry.models import Decision, Person, UseCase
+
+
+class FindingKind(models.TextChoices):
+    STALLED_PILOT = "stalled_pilot", "Stalled pilot"
+    DUPLICATE_CAPABILITY = "duplicate_capability", "Duplicated capability"
+    ORPHANED_OWNERSHIP = "orphaned_ownership", "Orphaned ownership"
+    BROKEN_FEEDBACK_LOOP = "broken_feedback_loop", "Broken feedback loop"
+
+
+class Severity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+SEVERITY_ORDER = [Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
+
+
+class FindingStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+ACTIVE_STATUSES = [FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED]
+
+
+class Policy(models.Model):
+    """The thresholds the scans judge by; one row, edited by the program office."""
+
+    pilot_max_days = models.PositiveIntegerField(default=90, validators=[MinValueValidator(1)],
+                                                 help_text="Days in pilot without a stage move before it is stalled.")
+    validating_max_days = models.PositiveIntegerField(default=60, validators=[MinValueValidator(1)],
+                                                      help_text="Days in validating without a stage move before it is stalled.")
+    inactivity_days = models.PositiveIntegerField(default=60, validators=[MinValueValidator(1)],
+                                                  help_text="Days in pilot or validating without any edit, KPI observation or stage move.")
+    ownership_confirmation_days = models.PositiveIntegerField(default=180, validators=[MinValueValidator(1)],
+                                                              help_text="Owners confirm at least this often.")
+    kpi_observation_days = models.PositiveIntegerField(default=90, validators=[MinValueValidator(1)],
+                                                       help_text="A use case in production needs a KPI observation at least this often.")
+    duplicate_min_similarity = models.FloatField(default=0.5, validators=[MinValueValidator(0.0)],
+                                                 help_text="Similarity (0–1) from which two use cases count as duplicates.")
+    generic_mailbox_patterns = models.TextField(
+        default="info@*\nnoreply@*\nno-reply@*\ndonotreply@*\nadmin@*\nsupport@*\nhelpdesk@*\n*-team@*\nteam-*@*\nai-*@*\ndata-*@*",
+        help_text="One shell-style pattern a line (e.g. info@*, *-team@*): owner addresses that are a mailbox, not a person.",
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "policy"
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="portfolio_policy_single_row"),
+            models.CheckConstraint(
+                condition=Q(duplicate_min_similarity__gte=0) & Q(duplicate_min_similarity__lte=1),
+                name="portfolio_policy_similarity_between_0_and_1",
+            ),
+        ]
+
+    def __str__(self):
+        return "Scan policy"
+
+    @classmethod
+    def current(cls) -> "Policy":
+        policy, _ = cls.objects.get_or_create(pk=1)
+        return policy
+
+    @property
+    def mailbox_patterns(self) -> list[str]:
+        return [line.strip().lower() for line in self.generic_mailbox_patterns.splitlines() if line.strip()]
+
+
+class ScanRun(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    kinds = models.JSONField(default=list, help_text="The kinds of finding scanned.")
+    as_of = models.DateField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    opened = models.PositiveIntegerField(default=0)
+    still_open = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    reopened = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    triggered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="scan_runs")
+    task_id = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=["queued", "running", "succeeded", "failed"]),
+                                   name="portfolio_scanrun_status_valid"),
+        ]
+
+    def __str__(self):
+        return f"Scan of {', '.join(self.kinds) or 'nothing'} as of {self.as_of} ({self.status})"
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+
+class Finding(models.Model):
+    """Something a scan flagged, with its lifecycle. One row per fingerprint, ever."""
+
+    kind = models.CharField(max_length=40, choices=FindingKind.choices)
+    fingerprint = models.CharField(max_length=64, unique=True, help_text="Identity of what was found, stable across scans.")
+    substance = models.CharField(max_length=64, help_text="Digest of what matters; a change reopens a dismissed finding.")
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    status = models.CharField(max_length=20, choices=FindingStatus.choices, default=FindingStatus.OPEN)
+    title = models.CharField(max_length=300)
+    detail = models.JSONField(default=dict, blank=True)
+    use_cases = models.ManyToManyField(UseCase, blank=True, related_name="findings")
+    decisions = models.ManyToManyField(Decision, blank=True, related_name="findings")
+    assignee = models.ForeignKey(Person, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_findings")
+    first_seen = models.DateField()
+    last_seen = models.DateField()
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    status_reason = models.TextField(blank=True)
+    last_scan = models.ForeignKey(ScanRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-last_seen", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=FindingKind.values), name="portfolio_finding_kind_valid"),
+            models.CheckConstraint(condition=Q(severity__in=Severity.values), name="portfolio_finding_severity_valid"),
+            models.CheckConstraint(condition=Q(status__in=FindingStatus.values), name="portfolio_finding_status_valid"),
+            models.CheckConstraint(
+                condition=~Q(status=FindingStatus.DISMISSED) | ~Q(status_reason=""),
+                name="portfolio_finding_dismissal_has_reason",
+            ),
+            models.CheckConstraint(condition=Q(first_seen__lte=models.F("last_seen")),
+                                   name="portfolio_finding_seen_in_order"),
+        ]
+        indexes = [models.Index(fields=["kind", "status"])]
+
+    def __str__(self):
+        return self.title
+
+
+class FindingEvent(models.Model):
+    """One status change of a finding: who (or which scan) and why. Never edited."""
+
+    finding = models.ForeignKey(Finding, on_delete=models.PROTECT, related_name="events")
+    from_status = models.CharField(max_length=20, choices=FindingStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=FindingStatus.choices)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="finding_events")
+    scan_run = models.ForeignKey(ScanRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self):
+        return f"{self.from_status or 'new'} → {self.to_status}"

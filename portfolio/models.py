@@ -109,6 +109,8 @@ class ScanRun(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(status__in=["queued", "running", "succeeded", "failed"]),
                                    name="portfolio_scanrun_status_valid"),
+            # The lock that keeps two scans from overlapping: one running run at a time.
+            models.UniqueConstraint(fields=["status"], condition=Q(status="running"), name="portfolio_one_running_scan"),
         ]
 
     def __str__(self):

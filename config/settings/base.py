@@ -8,6 +8,7 @@ real broker; see README.md.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -119,3 +120,23 @@ LOGGING = {
 
 # History is browsed, never reverted: a revert would bypass the services.
 SIMPLE_HISTORY_REVERT_DISABLED = True
+
+# Scans. The lock expiry must exceed the longest scan: a run still "running" after it is
+# taken to belong to a dead worker. The visibility timeout is how long Redis waits before
+# handing an unacknowledged task (its worker killed) to another worker.
+SCAN_LOCK_EXPIRY_SECONDS = env.int("SCAN_LOCK_EXPIRY_SECONDS", default=30 * 60)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=60 * 60)}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Nightly, after the directory sync and KPI pushes of the evening have landed and before
+# owners start their day; the hour is the registry's TIME_ZONE.
+SCAN_NIGHTLY_HOUR = env.int("SCAN_NIGHTLY_HOUR", default=2)
+SCAN_NIGHTLY_MINUTE = env.int("SCAN_NIGHTLY_MINUTE", default=30)
+CELERY_BEAT_SCHEDULE = {
+    "nightly-portfolio-scan": {
+        "task": "portfolio.tasks.scan_all",
+        "schedule": crontab(hour=SCAN_NIGHTLY_HOUR, minute=SCAN_NIGHTLY_MINUTE),
+    },
+}

@@ -1,0 +1,166 @@
+"""The finding lifecycle: reconciling a scan's results, and people acknowledging, dismissing,
+resolving and assigning findings.
+
+open → acknowledged → resolved | dismissed (with a reason). A scan opens what is new,
+refreshes what still holds, resolves what no longer holds and reopens a resolved finding
+that holds again; a dismissed finding stays dismissed unless its substance changes.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from registry.models import Person
+
+from .models import ACTIVE_STATUSES, Finding, FindingEvent, FindingStatus, ScanRun
+from .scans.base import Detected
+
+BATCH_SIZE = 1000
+REFRESHED_FIELDS = ["severity", "title", "detail", "substance", "first_seen", "last_seen", "status",
+                    "status_changed_at", "status_reason", "last_scan"]
+
+
+class FindingChangeRefused(Exception):
+    """A status change that the lifecycle does not allow; nothing was written."""
+
+
+@dataclass
+class ReconcileResult:
+    opened: list[Finding] = field(default_factory=list)
+    reopened: list[Finding] = field(default_factory=list)
+    still_open: int = 0
+    resolved: int = 0
+
+
+def _history_user(actor):
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+def _links(through, column: str, finding_ids: list[int]) -> dict[int, set[int]]:
+    linked: dict[int, set[int]] = defaultdict(set)
+    for start in range(0, len(finding_ids), BATCH_SIZE):
+        chunk = finding_ids[start:start + BATCH_SIZE]
+        for finding_id, target_id in through.objects.filter(finding_id__in=chunk).values_list("finding_id", column):
+            linked[finding_id].add(target_id)
+    return linked
+
+
+def _sync_links(findings_with_targets: list[tuple[Finding, list[int], list[int]]]) -> None:
+    """Make each finding's use cases and decisions exactly those detected, set-based."""
+    for attribute, column, position in (("use_cases", "usecase_id", 1), ("decisions", "decision_id", 2)):
+        through = getattr(Finding, attribute).through
+        current = _links(through, column, [f.pk for f, *_ in findings_with_targets])
+        stale, fresh = [], []
+        for item in findings_with_targets:
+            finding, wanted = item[0], set(item[position])
+            if current.get(finding.pk, set()) != wanted:
+                stale.append(finding.pk)
+                fresh.extend(through(finding_id=finding.pk, **{column: target}) for target in sorted(wanted))
+        for start in range(0, len(stale), BATCH_SIZE):
+            through.objects.filter(finding_id__in=stale[start:start + BATCH_SIZE]).delete()
+        through.objects.bulk_create(fresh, batch_size=BATCH_SIZE)
+
+
+def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.date, scan_run: ScanRun | None = None) -> ReconcileResult:
+    """Write one scan's results for `kinds` in one transaction, keyed by fingerprint."""
+    now = timezone.now()
+    result = ReconcileResult()
+    by_fingerprint = {d.fingerprint: d for d in detected}
+    with transaction.atomic():
+        existing = {f.fingerprint: f for f in Finding.objects.select_for_update().filter(kind__in=kinds)}
+        new, refreshed, events, linked = [], [], [], []
+        for fingerprint, found in by_fingerprint.items():
+            finding = existing.get(fingerprint)
+            substance = found.substance_digest
+            if finding is None:
+                finding = Finding(
+                    kind=found.kind, fingerprint=fingerprint, substance=substance, severity=found.severity,
+                    status=FindingStatus.OPEN, title=found.title[:300], detail=found.detail,
+                    first_seen=as_of, last_seen=as_of, status_changed_at=now, last_scan=scan_run,
+                )
+                new.append(finding)
+                result.opened.append(finding)
+                linked.append((finding, found.use_case_ids, found.decision_ids))
+                continue
+            previous_status = finding.status
+            reopen_reason = None
+            if finding.status == FindingStatus.RESOLVED:
+                reopen_reason = "holds again"
+            elif finding.status == FindingStatus.DISMISSED and finding.substance != substance:
+                reopen_reason = "what it concerns has changed since it was dismissed"
+            if reopen_reason:
+                finding.status, finding.status_reason, finding.status_changed_at = FindingStatus.OPEN, reopen_reason, now
+                events.append(FindingEvent(finding=finding, from_status=previous_status, to_status=FindingStatus.OPEN,
+                                           occurred_at=now, scan_run=scan_run, reason=f"Reopened by the scan: {reopen_reason}."))
+                result.reopened.append(finding)
+            elif finding.status in ACTIVE_STATUSES:
+                result.still_open += 1
+            finding.severity, finding.title, finding.detail, finding.substance = (
+                found.severity, found.title[:300], found.detail, substance
+            )
+            finding.first_seen, finding.last_seen = min(finding.first_seen, as_of), max(finding.last_seen, as_of)
+            finding.last_scan = scan_run
+            refreshed.append(finding)
+            linked.append((finding, found.use_case_ids, found.decision_ids))
+
+        for fingerprint, finding in existing.items():
+            if fingerprint in by_fingerprint or finding.status not in ACTIVE_STATUSES:
+                continue
+            events.append(FindingEvent(finding=finding, from_status=finding.status, to_status=FindingStatus.RESOLVED,
+                                       occurred_at=now, scan_run=scan_run,
+                                       reason=f"Resolved by the scan: no longer holds as of {as_of.isoformat()}."))
+            finding.status, finding.status_changed_at, finding.last_scan = FindingStatus.RESOLVED, now, scan_run
+            finding.status_reason = f"no longer holds as of {as_of.isoformat()}"
+            refreshed.append(finding)
+            result.resolved += 1
+
+        bulk_create_with_history(new, Finding, batch_size=BATCH_SIZE, default_change_reason="opened by a scan")
+        events.extend(FindingEvent(finding=f, from_status="", to_status=FindingStatus.OPEN, occurred_at=now,
+                                   scan_run=scan_run, reason="Opened by the scan.") for f in new)
+        bulk_update_with_history(refreshed, Finding, REFRESHED_FIELDS, batch_size=BATCH_SIZE,
+                                 default_change_reason="updated by a scan")
+        FindingEvent.objects.bulk_create(events, batch_size=BATCH_SIZE)
+        _sync_links(linked)
+    return result
+
+
+# People acting on findings -------------------------------------------------------------------
+
+
+ALLOWED_CHANGES = {
+    FindingStatus.OPEN: {FindingStatus.ACKNOWLEDGED, FindingStatus.RESOLVED, FindingStatus.DISMISSED},
+    FindingStatus.ACKNOWLEDGED: {FindingStatus.RESOLVED, FindingStatus.DISMISSED, FindingStatus.OPEN},
+    FindingStatus.RESOLVED: {FindingStatus.OPEN},
+    FindingStatus.DISMISSED: {FindingStatus.OPEN},
+}
+
+
+def change_finding_status(*, finding: Finding, to_status: str, actor, reason: str = "") -> Finding:
+    """Move a finding along its lifecycle; dismissing needs a reason."""
+    reason = reason.strip()
+    if to_status == FindingStatus.DISMISSED and not reason:
+        raise FindingChangeRefused("Dismissing a finding needs a reason.")
+    with transaction.atomic():
+        locked = Finding.objects.select_for_update().get(pk=finding.pk)
+        if to_status not in ALLOWED_CHANGES.get(locked.status, set()):
+            raise FindingChangeRefused(f"A finding that is {locked.status} cannot become {to_status}.")
+        FindingEvent.objects.create(finding=locked, from_status=locked.status, to_status=to_status,
+                                    actor=_history_user(actor), reason=reason)
+        locked.status, locked.status_reason, locked.status_changed_at = to_status, reason, timezone.now()
+        locked._history_user = _history_user(actor)
+        locked.save(update_fields=["status", "status_reason", "status_changed_at"])
+    return locked
+
+
+def assign_finding(*, finding: Finding, assignee: Person | None, actor) -> Finding:
+    finding.assignee = assignee
+    finding._history_user = _history_user(actor)
+    finding._change_reason = f"assigned to {assignee.email}" if assignee else "unassigned"
+    finding.save(update_fields=["assignee"])
+    return finding

@@ -1,0 +1,112 @@
+"""Running scans: one code path for the `scan` command, the Celery tasks and the admin.
+
+Two scans never overlap: a database constraint allows one running ScanRun at a time, and a
+run that has been "running" longer than SCAN_LOCK_EXPIRY is taken to belong to a dead
+worker and is failed, which frees the lock. A redelivered task takes over its own run.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .digest import send_digests
+from .findings import reconcile
+from .models import Finding, FindingKind, Policy, ScanRun
+
+# Detectors by dotted path, imported when a scan needs them: the duplicate detector pulls in
+# scikit-learn, which pages and commands that never scan should not pay for.
+DETECTORS: dict[str, str] = {
+    FindingKind.STALLED_PILOT: "portfolio.scans.stalled_pilots",
+    FindingKind.DUPLICATE_CAPABILITY: "portfolio.scans.duplicates",
+    FindingKind.ORPHANED_OWNERSHIP: "portfolio.scans.orphaned_ownership",
+    FindingKind.BROKEN_FEEDBACK_LOOP: "portfolio.scans.feedback_loops",
+}
+ALL_KINDS = list(DETECTORS)
+
+
+def detector(kind: str) -> Callable:
+    return importlib.import_module(DETECTORS[kind]).detect
+
+
+class ScanAlreadyRunning(Exception):
+    def __init__(self, running: ScanRun):
+        self.running = running
+        super().__init__(
+            f"Another scan (run {running.pk}, started {running.started_at:%Y-%m-%d %H:%M:%S %Z}) is still running; "
+            "try again when it has finished."
+        )
+
+
+def unknown_kinds(kinds: list[str]) -> list[str]:
+    return [kind for kind in kinds if kind not in DETECTORS]
+
+
+def queue_scan(*, kinds: list[str] | None = None, as_of: datetime.date | None = None, actor=None) -> ScanRun:
+    """Record a scan to be run; the caller hands its id to a worker or runs it at once."""
+    kinds = kinds or ALL_KINDS
+    if unknown := unknown_kinds(kinds):
+        raise ValueError(f"Unknown scan kind: {', '.join(unknown)}. Known: {', '.join(ALL_KINDS)}.")
+    return ScanRun.objects.create(
+        kinds=list(dict.fromkeys(kinds)), as_of=as_of or timezone.localdate(),
+        triggered_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+
+
+def _expire_abandoned_runs() -> None:
+    expiry = timezone.now() - datetime.timedelta(seconds=settings.SCAN_LOCK_EXPIRY_SECONDS)
+    ScanRun.objects.filter(status=ScanRun.Status.RUNNING, started_at__lt=expiry).update(
+        status=ScanRun.Status.FAILED, finished_at=timezone.now(),
+        error="Abandoned: still running after the lock expiry, so its worker presumably died.",
+    )
+
+
+def _claim(scan_run: ScanRun) -> None:
+    """Mark `scan_run` running, or raise ScanAlreadyRunning if another one is."""
+    _expire_abandoned_runs()
+    try:
+        with transaction.atomic():
+            # A running or failed run may be claimed again by its own redelivered or retried task.
+            claimed = ScanRun.objects.filter(pk=scan_run.pk).exclude(status=ScanRun.Status.SUCCEEDED).update(
+                status=ScanRun.Status.RUNNING, started_at=timezone.now(), finished_at=None, error=""
+            )
+    except IntegrityError:
+        running = ScanRun.objects.filter(status=ScanRun.Status.RUNNING).exclude(pk=scan_run.pk).first()
+        raise ScanAlreadyRunning(running or scan_run) from None
+    if not claimed:
+        raise ValueError(f"Scan run {scan_run.pk} has already succeeded.")
+    scan_run.refresh_from_db()
+
+
+def execute_scan(scan_run: ScanRun) -> ScanRun:
+    """Run the detectors of `scan_run` and reconcile their findings in one transaction."""
+    _claim(scan_run)
+    policy = Policy.current()
+    try:
+        detected = []
+        for kind in scan_run.kinds:
+            detected.extend(detector(kind)(as_of=scan_run.as_of, policy=policy))
+        result = reconcile(kinds=scan_run.kinds, detected=detected, as_of=scan_run.as_of, scan_run=scan_run)
+    except Exception as exc:
+        ScanRun.objects.filter(pk=scan_run.pk).update(
+            status=ScanRun.Status.FAILED, finished_at=timezone.now(), error=f"{exc.__class__.__name__}: {exc}"
+        )
+        raise
+    scan_run.opened = len(result.opened) + len(result.reopened)
+    scan_run.still_open, scan_run.resolved, scan_run.reopened = result.still_open, result.resolved, len(result.reopened)
+    scan_run.status, scan_run.finished_at = ScanRun.Status.SUCCEEDED, timezone.now()
+    scan_run.save(update_fields=["opened", "still_open", "resolved", "reopened", "status", "finished_at"])
+    newly_open = result.opened + result.reopened
+    if newly_open:
+        send_digests(Finding.objects.filter(pk__in=[f.pk for f in newly_open]), scan_run=scan_run)
+    return scan_run
+
+
+def run_scan_now(*, kinds: list[str] | None = None, as_of: datetime.date | None = None, actor=None) -> ScanRun:
+    """Queue and run a scan in this process (the `scan` command)."""
+    return execute_scan(queue_scan(kinds=kinds, as_of=as_of, actor=actor))

@@ -1,0 +1,167 @@
+"""The finding lifecycle as the program office sees it across scans."""
+
+import datetime
+
+import pytest
+
+from portfolio.findings import FindingChangeRefused, assign_finding, change_finding_status, reconcile
+from portfolio.models import Finding, FindingEvent, FindingStatus
+from portfolio.scans.base import Detected
+from tests.factories import PersonFactory, UseCaseFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+MONDAY = datetime.date(2026, 11, 2)
+TUESDAY = datetime.date(2026, 11, 3)
+WEDNESDAY = datetime.date(2026, 11, 4)
+KIND = "duplicate_capability"
+
+
+def found(*use_cases, severity="medium", anchor=None):
+    ids = sorted(u.pk for u in use_cases)
+    return Detected(
+        kind=KIND, identity=(anchor or ids[0],), severity=severity, title=f"{len(ids)} use cases do the same",
+        use_case_ids=ids, decision_ids=sorted({u.decision_id for u in use_cases}), detail={"similarity": 0.8},
+        substance=tuple(ids),
+    )
+
+
+def scan(*detected, on=MONDAY):
+    return reconcile(kinds=[KIND], detected=list(detected), as_of=on)
+
+
+@pytest.fixture
+def pair():
+    return UseCaseFactory(), UseCaseFactory()
+
+
+def test_a_new_problem_opens_a_finding_with_its_use_cases(pair):
+    result = scan(found(*pair))
+
+    finding = Finding.objects.get()
+    assert len(result.opened) == 1
+    assert finding.status == FindingStatus.OPEN
+    assert set(finding.use_cases.all()) == set(pair)
+    assert finding.first_seen == finding.last_seen == MONDAY
+    assert finding.events.get().reason == "Opened by the scan."
+
+
+def test_scanning_twice_changes_nothing_but_last_seen(pair):
+    scan(found(*pair))
+    first = Finding.objects.get()
+
+    result = scan(found(*pair), on=TUESDAY)
+
+    again = Finding.objects.get()
+    assert (result.opened, result.still_open, result.resolved) == ([], 1, 0)
+    assert again.pk == first.pk and again.status == FindingStatus.OPEN
+    assert (again.first_seen, again.last_seen) == (MONDAY, TUESDAY)
+    assert FindingEvent.objects.count() == 1
+
+
+def test_a_problem_that_no_longer_holds_is_resolved_by_the_scan_saying_so(pair):
+    scan(found(*pair))
+
+    result = scan(on=TUESDAY)
+
+    finding = Finding.objects.get()
+    assert result.resolved == 1
+    assert finding.status == FindingStatus.RESOLVED
+    assert "no longer holds as of 2026-11-03" in finding.events.first().reason
+
+
+def test_a_resolved_problem_that_comes_back_is_reopened_not_doubled(pair):
+    scan(found(*pair))
+    scan(on=TUESDAY)
+
+    result = scan(found(*pair), on=WEDNESDAY)
+
+    finding = Finding.objects.get()
+    assert len(result.reopened) == 1
+    assert finding.status == FindingStatus.OPEN
+    assert [e.to_status for e in finding.events.order_by("id")] == ["open", "resolved", "open"]
+
+
+def test_a_dismissed_finding_stays_dismissed_while_it_holds(pair):
+    scan(found(*pair))
+    change_finding_status(finding=Finding.objects.get(), to_status="dismissed", actor=UserFactory(),
+                          reason="Two regional variants, on purpose.")
+
+    result = scan(found(*pair), on=TUESDAY)
+
+    finding = Finding.objects.get()
+    assert finding.status == FindingStatus.DISMISSED
+    assert finding.last_seen == TUESDAY
+    assert result.opened == [] and result.reopened == []
+
+
+def test_a_dismissed_duplicate_reopens_when_a_new_use_case_joins_the_group(pair):
+    scan(found(*pair))
+    change_finding_status(finding=Finding.objects.get(), to_status="dismissed", actor=UserFactory(),
+                          reason="Two regional variants, on purpose.")
+    newcomer = UseCaseFactory()
+
+    result = scan(found(*pair, newcomer, anchor=min(u.pk for u in pair)), on=TUESDAY)
+
+    finding = Finding.objects.get()
+    assert len(result.reopened) == 1
+    assert finding.status == FindingStatus.OPEN
+    assert newcomer in finding.use_cases.all()
+    assert "changed since it was dismissed" in finding.events.first().reason
+
+
+def test_acknowledged_findings_stay_acknowledged_while_they_hold(pair):
+    scan(found(*pair))
+    change_finding_status(finding=Finding.objects.get(), to_status="acknowledged", actor=UserFactory())
+
+    scan(found(*pair, severity="high"), on=TUESDAY)
+
+    finding = Finding.objects.get()
+    assert (finding.status, finding.severity) == (FindingStatus.ACKNOWLEDGED, "high")
+
+
+def test_dismissing_without_a_reason_is_refused(pair):
+    scan(found(*pair))
+
+    with pytest.raises(FindingChangeRefused, match="needs a reason"):
+        change_finding_status(finding=Finding.objects.get(), to_status="dismissed", actor=UserFactory(), reason="  ")
+
+    assert Finding.objects.get().status == FindingStatus.OPEN
+
+
+def test_a_resolved_finding_cannot_be_acknowledged(pair):
+    scan(found(*pair))
+    finding = change_finding_status(finding=Finding.objects.get(), to_status="resolved", actor=UserFactory())
+
+    with pytest.raises(FindingChangeRefused, match="resolved cannot become acknowledged"):
+        change_finding_status(finding=finding, to_status="acknowledged", actor=UserFactory())
+
+
+def test_status_changes_record_who_and_why(pair):
+    scan(found(*pair))
+    office = UserFactory(username="office-lead")
+
+    change_finding_status(finding=Finding.objects.get(), to_status="dismissed", actor=office, reason="Planned overlap.")
+
+    event = FindingEvent.objects.first()
+    assert (event.from_status, event.to_status, event.actor, event.reason) == ("open", "dismissed", office, "Planned overlap.")
+    assert Finding.objects.get().history.first().history_user == office
+
+
+def test_assigning_a_finding_keeps_it_in_history(pair):
+    scan(found(*pair))
+    person = PersonFactory()
+
+    assign_finding(finding=Finding.objects.get(), assignee=person, actor=UserFactory())
+
+    finding = Finding.objects.get()
+    assert finding.assignee == person
+    assert finding.history.first().history_change_reason == f"assigned to {person.email}"
+
+
+def test_other_kinds_are_left_alone_by_a_scan(pair):
+    scan(found(*pair))
+
+    reconcile(kinds=["stalled_pilot"], detected=[], as_of=TUESDAY)
+
+    assert Finding.objects.get().status == FindingStatus.OPEN

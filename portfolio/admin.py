@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 
 from registry import roles
 from registry.admin import ReadOnlyAdmin, RoleAwareAdmin
@@ -135,6 +136,11 @@ class ScanRunAdmin(ReadOnlyAdmin):
 class PolicyAdmin(RoleAwareAdmin):
     list_display = ["__str__", "pilot_max_days", "validating_max_days", "inactivity_days",
                     "ownership_confirmation_days", "kpi_observation_days", "duplicate_min_similarity"]
+    readonly_fields = ["updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_at = timezone.now()
+        super().save_model(request, obj, form, change)
 
     def has_add_permission(self, request, *args):
         return not Policy.objects.exists() and super().has_add_permission(request, *args)

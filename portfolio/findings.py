@@ -14,8 +14,11 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from django.db.models import Value
+from django.db.models.functions import Greatest
+from simple_history.utils import bulk_create_with_history
 
+from registry.bulk import bulk_update_with_history
 from registry.models import Person
 
 from .models import ACTIVE_STATUSES, Finding, FindingEvent, FindingStatus, ScanRun
@@ -74,7 +77,7 @@ def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.dat
     by_fingerprint = {d.fingerprint: d for d in detected}
     with transaction.atomic():
         existing = {f.fingerprint: f for f in Finding.objects.select_for_update().filter(kind__in=kinds)}
-        new, refreshed, events, linked = [], [], [], []
+        new, refreshed, seen_again, events, linked = [], [], [], [], []
         for fingerprint, found in by_fingerprint.items():
             finding = existing.get(fingerprint)
             substance = found.substance_digest
@@ -101,12 +104,16 @@ def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.dat
                 result.reopened.append(finding)
             elif finding.status in ACTIVE_STATUSES:
                 result.still_open += 1
-            finding.severity, finding.title, finding.detail, finding.substance = (
-                found.severity, found.title[:300], found.detail, substance
-            )
-            finding.first_seen, finding.last_seen = min(finding.first_seen, as_of), max(finding.last_seen, as_of)
-            finding.last_scan = scan_run
-            refreshed.append(finding)
+            news = {"severity": found.severity, "title": found.title[:300], "detail": found.detail,
+                    "substance": substance, "first_seen": min(finding.first_seen, as_of)}
+            if reopen_reason is None and all(getattr(finding, name) == value for name, value in news.items()):
+                # Nothing a reader would notice changed: move last_seen without a history record.
+                seen_again.append(finding.pk)
+            else:
+                for name, value in news.items():
+                    setattr(finding, name, value)
+                finding.last_seen, finding.last_scan = max(finding.last_seen, as_of), scan_run
+                refreshed.append(finding)
             linked.append((finding, found.use_case_ids, found.decision_ids))
 
         for fingerprint, finding in existing.items():
@@ -123,8 +130,11 @@ def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.dat
         bulk_create_with_history(new, Finding, batch_size=BATCH_SIZE, default_change_reason="opened by a scan")
         events.extend(FindingEvent(finding=f, from_status="", to_status=FindingStatus.OPEN, occurred_at=now,
                                    scan_run=scan_run, reason="Opened by the scan.") for f in new)
-        bulk_update_with_history(refreshed, Finding, REFRESHED_FIELDS, batch_size=BATCH_SIZE,
-                                 default_change_reason="updated by a scan")
+        bulk_update_with_history(refreshed, REFRESHED_FIELDS, default_change_reason="updated by a scan")
+        for start in range(0, len(seen_again), BATCH_SIZE):
+            Finding.objects.filter(pk__in=seen_again[start:start + BATCH_SIZE]).update(
+                last_seen=Greatest("last_seen", Value(as_of)), last_scan=scan_run
+            )
         FindingEvent.objects.bulk_create(events, batch_size=BATCH_SIZE)
         _sync_links(linked)
     return result

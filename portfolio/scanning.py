@@ -109,4 +109,12 @@ def execute_scan(scan_run: ScanRun) -> ScanRun:
 
 def run_scan_now(*, kinds: list[str] | None = None, as_of: datetime.date | None = None, actor=None) -> ScanRun:
     """Queue and run a scan in this process (the `scan` command)."""
-    return execute_scan(queue_scan(kinds=kinds, as_of=as_of, actor=actor))
+    scan_run = queue_scan(kinds=kinds, as_of=as_of, actor=actor)
+    try:
+        return execute_scan(scan_run)
+    except ScanAlreadyRunning as exc:
+        # Nobody will run this one later (unlike a task, which retries): do not leave it queued.
+        ScanRun.objects.filter(pk=scan_run.pk, status=ScanRun.Status.QUEUED).update(
+            status=ScanRun.Status.FAILED, finished_at=timezone.now(), error=f"Not started: {exc}"
+        )
+        raise

@@ -83,7 +83,10 @@ def start_scan(*, kinds: list[str] | None = None, as_of: datetime.date | None = 
     """Queue a scan for a worker (admin, API); raises BrokerUnavailable when Redis is down."""
     scan_run = queue_scan(kinds=kinds, as_of=as_of, actor=actor)
     try:
-        result = run_queued_scan.apply_async(args=[scan_run.pk], retry=False)
+        # The ScanRun is the record, so nobody waits on the task's result: without
+        # ignore_result, sending first subscribes to the result store, which with Redis down
+        # retries for ~20 s and then raises RuntimeError instead of the broker's error.
+        result = run_queued_scan.apply_async(args=[scan_run.pk], retry=False, ignore_result=True)
     except (KombuOperationalError, OSError) as exc:
         ScanRun.objects.filter(pk=scan_run.pk).update(
             status=ScanRun.Status.FAILED, error=f"Not started: the task broker cannot be reached ({exc})."

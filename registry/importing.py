@@ -17,8 +17,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_create_with_history
 
+from .bulk import bulk_update_with_history
 from .models import (
     BusinessUnit,
     Decision,
@@ -32,9 +33,6 @@ from .models import (
 from .tabular import UnreadableFile, read_table, write_table
 
 BATCH_SIZE = 2000
-# bulk_update writes one CASE expression per field over the batch; the database's cost of
-# planning it grows faster than the batch, so updates go in smaller batches.
-UPDATE_BATCH_SIZE = 250
 # A progress bar is worth showing from here on; below, the import is over before it would help.
 PROGRESS_THRESHOLD_ROWS = 300
 
@@ -285,8 +283,7 @@ def import_people(path: str | Path, *, actor=None, dry_run: bool = False, progre
         if not dry_run:
             bulk_create_with_history(to_create, Person, batch_size=BATCH_SIZE, default_user=actor, default_change_reason="import")
             bulk_update_with_history(
-                to_update, Person, ["name", "business_unit", "active"], batch_size=UPDATE_BATCH_SIZE,
-                default_user=actor, default_change_reason="import",
+                to_update, ["name", "business_unit", "active"], default_user=actor, default_change_reason="import"
             )
     report.created, report.updated = len(to_create), len(to_update)
     report.unchanged = report.rows - report.created - report.updated
@@ -485,14 +482,11 @@ def import_use_cases(
         if not dry_run:
             bulk_create_with_history(new_decisions, Decision, batch_size=BATCH_SIZE, default_user=actor, default_change_reason=reason)
             bulk_update_with_history(
-                changed_decisions, Decision, ["owner", "owner_confirmed_on", "frequency", "cost_of_error", "updated_at"],
-                batch_size=UPDATE_BATCH_SIZE, default_user=actor, default_change_reason=reason,
+                changed_decisions, ["owner", "owner_confirmed_on", "frequency", "cost_of_error", "updated_at"],
+                default_user=actor, default_change_reason=reason,
             )
             bulk_create_with_history(to_create, UseCase, batch_size=BATCH_SIZE, default_user=actor, default_change_reason=reason)
-            bulk_update_with_history(
-                to_update, UseCase, sorted(changed_fields),
-                batch_size=UPDATE_BATCH_SIZE, default_user=actor, default_change_reason=reason,
-            )
+            bulk_update_with_history(to_update, sorted(changed_fields), default_user=actor, default_change_reason=reason)
             StageTransition.objects.bulk_create(transitions, batch_size=BATCH_SIZE)
     report.created, report.updated = len(to_create), len(to_update)
     report.unchanged = report.rows - report.created - report.updated

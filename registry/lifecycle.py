@@ -183,6 +183,7 @@ def move_use_case(
         locked.updated_at = moved_at
         locked._history_user = actor if getattr(actor, "is_authenticated", False) else None
         locked._change_reason = f"stage {from_stage} → {to_stage}"
+        locked._history_date = moved_at  # a move recorded after the fact is dated when it happened
         locked.save(update_fields=["stage", "stage_entered_on", "version", "updated_at"])
         StageTransition.objects.create(
             use_case=locked,

@@ -97,6 +97,7 @@ def register_use_case(
             if getattr(use_case, f"{role}_owner_id"):
                 setattr(use_case, f"{role}_owner_confirmed_on", use_case.stage_entered_on)
         use_case._history_user = _history_user(actor)
+        use_case._history_date = registered_at
         use_case.full_clean()
         use_case.save()
         StageTransition.objects.create(

@@ -57,7 +57,9 @@ class UseCaseFactory(factory.django.DjangoModelFactory):
     capability = "tabular prediction"
     business_unit = factory.SelfAttribute("decision.business_unit")
     business_owner = factory.SubFactory(PersonFactory)
+    business_owner_confirmed_on = factory.LazyFunction(timezone.localdate)
     technical_owner = factory.SubFactory(PersonFactory)
+    technical_owner_confirmed_on = factory.LazyFunction(timezone.localdate)
     data_readiness = Readiness.NONE
 
 

@@ -43,7 +43,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from django.db.models import Case, F, OuterRef, Subquery, When
+from django.db.models import Case, F, Max, OuterRef, Subquery, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -108,6 +108,11 @@ def use_cases_on(as_of: datetime.date, stages):
     )
 
 
+def latest(queryset, group_by: str, field: str) -> Subquery:
+    """Subquery: the greatest `field` of the (correlated) `queryset`, grouped by its `group_by`."""
+    return Subquery(queryset.order_by().values(group_by).annotate(latest=Max(field)).values("latest")[:1])
+
+
 def severity_up(severity: str, levels: int = 1) -> str:
     return SEVERITY_ORDER[min(SEVERITY_ORDER.index(severity) + levels, len(SEVERITY_ORDER) - 1)]
 
@@ -141,17 +146,15 @@ def _money(value: Decimal | None) -> float | None:
 
 def detect(*, as_of: datetime.date, policy) -> list[Detected]:
     end = end_of_day(as_of)
-    last_edit = (
-        UseCase.history.filter(id=OuterRef("pk"), history_date__lt=end).order_by("-history_date").values("history_date")[:1]
-    )
-    last_observation = (
-        KPIObservation.objects.filter(kpi__use_case=OuterRef("pk"), observed_on__lte=as_of)
-        .order_by("-observed_on")
-        .values("observed_on")[:1]
+    # Grouped Max subqueries, not ORDER BY … LIMIT 1: the latter lets PostgreSQL walk the
+    # whole date index backwards for every use case.
+    last_edit = latest(UseCase.history.filter(id=OuterRef("pk"), history_date__lt=end), "id", "history_date")
+    last_observation = latest(
+        KPIObservation.objects.filter(kpi__use_case=OuterRef("pk"), observed_on__lte=as_of), "kpi__use_case", "observed_on"
     )
     rows = (
         use_cases_on(as_of, STALLED_STAGES)
-        .annotate(last_edit_at=Subquery(last_edit), last_observed_on=Subquery(last_observation))
+        .annotate(last_edit_at=last_edit, last_observed_on=last_observation)
         .values(
             "pk", "title", "stage_on", "moved_at", "stage_entered_on", "updated_at", "last_edit_at", "last_observed_on",
             "decision_id", "decision__cost_of_delay_per_day", "decision__frequency",

@@ -47,14 +47,16 @@ def unknown_kinds(kinds: list[str]) -> list[str]:
     return [kind for kind in kinds if kind not in DETECTORS]
 
 
-def queue_scan(*, kinds: list[str] | None = None, as_of: datetime.date | None = None, actor=None) -> ScanRun:
+def queue_scan(
+    *, kinds: list[str] | None = None, as_of: datetime.date | None = None, actor=None, task_id: str = ""
+) -> ScanRun:
     """Record a scan to be run; the caller hands its id to a worker or runs it at once."""
     kinds = kinds or ALL_KINDS
     if unknown := unknown_kinds(kinds):
         raise ValueError(f"Unknown scan kind: {', '.join(unknown)}. Known: {', '.join(ALL_KINDS)}.")
     return ScanRun.objects.create(
         kinds=list(dict.fromkeys(kinds)), as_of=as_of or timezone.localdate(),
-        triggered_by=actor if getattr(actor, "is_authenticated", False) else None,
+        triggered_by=actor if getattr(actor, "is_authenticated", False) else None, task_id=task_id,
     )
 
 

@@ -38,8 +38,8 @@ def _execute(task, scan_run: ScanRun) -> int:
 def _run_kinds(task, kinds: list[str], as_of: str | None) -> int:
     scan_run = ScanRun.objects.filter(task_id=task.request.id).first() if task.request.id else None
     if scan_run is None:
-        scan_run = queue_scan(kinds=kinds, as_of=datetime.date.fromisoformat(as_of) if as_of else None)
-        ScanRun.objects.filter(pk=scan_run.pk).update(task_id=task.request.id or "")
+        scan_run = queue_scan(kinds=kinds, as_of=datetime.date.fromisoformat(as_of) if as_of else None,
+                              task_id=task.request.id or "")
     return _execute(task, scan_run)
 
 

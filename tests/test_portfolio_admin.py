@@ -5,6 +5,8 @@ import datetime
 import pytest
 from django.urls import reverse
 
+from config.celery import app as celery_app
+
 from portfolio.findings import reconcile
 from portfolio.models import Finding, FindingStatus, Policy, ScanRun
 from portfolio.scans.base import Detected
@@ -29,8 +31,10 @@ def finding():
 
 @pytest.fixture
 def no_detectors(monkeypatch):
-    """Scans that find nothing, so admin tests exercise the run, not the detectors."""
+    """Scans that find nothing, run in process, so admin tests exercise the run, not the
+    detectors or a worker (CI has a real broker configured)."""
     monkeypatch.setattr("portfolio.scanning.detector", lambda kind: lambda *, as_of, policy: [])
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
 
 
 def test_auditor_browses_findings_scan_runs_and_policy(client, auditor_user, finding):

@@ -1,0 +1,86 @@
+"""Time the portfolio scans at scale on PostgreSQL; print seconds and peak memory.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/lastmile \\
+        .venv/bin/python bench/scans.py --sizes 10000 100000
+
+For each size: a fresh database (`lastmile_bench` unless --database says otherwise, never
+the one DATABASE_URL names) seeded by `seed_demo`, then each detector alone, then the whole
+`scan` command twice (the first opens every finding, the second finds them all still open).
+Each measurement runs in a fresh process, so its peak memory (ru_maxrss) is its own. Last,
+the ratio of duplicate-detection time at the largest size to the smallest: all pairs would
+grow with the square of the size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import time
+from urllib.parse import urlsplit
+
+from seed import POSTGRES_SCHEMES, _in_fresh_process, _peak_mib, _recreate_database, _report, _setup_django, _timed_command
+
+
+def _time_detector(database_url: str, kind: str, as_of: str) -> tuple[float, float, int]:
+    _setup_django(database_url)
+    from portfolio.models import Policy
+    from portfolio.scanning import detector
+
+    detect = detector(kind)  # imported before the clock starts: a worker has it loaded
+    started = time.perf_counter()
+    found = detect(as_of=datetime.date.fromisoformat(as_of), policy=Policy.current())
+    return time.perf_counter() - started, _peak_mib(), len(found)
+
+
+def bench_size(server_url: str, database: str, size: int, seed: int, today: str) -> float:
+    database_url = _recreate_database(server_url, database)
+    seconds, peak, _ = _in_fresh_process(
+        _timed_command, database_url, "seed_demo", "--use-cases", str(size), "--seed", str(seed), "--today", today
+    )
+    _report(f"[{size:,}] seed_demo", seconds, peak)
+    _setup_django(database_url)
+    from portfolio.scanning import ALL_KINDS
+
+    duplicate_seconds = 0.0
+    total = 0.0
+    for kind in ALL_KINDS:
+        seconds, peak, found = _in_fresh_process(_time_detector, database_url, kind, today)
+        total += seconds
+        if kind == "duplicate_capability":
+            duplicate_seconds = seconds
+        _report(f"[{size:,}] detector {kind} ({found:,} found)", seconds, peak)
+    print(f"[{size:,}] detectors together: {total:.1f} s", flush=True)
+    for attempt in ("first scan", "second scan"):
+        seconds, peak, output = _in_fresh_process(_timed_command, database_url, "scan", "--as-of", today)
+        _report(f"[{size:,}] scan command, {attempt}", seconds, peak)
+        print(f"  {output.strip()}", flush=True)
+    return duplicate_seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000], help="portfolio sizes (use cases)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--today", default=datetime.date.today().isoformat(), help="YYYY-MM-DD (default: today)")
+    parser.add_argument("--database", default="lastmile_bench", help="database to drop and recreate (default lastmile_bench)")
+    options = parser.parse_args()
+
+    server_url = os.environ.get("DATABASE_URL", "")
+    if urlsplit(server_url).scheme not in POSTGRES_SCHEMES:
+        parser.error("set DATABASE_URL to a PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/lastmile")
+    if options.database == urlsplit(server_url).path.lstrip("/"):
+        parser.error(f"--database {options.database} is the database DATABASE_URL names; the benchmark would drop it")
+
+    print(f"PostgreSQL at {urlsplit(server_url).hostname}, database {options.database}, {os.cpu_count()} CPUs", flush=True)
+    duplicate_seconds = {size: bench_size(server_url, options.database, size, options.seed, options.today)
+                         for size in options.sizes}
+    smallest, largest = min(options.sizes), max(options.sizes)
+    if smallest != largest and duplicate_seconds[smallest]:
+        ratio = duplicate_seconds[largest] / duplicate_seconds[smallest]
+        print(f"duplicate detection time, {largest:,} vs {smallest:,} use cases: x{ratio:.1f} "
+              f"(all pairs would be x{(largest / smallest) ** 2:.0f})", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,651 @@
+"""Scans outside the request: real Celery workers on the real Redis, a worker killed half way,
+a broker that is down, the lock that keeps two scans apart, and the `scan` command's JSON.
+
+The worker tests run only on PostgreSQL with Redis answering at REDIS_URL (as in CI): the
+worker is another process, so it must see the test database's committed rows, and it talks
+to a Redis database of its own (REDIS_TEST_DB, flushed before and after) so nothing else
+on that Redis is disturbed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import pytest
+import redis
+from celery import Celery
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import IntegrityError, connection, transaction
+from django.test import override_settings
+from django.utils import timezone
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+import portfolio.tasks
+from portfolio.models import ACTIVE_STATUSES, Finding, FindingEvent, ScanRun
+from portfolio.scanning import ALL_KINDS, ScanAlreadyRunning, run_scan_now
+from portfolio.tasks import run_queued_scan, scan_all
+from registry import services
+from registry.demo import seed_demo_portfolio
+from registry.models import Decision, UseCase
+
+AS_OF = datetime.date(2025, 6, 30)
+BASE_DIR = Path(settings.BASE_DIR)
+REDIS_TEST_DB = 15
+WORKER_BOOT_SECONDS = 60
+SCAN_SECONDS = 120
+# The kill test's portfolio: big enough that a scan takes a few seconds (about 2.5 s with
+# all four detectors) and writes a few thousand findings, so the kill can land mid-write.
+KILL_USE_CASES = 4000
+VISIBILITY_TIMEOUT = 3
+
+# Committed rows, visible to the worker process; the data the migrations wrote (groups,
+# friction points) is put back after the flush that follows each such test.
+real_worker_db = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+# Services ------------------------------------------------------------------------------------
+
+
+def _test_redis_url() -> str:
+    parts = urlsplit(settings.REDIS_URL)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{REDIS_TEST_DB}", parts.query, parts.fragment))
+
+
+def _redis(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=5, retry=Retry(NoBackoff(), 0))
+
+
+def _why_no_real_services() -> str | None:
+    if connection.vendor != "postgresql":
+        return ("a Celery worker is another process and needs the test database on PostgreSQL "
+                "(set DATABASE_URL=postgres://…)")
+    if not settings.REDIS_URL:
+        return "a Celery worker needs a broker: set REDIS_URL=redis://…"
+    try:
+        _redis(_test_redis_url()).ping()
+    except redis.RedisError as exc:
+        return f"Redis does not answer at {_test_redis_url()}: {exc}"
+    return None
+
+
+def _database_url() -> str:
+    """The test database (not the one DATABASE_URL names) as a URL for another process."""
+    db = settings.DATABASES["default"]
+    credentials = quote(db.get("USER") or "", safe="")
+    if db.get("PASSWORD"):
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    host = db.get("HOST") or ""
+    host = quote(host, safe="") if host.startswith("/") else host
+    if db.get("PORT"):
+        host += f":{db['PORT']}"
+    netloc = f"{credentials}@{host}" if credentials else host
+    return f"postgres://{netloc}/{quote(db['NAME'], safe='')}"
+
+
+@pytest.fixture(scope="module")
+def _restore_migration_data(django_db_blocker):
+    """Put back what the migrations wrote, which the flush after a transactional test removes.
+
+    Django restores it at the start of the next serialized-rollback test only; without this
+    the groups and friction points would be missing from a --reuse-db database next session.
+    """
+    yield
+    contents = getattr(connection, "_test_serialized_contents", None)
+    if contents:
+        with django_db_blocker.unblock():
+            connection.creation.deserialize_db_from_string(contents)
+
+
+@pytest.fixture
+def broker_url(_restore_migration_data):
+    if reason := _why_no_real_services():
+        pytest.skip(reason)
+    url = _test_redis_url()
+    client = _redis(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+class Worker:
+    """`celery worker` as a subprocess in its own process group, logging to a file."""
+
+    def __init__(self, *, broker_url: str, log_path: Path, **extra_env: str):
+        env = {
+            **os.environ,
+            "DATABASE_URL": _database_url(),
+            "REDIS_URL": broker_url,
+            "DJANGO_SETTINGS_MODULE": "config.settings.base",
+            "PYTHONUNBUFFERED": "1",
+            **extra_env,
+        }
+        self.log_path = log_path
+        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1",
+             "--without-gossip", "--without-mingle", "--loglevel=INFO", "-n", f"lm-test-{uuid.uuid4().hex[:8]}@%h"],
+            cwd=BASE_DIR, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def log(self, tail: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-tail:]
+
+    def wait_ready(self, timeout: float = WORKER_BOOT_SECONDS) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"The worker exited ({self.process.returncode}) before it was ready:\n{self.log()}")
+            if " ready." in self.log_path.read_text(errors="replace"):
+                return
+            time.sleep(0.1)
+        pytest.fail(f"The worker was not ready after {timeout} s:\n{self.log()}")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no warm shutdown, no acknowledgement."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+
+
+@pytest.fixture
+def start_worker(broker_url, tmp_path):
+    started: list[Worker] = []
+
+    def start(**extra_env: str) -> Worker:
+        worker = Worker(broker_url=broker_url, log_path=tmp_path / f"worker-{len(started) + 1}.log", **extra_env)
+        started.append(worker)
+        worker.wait_ready()
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def send_scan_all(broker_url: str) -> str:
+    """Publish `scan_all` as beat would, through an app of its own: the test process's Celery
+    app may run tasks eagerly (no REDIS_URL) or point at another Redis database."""
+    task_id = f"test-scan-{uuid.uuid4()}"
+    sender = Celery("lm-test-sender", broker=broker_url, set_as_current=False)
+    try:
+        sender.send_task("portfolio.tasks.scan_all", kwargs={"as_of": AS_OF.isoformat()}, task_id=task_id)
+    finally:
+        sender.close()
+    return task_id
+
+
+def wait_for_run(task_id: str, statuses: set[str], *, worker: Worker, timeout: float = SCAN_SECONDS,
+                 poll: float = 0.1) -> ScanRun:
+    deadline = time.monotonic() + timeout
+    run = None
+    while time.monotonic() < deadline:
+        run = ScanRun.objects.filter(task_id=task_id).first()
+        if run is not None and run.status in statuses:
+            return run
+        if run is not None and run.status == ScanRun.Status.FAILED:
+            pytest.fail(f"The scan failed: {run.error}\n{worker.log()}")
+        if worker.process.poll() is not None:
+            pytest.fail(f"The worker exited ({worker.process.returncode}):\n{worker.log()}")
+        time.sleep(poll)
+    pytest.fail(f"No scan run of task {task_id} reached {sorted(statuses)} within {timeout} s "
+                f"(last seen: {run and run.status}):\n{worker.log()}")
+
+
+def wait_until_acknowledged(broker_url: str, *, worker: Worker, timeout: float = 60) -> None:
+    """The task is acknowledged when it returns: after the run is marked succeeded and the
+    digests are sent."""
+    client = _redis(broker_url)
+    deadline = time.monotonic() + timeout
+    while client.hlen("unacked"):
+        if time.monotonic() > deadline:
+            pytest.fail(f"The task was still unacknowledged after {timeout} s:\n{worker.log()}")
+        time.sleep(0.1)
+
+
+# Only the reconcile step inserts findings; it holds this lock until its transaction ends.
+WRITING_FINDINGS_SQL = """
+    SELECT 1 FROM pg_locks JOIN pg_class ON pg_class.oid = pg_locks.relation
+    WHERE pg_locks.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND pg_class.relname = %s AND pg_locks.mode = 'RowExclusiveLock' AND pg_locks.pid <> pg_backend_pid()
+"""
+
+
+def wait_until_writing_findings(run: ScanRun, *, worker: Worker, timeout: float = SCAN_SECONDS) -> bool:
+    """Wait until another process writes findings in an open transaction; False if `run`
+    finished first."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(WRITING_FINDINGS_SQL, [Finding._meta.db_table])
+            if cursor.fetchone():
+                return True
+            if ScanRun.objects.filter(pk=run.pk).exclude(status=ScanRun.Status.RUNNING).exists():
+                return False
+            if worker.process.poll() is not None:
+                pytest.fail(f"The worker exited ({worker.process.returncode}):\n{worker.log()}")
+            time.sleep(0.01)
+    pytest.fail(f"The worker did not write findings within {timeout} s:\n{worker.log()}")
+
+
+# What a scan leaves ----------------------------------------------------------------------------
+
+
+def open_findings() -> Counter:
+    """The open findings as (kind, severity, use cases, title): what the JSON report shows."""
+    findings = Finding.objects.filter(status__in=ACTIVE_STATUSES).prefetch_related("use_cases")
+    return Counter((f.kind, f.severity, tuple(sorted(u.key for u in f.use_cases.all())), f.title) for f in findings)
+
+
+def reported(report: dict) -> Counter:
+    return Counter((f["kind"], f["severity"], tuple(sorted(f["use_cases"])), f["title"]) for f in report["findings"])
+
+
+def scan_json(*arguments: str) -> dict:
+    out = io.StringIO()
+    call_command("scan", "--as-of", AS_OF.isoformat(), *arguments, "--json", stdout=out)
+    return json.loads(out.getvalue())
+
+
+def statuses_by_fingerprint() -> dict[str, str]:
+    return dict(Finding.objects.values_list("fingerprint", "status"))
+
+
+# 1. A real worker ------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@real_worker_db
+def test_a_real_worker_runs_the_all_scans_task_and_records_its_findings(broker_url, start_worker):
+    seed_demo_portfolio(use_cases=300, seed=11, today=AS_OF)
+    worker = start_worker()
+
+    task_id = send_scan_all(broker_url)
+    run = wait_for_run(task_id, {ScanRun.Status.SUCCEEDED}, worker=worker)
+
+    found = open_findings()
+    assert run.kinds == ALL_KINDS and run.as_of == AS_OF
+    assert {kind for kind, *_ in found} == set(ALL_KINDS), "the demo portfolio holds every kind of problem"
+    assert (run.opened, run.still_open, run.resolved, run.reopened) == (sum(found.values()), 0, 0, 0)
+    assert run.started_at <= run.finished_at and run.error == ""
+    assert ScanRun.objects.count() == 1
+
+    # The same scan run synchronously finds exactly what the worker wrote, and opens nothing.
+    events = FindingEvent.objects.count()
+    report = scan_json()
+    assert reported(report) == found
+    again = ScanRun.objects.get(pk=report["scan_run"])
+    assert (again.opened, again.still_open, again.resolved) == (0, sum(found.values()), 0)
+    assert FindingEvent.objects.count() == events
+
+
+# 2. A worker killed half way -------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@real_worker_db
+def test_a_worker_killed_mid_scan_hands_the_same_run_to_the_next_worker(broker_url, start_worker):
+    seed_demo_portfolio(use_cases=KILL_USE_CASES, seed=12, today=AS_OF)
+    short_visibility = {"CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT)}
+    first = start_worker(**short_visibility)
+
+    sent_at = time.monotonic()
+    task_id = send_scan_all(broker_url)
+    running = wait_for_run(task_id, {ScanRun.Status.RUNNING, ScanRun.Status.SUCCEEDED}, worker=first, poll=0.02)
+    # Kill it in the worst place: inside the reconcile transaction, findings half inserted.
+    assert wait_until_writing_findings(running, worker=first), (
+        f"The scan finished before the worker could be killed; raise KILL_USE_CASES ({KILL_USE_CASES})."
+    )
+    first.kill()
+
+    # Killed, not finished: the run is still "running", the message is still unacknowledged,
+    # and the reconcile transaction either committed whole or not at all.
+    at_kill = open_findings()
+    events_at_kill = FindingEvent.objects.count()
+    assert ScanRun.objects.get(pk=running.pk).status == ScanRun.Status.RUNNING
+    unacked = _redis(broker_url).hvals("unacked")
+    assert len(unacked) == 1 and task_id.encode() in unacked[0], "acks_late: the task stays unacknowledged"
+
+    # Redis hands an unacknowledged message to a worker that starts after its visibility
+    # timeout has passed (kombu restores it when the worker's event loop starts).
+    time.sleep(max(0.0, sent_at + VISIBILITY_TIMEOUT + 1 - time.monotonic()))
+    second = start_worker(**short_visibility)
+    run = wait_for_run(task_id, {ScanRun.Status.SUCCEEDED}, worker=second)
+
+    found = open_findings()
+    total = sum(found.values())
+    assert total > 0
+    assert at_kill in (Counter(), found), "the killed worker left part of its findings behind"
+    assert events_at_kill in (0, total)
+    # The redelivered task took over its own run: no second run, no finding twice.
+    assert run.pk == running.pk and ScanRun.objects.count() == 1
+    assert run.opened + run.still_open == total and run.resolved == 0
+    assert Finding.objects.count() == total
+    assert not [fp for fp, n in Counter(Finding.objects.values_list("fingerprint", flat=True)).items() if n > 1]
+    opening_events = Counter(FindingEvent.objects.filter(from_status="").values_list("finding_id", flat=True))
+    assert set(opening_events.values()) == {1} and len(opening_events) == total, "each finding opened once"
+    wait_until_acknowledged(broker_url, worker=second)
+
+    # Exactly the findings of a synchronous run, and running it again changes nothing.
+    statuses, events = statuses_by_fingerprint(), FindingEvent.objects.count()
+    report = scan_json()
+    assert reported(report) == found
+    assert statuses_by_fingerprint() == statuses
+    assert FindingEvent.objects.count() == events
+    again = ScanRun.objects.get(pk=report["scan_run"])
+    assert (again.opened, again.resolved, again.reopened) == (0, 0, 0)
+
+
+# Subprocesses on a SQLite file of their own -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """A migrated SQLite database file, made once; tests work on copies."""
+    path = tmp_path_factory.mktemp("sqlite") / "template.sqlite3"
+    result = manage(path, "migrate", "--verbosity", "0")
+    assert result.returncode == 0, result.stderr
+    return path
+
+
+@pytest.fixture
+def sqlite_copy(migrated_sqlite, tmp_path) -> Path:
+    path = tmp_path / "db.sqlite3"
+    shutil.copyfile(migrated_sqlite, path)
+    return path
+
+
+def manage(database: Path, *arguments: str, redis_url: str = "", timeout: float = 60) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{database}",
+        # Set even when empty, so a .env file cannot supply one.
+        "REDIS_URL": redis_url,
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+    }
+    return subprocess.run([sys.executable, "manage.py", *arguments], cwd=BASE_DIR, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+# 3. The broker down ----------------------------------------------------------------------------
+
+
+BROKER_DOWN_SCRIPT = """
+import datetime, json
+from portfolio.models import ScanRun
+from portfolio.tasks import BrokerUnavailable, start_scan
+from registry import services
+from registry.models import Decision, UseCase
+
+out = {}
+try:
+    start_scan(as_of=datetime.date(2025, 6, 30))
+    out["message"] = None
+except BrokerUnavailable as exc:
+    out["message"] = str(exc)
+out["runs"] = list(ScanRun.objects.values_list("status", "error"))
+
+unit = services.business_unit_named(name="Finance")
+owner, _ = services.upsert_person(email="ada@example.com", name="Ada Lovelace", business_unit=unit)
+decision = services.save_decision(decision=Decision(
+    statement="Which supplier invoices do we pay early this week?", business_unit=unit, owner=owner,
+), actor=None)
+services.register_use_case(use_case=UseCase(
+    decision=decision, external_id="FIN-001", title="Early payment optimiser", business_unit=unit, business_owner=owner,
+), actor=None)
+use_case = UseCase.objects.get(external_id="FIN-001")
+use_case.summary = "Ranks open invoices by the value of paying them early."
+services.edit_use_case(use_case=use_case, actor=None, expected_version=use_case.version)
+out["use_case"] = list(UseCase.objects.values_list("external_id", "stage", "version", "summary"))
+print("RESULT " + json.dumps(out))
+"""
+
+
+def test_with_the_broker_down_starting_a_scan_says_so_and_registry_writes_still_work(sqlite_copy):
+    started = time.monotonic()
+    # Nothing listens on port 1: the broker (and result store) cannot be reached.
+    result = manage(sqlite_copy, "shell", "-c", BROKER_DOWN_SCRIPT, redis_url="redis://127.0.0.1:1/0", timeout=60)
+    elapsed = time.monotonic() - started
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    line = next((line for line in result.stdout.splitlines() if line.startswith("RESULT ")), None)
+    assert line, result.stdout + result.stderr[-3000:]
+    out = json.loads(line.removeprefix("RESULT "))
+    assert out["message"] and "broker (Redis) cannot be reached" in out["message"]
+    assert "Registry edits still work" in out["message"]
+    [(status, error)] = out["runs"]
+    assert status == ScanRun.Status.FAILED
+    assert error.startswith("Not started: the task broker cannot be reached")
+    assert out["use_case"] == [["FIN-001", "proposed", 2, "Ranks open invoices by the value of paying them early."]]
+    assert elapsed < 20, f"saying the broker is down took {elapsed:.1f} s"
+
+
+# 4. The lock -----------------------------------------------------------------------------------
+
+
+def running_run(*, started_ago: datetime.timedelta = datetime.timedelta(0), **fields) -> ScanRun:
+    return ScanRun.objects.create(kinds=list(ALL_KINDS), as_of=AS_OF, status=ScanRun.Status.RUNNING,
+                                  started_at=timezone.now() - started_ago, **fields)
+
+
+def left_owner_use_case(external_id: str | None, title: str):
+    """A registered use case whose business owner has left: an orphaned-ownership finding."""
+    registered = timezone.make_aware(datetime.datetime(2025, 1, 6, 9, 0))
+    unit = services.business_unit_named(name="Finance")
+    owner, _ = services.upsert_person(email=f"left-{title.lower().replace(' ', '-')}@example.com", name=title,
+                                      business_unit=unit, active=False)
+    decision = services.save_decision(decision=Decision(statement=f"Which invoices does {title} pay early?",
+                                                        business_unit=unit, owner=owner),
+                                      actor=None, on=registered.date())
+    return services.register_use_case(
+        use_case=UseCase(decision=decision, external_id=external_id, title=title, business_unit=unit,
+                         business_owner=owner),
+        actor=None, on=registered,
+    )
+
+
+@pytest.fixture
+def execute_calls(monkeypatch):
+    """Count the scans the tasks actually execute."""
+    calls = []
+    real = portfolio.tasks.execute_scan
+
+    def counting(scan_run):
+        calls.append(scan_run.pk)
+        return real(scan_run)
+
+    monkeypatch.setattr(portfolio.tasks, "execute_scan", counting)
+    return calls
+
+
+@pytest.mark.django_db
+def test_a_running_scan_refuses_another_and_the_command_names_it():
+    blocker = running_run()
+
+    with pytest.raises(ScanAlreadyRunning) as refused:
+        run_scan_now(as_of=AS_OF)
+    assert refused.value.running == blocker
+
+    with pytest.raises(CommandError, match=rf"Another scan \(run {blocker.pk}, started .*\) is still running"):
+        call_command("scan", "--as-of", AS_OF.isoformat(), stdout=io.StringIO())
+
+    # The refused scans are recorded as not started, not left queued for nobody to run.
+    refused_runs = ScanRun.objects.exclude(pk=blocker.pk)
+    assert refused_runs.count() == 2
+    assert set(refused_runs.values_list("status", flat=True)) == {ScanRun.Status.FAILED}
+    assert all(error.startswith("Not started: Another scan") for error in refused_runs.values_list("error", flat=True))
+    assert ScanRun.objects.get(pk=blocker.pk).status == ScanRun.Status.RUNNING
+
+
+@pytest.mark.django_db
+@override_settings(SCAN_LOCK_EXPIRY_SECONDS=600)
+def test_a_scan_running_past_the_lock_expiry_is_failed_as_abandoned_and_the_new_scan_runs():
+    left_owner_use_case("FIN-001", "Early payment optimiser")
+    abandoned = running_run(started_ago=datetime.timedelta(seconds=601))
+
+    run = run_scan_now(as_of=AS_OF)
+
+    abandoned.refresh_from_db()
+    assert abandoned.status == ScanRun.Status.FAILED and abandoned.finished_at is not None
+    assert abandoned.error.startswith("Abandoned")
+    assert run.status == ScanRun.Status.SUCCEEDED and run.opened >= 1
+
+
+@pytest.mark.django_db
+@override_settings(SCAN_LOCK_EXPIRY_SECONDS=600)
+def test_a_scan_running_within_the_lock_expiry_is_not_abandoned():
+    recent = running_run(started_ago=datetime.timedelta(seconds=590))
+
+    with pytest.raises(ScanAlreadyRunning):
+        run_scan_now(as_of=AS_OF)
+
+    assert ScanRun.objects.get(pk=recent.pk).status == ScanRun.Status.RUNNING
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_two_running_scans():
+    running_run()
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        running_run()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ScanRun.objects.filter(pk=ScanRun.objects.create(kinds=ALL_KINDS, as_of=AS_OF).pk).update(
+            status=ScanRun.Status.RUNNING
+        )
+    assert ScanRun.objects.filter(status=ScanRun.Status.RUNNING).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_task_delivered_twice_creates_one_run_and_scans_once(execute_calls):
+    left_owner_use_case("FIN-001", "Early payment optimiser")
+
+    first = scan_all.apply(kwargs={"as_of": AS_OF.isoformat()}, task_id="fixed-id")
+    run = ScanRun.objects.get(task_id="fixed-id")
+    findings, events = open_findings(), FindingEvent.objects.count()
+    second = scan_all.apply(kwargs={"as_of": AS_OF.isoformat()}, task_id="fixed-id")
+
+    assert first.successful() and second.successful()
+    assert first.result == second.result == run.pk
+    assert execute_calls == [run.pk]
+    assert ScanRun.objects.count() == 1
+    assert ScanRun.objects.get().finished_at == run.finished_at
+    assert run.status == ScanRun.Status.SUCCEEDED and run.kinds == ALL_KINDS and run.as_of == AS_OF
+    assert open_findings() == findings and FindingEvent.objects.count() == events and events >= 1
+
+
+@pytest.mark.django_db
+def test_a_redelivered_task_takes_over_its_own_running_run(execute_calls):
+    left_owner_use_case("FIN-001", "Early payment optimiser")
+    # Its worker died a moment ago: the run is "running", well within the lock expiry.
+    orphan = running_run(task_id="redelivered-id")
+
+    result = scan_all.apply(kwargs={"as_of": AS_OF.isoformat()}, task_id="redelivered-id")
+
+    assert result.successful() and result.result == orphan.pk
+    orphan.refresh_from_db()
+    assert orphan.status == ScanRun.Status.SUCCEEDED and orphan.opened >= 1
+    assert ScanRun.objects.count() == 1 and execute_calls == [orphan.pk]
+
+
+@pytest.mark.django_db
+def test_running_a_succeeded_run_again_does_nothing(execute_calls):
+    left_owner_use_case("FIN-001", "Early payment optimiser")
+    run = run_scan_now(as_of=AS_OF)
+    events = FindingEvent.objects.count()
+
+    result = run_queued_scan.apply(args=[run.pk])
+
+    assert result.successful() and result.result == run.pk
+    assert execute_calls == []
+    again = ScanRun.objects.get(pk=run.pk)
+    assert (again.status, again.started_at, again.finished_at) == (run.status, run.started_at, run.finished_at)
+    assert FindingEvent.objects.count() == events
+
+
+# 5. The scan command's JSON contract ------------------------------------------------------------
+
+
+FINDING_KEYS = {"kind", "status", "severity", "use_cases", "detail"}
+
+
+@pytest.mark.django_db
+def test_the_json_report_names_use_cases_by_external_id_or_primary_key_and_kind_restricts():
+    named = left_owner_use_case("FIN-001", "Early payment optimiser")
+    unnamed = left_owner_use_case(None, "Cash forecast")
+
+    report = scan_json("--kind", "orphaned_ownership", "--kind", "stalled_pilot")
+
+    assert report["as_of"] == AS_OF.isoformat()
+    assert ScanRun.objects.get(pk=report["scan_run"]).kinds == ["orphaned_ownership", "stalled_pilot"]
+    assert report["findings"]
+    for finding in report["findings"]:
+        assert FINDING_KEYS <= finding.keys()
+        assert finding["kind"] in {"orphaned_ownership", "stalled_pilot"}
+        assert finding["status"] in ACTIVE_STATUSES
+        assert all(isinstance(key, str) for key in finding["use_cases"])
+        assert isinstance(finding["detail"], dict)
+    named_in = {tuple(f["use_cases"]) for f in report["findings"] if f["kind"] == "orphaned_ownership"}
+    assert ("FIN-001",) in named_in
+    assert (str(unnamed.pk),) in named_in and unnamed.external_id is None
+    assert named.pk != unnamed.pk
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("arguments, message", [
+    (["--as-of", "30/06/2025"], "'30/06/2025' is not a date in the form YYYY-MM-DD"),
+    (["--kind", "unicorns"], "invalid choice: 'unicorns'"),
+])
+def test_bad_scan_arguments_are_named(arguments, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("scan", *arguments, stdout=io.StringIO())
+    assert not ScanRun.objects.exists()
+
+
+@pytest.mark.slow
+def test_the_scan_command_prints_one_json_object_and_exits_non_zero_on_bad_input(sqlite_copy):
+    seeded = manage(sqlite_copy, "seed_demo", "--use-cases", "150", "--seed", "5", "--today", AS_OF.isoformat())
+    assert seeded.returncode == 0, seeded.stderr[-3000:]
+
+    result = manage(sqlite_copy, "scan", "--as-of", AS_OF.isoformat(), "--json")
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    try:
+        report = json.loads(result.stdout)
+    except json.JSONDecodeError as exc:
+        pytest.fail(f"stdout is not one JSON object and nothing else ({exc}); it starts:\n{result.stdout[:1500]}")
+    assert isinstance(report, dict) and report["as_of"] == AS_OF.isoformat()
+    assert {f["kind"] for f in report["findings"]} <= set(ALL_KINDS) and report["findings"]
+    for finding in report["findings"]:
+        assert FINDING_KEYS <= finding.keys()
+        assert finding["use_cases"] == sorted(finding["use_cases"])
+
+    bad_date = manage(sqlite_copy, "scan", "--as-of", "2025-02-30", "--json")
+    assert bad_date.returncode != 0 and bad_date.stdout == ""
+    assert "'2025-02-30' is not a date in the form YYYY-MM-DD" in bad_date.stderr
+    bad_kind = manage(sqlite_copy, "scan", "--kind", "unicorns", "--json")
+    assert bad_kind.returncode != 0 and bad_kind.stdout == ""
+    assert "invalid choice: 'unicorns'" in bad_kind.stderr

@@ -50,7 +50,7 @@ class Policy(models.Model):
                                                               help_text="Owners confirm at least this often.")
     kpi_observation_days = models.PositiveIntegerField(default=90, validators=[MinValueValidator(1)],
                                                        help_text="A use case in production needs a KPI observation at least this often.")
-    duplicate_min_similarity = models.FloatField(default=0.5, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+    duplicate_min_similarity = models.FloatField(default=0.3, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
                                                  help_text="Similarity (0–1) from which two use cases count as duplicates.")
     generic_mailbox_patterns = models.TextField(
         default="info@*\nnoreply@*\nno-reply@*\ndonotreply@*\nadmin@*\nsupport@*\nhelpdesk@*\n*-team@*\nteam-*@*\nai-*@*\ndata-*@*",

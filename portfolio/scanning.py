@@ -20,7 +20,7 @@ from .findings import reconcile
 from .models import Finding, FindingKind, Policy, ScanRun
 
 # Detectors by dotted path, imported when a scan needs them: the duplicate detector pulls in
-# scikit-learn, which pages and commands that never scan should not pay for.
+# SciPy, which pages and commands that never scan should not pay for.
 DETECTORS: dict[str, str] = {
     FindingKind.STALLED_PILOT: "portfolio.scans.stalled_pilots",
     FindingKind.DUPLICATE_CAPABILITY: "portfolio.scans.duplicates",

@@ -132,7 +132,7 @@ def test_a_similarity_above_one_is_refused_naming_the_field(client, program_offi
 
     assert response.status_code == 200
     assert "duplicate_min_similarity" in str(response.context["adminform"].form.errors)
-    assert Policy.current().duplicate_min_similarity == 0.5
+    assert Policy.current().duplicate_min_similarity == 0.3
 
 
 def test_the_policy_list_leads_straight_to_the_one_policy(client, program_office_user):

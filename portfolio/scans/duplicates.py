@@ -5,26 +5,27 @@ one bag of terms. A term is a word's stem (``invoices`` and ``invoice`` are one 
 canonical word for a known synonym or phrase (``vendor`` → supplier, ``purchase order`` and
 ``PO`` → purchase order, ``virtual agent`` → chatbot), so that paraphrases meet. Function
 words, registry boilerplate (``model``, ``use case``), cadence (``this week``) and numbers
-are left out: they say nothing about the problem. Terms are weighted by TF-IDF (sublinear
-term frequency, smoothed inverse document frequency over the use cases judged) and each use
-case's vector is L2-normalised.
+are left out: they say nothing about the problem. A term counts by its field (the title
+twice, the capability and the decision statement half: see the weights below), with
+sublinear term frequency and smoothed inverse document frequency over the use cases judged;
+each use case's vector is L2-normalised. The similarity of two use cases is the cosine of
+their vectors, between 0 and 1.
 
-Geography (``Nordics``, ``DACH``, ``Brazil``) says where a use case runs, not what it solves:
-it forms a second block weighted by ``CONTEXT_WEIGHT``, so that of several copies of the
-same capability the ones serving the same market pair up first, while unrelated use cases
-serving one market do not look alike. The similarity of two use cases is the cosine of
-these two-block vectors, between 0 and 1.
+Where and for whom a use case runs (geography such as ``Nordics`` or ``Brazil``, segments
+such as ``SME`` or ``wholesale``) is its *market*, not its problem: it is no part of the
+similarity, or every pair of unrelated use cases serving one market would look alike. It
+only decides, among equally similar copies, which pair up: those serving the same market.
 
 **Which pairs count.** Only use cases in different business units, judged on `as_of`: not
 retired and created by the end of that day. A pair is a duplicate when its similarity is at
 least ``policy.duplicate_min_similarity``.
 
-**Finding candidates without comparing all pairs.** Use cases whose vectors without
-geography are identical (copies of one use case for several markets) share a *profile*; an
+**Finding candidates without comparing all pairs.** Use cases with the same problem terms
+in each field (copies of one use case for several markets) share a *profile*; an
 inverted index over the profiles (a sparse matrix product, chunked, leaving out terms so
 common that their postings would make it quadratic) gives each profile its
 ``NEIGHBOUR_PROFILES`` most similar profiles in other business units. Each use case is then
-scored only against ``PARTNERS_PER_PROFILE`` use cases of each neighbouring profile, those
+paired only with ``PARTNERS_PER_PROFILE`` use cases of each neighbouring profile, those
 serving the same market first. The work grows with the number of use cases times these
 constants, not with its square.
 
@@ -53,7 +54,7 @@ The same data give the same findings in the same order.
 from __future__ import annotations
 
 import datetime
-import math
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -77,10 +78,10 @@ TITLE_WEIGHT = 2.0
 SUMMARY_WEIGHT = 1.0
 CAPABILITY_WEIGHT = 0.5
 STATEMENT_WEIGHT = 0.5
-# Neighbouring profiles kept per profile, and use cases scored per neighbouring profile.
+# Neighbouring profiles kept per profile; partners each use case gets in a neighbouring profile.
 NEIGHBOUR_PROFILES = 20
 PARTNERS_PER_PROFILE = 3
-# Use cases judged at once in the profile product: bounds its memory.
+# Profiles multiplied at once in the candidate product: bounds its memory.
 PROFILE_CHUNK = 2000
 # A term in more profiles than this (or 1% of them, if more) is left out of the candidate
 # index: its postings would make the product quadratic, and alone it says little.
@@ -309,9 +310,16 @@ class Vectors:
     # Rows naming the same geography and market segments share a market.
     market: np.ndarray
 
-    def similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """The similarity of rows a[i] and b[i], for each i."""
-        return np.asarray(self.problem[a].multiply(self.problem[b]).sum(axis=1)).ravel()
+    def weights(self, row: int) -> dict[int, float]:
+        """The row's terms and their weights (a few dozen: cheaper than slicing the matrix)."""
+        start, end = self.problem.indptr[row], self.problem.indptr[row + 1]
+        return dict(zip(self.problem.indices[start:end].tolist(), self.problem.data[start:end].tolist()))
+
+    def similarity(self, a: int, b: int) -> float:
+        first, second = self.weights(a), self.weights(b)
+        if len(first) > len(second):
+            first, second = second, first
+        return sum(weight * second.get(term, 0.0) for term, weight in first.items())
 
 
 def _tf_idf(counts: sp.csr_matrix) -> sp.csr_matrix:
@@ -443,7 +451,9 @@ def candidate_pairs(
     looking = np.concatenate((profile_pairs, profile_pairs[:, ::-1]))
     looking_similarity = np.concatenate((profile_similarity, profile_similarity))
     repeats = variants_per_profile[looking[:, 0]]
-    seeker = np.repeat(first_variant[looking[:, 0]], repeats) + _rank_within(np.repeat(np.arange(len(looking)), repeats))
+    seeker = np.repeat(first_variant[looking[:, 0]], repeats) + _rank_within(
+        np.repeat(np.arange(len(looking)), repeats)
+    )
     other = np.repeat(looking[:, 1], repeats)
     seeker_similarity = np.repeat(looking_similarity, repeats)
     wanted = other * markets + variant_market[seeker]
@@ -496,11 +506,10 @@ def form_groups(
         if {units[row] for row in joining[0]} & {units[row] for row in joining[1]}:
             continue
         cross = [(min(u, v), max(u, v)) for u in joining[0] for v in joining[1]]
-        unknown = [pair for pair in cross if pair not in known]
-        if unknown:
-            left, right = np.array(unknown).T
-            known.update(zip(unknown, vectors.similarity(left, right).tolist()))
-        if sum(known[pair] for pair in cross) < threshold * len(cross):
+        for edge in cross:
+            if edge not in known:
+                known[edge] = vectors.similarity(*edge)
+        if sum(known[edge] for edge in cross) < threshold * len(cross):
             continue
         merged = sorted(joining[0] + joining[1])
         for side in joining:
@@ -574,23 +583,27 @@ def _load(as_of: datetime.date) -> _UseCases | None:
 
 def _shared_terms(group: list[int], use_cases: _UseCases, vectors: Vectors) -> list[str]:
     """The problem terms that add the most to the similarity of the group's pairs."""
-    weights = vectors.problem[group]
-    total = np.asarray(weights.sum(axis=0)).ravel()
-    squares = np.asarray(weights.multiply(weights).sum(axis=0)).ravel()
-    contribution = (total**2 - squares) / 2  # the sum, over pairs, of the term's product
-    shared = np.flatnonzero(contribution > 1e-12)
+    total: Counter = Counter()
+    squares: Counter = Counter()
+    for row in group:
+        for term, weight in vectors.weights(row).items():
+            total[term] += weight
+            squares[term] += weight * weight
+    # A term's part of the pairs' similarity: the sum, over pairs, of its weights' product.
+    contribution = {term: (total[term] ** 2 - squares[term]) / 2 for term in total}
+    shared = [term for term, part in contribution.items() if part > 1e-12]
     best = sorted(shared, key=lambda term: (-contribution[term], vectors.problem_terms[term]))[:SHARED_TERMS]
     readable = readable_terms(
-        text for row in group
-        for text in (use_cases.titles[row], use_cases.summaries[row], use_cases.capabilities[row], use_cases.statements[row])
+        text for row in group for text in
+        (use_cases.titles[row], use_cases.summaries[row], use_cases.capabilities[row], use_cases.statements[row])
     )
     return [readable[vectors.problem_terms[term]] for term in best]
 
 
 def _finding(group: list[int], use_cases: _UseCases, vectors: Vectors, unit_names: dict[int, str]) -> Detected:
     anchor = group[0]
-    left, right = np.array([(x, y) for i, x in enumerate(group) for y in group[i + 1:]]).T
-    scores = vectors.similarity(left, right)
+    pairs = list(itertools.combinations(group, 2))
+    scores = np.array([vectors.similarity(x, y) for x, y in pairs])
     capabilities = Counter(use_cases.capabilities[row].strip() for row in group if use_cases.capabilities[row].strip())
     # The commonest capability; on a tie, the one named first (members are in order of id).
     capability = capabilities.most_common(1)[0][0] if capabilities else "the same capability"
@@ -609,7 +622,7 @@ def _finding(group: list[int], use_cases: _UseCases, vectors: Vectors, unit_name
             "similarity": {"min": round(float(scores.min()), 3), "mean": round(float(scores.mean()), 3)},
             "pairs": [
                 {"use_cases": [use_cases.keys[x], use_cases.keys[y]], "score": round(float(score), 3)}
-                for x, y, score in sorted(zip(left, right, scores), key=lambda pair: (-pair[2], pair[0], pair[1]))
+                for (x, y), score in sorted(zip(pairs, scores), key=lambda pair: (-pair[1], pair[0]))
             ],
             "shared_terms": _shared_terms(group, use_cases, vectors),
             "business_units": units,

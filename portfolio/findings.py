@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
-from django.db.models import Value
+from django.db.models import Q, Value
 from django.db.models.functions import Greatest
 from simple_history.utils import bulk_create_with_history
 
 from registry.bulk import bulk_update_with_history
+from registry import roles
 from registry.models import Person
 
 from .models import ACTIVE_STATUSES, Finding, FindingEvent, FindingStatus, ScanRun
@@ -81,6 +82,8 @@ def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.dat
         for fingerprint, found in by_fingerprint.items():
             finding = existing.get(fingerprint)
             substance = found.substance_digest
+            if finding is not None and finding.last_seen > as_of:
+                continue  # a back-dated scan does not rewrite what a later scan saw
             if finding is None:
                 finding = Finding(
                     kind=found.kind, fingerprint=fingerprint, substance=substance, severity=found.severity,
@@ -117,7 +120,7 @@ def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.dat
             linked.append((finding, found.use_case_ids, found.decision_ids))
 
         for fingerprint, finding in existing.items():
-            if fingerprint in by_fingerprint or finding.status not in ACTIVE_STATUSES:
+            if fingerprint in by_fingerprint or finding.status not in ACTIVE_STATUSES or finding.last_seen > as_of:
                 continue
             events.append(FindingEvent(finding=finding, from_status=finding.status, to_status=FindingStatus.RESOLVED,
                                        occurred_at=now, scan_run=scan_run,
@@ -151,8 +154,25 @@ ALLOWED_CHANGES = {
 }
 
 
+def may_answer_finding(user, finding: Finding) -> bool:
+    """The program office answers any finding; a business owner those on what they own."""
+    if roles.is_program_office(user):
+        return True
+    if not roles.is_business_owner(user):
+        return False
+    person = roles.person_for_user(user)
+    if person is None:
+        return False
+    owns_use_case = finding.use_cases.filter(
+        Q(business_owner=person) | Q(technical_owner=person) | Q(decision__owner=person)
+    ).exists()
+    return owns_use_case or finding.decisions.filter(owner=person).exists()
+
+
 def change_finding_status(*, finding: Finding, to_status: str, actor, reason: str = "") -> Finding:
     """Move a finding along its lifecycle; dismissing needs a reason."""
+    if not may_answer_finding(actor, finding):
+        raise FindingChangeRefused("Only the program office or an owner of what it concerns may answer this finding.")
     reason = reason.strip()
     if to_status == FindingStatus.DISMISSED and not reason:
         raise FindingChangeRefused("Dismissing a finding needs a reason.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 
 from celery import shared_task
+from celery.exceptions import Retry
 from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -87,6 +88,12 @@ def start_scan(*, kinds: list[str] | None = None, as_of: datetime.date | None = 
         # ignore_result, sending first subscribes to the result store, which with Redis down
         # retries for ~20 s and then raises RuntimeError instead of the broker's error.
         result = run_queued_scan.apply_async(args=[scan_run.pk], retry=False, ignore_result=True)
+    except Retry as retry:
+        # Run in process (no broker): a scan already running cannot be waited for here.
+        ScanRun.objects.filter(pk=scan_run.pk).update(status=ScanRun.Status.FAILED, error=f"Not started: {retry.exc}")
+        if isinstance(retry.exc, ScanAlreadyRunning):
+            raise retry.exc from None
+        raise
     except (KombuOperationalError, OSError) as exc:
         ScanRun.objects.filter(pk=scan_run.pk).update(
             status=ScanRun.Status.FAILED, error=f"Not started: the task broker cannot be reached ({exc})."

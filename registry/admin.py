@@ -151,6 +151,9 @@ class DecisionAdmin(RoleAwareAdmin):
         return super().has_change_permission(request, obj) and roles.can_change_decision(request.user, obj)
 
     def save_model(self, request, obj, form, change):
+        # Judged on the values chosen in the form: a business owner registers only decisions they own.
+        if not roles.can_change_decision(request.user, obj):
+            raise PermissionDenied
         services.save_decision(decision=obj, actor=request.user)
 
 
@@ -240,6 +243,9 @@ class UseCaseAdmin(RoleAwareAdmin):
             return HttpResponseRedirect(request.path)
 
     def save_model(self, request, obj, form, change):
+        # Judged on the values chosen in the form: a business owner keeps to what they own.
+        if not roles.can_change_use_case(request.user, obj):
+            raise PermissionDenied
         if change:
             services.edit_use_case(
                 use_case=obj, actor=request.user, expected_version=form.cleaned_data.get("expected_version")

@@ -751,3 +751,30 @@ def test_changelist_query_count_does_not_grow_with_rows(model, client, program_o
 
     # then
     assert with_many == with_few
+
+
+def test_business_owner_cannot_register_a_decision_owned_by_someone_else(client, business_owner_user, owner_person):
+    someone_else = PersonFactory()
+    client.force_login(business_owner_user)
+    data = form_data(client.get(admin_url(Decision, "add")))
+    data.update(statement="Which claims are fast-tracked today?", business_unit=BusinessUnitFactory().pk,
+                owner=someone_else.pk)
+
+    response = client.post(admin_url(Decision, "add"), data)
+
+    assert response.status_code == 403
+    assert not Decision.objects.filter(statement="Which claims are fast-tracked today?").exists()
+
+
+def test_business_owner_cannot_point_their_use_case_at_someone_elses_decision(client, business_owner_user, owner_person):
+    use_case = UseCaseFactory(business_owner=owner_person, technical_owner=None)
+    foreign_decision = DecisionFactory()
+    client.force_login(business_owner_user)
+    data = form_data(client.get(admin_url(UseCase, "change", use_case.pk)))
+    data.update(decision=foreign_decision.pk, business_owner=PersonFactory().pk)
+
+    response = client.post(admin_url(UseCase, "change", use_case.pk), data)
+
+    assert response.status_code == 403
+    use_case.refresh_from_db()
+    assert use_case.business_owner == owner_person

@@ -26,6 +26,10 @@ def found(*use_cases, severity="medium", anchor=None):
     )
 
 
+def office():
+    return UserFactory(groups=["program_office"])
+
+
 def scan(*detected, on=MONDAY):
     return reconcile(kinds=[KIND], detected=list(detected), as_of=on)
 
@@ -84,7 +88,7 @@ def test_a_resolved_problem_that_comes_back_is_reopened_not_doubled(pair):
 
 def test_a_dismissed_finding_stays_dismissed_while_it_holds(pair):
     scan(found(*pair))
-    change_finding_status(finding=Finding.objects.get(), to_status="dismissed", actor=UserFactory(),
+    change_finding_status(finding=Finding.objects.get(), to_status="dismissed", actor=office(),
                           reason="Two regional variants, on purpose.")
 
     result = scan(found(*pair), on=TUESDAY)
@@ -97,7 +101,7 @@ def test_a_dismissed_finding_stays_dismissed_while_it_holds(pair):
 
 def test_a_dismissed_duplicate_reopens_when_a_new_use_case_joins_the_group(pair):
     scan(found(*pair))
-    change_finding_status(finding=Finding.objects.get(), to_status="dismissed", actor=UserFactory(),
+    change_finding_status(finding=Finding.objects.get(), to_status="dismissed", actor=office(),
                           reason="Two regional variants, on purpose.")
     newcomer = UseCaseFactory()
 
@@ -112,7 +116,7 @@ def test_a_dismissed_duplicate_reopens_when_a_new_use_case_joins_the_group(pair)
 
 def test_acknowledged_findings_stay_acknowledged_while_they_hold(pair):
     scan(found(*pair))
-    change_finding_status(finding=Finding.objects.get(), to_status="acknowledged", actor=UserFactory())
+    change_finding_status(finding=Finding.objects.get(), to_status="acknowledged", actor=office())
 
     scan(found(*pair, severity="high"), on=TUESDAY)
 
@@ -124,35 +128,35 @@ def test_dismissing_without_a_reason_is_refused(pair):
     scan(found(*pair))
 
     with pytest.raises(FindingChangeRefused, match="needs a reason"):
-        change_finding_status(finding=Finding.objects.get(), to_status="dismissed", actor=UserFactory(), reason="  ")
+        change_finding_status(finding=Finding.objects.get(), to_status="dismissed", actor=office(), reason="  ")
 
     assert Finding.objects.get().status == FindingStatus.OPEN
 
 
 def test_a_resolved_finding_cannot_be_acknowledged(pair):
     scan(found(*pair))
-    finding = change_finding_status(finding=Finding.objects.get(), to_status="resolved", actor=UserFactory())
+    finding = change_finding_status(finding=Finding.objects.get(), to_status="resolved", actor=office())
 
     with pytest.raises(FindingChangeRefused, match="resolved cannot become acknowledged"):
-        change_finding_status(finding=finding, to_status="acknowledged", actor=UserFactory())
+        change_finding_status(finding=finding, to_status="acknowledged", actor=office())
 
 
 def test_status_changes_record_who_and_why(pair):
     scan(found(*pair))
-    office = UserFactory(username="office-lead")
+    lead = UserFactory(username="office-lead", groups=["program_office"])
 
-    change_finding_status(finding=Finding.objects.get(), to_status="dismissed", actor=office, reason="Planned overlap.")
+    change_finding_status(finding=Finding.objects.get(), to_status="dismissed", actor=lead, reason="Planned overlap.")
 
     event = FindingEvent.objects.first()
-    assert (event.from_status, event.to_status, event.actor, event.reason) == ("open", "dismissed", office, "Planned overlap.")
-    assert Finding.objects.get().history.first().history_user == office
+    assert (event.from_status, event.to_status, event.actor, event.reason) == ("open", "dismissed", lead, "Planned overlap.")
+    assert Finding.objects.get().history.first().history_user == lead
 
 
 def test_assigning_a_finding_keeps_it_in_history(pair):
     scan(found(*pair))
     person = PersonFactory()
 
-    assign_finding(finding=Finding.objects.get(), assignee=person, actor=UserFactory())
+    assign_finding(finding=Finding.objects.get(), assignee=person, actor=office())
 
     finding = Finding.objects.get()
     assert finding.assignee == person
@@ -165,3 +169,25 @@ def test_other_kinds_are_left_alone_by_a_scan(pair):
     reconcile(kinds=["stalled_pilot"], detected=[], as_of=TUESDAY)
 
     assert Finding.objects.get().status == FindingStatus.OPEN
+
+
+def test_a_business_owner_answers_findings_on_what_they_own_only(pair):
+    scan(found(*pair))
+    finding = Finding.objects.get()
+    owner = UserFactory(username="owner-of-first", email=pair[0].business_owner.email, groups=["business_owner"])
+    stranger = UserFactory(username="stranger", email="stranger@example.com", groups=["business_owner"])
+
+    with pytest.raises(FindingChangeRefused, match="Only the program office or an owner"):
+        change_finding_status(finding=finding, to_status="dismissed", actor=stranger, reason="Not mine.")
+    change_finding_status(finding=finding, to_status="acknowledged", actor=owner)
+
+    assert Finding.objects.get().status == FindingStatus.ACKNOWLEDGED
+
+
+def test_a_back_dated_scan_leaves_later_findings_alone(pair):
+    scan(found(*pair), on=TUESDAY)
+
+    reconcile(kinds=[KIND], detected=[], as_of=MONDAY)
+
+    finding = Finding.objects.get()
+    assert (finding.status, finding.last_seen) == (FindingStatus.OPEN, TUESDAY)

@@ -73,14 +73,20 @@ def _claim(scan_run: ScanRun) -> None:
     _expire_abandoned_runs()
     try:
         with transaction.atomic():
-            # A running or failed run may be claimed again by its own redelivered or retried task.
-            claimed = ScanRun.objects.filter(pk=scan_run.pk).exclude(status=ScanRun.Status.SUCCEEDED).update(
+            # A failed run may be claimed again by its own retried or redelivered task; a running
+            # one only once the lock has expired (above), or one delivery would overlap another.
+            claimed = ScanRun.objects.filter(
+                pk=scan_run.pk, status__in=[ScanRun.Status.QUEUED, ScanRun.Status.FAILED]
+            ).update(
                 status=ScanRun.Status.RUNNING, started_at=timezone.now(), finished_at=None, error=""
             )
     except IntegrityError:
         running = ScanRun.objects.filter(status=ScanRun.Status.RUNNING).exclude(pk=scan_run.pk).first()
         raise ScanAlreadyRunning(running or scan_run) from None
     if not claimed:
+        scan_run.refresh_from_db()
+        if scan_run.status == ScanRun.Status.RUNNING:
+            raise ScanAlreadyRunning(scan_run)
         raise ValueError(f"Scan run {scan_run.pk} has already succeeded.")
     scan_run.refresh_from_db()
 

@@ -310,7 +310,9 @@ def test_a_real_worker_runs_the_all_scans_task_and_records_its_findings(broker_u
 @real_worker_db
 def test_a_worker_killed_mid_scan_hands_the_same_run_to_the_next_worker(broker_url, start_worker):
     seed_demo_portfolio(use_cases=KILL_USE_CASES, seed=12, today=AS_OF)
-    short_visibility = {"CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT)}
+    # The redelivered task takes its run over once the lock has expired, so both are short here.
+    short_visibility = {"CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
+                        "SCAN_LOCK_EXPIRY_SECONDS": str(VISIBILITY_TIMEOUT)}
     first = start_worker(**short_visibility)
 
     sent_at = time.monotonic()
@@ -558,10 +560,11 @@ def test_a_task_delivered_twice_creates_one_run_and_scans_once(execute_calls):
 
 
 @pytest.mark.django_db
-def test_a_redelivered_task_takes_over_its_own_running_run(execute_calls):
+@override_settings(SCAN_LOCK_EXPIRY_SECONDS=600)
+def test_a_redelivered_task_takes_over_its_own_run_once_the_lock_expired(execute_calls):
     left_owner_use_case("FIN-001", "Early payment optimiser")
-    # Its worker died a moment ago: the run is "running", well within the lock expiry.
-    orphan = running_run(task_id="redelivered-id")
+    # Its worker died: the run is still "running", past the lock expiry.
+    orphan = running_run(task_id="redelivered-id", started_ago=datetime.timedelta(seconds=601))
 
     result = scan_all.apply(kwargs={"as_of": AS_OF.isoformat()}, task_id="redelivered-id")
 

@@ -1,5 +1,9 @@
 """After a scan: one email per owner listing what was newly flagged on what they own, and
-one for the program office listing everything newly flagged."""
+one for the program office listing everything newly flagged.
+
+Read with a few flat queries (values, not model instances): a first scan of a large
+portfolio opens tens of thousands of findings at once.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,15 @@ from django.db.models import Q
 
 from registry.roles import PROGRAM_OFFICE
 
+from .models import Finding, FindingKind, Severity
 
-def _line(finding) -> str:
-    return f"- [{finding.get_severity_display()}] {finding.get_kind_display()}: {finding.title}"
+BATCH_SIZE = 2000
+KIND_LABELS = dict(FindingKind.choices)
+SEVERITY_LABELS = dict(Severity.choices)
+
+
+def _line(kind: str, severity: str, title: str) -> str:
+    return f"- [{SEVERITY_LABELS[severity]}] {KIND_LABELS[kind]}: {title}"
 
 
 def _program_office_addresses() -> list[str]:
@@ -22,22 +32,39 @@ def _program_office_addresses() -> list[str]:
     return sorted({email for email in users.exclude(email="").values_list("email", flat=True)})
 
 
-def send_digests(findings, *, scan_run) -> int:
-    """Send the digests for `findings` (newly opened or reopened); returns emails sent."""
+def _owners_by_finding(finding_ids: list[int]) -> dict[int, set[str]]:
+    """The active owners (emails) of the use cases and decisions each finding concerns."""
+    owners: dict[int, set[str]] = defaultdict(set)
+    use_case_owner_paths = ["usecase__business_owner", "usecase__technical_owner", "usecase__decision__owner"]
+    for start in range(0, len(finding_ids), BATCH_SIZE):
+        chunk = finding_ids[start:start + BATCH_SIZE]
+        for path in use_case_owner_paths:
+            rows = Finding.use_cases.through.objects.filter(
+                finding_id__in=chunk, **{f"{path}__active": True}
+            ).values_list("finding_id", f"{path}__email")
+            for finding_id, email in rows:
+                owners[finding_id].add(email)
+        rows = Finding.decisions.through.objects.filter(
+            finding_id__in=chunk, decision__owner__active=True
+        ).values_list("finding_id", "decision__owner__email")
+        for finding_id, email in rows:
+            owners[finding_id].add(email)
+    return owners
+
+
+def send_digests(finding_ids: list[int], *, scan_run) -> int:
+    """Send the digests for the findings `finding_ids` (newly opened or reopened); returns emails sent."""
     findings = list(
-        findings.prefetch_related(
-            "use_cases__business_owner", "use_cases__technical_owner", "use_cases__decision__owner", "decisions__owner"
-        ).order_by("kind", "title")
+        Finding.objects.filter(pk__in=finding_ids).order_by("kind", "title").values_list("pk", "kind", "severity", "title")
     )
-    per_owner: dict[str, list] = defaultdict(list)
-    for finding in findings:
-        owners = set()
-        for use_case in finding.use_cases.all():
-            owners.update((use_case.business_owner, use_case.technical_owner, use_case.decision.owner))
-        owners.update(decision.owner for decision in finding.decisions.all())
-        for person in owners:
-            if person is not None and person.active:
-                per_owner[person.email].append(finding)
+    owners = _owners_by_finding([pk for pk, *_ in findings])
+    per_owner: dict[str, list[str]] = defaultdict(list)
+    lines = []
+    for pk, kind, severity, title in findings:
+        line = _line(kind, severity, title)
+        lines.append(line)
+        for email in owners.get(pk, ()):
+            per_owner[email].append(line)
 
     subject_tail = f"as of {scan_run.as_of.isoformat()}"
     messages = []
@@ -45,16 +72,12 @@ def send_digests(findings, *, scan_run) -> int:
         items = per_owner[email]
         body = (
             f"The portfolio scan {subject_tail} flagged {len(items)} new finding(s) on what you own:\n\n"
-            + "\n".join(_line(f) for f in items)
+            + "\n".join(items)
             + "\n\nAcknowledge, answer or dismiss them (with a reason) in Last Mile.\n"
         )
         messages.append((f"Last Mile: {len(items)} new finding(s) on what you own", body, settings.DEFAULT_FROM_EMAIL, [email]))
     office = _program_office_addresses()
-    if office and findings:
-        body = (
-            f"The portfolio scan {subject_tail} opened {len(findings)} finding(s):\n\n"
-            + "\n".join(_line(f) for f in findings)
-            + "\n"
-        )
-        messages.append((f"Last Mile: {len(findings)} new finding(s) in the portfolio", body, settings.DEFAULT_FROM_EMAIL, office))
+    if office and lines:
+        body = f"The portfolio scan {subject_tail} opened {len(lines)} finding(s):\n\n" + "\n".join(lines) + "\n"
+        messages.append((f"Last Mile: {len(lines)} new finding(s) in the portfolio", body, settings.DEFAULT_FROM_EMAIL, office))
     return send_mass_mail(messages, fail_silently=False) if messages else 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import importlib
+import smtplib
 from collections.abc import Callable
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from .digest import send_digests
 from .findings import reconcile
-from .models import Finding, FindingKind, Policy, ScanRun
+from .models import FindingKind, Policy, ScanRun
 
 # Detectors by dotted path, imported when a scan needs them: the duplicate detector pulls in
 # SciPy, which pages and commands that never scan should not pay for.
@@ -111,7 +112,13 @@ def execute_scan(scan_run: ScanRun) -> ScanRun:
     scan_run.save(update_fields=["opened", "still_open", "resolved", "reopened", "status", "finished_at"])
     newly_open = result.opened + result.reopened
     if newly_open:
-        send_digests(Finding.objects.filter(pk__in=[f.pk for f in newly_open]), scan_run=scan_run)
+        try:
+            send_digests([f.pk for f in newly_open], scan_run=scan_run)
+        except (smtplib.SMTPException, OSError) as exc:
+            # The findings are written and the scan succeeded; only the mail failed. Say so
+            # on the run rather than fail it, which would make a retry find nothing new to mail.
+            scan_run.error = f"Findings written, but the digest emails could not be sent: {exc}"
+            scan_run.save(update_fields=["error"])
     return scan_run
 
 

@@ -66,3 +66,17 @@ def test_a_finding_that_stays_open_is_not_mailed_again(flagged):
     run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF + datetime.timedelta(days=1))
 
     assert mail.outbox == []
+
+
+def test_a_mail_failure_leaves_the_scan_succeeded_and_says_so(flagged, monkeypatch):
+    def smtp_down(*args, **kwargs):
+        raise ConnectionRefusedError("mail server refused the connection")
+
+    monkeypatch.setattr("portfolio.digest.send_mass_mail", smtp_down)
+    flagged.append(UseCaseFactory(title="Churn offers"))
+
+    run = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF)
+
+    run.refresh_from_db()
+    assert run.status == "succeeded" and run.opened == 1
+    assert "digest emails could not be sent" in run.error

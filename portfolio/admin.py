@@ -7,7 +7,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from registry import roles
-from registry.admin import ReadOnlyAdmin, RoleAwareAdmin
+from registry.admin import ReadOnlyAdmin, ReadOnlyInline, RoleAwareAdmin
 
 from .findings import FindingChangeRefused, change_finding_status
 from .models import Finding, FindingEvent, FindingStatus, Policy, ScanRun
@@ -19,18 +19,9 @@ class FindingActionForm(admin.helpers.ActionForm):
     reason = forms.CharField(required=False, label="Reason", widget=forms.TextInput(attrs={"size": 40}))
 
 
-class FindingEventInline(admin.TabularInline):
+class FindingEventInline(ReadOnlyInline):
     model = FindingEvent
     fields = ["occurred_at", "from_status", "to_status", "actor", "scan_run", "reason"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor", "scan_run")

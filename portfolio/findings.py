@@ -42,10 +42,6 @@ class ReconcileResult:
     resolved: int = 0
 
 
-def _history_user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None
-
-
 def _links(through, column: str, finding_ids: list[int]) -> dict[int, set[int]]:
     linked: dict[int, set[int]] = defaultdict(set)
     for start in range(0, len(finding_ids), BATCH_SIZE):
@@ -181,16 +177,16 @@ def change_finding_status(*, finding: Finding, to_status: str, actor, reason: st
         if to_status not in ALLOWED_CHANGES.get(locked.status, set()):
             raise FindingChangeRefused(f"A finding that is {locked.status} cannot become {to_status}.")
         FindingEvent.objects.create(finding=locked, from_status=locked.status, to_status=to_status,
-                                    actor=_history_user(actor), reason=reason)
+                                    actor=roles.acting_user(actor), reason=reason)
         locked.status, locked.status_reason, locked.status_changed_at = to_status, reason, timezone.now()
-        locked._history_user = _history_user(actor)
+        locked._history_user = roles.acting_user(actor)
         locked.save(update_fields=["status", "status_reason", "status_changed_at"])
     return locked
 
 
 def assign_finding(*, finding: Finding, assignee: Person | None, actor) -> Finding:
     finding.assignee = assignee
-    finding._history_user = _history_user(actor)
+    finding._history_user = roles.acting_user(actor)
     finding._change_reason = f"assigned to {assignee.email}" if assignee else "unassigned"
     finding.save(update_fields=["assignee"])
     return finding

@@ -16,6 +16,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from registry.roles import acting_user
+
 from .digest import send_digests
 from .findings import reconcile
 from .models import FindingKind, Policy, ScanRun
@@ -57,7 +59,7 @@ def queue_scan(
         raise ValueError(f"Unknown scan kind: {', '.join(unknown)}. Known: {', '.join(ALL_KINDS)}.")
     return ScanRun.objects.create(
         kinds=list(dict.fromkeys(kinds)), as_of=as_of or timezone.localdate(),
-        triggered_by=actor if getattr(actor, "is_authenticated", False) else None, task_id=task_id,
+        triggered_by=acting_user(actor), task_id=task_id,
     )
 
 

@@ -164,18 +164,25 @@ class KPIInline(admin.TabularInline):
     can_delete = False
 
 
-class StageTransitionInline(admin.TabularInline):
-    model = StageTransition
-    fields = ["occurred_at", "from_stage", "to_stage", "actor", "source", "reason"]
-    readonly_fields = fields
+class ReadOnlyInline(admin.TabularInline):
+    """Write-once rows shown beside their parent: never added, changed or deleted there."""
+
     extra = 0
     can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
 
     def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class StageTransitionInline(ReadOnlyInline):
+    model = StageTransition
+    fields = ["occurred_at", "from_stage", "to_stage", "actor", "source", "reason"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")

@@ -30,6 +30,7 @@ from .models import (
     TransitionSource,
     UseCase,
 )
+from .roles import acting_user
 from .tabular import UnreadableFile, read_table, write_table
 
 BATCH_SIZE = 2000
@@ -222,10 +223,6 @@ def _units_by_name(names: Iterable[str], actor, *, create: bool) -> dict[str, Bu
     return units
 
 
-def _history_user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None
-
-
 # People -----------------------------------------------------------------------------------
 
 
@@ -262,7 +259,7 @@ def import_people(path: str | Path, *, actor=None, dry_run: bool = False, progre
     if errors:
         raise ImportFailed(errors)
 
-    actor = _history_user(actor)
+    actor = acting_user(actor)
     with transaction.atomic():
         units = _units_by_name({unit for _, _, unit, _ in parsed}, actor, create=not dry_run)
         existing = _people_by_email({email for email, *_ in parsed})
@@ -402,7 +399,7 @@ def import_use_cases(
     """
     today = today or timezone.localdate()
     now = timezone.now()
-    actor = _history_user(actor)
+    actor = acting_user(actor)
     table = _read(path)
     report = ImportReport(rows=len(table.rows), dry_run=dry_run)
     report.ignored_columns = _check_columns(table.columns, USE_CASE_REQUIRED, USE_CASE_COLUMNS)

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import READINESS_ORDER, Readiness, Stage, StageTransition, TransitionSource, UseCase
+from .roles import acting_user
 
 FORWARD_MOVES = {
     (Stage.PROPOSED, Stage.VALIDATING),
@@ -181,7 +182,7 @@ def move_use_case(
         locked.stage_entered_on = timezone.localdate(moved_at)
         locked.version += 1
         locked.updated_at = moved_at
-        locked._history_user = actor if getattr(actor, "is_authenticated", False) else None
+        locked._history_user = acting_user(actor)
         locked._change_reason = f"stage {from_stage} → {to_stage}"
         locked._history_date = moved_at  # a move recorded after the fact is dated when it happened
         locked.save(update_fields=["stage", "stage_entered_on", "version", "updated_at"])
@@ -190,7 +191,7 @@ def move_use_case(
             from_stage=from_stage,
             to_stage=to_stage,
             occurred_at=moved_at,
-            actor=actor if getattr(actor, "is_authenticated", False) else None,
+            actor=acting_user(actor),
             source=source,
             reason=reason.strip(),
         )

@@ -10,6 +10,11 @@ AUDITOR = "auditor"
 ROLE_GROUPS = (PROGRAM_OFFICE, BUSINESS_OWNER, AUDITOR)
 
 
+def acting_user(actor):
+    """The login to record as having made a change: None for commands, tasks and anonymous callers."""
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
 def _group_names(user) -> set[str]:
     if not hasattr(user, "_last_mile_groups"):
         user._last_mile_groups = set(user.groups.values_list("name", flat=True)) if user.is_authenticated else set()

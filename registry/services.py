@@ -20,10 +20,7 @@ from .models import (
     TransitionSource,
     UseCase,
 )
-
-
-def _history_user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None
+from .roles import acting_user
 
 
 def normalise_email(email: str) -> str:
@@ -36,7 +33,7 @@ def business_unit_named(*, name: str, actor=None) -> BusinessUnit:
     unit = BusinessUnit.objects.filter(name__iexact=name).first()
     if unit is None:
         unit = BusinessUnit(name=name)
-        unit._history_user = _history_user(actor)
+        unit._history_user = acting_user(actor)
         unit.save()
     return unit
 
@@ -54,7 +51,7 @@ def upsert_person(
             setattr(person, field, value)
             changed = True
     if changed:
-        person._history_user = _history_user(actor)
+        person._history_user = acting_user(actor)
         person.full_clean(validate_unique=False, validate_constraints=False)
         person.save()
     return person, changed
@@ -70,14 +67,14 @@ def save_decision(*, decision: Decision, actor, on: datetime.date | None = None)
         if decision.owner_id != previous_owner_id:
             decision.owner_confirmed_on = today if decision.owner_id else None
         decision.updated_at = timezone.now()
-        decision._history_user = _history_user(actor)
+        decision._history_user = acting_user(actor)
         decision.save()
     return decision
 
 
 def confirm_decision_ownership(*, decision: Decision, actor, on: datetime.date | None = None) -> Decision:
     decision.owner_confirmed_on = on or timezone.localdate()
-    decision._history_user = _history_user(actor)
+    decision._history_user = acting_user(actor)
     decision._change_reason = "owner confirmed"
     decision.save(update_fields=["owner_confirmed_on"])
     return decision
@@ -96,7 +93,7 @@ def register_use_case(
         for role in ("business", "technical"):
             if getattr(use_case, f"{role}_owner_id"):
                 setattr(use_case, f"{role}_owner_confirmed_on", use_case.stage_entered_on)
-        use_case._history_user = _history_user(actor)
+        use_case._history_user = acting_user(actor)
         use_case._history_date = registered_at
         use_case.full_clean()
         use_case.save()
@@ -105,7 +102,7 @@ def register_use_case(
             from_stage="",
             to_stage=Stage.PROPOSED,
             occurred_at=registered_at,
-            actor=_history_user(actor),
+            actor=acting_user(actor),
             source=source,
             reason=reason,
         )
@@ -132,7 +129,7 @@ def edit_use_case(
                 setattr(use_case, f"{role}_owner_confirmed_on", today if owner_id else None)
         use_case.version = current.version + 1
         use_case.updated_at = timezone.now()
-        use_case._history_user = _history_user(actor)
+        use_case._history_user = acting_user(actor)
         use_case.full_clean()
         use_case.save()
     return use_case
@@ -150,7 +147,7 @@ def confirm_use_case_ownership(*, use_case: UseCase, person: Person, actor, on: 
         raise ValueError(f"{person.email} owns no role on '{use_case}'.")
     for field in fields:
         setattr(use_case, field, today)
-    use_case._history_user = _history_user(actor)
+    use_case._history_user = acting_user(actor)
     use_case._change_reason = "owner confirmed"
     use_case.save(update_fields=fields)
     return use_case
@@ -165,9 +162,9 @@ def record_kpi_observation(
             kpi=kpi, observed_on=observed_on
         )
         observation.value = value
-        observation.recorded_by = _history_user(actor)
+        observation.recorded_by = acting_user(actor)
         observation.source = source
-        observation._history_user = _history_user(actor)
+        observation._history_user = acting_user(actor)
         observation.full_clean(validate_unique=False, validate_constraints=False)
         observation.save()
     return observation

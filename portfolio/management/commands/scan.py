@@ -1,25 +1,17 @@
-import argparse
-import datetime
 import json
 
 from django.core.management.base import BaseCommand, CommandError
 
 from portfolio.models import ACTIVE_STATUSES, Finding
 from portfolio.scanning import ALL_KINDS, ScanAlreadyRunning, run_scan_now
-
-
-def _iso_date(text: str) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date in the form YYYY-MM-DD") from None
+from registry.cli import iso_date
 
 
 class Command(BaseCommand):
     help = "Run the portfolio scans now, with the same code the Celery tasks run."
 
     def add_arguments(self, parser):
-        parser.add_argument("--as-of", type=_iso_date, default=None, help="judge the portfolio as on YYYY-MM-DD (default today)")
+        parser.add_argument("--as-of", type=iso_date, default=None, help="judge the portfolio as on YYYY-MM-DD (default today)")
         parser.add_argument("--kind", action="append", choices=ALL_KINDS, dest="kinds",
                             help="a kind of scan; repeat for several (default: all)")
         parser.add_argument("--json", action="store_true", dest="as_json", help="print the open findings as one JSON object, and nothing else")

@@ -1,32 +1,11 @@
-import argparse
-import datetime
-import sys
-
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
-from tqdm import tqdm
 
+from registry.cli import iso_date, positive_int, progress_bar
 from registry.demo import RegistryNotEmpty, registry_holds_data, seed_demo_portfolio
 
 # Below this many use cases the seeding is over before a progress bar would help.
 PROGRESS_THRESHOLD_USE_CASES = 1000
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
-    return value
-
-
-def _iso_date(text: str) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date in the form YYYY-MM-DD") from None
 
 
 class Command(BaseCommand):
@@ -36,10 +15,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--use-cases", type=_positive_int, default=300, help="how many use cases (default 300)")
+        parser.add_argument("--use-cases", type=positive_int, default=300, help="how many use cases (default 300)")
         parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
         parser.add_argument(
-            "--today", type=_iso_date, default=None,
+            "--today", type=iso_date, default=None,
             help="date the portfolio is seeded as of, YYYY-MM-DD (default: today); all history lies before it",
         )
         existing = parser.add_mutually_exclusive_group()
@@ -57,9 +36,7 @@ class Command(BaseCommand):
         today = today or timezone.localdate()
         bar = None
         if use_cases > PROGRESS_THRESHOLD_USE_CASES:
-            # The bar goes to the command's own stderr stream, unwrapped so its carriage returns work.
-            bar = tqdm(total=use_cases, desc="seeding", unit=" use cases", file=getattr(self.stderr, "_out", sys.stderr),
-                       mininterval=0.5)
+            bar = progress_bar(self, total=use_cases, desc="seeding", unit=" use cases")
         try:
             summary = seed_demo_portfolio(
                 use_cases=use_cases, seed=seed, today=today, progress=bar.update if bar else None, reset=reset

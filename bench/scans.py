@@ -19,7 +19,15 @@ import os
 import time
 from urllib.parse import urlsplit
 
-from seed import POSTGRES_SCHEMES, _in_fresh_process, _peak_mib, _recreate_database, _report, _setup_django, _timed_command
+from seed import (
+    _in_fresh_process,
+    _peak_mib,
+    _recreate_database,
+    _report,
+    _setup_django,
+    _timed_command,
+    postgres_server_url,
+)
 
 
 def _time_detector(database_url: str, kind: str, as_of: str) -> tuple[float, float, int]:
@@ -67,11 +75,7 @@ def main() -> None:
     parser.add_argument("--database", default="lastmile_bench", help="database to drop and recreate (default lastmile_bench)")
     options = parser.parse_args()
 
-    server_url = os.environ.get("DATABASE_URL", "")
-    if urlsplit(server_url).scheme not in POSTGRES_SCHEMES:
-        parser.error("set DATABASE_URL to a PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/lastmile")
-    if options.database == urlsplit(server_url).path.lstrip("/"):
-        parser.error(f"--database {options.database} is the database DATABASE_URL names; the benchmark would drop it")
+    server_url = postgres_server_url(parser, options.database)
 
     # Digest emails are timed (they are sent) but not printed over the figures.
     os.environ["EMAIL_URL"] = "dummymail://"

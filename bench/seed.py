@@ -80,6 +80,16 @@ def _write_directory_feed(database_url: str, path: str) -> int:
     return count
 
 
+def postgres_server_url(parser: argparse.ArgumentParser, database: str) -> str:
+    """DATABASE_URL, refused unless it names a PostgreSQL server and not the database to drop."""
+    server_url = os.environ.get("DATABASE_URL", "")
+    if urlsplit(server_url).scheme not in POSTGRES_SCHEMES:
+        parser.error("set DATABASE_URL to a PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/lastmile")
+    if database == urlsplit(server_url).path.lstrip("/"):
+        parser.error(f"--database {database} is the database DATABASE_URL names; the benchmark would drop it")
+    return server_url
+
+
 def _in_fresh_process(function, *args):
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         return pool.submit(function, *args).result()
@@ -144,11 +154,7 @@ def main() -> None:
     parser.add_argument("--database", default="lastmile_bench", help="database to drop and recreate (default lastmile_bench)")
     options = parser.parse_args()
 
-    server_url = os.environ.get("DATABASE_URL", "")
-    if urlsplit(server_url).scheme not in POSTGRES_SCHEMES:
-        parser.error("set DATABASE_URL to a PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/lastmile")
-    if options.database == urlsplit(server_url).path.lstrip("/"):
-        parser.error(f"--database {options.database} is the database DATABASE_URL names; the benchmark would drop it")
+    server_url = postgres_server_url(parser, options.database)
 
     print(f"PostgreSQL at {urlsplit(server_url).hostname}, database {options.database}, {os.cpu_count()} CPUs", flush=True)
     if options.use_cases:

@@ -6,28 +6,21 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from portfolio.models import Policy
 from portfolio.scans import feedback_loops
 from registry.lifecycle import move_use_case
 from registry.models import Stage, StageTransition, UseCase
 from registry.services import record_kpi_observation
+from tests.dates import at, days
 from tests.factories import KPIFactory, ProductionReadyUseCaseFactory, UseCaseFactory
 
 pytestmark = pytest.mark.django_db
 
 # Dates well before the wall clock, so that what the services date "now" lies after them.
 LIVE = datetime.date(2025, 4, 7)
-DAY = datetime.timedelta(days=1)
 
 
-def days(n: int) -> datetime.timedelta:
-    return n * DAY
-
-
-def at(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(10)))
 
 
 def detect(as_of, **policy_overrides):

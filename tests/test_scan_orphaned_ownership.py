@@ -6,27 +6,20 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from portfolio.models import Policy
 from portfolio.scans import orphaned_ownership
 from registry.models import Stage, StageTransition, UseCase
 from registry.services import confirm_use_case_ownership, edit_use_case, register_use_case, save_decision
+from tests.dates import at, days
 from tests.factories import BusinessUnitFactory, DecisionFactory, PersonFactory, UseCaseFactory
 
 pytestmark = pytest.mark.django_db
 
 # Dates well before the wall clock, so that what the services date "now" lies after them.
 ASSIGNED = datetime.date(2025, 2, 3)
-DAY = datetime.timedelta(days=1)
 
 
-def days(n: int) -> datetime.timedelta:
-    return n * DAY
-
-
-def at(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(10)))
 
 
 def detect(as_of, **policy_overrides):

@@ -6,13 +6,13 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from portfolio.models import Policy
 from portfolio.scans import stalled_pilots
 from registry.lifecycle import move_use_case
 from registry.models import Frequency, Stage
 from registry.services import record_kpi_observation
+from tests.dates import DAY, at, days
 from tests.factories import DecisionFactory, KPIFactory, ProductionReadyUseCaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,15 +20,11 @@ pytestmark = pytest.mark.django_db
 # Every date lies well before the wall clock: history records the services write "now"
 # come after each judged date and so never count, unless a test dates them itself.
 ENTERED = datetime.date(2025, 3, 3)
-DAY = datetime.timedelta(days=1)
 
 # Only one rule at a time: the other limit far away.
 STAGE_RULE_ONLY = dict(inactivity_days=10_000)
 INACTIVITY_RULE_ONLY = dict(pilot_max_days=10_000, validating_max_days=10_000)
 
-
-def at(day: datetime.date, hour: int = 10) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
 
 
 def policy(**overrides) -> Policy:
@@ -48,9 +44,6 @@ def in_pilot(since: datetime.date, **factory_kwargs):
     use_case = in_validating(since - 20 * DAY, **factory_kwargs)
     return move_use_case(use_case=use_case, to_stage=Stage.PILOT, actor=None, on=at(since))
 
-
-def days(n: int) -> datetime.timedelta:
-    return n * DAY
 
 
 # --- over the stage limit -----------------------------------------------------------------

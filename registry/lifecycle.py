@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from .models import READINESS_ORDER, Readiness, Stage, StageTransition, TransitionSource, UseCase
+from .models import READINESS_ORDER, Decision, Readiness, Stage, StageTransition, TransitionSource, UseCase
 from .roles import acting_user
 
 FORWARD_MOVES = {
@@ -61,13 +61,13 @@ class MoveRefused(Exception):
 
 
 class StaleVersion(Exception):
-    """The use case changed since the caller read it; nothing was written."""
+    """The use case or decision changed since the caller read it; nothing was written."""
 
-    def __init__(self, use_case: UseCase, expected_version: int):
-        self.use_case = use_case
+    def __init__(self, record: UseCase | Decision, expected_version: int):
+        self.record = record
         self.expected_version = expected_version
         super().__init__(
-            f"'{use_case}' is at version {use_case.version}, not {expected_version}: "
+            f"'{record}' is at version {record.version}, not {expected_version}: "
             "someone changed it since you read it. Reload and try again."
         )
 

@@ -162,6 +162,7 @@ class Decision(models.Model):
     current_method = models.CharField(
         max_length=20, choices=DecisionMethod.choices, blank=True, help_text="How the decision is made today."
     )
+    version = models.PositiveIntegerField(default=1, editable=False, help_text="Bumped on every write; guards concurrent edits.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
     history = HistoricalRecords()
@@ -174,6 +175,7 @@ class Decision(models.Model):
             _choice_check("current_method", DecisionMethod, blank_allowed=True),
             _non_negative_check("cost_of_error"),
             _non_negative_check("cost_of_delay_per_day"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="registry_decision_version_positive"),
         ]
 
     def __str__(self):

@@ -57,15 +57,22 @@ def upsert_person(
     return person, changed
 
 
-def save_decision(*, decision: Decision, actor, on: datetime.date | None = None) -> Decision:
-    """Save a new or edited decision; a new owner starts the ownership clock."""
+def save_decision(
+    *, decision: Decision, actor, expected_version: int | None = None, on: datetime.date | None = None
+) -> Decision:
+    """Save a new or edited decision; a new owner starts the ownership clock.
+
+    Refuses with StaleVersion when `expected_version` is given and someone saved in between.
+    """
     today = on or timezone.localdate()
     with transaction.atomic():
-        previous_owner_id = (
-            Decision.objects.filter(pk=decision.pk).values_list("owner_id", flat=True).first() if decision.pk else None
-        )
+        current = Decision.objects.select_for_update().filter(pk=decision.pk).first() if decision.pk else None
+        if current and expected_version is not None and current.version != expected_version:
+            raise StaleVersion(current, expected_version)
+        previous_owner_id = current.owner_id if current else None
         if decision.owner_id != previous_owner_id:
             decision.owner_confirmed_on = today if decision.owner_id else None
+        decision.version = current.version + 1 if current else 1
         decision.updated_at = timezone.now()
         decision._history_user = acting_user(actor)
         decision.save()
@@ -73,10 +80,13 @@ def save_decision(*, decision: Decision, actor, on: datetime.date | None = None)
 
 
 def confirm_decision_ownership(*, decision: Decision, actor, on: datetime.date | None = None) -> Decision:
-    decision.owner_confirmed_on = on or timezone.localdate()
-    decision._history_user = acting_user(actor)
-    decision._change_reason = "owner confirmed"
-    decision.save(update_fields=["owner_confirmed_on"])
+    with transaction.atomic():
+        decision.version = Decision.objects.select_for_update().values_list("version", flat=True).get(pk=decision.pk) + 1
+        decision.owner_confirmed_on = on or timezone.localdate()
+        decision.updated_at = timezone.now()
+        decision._history_user = acting_user(actor)
+        decision._change_reason = "owner confirmed"
+        decision.save(update_fields=["owner_confirmed_on", "version", "updated_at"])
     return decision
 
 
@@ -145,11 +155,14 @@ def confirm_use_case_ownership(*, use_case: UseCase, person: Person, actor, on: 
     ]
     if not fields:
         raise ValueError(f"{person.email} owns no role on '{use_case}'.")
-    for field in fields:
-        setattr(use_case, field, today)
-    use_case._history_user = acting_user(actor)
-    use_case._change_reason = "owner confirmed"
-    use_case.save(update_fields=fields)
+    with transaction.atomic():
+        use_case.version = UseCase.objects.select_for_update().values_list("version", flat=True).get(pk=use_case.pk) + 1
+        for field in fields:
+            setattr(use_case, field, today)
+        use_case.updated_at = timezone.now()
+        use_case._history_user = acting_user(actor)
+        use_case._change_reason = "owner confirmed"
+        use_case.save(update_fields=[*fields, "version", "updated_at"])
     return use_case
 
 

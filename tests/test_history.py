@@ -255,6 +255,42 @@ def test_edit_with_stale_version_is_refused_and_writes_nothing(ann):
     assert use_case.history.count() == history_before
 
 
+def test_decision_saved_with_stale_version_is_refused_and_writes_nothing(ann):
+    # given: Ann and Bob both read version 1 of a decision; Bob saves first
+    decision = DecisionFactory(statement="Which claims are fast-tracked?")
+    anns_copy = Decision.objects.get(pk=decision.pk)
+    bobs_copy = Decision.objects.get(pk=decision.pk)
+    bobs_copy.statement = "Which claims are fast-tracked today?"
+    save_decision(decision=bobs_copy, actor=UserFactory(username="bob"), expected_version=1)
+    history_before = decision.history.count()
+
+    # when
+    anns_copy.statement = "Which claims are paid at once?"
+    with pytest.raises(StaleVersion) as stale:
+        save_decision(decision=anns_copy, actor=ann, expected_version=1)
+
+    # then
+    assert "Reload" in str(stale.value)
+    decision.refresh_from_db()
+    assert decision.statement == "Which claims are fast-tracked today?"
+    assert decision.version == 2
+    assert decision.history.count() == history_before
+
+
+def test_confirming_ownership_bumps_the_version_so_stale_copies_are_refused(ann):
+    # given
+    use_case = UseCaseFactory()
+    decision = use_case.decision
+
+    # when
+    confirm_decision_ownership(decision=decision, actor=ann)
+    confirm_use_case_ownership(use_case=use_case, person=use_case.business_owner, actor=ann)
+
+    # then
+    assert Decision.objects.get(pk=decision.pk).version == 2
+    assert UseCase.objects.get(pk=use_case.pk).version == 2
+
+
 def test_edit_never_changes_stage_even_if_the_caller_set_it(ann):
     # given
     use_case = UseCaseFactory()

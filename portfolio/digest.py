@@ -1,8 +1,10 @@
 """After a scan: one email per owner listing what was newly flagged on what they own, and
 one for the program office listing everything newly flagged.
 
-Read with a few flat queries (values, not model instances): a first scan of a large
-portfolio opens tens of thousands of findings at once.
+The digests of a run go out from their own task once the scan has committed, so a slow mail
+server never holds a scan (a first scan of a large portfolio mails tens of thousands of
+owners). They are read with a few flat queries (values, not model instances), and a run's
+digests are sent once: the run is marked before sending and unmarked if sending fails.
 """
 
 from __future__ import annotations
@@ -13,12 +15,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mass_mail
 from django.db.models import Q
+from django.utils import timezone
 
 from registry.roles import PROGRAM_OFFICE
 
-from .models import Finding, FindingKind, Severity
-
-BATCH_SIZE = 2000
+from .models import Finding, FindingEvent, FindingKind, FindingStatus, ScanRun, Severity
 KIND_LABELS = dict(FindingKind.choices)
 SEVERITY_LABELS = dict(Severity.choices)
 
@@ -32,32 +33,51 @@ def _program_office_addresses() -> list[str]:
     return sorted({email for email in users.exclude(email="").values_list("email", flat=True)})
 
 
-def _owners_by_finding(finding_ids: list[int]) -> dict[int, set[str]]:
-    """The active owners (emails) of the use cases and decisions each finding concerns."""
+def _owners_by_finding(finding_ids) -> dict[int, set[str]]:
+    """The active owners (emails) of the use cases and decisions each finding concerns;
+    `finding_ids` may be a subquery."""
     owners: dict[int, set[str]] = defaultdict(set)
-    use_case_owner_paths = ["usecase__business_owner", "usecase__technical_owner", "usecase__decision__owner"]
-    for start in range(0, len(finding_ids), BATCH_SIZE):
-        chunk = finding_ids[start:start + BATCH_SIZE]
-        for path in use_case_owner_paths:
-            rows = Finding.use_cases.through.objects.filter(
-                finding_id__in=chunk, **{f"{path}__active": True}
-            ).values_list("finding_id", f"{path}__email")
-            for finding_id, email in rows:
-                owners[finding_id].add(email)
-        rows = Finding.decisions.through.objects.filter(
-            finding_id__in=chunk, decision__owner__active=True
-        ).values_list("finding_id", "decision__owner__email")
-        for finding_id, email in rows:
+    use_case_links = Finding.use_cases.through.objects.filter(finding_id__in=finding_ids)
+    decision_links = Finding.decisions.through.objects.filter(finding_id__in=finding_ids)
+    owner_paths = [(use_case_links, path) for path in
+                   ("usecase__business_owner", "usecase__technical_owner", "usecase__decision__owner")]
+    owner_paths.append((decision_links, "decision__owner"))
+    for links, path in owner_paths:
+        rows = links.filter(**{f"{path}__active": True}).values_list("finding_id", f"{path}__email")
+        for finding_id, email in rows.iterator(chunk_size=5000):
             owners[finding_id].add(email)
     return owners
 
 
-def send_digests(finding_ids: list[int], *, scan_run) -> int:
-    """Send the digests for the findings `finding_ids` (newly opened or reopened); returns emails sent."""
+def send_scan_digests(scan_run: ScanRun) -> int:
+    """Send the digests of a succeeded run, once; returns the number of emails sent.
+
+    A mail failure unmarks the run and says so on it, then raises, so a retry sends them.
+    """
+    claimed = ScanRun.objects.filter(
+        pk=scan_run.pk, status=ScanRun.Status.SUCCEEDED, digests_sent_at__isnull=True
+    ).update(digests_sent_at=timezone.now())
+    if not claimed:
+        return 0
+    newly_open = FindingEvent.objects.filter(scan_run=scan_run, to_status=FindingStatus.OPEN).values("finding_id")
+    try:
+        sent = send_digests(newly_open, scan_run=scan_run)
+    except Exception as exc:
+        ScanRun.objects.filter(pk=scan_run.pk).update(
+            digests_sent_at=None, error=f"Findings written, but the digest emails could not be sent: {exc}"
+        )
+        raise
+    ScanRun.objects.filter(pk=scan_run.pk).update(error="")
+    return sent
+
+
+def send_digests(finding_ids, *, scan_run: ScanRun) -> int:
+    """Send the digests for the findings `finding_ids` (newly opened or reopened; a list or a
+    subquery); returns emails sent."""
     findings = list(
         Finding.objects.filter(pk__in=finding_ids).order_by("kind", "title").values_list("pk", "kind", "severity", "title")
     )
-    owners = _owners_by_finding([pk for pk, *_ in findings])
+    owners = _owners_by_finding(finding_ids)
     per_owner: dict[str, list[str]] = defaultdict(list)
     lines = []
     for pk, kind, severity, title in findings:

@@ -16,9 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.db.models import Q, Value
 from django.db.models.functions import Greatest
-from simple_history.utils import bulk_create_with_history
-
-from registry.bulk import bulk_update_with_history
+from registry.bulk import bulk_update_with_history, create_objects, insert_rows
 from registry import roles
 from registry.models import Person
 
@@ -51,20 +49,22 @@ def _links(through, column: str, finding_ids: list[int]) -> dict[int, set[int]]:
     return linked
 
 
-def _sync_links(findings_with_targets: list[tuple[Finding, list[int], list[int]]]) -> None:
-    """Make each finding's use cases and decisions exactly those detected, set-based."""
+def _sync_links(findings_with_targets: list[tuple[Finding, list[int], list[int]]], *, new_ids: set[int]) -> None:
+    """Make each finding's use cases and decisions exactly those detected, set-based.
+    Findings in `new_ids` were created by this scan and have no links yet."""
     for attribute, column, position in (("use_cases", "usecase_id", 1), ("decisions", "decision_id", 2)):
         through = getattr(Finding, attribute).through
-        current = _links(through, column, [f.pk for f, *_ in findings_with_targets])
+        current = _links(through, column, [f.pk for f, *_ in findings_with_targets if f.pk not in new_ids])
         stale, fresh = [], []
         for item in findings_with_targets:
             finding, wanted = item[0], set(item[position])
             if current.get(finding.pk, set()) != wanted:
-                stale.append(finding.pk)
-                fresh.extend(through(finding_id=finding.pk, **{column: target}) for target in sorted(wanted))
+                if finding.pk not in new_ids:
+                    stale.append(finding.pk)
+                fresh.extend((finding.pk, target) for target in sorted(wanted))
         for start in range(0, len(stale), BATCH_SIZE):
             through.objects.filter(finding_id__in=stale[start:start + BATCH_SIZE]).delete()
-        through.objects.bulk_create(fresh, batch_size=BATCH_SIZE)
+        insert_rows(through, fresh, columns=("finding_id", column))
 
 
 def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.date, scan_run: ScanRun | None = None) -> ReconcileResult:
@@ -126,7 +126,7 @@ def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.dat
             refreshed.append(finding)
             result.resolved += 1
 
-        bulk_create_with_history(new, Finding, batch_size=BATCH_SIZE, default_change_reason="opened by a scan")
+        create_objects(new, reason="opened by a scan")
         events.extend(FindingEvent(finding=f, from_status="", to_status=FindingStatus.OPEN, occurred_at=now,
                                    scan_run=scan_run, reason="Opened by the scan.") for f in new)
         bulk_update_with_history(refreshed, REFRESHED_FIELDS, default_change_reason="updated by a scan")
@@ -134,8 +134,8 @@ def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.dat
             Finding.objects.filter(pk__in=seen_again[start:start + BATCH_SIZE]).update(
                 last_seen=Greatest("last_seen", Value(as_of)), last_scan=scan_run
             )
-        FindingEvent.objects.bulk_create(events, batch_size=BATCH_SIZE)
-        _sync_links(linked)
+        create_objects(events)
+        _sync_links(linked, new_ids={finding.pk for finding in new})
     return result
 
 

@@ -100,6 +100,9 @@ class ScanRun(models.Model):
     resolved = models.PositiveIntegerField(default=0)
     reopened = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    digests_sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the owners' digest emails of this run went out; blank until then."
+    )
     triggered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="scan_runs")
     task_id = models.CharField(max_length=255, blank=True)

@@ -15,10 +15,11 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from registry.roles import acting_user
 
-from .digest import send_digests
+from .digest import send_scan_digests
 from .findings import reconcile
 from .models import FindingKind, Policy, ScanRun
 
@@ -112,16 +113,26 @@ def execute_scan(scan_run: ScanRun) -> ScanRun:
     scan_run.still_open, scan_run.resolved, scan_run.reopened = result.still_open, result.resolved, len(result.reopened)
     scan_run.status, scan_run.finished_at = ScanRun.Status.SUCCEEDED, timezone.now()
     scan_run.save(update_fields=["opened", "still_open", "resolved", "reopened", "status", "finished_at"])
-    newly_open = result.opened + result.reopened
-    if newly_open:
-        try:
-            send_digests([f.pk for f in newly_open], scan_run=scan_run)
-        except (smtplib.SMTPException, OSError) as exc:
-            # The findings are written and the scan succeeded; only the mail failed. Say so
-            # on the run rather than fail it, which would make a retry find nothing new to mail.
-            scan_run.error = f"Findings written, but the digest emails could not be sent: {exc}"
-            scan_run.save(update_fields=["error"])
+    if scan_run.opened:
+        _queue_digests(scan_run)
     return scan_run
+
+
+def _queue_digests(scan_run: ScanRun) -> None:
+    """Hand the run's digests to a worker; with no broker configured or reachable, send them here."""
+    from .tasks import send_scan_digests_task  # the tasks module imports this one
+
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        try:
+            send_scan_digests_task.apply_async(args=[scan_run.pk], retry=False, ignore_result=True)
+            return
+        except (KombuOperationalError, OSError):
+            pass
+    try:
+        send_scan_digests(scan_run)
+    except (smtplib.SMTPException, OSError):
+        pass  # the findings are written and the scan succeeded; the run says the mail failed
+    scan_run.refresh_from_db(fields=["error", "digests_sent_at"])
 
 
 def run_scan_now(*, kinds: list[str] | None = None, as_of: datetime.date | None = None, actor=None) -> ScanRun:

@@ -7,12 +7,14 @@ taken over, not started a second time; a finished run is never run again.
 from __future__ import annotations
 
 import datetime
+import smtplib
 
 from celery import shared_task
 from celery.exceptions import Retry
 from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as KombuOperationalError
 
+from .digest import send_scan_digests
 from .models import FindingKind, ScanRun
 from .scanning import ALL_KINDS, ScanAlreadyRunning, execute_scan, queue_scan
 
@@ -74,6 +76,14 @@ def scan_orphaned_ownership(self, as_of: str | None = None) -> int:
 @shared_task(**TASK_OPTIONS)
 def scan_broken_feedback_loops(self, as_of: str | None = None) -> int:
     return _run_kinds(self, [FindingKind.BROKEN_FEEDBACK_LOOP], as_of)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True,
+             autoretry_for=(*RETRY_ON, smtplib.SMTPException, OSError),
+             retry_backoff=30, retry_backoff_max=1800, retry_jitter=True, max_retries=8)
+def send_scan_digests_task(self, scan_run_id: int) -> int:
+    """Mail the owners' digests of a finished scan (queued by the scan once it has committed)."""
+    return send_scan_digests(ScanRun.objects.get(pk=scan_run_id))
 
 
 class BrokerUnavailable(Exception):

@@ -31,7 +31,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -51,6 +51,7 @@ from .models import (
     TransitionSource,
     UseCase,
 )
+from . import bulk
 from .roles import AUDITOR, BUSINESS_OWNER, PROGRAM_OFFICE
 
 DEMO_PASSWORD = "lastmile-demo"
@@ -1044,72 +1045,6 @@ class FrictionLinkRow(NamedTuple):
     frictionpoint_id: str
 
 
-HISTORY_COLUMNS = ("history_date", "history_change_reason", "history_type", "history_user_id")
-
-
-class _Tables:
-    """Appends rows to tables, returning the new primary keys when asked.
-
-    PostgreSQL gets COPY: bulk_create spends a few microseconds of Python on every value,
-    which at a hundred thousand use cases is minutes; COPY writes the same rows in seconds.
-    Other databases get bulk_create. On PostgreSQL the keys are drawn from the table's own
-    sequence before the rows are written, so they are as safe as those bulk_create returns.
-    """
-
-    def __init__(self):
-        self.uses_copy = connection.vendor == "postgresql"
-
-    def insert(self, model: type[models.Model], rows: list[tuple], *, columns: tuple[str, ...] | None = None,
-               returning_ids: bool = False) -> list[int]:
-        if not rows:
-            return []
-        columns = columns or type(rows[0])._fields
-        if not self.uses_copy:
-            objects = [model(**dict(zip(columns, row))) for row in rows]
-            created = model._base_manager.bulk_create(objects, batch_size=CHUNK_SIZE)
-            return [obj.pk for obj in created] if returning_ids else []
-        return self._copy(model, rows, columns, returning_ids)
-
-    def insert_history(self, model: type[models.Model], ids: list[int], rows: list[tuple], dates: list[datetime.datetime],
-                       *, change: str = "+", reason: str = HISTORY_REASON, returning_ids: bool = False) -> list[int]:
-        """One history record per row, holding the row's values, as simple-history writes on save."""
-        if not rows:
-            return []
-        records = [(pk, *row, date, reason, change, None) for pk, row, date in zip(ids, rows, dates)]
-        columns = (model._meta.pk.attname, *type(rows[0])._fields, *HISTORY_COLUMNS)
-        return self.insert(model.history.model, records, columns=columns, returning_ids=returning_ids)
-
-    def _copy(self, model, rows, columns, returning_ids) -> list[int]:
-        from psycopg import sql  # only PostgreSQL gets here
-
-        meta = model._meta
-        fields = [meta.get_field(column) for column in columns]
-        # Columns the rows leave out get the model's default, as they would from bulk_create.
-        left_out = [f for f in meta.concrete_fields if f.attname not in columns and not f.primary_key]
-        defaults = tuple(f.get_db_prep_save(f.get_default(), connection) for f in left_out)
-        names = [f.column for f in fields + left_out]
-        ids = []
-        if returning_ids:
-            names.insert(0, meta.pk.column)
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                    [meta.db_table, meta.pk.column, len(rows)],
-                )
-                ids = [pk for (pk,) in cursor.fetchall()]
-        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(meta.db_table), sql.SQL(", ").join(sql.Identifier(name) for name in names)
-        )
-        with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-            if returning_ids:
-                for pk, row in zip(ids, rows):
-                    copy.write_row((pk, *row, *defaults))
-            else:
-                for row in rows:
-                    copy.write_row((*row, *defaults))
-        return ids
-
-
 def registry_holds_data() -> bool:
     return any(model.objects.exists() for model in (BusinessUnit, Person, Decision, UseCase))
 
@@ -1245,7 +1180,6 @@ class _PortfolioBuilder:
         self.rng = random.Random(seed)
         self.clock = _Clock(self.rng, today)
         self.progress = progress or (lambda done: None)
-        self.tables = _Tables()
         self.directory = _Directory()
         self.unit_ids: dict[str, int] = {}
         self.decisions: dict[tuple[str, str, int], _DecisionRef] = {}
@@ -1258,8 +1192,8 @@ class _PortfolioBuilder:
         self.families_planted = 0
 
     def _insert_with_history(self, model, rows: list[tuple], *, dated_by: str = "created_at") -> list[int]:
-        ids = self.tables.insert(model, rows, returning_ids=True)
-        self.tables.insert_history(model, ids, rows, [getattr(row, dated_by) for row in rows])
+        ids = bulk.insert_rows(model, rows, returning_ids=True)
+        bulk.insert_history_rows(model, ids, rows, [getattr(row, dated_by) for row in rows], reason=HISTORY_REASON)
         return ids
 
     # Units and people
@@ -1299,10 +1233,10 @@ class _PortfolioBuilder:
         for local, name, unit_code in SHARED_MAILBOXES:
             people.append(PersonRow(f"{local}@{DEMO_DOMAIN}", name, self.unit_ids.get(unit_code), True, joined))
 
-        ids = self.tables.insert(Person, people, returning_ids=True)
+        ids = bulk.insert_rows(Person, people, returning_ids=True)
         # Everyone was active when they joined; record_leaving() writes the day they left.
-        self.tables.insert_history(Person, ids, [person._replace(active=True) for person in people],
-                                   [person.created_at for person in people])
+        bulk.insert_history_rows(Person, ids, [person._replace(active=True) for person in people],
+                                 [person.created_at for person in people], reason=HISTORY_REASON)
 
         directory = self.directory
         for pk, person, (code, is_manager, is_technical) in zip(ids, people, roles):
@@ -1323,8 +1257,8 @@ class _PortfolioBuilder:
         for pk in directory.leavers:
             day_after = directory.last_seen.get(pk, clock.first_day) + datetime.timedelta(days=1)
             left_on.append(clock.at(clock.between(min(day_after, clock.last_day), clock.last_day)))
-        self.tables.insert_history(Person, list(directory.leavers), list(directory.leavers.values()), left_on,
-                                   change="~", reason="left the company (directory feed)")
+        bulk.insert_history_rows(Person, list(directory.leavers), list(directory.leavers.values()), left_on,
+                                 change="~", reason="left the company (directory feed)")
 
     # Decisions
 
@@ -1644,12 +1578,12 @@ class _PortfolioBuilder:
         return _Plan(use_case, friction_codes, transitions, self._kpis(decision.template, path, days, broken_feedback))
 
     def write_use_cases(self, specs: list) -> None:
-        tables = self.tables
         self.ensure_decisions([(unit, key, scope) for unit, key, scope, _ in specs])
         plans = [self.plan_use_case(*spec) for spec in specs]
         rows = [plan.use_case for plan in plans]
-        ids = tables.insert(UseCase, rows, returning_ids=True)
-        history_ids = tables.insert_history(UseCase, ids, rows, [row.created_at for row in rows], returning_ids=True)
+        ids = bulk.insert_rows(UseCase, rows, returning_ids=True)
+        history_ids = bulk.insert_history_rows(UseCase, ids, rows, [row.created_at for row in rows], reason=HISTORY_REASON,
+                                               returning_ids=True)
 
         links, link_history_ids, transitions, kpis, kpi_observations = [], [], [], [], []
         for plan, use_case_id, history_id in zip(plans, ids, history_ids):
@@ -1660,15 +1594,15 @@ class _PortfolioBuilder:
             for kpi, observations in plan.kpis:
                 kpis.append(kpi._replace(use_case_id=use_case_id))
                 kpi_observations.append(observations)
-        link_ids = tables.insert(UseCase.friction_points.through, links, returning_ids=True)
+        link_ids = bulk.insert_rows(UseCase.friction_points.through, links, returning_ids=True)
         # The use case's creation record lists its friction points, as simple-history does on save.
-        tables.insert(
+        bulk.insert_rows(
             apps.get_model("registry", "HistoricalUseCase_friction_points"),
             [(pk, link.usecase_id, link.frictionpoint_id, history_id)
              for pk, link, history_id in zip(link_ids, links, link_history_ids)],
             columns=("id", "usecase_id", "frictionpoint_id", "history_id"),
         )
-        tables.insert(StageTransition, transitions)
+        bulk.insert_rows(StageTransition, transitions)
         kpi_ids = self._insert_with_history(KPI, kpis)
         observations = [
             observation._replace(kpi_id=kpi_id)

@@ -217,8 +217,8 @@ def wait_for_run(task_id: str, statuses: set[str], *, worker: Worker, timeout: f
 
 
 def wait_until_acknowledged(broker_url: str, *, worker: Worker, timeout: float = 60) -> None:
-    """The task is acknowledged when it returns: after the run is marked succeeded and the
-    digests are sent."""
+    """The task is acknowledged when it returns: after the run is marked succeeded and its
+    digests are queued."""
     client = _redis(broker_url)
     deadline = time.monotonic() + timeout
     while client.hlen("unacked"):
@@ -301,6 +301,16 @@ def test_a_real_worker_runs_the_all_scans_task_and_records_its_findings(broker_u
     again = ScanRun.objects.get(pk=report["scan_run"])
     assert (again.opened, again.still_open, again.resolved) == (0, sum(found.values()), 0)
     assert FindingEvent.objects.count() == events
+
+    # The worker mailed the owners' digests from their own task, after the scan committed.
+    deadline = time.monotonic() + SCAN_SECONDS
+    while ScanRun.objects.filter(pk=run.pk, digests_sent_at__isnull=True).exists():
+        if time.monotonic() > deadline:
+            pytest.fail(f"The digests of run {run.pk} were not sent within {SCAN_SECONDS} s:\n{worker.log()}")
+        time.sleep(0.1)
+    run.refresh_from_db()
+    assert run.digests_sent_at >= run.finished_at
+    assert "Subject: Last Mile: " in worker.log(tail=200_000)
 
 
 # 2. A worker killed half way -------------------------------------------------------------------

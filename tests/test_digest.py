@@ -4,6 +4,10 @@ import datetime
 
 import pytest
 from django.core import mail
+from django.test import override_settings
+from kombu.exceptions import OperationalError as KombuOperationalError
+
+from portfolio.digest import send_scan_digests
 
 from portfolio.scanning import run_scan_now
 from portfolio.scans.base import Detected
@@ -68,11 +72,12 @@ def test_a_finding_that_stays_open_is_not_mailed_again(flagged):
     assert mail.outbox == []
 
 
-def test_a_mail_failure_leaves_the_scan_succeeded_and_says_so(flagged, monkeypatch):
-    def smtp_down(*args, **kwargs):
-        raise ConnectionRefusedError("mail server refused the connection")
+def _refuse_connection(*args, **kwargs):
+    raise ConnectionRefusedError("mail server refused the connection")
 
-    monkeypatch.setattr("portfolio.digest.send_mass_mail", smtp_down)
+
+def test_a_mail_failure_leaves_the_scan_succeeded_and_says_so(flagged, monkeypatch):
+    monkeypatch.setattr("portfolio.digest.send_mass_mail", _refuse_connection)
     flagged.append(UseCaseFactory(title="Churn offers"))
 
     run = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF)
@@ -80,3 +85,58 @@ def test_a_mail_failure_leaves_the_scan_succeeded_and_says_so(flagged, monkeypat
     run.refresh_from_db()
     assert run.status == "succeeded" and run.opened == 1
     assert "digest emails could not be sent" in run.error
+
+
+def test_a_runs_digests_go_out_once_however_often_they_are_asked_for(flagged):
+    flagged.append(UseCaseFactory(title="Churn offers"))
+    run = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF)
+    sent = len(mail.outbox)
+
+    # when: a redelivered digest task runs again
+    again = send_scan_digests(run)
+
+    # then
+    assert sent > 0 and again == 0
+    assert len(mail.outbox) == sent
+    run.refresh_from_db()
+    assert run.digests_sent_at is not None
+
+
+def test_digests_that_failed_are_sent_by_the_retry(flagged, monkeypatch):
+    # given: the mail server is down during the scan
+    flagged.append(UseCaseFactory(title="Churn offers"))
+    with monkeypatch.context() as patched:
+        patched.setattr("portfolio.digest.send_mass_mail", _refuse_connection)
+        run = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF)
+    assert mail.outbox == [] and run.digests_sent_at is None
+
+    # when: the digest task retries once the server is back
+    sent = send_scan_digests(run)
+
+    # then
+    run.refresh_from_db()
+    assert sent == len(mail.outbox) > 0
+    assert "'Churn offers' is stalled" in mail.outbox[0].body
+    assert run.error == "" and run.digests_sent_at is not None
+
+
+@override_settings(CELERY_TASK_ALWAYS_EAGER=False)
+def test_a_scan_queues_its_digests_for_a_worker_and_sends_them_itself_when_the_broker_is_down(flagged, monkeypatch):
+    queued = []
+    monkeypatch.setattr("portfolio.tasks.send_scan_digests_task.apply_async",
+                        lambda args, **options: queued.append(args))
+    flagged.append(UseCaseFactory(title="Churn offers"))
+
+    # when the broker takes the task, nothing is mailed by the scan itself
+    run = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF)
+    assert queued == [[run.pk]] and mail.outbox == []
+
+    # when the broker is down, the scan mails the digests itself
+    def broker_down(args, **options):
+        raise KombuOperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr("portfolio.tasks.send_scan_digests_task.apply_async", broker_down)
+    flagged.append(UseCaseFactory(title="Invoice capture"))
+    run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF + datetime.timedelta(days=1))
+    assert any("'Invoice capture' is stalled" in message.body for message in mail.outbox)
+    assert not any("Churn offers" in message.body for message in mail.outbox)

@@ -44,7 +44,9 @@ def _owners_by_finding(finding_ids) -> dict[int, set[str]]:
     owner_paths.append((decision_links, "decision__owner"))
     for links, path in owner_paths:
         rows = links.filter(**{f"{path}__active": True}).values_list("finding_id", f"{path}__email")
-        for finding_id, email in rows.iterator(chunk_size=5000):
+        # Fetched whole, not with iterator(): PostgreSQL plans a cursor for its first rows,
+        # and that plan took minutes here where this one takes a second.
+        for finding_id, email in rows:
             owners[finding_id].add(email)
     return owners
 

@@ -181,3 +181,19 @@ def test_the_scans_find_mailboxes_long_pilots_cross_agency_duplicates_and_missin
     missing = missing_decision.detect(as_of=today, policy=policy)
     assert len(missing) == UseCase.objects.exclude(stage=Stage.RETIRED).count() == 3611 - 314
     assert {d.kind for d in missing} == {FindingKind.MISSING_DECISION}
+
+
+@needs_2025
+def test_seed_demo_federal_loads_the_2025_inventory_with_the_demo_logins():
+    out = io.StringIO()
+
+    call_command("seed_demo", "--federal", "--federal-file", str(FILE_2025), stdout=out)
+
+    assert UseCase.objects.count() == 3611
+    assert "3,611  use cases" in out.getvalue()
+    from django.contrib.auth.models import User
+
+    owner = User.objects.get(username="owner")
+    assert owner.groups.filter(name="business_owner").exists()
+    assert UseCase.objects.filter(business_owner__email=owner.email).exists()
+    assert set(User.objects.values_list("username", flat=True)) >= {"office", "owner", "auditor"}

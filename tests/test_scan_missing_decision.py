@@ -127,3 +127,14 @@ def test_a_stale_version_is_refused():
     with pytest.raises(StaleVersion):
         state_decision(use_case=use_case, statement="Which invoices are paid first?", actor=None,
                        expected_version=use_case.version + 1)
+
+
+def test_a_placeholder_is_not_reported_as_a_decision_without_owner():
+    from portfolio.scans import orphaned_ownership
+
+    use_case_in(Stage.PILOT, decision=placeholder(), business_owner_confirmed_on=IMPORTED,
+                technical_owner_confirmed_on=IMPORTED)
+
+    found = orphaned_ownership.detect(as_of=IMPORTED + days(1), policy=Policy())
+
+    assert [d.identity[0] for d in found] == []

@@ -195,6 +195,8 @@ def read_published(path: str | Path) -> tuple[list[str], list[list[str]]]:
     if not path.is_file():
         raise ImportFailed([RowError(0, "", f"{path}: no such file")])
     data = path.read_bytes()
+    if path.suffix.lower() == ".xlsx" or data[:4] == b"PK\x03\x04" or b"\x00" in data[:8192]:
+        raise ImportFailed([RowError(0, "", f"{path}: the inventory formats read the CSV file as published, not a workbook")])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:

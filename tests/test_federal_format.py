@@ -308,3 +308,11 @@ def test_the_2024_stage_dates_become_the_stage_history(tmp_path):
     assert change.external_id.startswith("DOC-2024-h")
     assert change.source_record["If Other, please explain. (2)"] == "b"
     assert change.business_owner is None
+
+
+def test_a_workbook_is_refused_with_a_clear_message(tmp_path):
+    path = tmp_path / "inventory.xlsx"
+    path.write_bytes(b"PK\x03\x04 not a csv")
+
+    with pytest.raises(ImportFailed, match="read the CSV file as published"):
+        import_use_cases(path, format="omb-2025")

@@ -163,7 +163,7 @@ class Decision(models.Model):
         max_length=20, choices=DecisionMethod.choices, blank=True, help_text="How the decision is made today."
     )
     is_defined = models.BooleanField(
-        default=True,
+        default=True, editable=False,
         help_text="Unticked on a placeholder: an imported inventory (e.g. the US federal one) names no decision, "
         "so its use cases wait under their unit's placeholder until their owner states theirs.",
     )

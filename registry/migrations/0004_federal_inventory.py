@@ -13,12 +13,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='decision',
             name='is_defined',
-            field=models.BooleanField(default=True, help_text="Unticked on a placeholder: an imported inventory (e.g. the US federal one) names no decision, so its use cases wait under their unit's placeholder until their owner states theirs."),
+            field=models.BooleanField(default=True, editable=False, help_text="Unticked on a placeholder: an imported inventory (e.g. the US federal one) names no decision, so its use cases wait under their unit's placeholder until their owner states theirs."),
         ),
         migrations.AddField(
             model_name='historicaldecision',
             name='is_defined',
-            field=models.BooleanField(default=True, help_text="Unticked on a placeholder: an imported inventory (e.g. the US federal one) names no decision, so its use cases wait under their unit's placeholder until their owner states theirs."),
+            field=models.BooleanField(default=True, editable=False, help_text="Unticked on a placeholder: an imported inventory (e.g. the US federal one) names no decision, so its use cases wait under their unit's placeholder until their owner states theirs."),
         ),
         migrations.AddField(
             model_name='historicalusecase',

@@ -75,7 +75,8 @@ has no date of its own it is entered on the import day: no duration is invented.
   (``DOJ-0357~2``).
 
 So re-importing the file, or next year's file with the same ids, updates and never
-duplicates; a renamed use case without an id becomes a new one.
+duplicates; a renamed use case without an id becomes a new one. The 2024 rows have no ids
+and are not matched to the 2025 rows: the two years import as separate inventories.
 
 **Decisions.** The inventory names no decision. Each use case is created under its unit's
 placeholder decision (``is_defined`` false); re-importing never moves a use case whose owner
@@ -477,7 +478,7 @@ def import_federal(
         units = _units_by_name({r.unit for r in rows}, actor, create=not dry_run)
         for r in rows:  # a dry run creates no unit: plan with unsaved ones
             units.setdefault(r.unit.lower(), BusinessUnit(name=r.unit))
-        placeholders, new_placeholders = _placeholders(units, now)
+        placeholders, new_placeholders = _placeholders({r.unit.lower(): units[r.unit.lower()] for r in rows}, now)
         if not dry_run:
             bulk_create_with_history(new_placeholders, Decision, default_user=actor, default_change_reason=reason)
 

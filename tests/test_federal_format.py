@@ -316,3 +316,14 @@ def test_a_workbook_is_refused_with_a_clear_message(tmp_path):
 
     with pytest.raises(ImportFailed, match="read the CSV file as published"):
         import_use_cases(path, format="omb-2025")
+
+
+def test_only_the_agencies_of_the_file_get_a_placeholder(tmp_path):
+    from tests.factories import BusinessUnitFactory
+
+    BusinessUnitFactory(name="Finance")
+    path = write_2025(tmp_path, [row(id="DOE-1")])
+
+    import_use_cases(path, format="omb-2025", today=TODAY)
+
+    assert list(Decision.objects.values_list("business_unit__name", flat=True)) == ["Department of Energy (DOE)"]

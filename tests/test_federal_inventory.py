@@ -173,6 +173,12 @@ def test_the_scans_find_mailboxes_long_pilots_cross_agency_duplicates_and_missin
     groups = [sorted(keys[pk] for pk in d.use_case_ids) for d in duplicates.detect(as_of=today, policy=policy)]
     copilot = next(g for g in groups if "DOE-584" in g)
     assert {"DOC-175", "DOE-584", "HHS-h55117731c5", "TVA-h7e6548957d"} <= set(copilot)
+    # …which the commercial-products list confirms: those agencies report GitHub there too
+    cots = DATA / "federal_ai_cots_use_cases.csv"
+    if cots.is_file():
+        github_users = {r["Agency"] for r in source_rows(cots)
+                        if "github" in (r["Name of Commercial Product or Service Used"] + r["AI Use Case"]).lower()}
+        assert {"Department of Energy", "Department of Health and Human Services", "Tennessee Valley Authority"} <= github_users
     microsoft_365 = next(g for g in groups if "FTC-0010" in g)
     assert "DOE-577" in microsoft_365
     assert ["DOE-444", "OSC-0001"] in groups  # Copilot Studio at Energy and the Office of Special Counsel

@@ -15,6 +15,7 @@ class FindingKind(models.TextChoices):
     DUPLICATE_CAPABILITY = "duplicate_capability", "Duplicated capability"
     ORPHANED_OWNERSHIP = "orphaned_ownership", "Orphaned ownership"
     BROKEN_FEEDBACK_LOOP = "broken_feedback_loop", "Broken feedback loop"
+    MISSING_DECISION = "missing_decision", "Missing decision"
 
 
 class Severity(models.TextChoices):
@@ -37,6 +38,16 @@ class FindingStatus(models.TextChoices):
 ACTIVE_STATUSES = [FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED]
 
 
+# Corporate mailboxes first, then the AI-office mailboxes the US federal inventory names as
+# contacts (caio@, hhs.caio@, agency-caio@, ai@, ai.questions@, zzocio-ai@, cdaio@, data@…).
+GENERIC_MAILBOX_PATTERNS = "\n".join([
+    "info@*", "noreply@*", "no-reply@*", "donotreply@*", "admin@*", "support@*", "helpdesk@*",
+    "*-team@*", "team-*@*", "ai-*@*", "data-*@*",
+    "caio@*", "*.caio@*", "*-caio@*", "cdaio@*", "ai@*", "ai.*@*", "*-ai@*", "ocio@*", "data@*",
+    "cfa@*", "clearinghouse@*", "bimail@*", "hq-*@*",
+])
+
+
 class Policy(models.Model):
     """The thresholds the scans judge by; one row, edited by the program office."""
 
@@ -53,7 +64,7 @@ class Policy(models.Model):
     duplicate_min_similarity = models.FloatField(default=0.3, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
                                                  help_text="Similarity (0–1) from which two use cases count as duplicates.")
     generic_mailbox_patterns = models.TextField(
-        default="info@*\nnoreply@*\nno-reply@*\ndonotreply@*\nadmin@*\nsupport@*\nhelpdesk@*\n*-team@*\nteam-*@*\nai-*@*\ndata-*@*",
+        default=GENERIC_MAILBOX_PATTERNS,
         help_text="One shell-style pattern a line (e.g. info@*, *-team@*): owner addresses that are a mailbox, not a person.",
     )
     updated_at = models.DateTimeField(default=timezone.now)

@@ -30,6 +30,7 @@ DETECTORS: dict[str, str] = {
     FindingKind.DUPLICATE_CAPABILITY: "portfolio.scans.duplicates",
     FindingKind.ORPHANED_OWNERSHIP: "portfolio.scans.orphaned_ownership",
     FindingKind.BROKEN_FEEDBACK_LOOP: "portfolio.scans.feedback_loops",
+    FindingKind.MISSING_DECISION: "portfolio.scans.missing_decision",
 }
 ALL_KINDS = list(DETECTORS)
 

@@ -52,6 +52,9 @@ USE_CASE_COLUMNS = [
     "stage",
     "stage_since",
 ]
+# The columns above; other formats (published inventories) are read by registry/federal.py.
+CONTRACT_FORMAT = "contract"
+INVENTORY_FORMATS = (CONTRACT_FORMAT, "omb-2025", "omb-2024")
 USE_CASE_REQUIRED = ["external_id", "title", "business_unit", "decision"]
 PEOPLE_COLUMNS = ["email", "name", "business_unit", "active"]
 TRUE_WORDS = {"true", "1", "yes"}
@@ -389,6 +392,7 @@ def import_use_cases(
     dry_run: bool = False,
     today: datetime.date | None = None,
     progress: Progress = _no_progress,
+    format: str = CONTRACT_FORMAT,
 ) -> ImportReport:
     """Create or update use cases (and their decisions and units) from a CSV or XLSX file.
 
@@ -396,7 +400,14 @@ def import_use_cases(
     it. A column absent from the file leaves the field as it is. The stage is recorded as
     the source reports it (gates apply to moves made in the product), with a transition
     whose source is the import.
+
+    `format` other than the CONTRACT's columns reads a published inventory instead
+    (`omb-2025`, `omb-2024`: see registry/federal.py).
     """
+    if format != CONTRACT_FORMAT:
+        from .federal import import_federal
+
+        return import_federal(path, fmt=format, actor=actor, dry_run=dry_run, today=today, progress=progress)
     today = today or timezone.localdate()
     now = timezone.now()
     actor = acting_user(actor)
@@ -559,8 +570,15 @@ def _blank(value) -> str:
     return "" if value is None else str(value)
 
 
-def export_use_cases(path: str | Path) -> int:
-    """Write every use case in the columns `import_use_cases` reads; returns the row count."""
+def export_use_cases(path: str | Path, *, format: str = CONTRACT_FORMAT) -> int:
+    """Write every use case in the columns `import_use_cases` reads; returns the row count.
+
+    `format="omb-2025"` writes the US federal inventory's columns instead (registry/federal.py).
+    """
+    if format != CONTRACT_FORMAT:
+        from .federal import export_federal
+
+        return export_federal(path, fmt=format)
     queryset = (
         UseCase.objects.select_related("business_unit", "decision__owner", "business_owner", "technical_owner")
         .order_by("pk")

@@ -162,6 +162,11 @@ class Decision(models.Model):
     current_method = models.CharField(
         max_length=20, choices=DecisionMethod.choices, blank=True, help_text="How the decision is made today."
     )
+    is_defined = models.BooleanField(
+        default=True, editable=False,
+        help_text="Unticked on a placeholder: an imported inventory (e.g. the US federal one) names no decision, "
+        "so its use cases wait under their unit's placeholder until their owner states theirs.",
+    )
     version = models.PositiveIntegerField(default=1, editable=False, help_text="Bumped on every write; guards concurrent edits.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -217,6 +222,13 @@ class UseCase(models.Model):
         max_digits=16, decimal_places=2, null=True, blank=True, validators=NON_NEGATIVE
     )
     monitoring_plan = models.TextField(blank=True, max_length=5000)
+    source_format = models.CharField(
+        max_length=20, blank=True, help_text="The inventory format the use case was imported from, e.g. omb-2025."
+    )
+    source_record = models.JSONField(
+        default=dict, blank=True, editable=False,
+        help_text="Every column of the source row as published, so nothing of the source is lost.",
+    )
     version = models.PositiveIntegerField(default=1, editable=False, help_text="Bumped on every write; guards concurrent edits.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)

@@ -181,3 +181,60 @@ def record_kpi_observation(
         observation.full_clean(validate_unique=False, validate_constraints=False)
         observation.save()
     return observation
+
+
+def state_decision(
+    *,
+    use_case: UseCase,
+    statement: str,
+    actor,
+    owner: Person | None = None,
+    frequency: str = "",
+    expected_version: int | None = None,
+    on: datetime.date | None = None,
+) -> Decision:
+    """Give a use case that sits under a placeholder decision the decision it really serves.
+
+    An imported inventory (the US federal one) names no decision, so its use cases wait under
+    their unit's placeholder (`Decision.is_defined` false) until their owner states theirs.
+    Only this use case moves: the placeholder stays for the unit's other use cases, so stating
+    one decision never rewrites another use case's. A decision of the unit with the same
+    statement is the same decision, and the use case joins it; otherwise a new one is created,
+    owned by `owner` (default: the use case's business owner), whose ownership clock starts.
+    Refuses (ValueError) when the use case already has a defined decision, or the statement
+    is blank, too long or the placeholder's; StaleVersion when `expected_version` is stale.
+    """
+    statement = " ".join(statement.split())
+    if not statement:
+        raise ValueError("State the decision: the statement is blank.")
+    max_length = Decision._meta.get_field("statement").max_length
+    if len(statement) > max_length:
+        raise ValueError(f"The statement is {len(statement)} characters long; at most {max_length} are allowed.")
+    today = on or timezone.localdate()
+    with transaction.atomic():
+        current = UseCase.objects.select_for_update(of=("self",)).select_related("decision").get(pk=use_case.pk)
+        if expected_version is not None and current.version != expected_version:
+            raise StaleVersion(current, expected_version)
+        if current.decision.is_defined:
+            raise ValueError(f"'{current}' already serves the decision '{current.decision.statement}'.")
+        decision = Decision.objects.filter(business_unit_id=current.business_unit_id, statement=statement).first()
+        if decision is not None and not decision.is_defined:
+            raise ValueError("That is the placeholder's wording; state the decision the use case changes.")
+        if decision is None:
+            owner = owner or current.business_owner
+            decision = Decision(
+                statement=statement, business_unit_id=current.business_unit_id, owner=owner,
+                owner_confirmed_on=today if owner else None, frequency=frequency, is_defined=True,
+            )
+            decision._history_user = acting_user(actor)
+            decision._change_reason = f"stated for '{current}'"
+            decision.full_clean(validate_unique=False, validate_constraints=False)
+            decision.save()
+        current.decision = decision
+        current.version += 1
+        current.updated_at = timezone.now()
+        current._history_user = acting_user(actor)
+        current._change_reason = "decision stated"
+        current.save(update_fields=["decision", "version", "updated_at"])
+        use_case.decision, use_case.version, use_case.updated_at = decision, current.version, current.updated_at
+    return decision

@@ -1,7 +1,7 @@
 """Duplicated capabilities: use cases in different business units solving the same problem.
 
-**What is compared.** Each use case's title, summary, capability and decision statement, as
-one bag of terms. A term is a word's stem (``invoices`` and ``invoice`` are one term), or a
+**What is compared.** Each use case's title, summary, capability and decision statement (none
+for a placeholder decision, which names no problem), as one bag of terms. A term is a word's stem (``invoices`` and ``invoice`` are one term), or a
 canonical word for a known synonym or phrase (``vendor`` → supplier, ``purchase order`` and
 ``PO`` → purchase order, ``virtual agent`` → chatbot), so that paraphrases meet. Function
 words, registry boilerplate (``model``, ``use case``), cadence (``this week``) and numbers
@@ -563,11 +563,14 @@ def _load(as_of: datetime.date) -> _UseCases | None:
         .filter(created_at__date__lte=as_of)
         .order_by("pk")
         .values_list("pk", "external_id", "business_unit_id", "decision_id", "stage", "title", "summary",
-                     "capability", "decision__statement")
+                     "capability", "decision__statement", "decision__is_defined")
     )
     if not rows:
         return None
-    ids, external_ids, units, decisions, stages, titles, summaries, capabilities, statements = map(list, zip(*rows))
+    ids, external_ids, units, decisions, stages, titles, summaries, capabilities, statements, defined = map(list, zip(*rows))
+    # A placeholder's statement ("not yet defined") says nothing about the problem, and every
+    # use case of an imported inventory shares it: it is left out, as if blank.
+    statements = [statement if is_defined else "" for statement, is_defined in zip(statements, defined)]
     return _UseCases(
         ids=ids,
         keys=[external_id or str(pk) for pk, external_id in zip(ids, external_ids)],
@@ -609,7 +612,9 @@ def _finding(group: list[int], use_cases: _UseCases, vectors: Vectors, unit_name
     capability = capabilities.most_common(1)[0][0] if capabilities else "the same capability"
     units = sorted({unit_names[use_cases.units[row]] for row in group})
     statement = _shortened(use_cases.statements[anchor], STATEMENT_IN_TITLE)
-    title = f"{len(group)} use cases in {_listed(units)} build {capability} for “{statement}”"
+    title = f"{len(group)} use cases in {_listed(units)} build {capability}"
+    if statement:
+        title += f" for “{statement}”"
     ids = [use_cases.ids[row] for row in group]
     return Detected(
         kind=KIND,

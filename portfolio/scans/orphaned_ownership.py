@@ -19,7 +19,8 @@ One finding per (object, role): a decision's `owner`, a use case's `business_own
 Which objects: use cases that exist and are not retired on `as_of` (their stage comes from
 the stage transitions, as in the stalled-pilot scan), in any stage from proposed to
 production; decisions with at least one such use case. Retired use cases, and decisions
-whose use cases are all retired, are ignored.
+whose use cases are all retired, are ignored, and so are placeholder decisions
+(`is_defined` false): the missing-decision scan reports their use cases instead.
 
 Judging as of a date: the owners and the directory's active flags are taken as they are
 now — owner changes and departures after `as_of` are not reconstructed. A confirmation
@@ -198,7 +199,9 @@ def _use_case_findings(*, as_of, policy, cutoff, mailboxes: list[int]) -> list[D
 
 def _decision_findings(*, as_of, policy, cutoff, mailboxes: list[int]) -> list[Detected]:
     mailbox_set = set(mailboxes)
-    suspects = Decision.objects.order_by().filter(
+    # A placeholder decision (an imported inventory named none) is nobody's to own: the
+    # missing_decision scan asks each of its use cases' owners to state the real one.
+    suspects = Decision.objects.order_by().filter(is_defined=True).filter(
         Q(owner__isnull=True) | _problem_filter("owner", cutoff=cutoff, mailboxes=mailboxes)
     )
     decisions = {

@@ -21,9 +21,12 @@ class ImportCommand(BaseCommand):
             return rows
         return progress_bar(self, rows, desc="checking rows", unit="row")
 
+    def import_file(self, file, *, dry_run, **options):
+        return self.importer(file, dry_run=dry_run, progress=self.progress)
+
     def handle(self, *args, file, dry_run, **options):
         try:
-            report = self.importer(file, dry_run=dry_run, progress=self.progress)
+            report = self.import_file(file, dry_run=dry_run, **options)
         except ImportFailed as failed:
             for error in failed.errors:
                 self.stderr.write(str(error))

@@ -1,0 +1,329 @@
+"""import_use_cases / export_use_cases --format omb-2025 and omb-2024, on small files written here."""
+
+import csv
+import datetime
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from registry.federal import COLUMNS_2025, PLACEHOLDER_STATEMENT, parse_source_date
+from registry.importing import ImportFailed, export_use_cases, import_use_cases
+from registry.models import Decision, Person, Stage, StageTransition, UseCase
+from registry.services import state_decision
+
+pytestmark = pytest.mark.django_db
+
+TODAY = datetime.date(2026, 3, 2)
+
+
+def row(**values) -> dict:
+    base = {c: "" for c in COLUMNS_2025}
+    base.update(agency="DOE", agency_name="Department of Energy", use_case_name="GitHub Copilot",
+                development_stage="Pilot", contact_email="Jane.Doe@doe.gov")
+    base.update(values)
+    return base
+
+
+def write_2025(tmp_path, rows, *, encoding="utf-8-sig", name="inventory.csv"):
+    path = tmp_path / name
+    with path.open("w", encoding=encoding, newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS_2025, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def keys():
+    return sorted(UseCase.objects.values_list("external_id", flat=True))
+
+
+def test_keys_are_the_agency_id_else_a_digest_and_repeats_are_numbered(tmp_path):
+    path = write_2025(tmp_path, [
+        row(id="DOE-12"),
+        row(id="12", agency="EPA", agency_name="Environmental Protection Agency"),
+        row(id="12", agency="NSF", agency_name="National Science Foundation"),
+        row(id="DOE-12", use_case_name="Another"),
+        row(id="", agency="HHS", agency_name="Department of Health and Human Services", use_case_name="Chatbot"),
+        row(id="TBD", agency="STB", agency_name="Surface Transportation Board", use_case_name="RelativityOne"),
+    ])
+
+    import_use_cases(path, format="omb-2025", today=TODAY)
+
+    found = keys()
+    assert {"DOE-12", "DOE-12~2", "EPA-12", "NSF-12"} <= set(found)
+    hashed = [k for k in found if k.startswith(("HHS-h", "STB-h"))]
+    assert len(hashed) == 2 and all(len(k.split("-h")[1]) == 10 for k in hashed)
+
+
+def test_a_renamed_row_without_id_keeps_its_key_only_while_bureau_and_name_stay(tmp_path):
+    first = write_2025(tmp_path, [row(agency="HHS", agency_name="HHS", use_case_name="Chatbot  for FAQs")], name="a.csv")
+    same = write_2025(tmp_path, [row(agency="HHS", agency_name="HHS", use_case_name="chatbot for faqs")], name="b.csv")
+
+    import_use_cases(first, format="omb-2025", today=TODAY)
+    report = import_use_cases(same, format="omb-2025", today=TODAY)
+
+    assert report.created == 0 and UseCase.objects.count() == 1
+
+
+def test_an_unknown_stage_is_an_error_naming_the_column_and_nothing_is_written(tmp_path):
+    path = write_2025(tmp_path, [row(id="DOE-1"), row(id="DOE-2", development_stage="Sunset")])
+
+    with pytest.raises(ImportFailed) as failed:
+        import_use_cases(path, format="omb-2025", today=TODAY)
+
+    [error] = failed.value.errors
+    assert str(error).startswith("row 2, column development_stage: 'Sunset' is not a stage this importer knows")
+    assert UseCase.objects.count() == 0 and Decision.objects.count() == 0
+
+
+def test_the_command_reports_row_errors_and_exits_non_zero(tmp_path):
+    path = write_2025(tmp_path, [row(development_stage="Sunset")])
+    err = io.StringIO()
+
+    with pytest.raises(CommandError, match="1 problem found; nothing was imported"):
+        call_command("import_use_cases", str(path), "--format", "omb-2025", stderr=err)
+
+    assert "row 1, column development_stage" in err.getvalue()
+
+
+def test_stages_map_to_ours_and_pilots_count_from_their_operational_date(tmp_path):
+    path = write_2025(tmp_path, [
+        row(id="DOE-1", development_stage="Pre-deployment"),
+        row(id="DOE-2", development_stage="Pilot", operational_date="7/15/2024"),
+        row(id="DOE-3", development_stage="Deployed", operational_date="Jan-23"),
+        row(id="DOE-4", development_stage="retired"),
+        row(id="DOE-5", development_stage=""),
+        row(id="DOE-6", development_stage="Pilot", operational_date="12/2099"),
+    ])
+
+    import_use_cases(path, format="omb-2025", today=TODAY)
+
+    got = {u.external_id: (u.stage, u.stage_entered_on) for u in UseCase.objects.all()}
+    assert got == {
+        "DOE-1": (Stage.VALIDATING, TODAY),
+        "DOE-2": (Stage.PILOT, datetime.date(2024, 7, 15)),
+        "DOE-3": (Stage.PRODUCTION, datetime.date(2023, 1, 1)),
+        "DOE-4": (Stage.RETIRED, TODAY),
+        "DOE-5": (Stage.PROPOSED, TODAY),
+        "DOE-6": (Stage.PILOT, TODAY),  # a date in the future is a plan
+    }
+    move = StageTransition.objects.get(use_case__external_id="DOE-2")
+    assert (move.source, move.from_stage, move.to_stage) == ("import", "", Stage.PILOT)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2025-09-08 00:00:00", datetime.date(2025, 9, 8)),
+    ("3/1/2024", datetime.date(2024, 3, 1)),
+    ("10/01/2023 12:00:00 AM", datetime.date(2023, 10, 1)),
+    ("09/2022", datetime.date(2022, 9, 1)),
+    ("Jul-21", datetime.date(2021, 7, 1)),
+    ("2019", datetime.date(2019, 1, 1)),
+    ("N/A", None),
+    ("TBD", None),
+    ("13/45/2020", None),
+])
+def test_source_dates_are_read_as_agencies_wrote_them(text, expected):
+    assert parse_source_date(text) == expected
+
+
+def test_contacts_become_business_owners_and_people_are_created(tmp_path):
+    Person.objects.create(email="known@doe.gov", name="Known Person")
+    path = write_2025(tmp_path, [
+        row(id="DOE-1", contact_email="Jane.Doe@DOE.gov"),
+        row(id="DOE-2", contact_email="jacob.carley@noaa.gov, cc: daryl.kleist@noaa.gov"),
+        row(id="DOE-3", contact_email="https://home.treasury.gov/utility/contact"),
+        row(id="DOE-4", contact_email=""),
+        row(id="DOE-5", contact_email="known@doe.gov"),
+    ])
+
+    import_use_cases(path, format="omb-2025", today=TODAY)
+
+    owners = dict(UseCase.objects.values_list("external_id", "business_owner__email"))
+    assert owners == {"DOE-1": "jane.doe@doe.gov", "DOE-2": "jacob.carley@noaa.gov", "DOE-3": None,
+                      "DOE-4": None, "DOE-5": "known@doe.gov"}
+    assert UseCase.objects.filter(technical_owner__isnull=False).count() == 0
+    jane = Person.objects.get(email="jane.doe@doe.gov")
+    assert jane.business_unit.name == "Department of Energy (DOE)"
+    assert UseCase.objects.get(external_id="DOE-1").business_owner_confirmed_on == TODAY
+    assert Person.objects.get(email="known@doe.gov").name == "Known Person"
+
+
+def test_the_default_format_still_refuses_unknown_owner_emails(tmp_path):
+    path = tmp_path / "contract.csv"
+    path.write_text("external_id,title,business_unit,decision,business_owner\nX-1,T,Unit,Which?,nobody@x.com\n")
+
+    with pytest.raises(ImportFailed, match="no person with email 'nobody@x.com'"):
+        import_use_cases(path)
+
+
+def test_every_use_case_starts_under_its_agencys_placeholder_decision(tmp_path):
+    path = write_2025(tmp_path, [row(id="DOE-1"), row(id="DOE-2"),
+                                 row(id="1", agency="EPA", agency_name="Environmental Protection Agency")])
+
+    import_use_cases(path, format="omb-2025", today=TODAY)
+
+    placeholders = Decision.objects.filter(is_defined=False)
+    assert placeholders.count() == 2
+    assert set(placeholders.values_list("statement", flat=True)) == {PLACEHOLDER_STATEMENT}
+    assert UseCase.objects.get(external_id="DOE-1").decision == UseCase.objects.get(external_id="DOE-2").decision
+
+
+def test_a_stated_decision_survives_a_reimport_and_moves_only_its_use_case(tmp_path):
+    path = write_2025(tmp_path, [row(id="DOE-1"), row(id="DOE-2")])
+    import_use_cases(path, format="omb-2025", today=TODAY)
+    first = UseCase.objects.get(external_id="DOE-1")
+
+    decision = state_decision(use_case=first, statement="Which code changes are reviewed first?", actor=None)
+    report = import_use_cases(path, format="omb-2025", today=TODAY)
+
+    assert report.updated == 0
+    assert UseCase.objects.get(external_id="DOE-1").decision == decision
+    assert decision.is_defined and decision.owner.email == "jane.doe@doe.gov"
+    assert not UseCase.objects.get(external_id="DOE-2").decision.is_defined
+
+
+def test_the_published_encodings_and_line_breaks_are_read(tmp_path):
+    rows = [row(id="DOE-1", use_case_name="Café résumé triage", problem_solved="Line one\nline two")]
+    cp1252 = write_2025(tmp_path, rows, encoding="cp1252", name="old.csv")
+
+    import_use_cases(cp1252, format="omb-2025", today=TODAY)
+
+    use_case = UseCase.objects.get()
+    assert use_case.title == "Café résumé triage"
+    assert use_case.summary == "Line one\nline two"
+    assert use_case.source_record["problem_solved"] == "Line one\nline two"
+
+
+def test_a_dry_run_writes_nothing(tmp_path):
+    path = write_2025(tmp_path, [row(id="DOE-1"), row(id="DOE-2")])
+    out = io.StringIO()
+
+    call_command("import_use_cases", str(path), "--format", "omb-2025", "--dry-run", stdout=out)
+
+    assert "2 use cases would be created" in out.getvalue()
+    assert UseCase.objects.count() == Person.objects.count() == Decision.objects.count() == 0
+
+
+def test_summary_and_capability_come_from_the_problem_benefits_outputs_and_classification(tmp_path):
+    path = write_2025(tmp_path, [row(problem_solved="Slow reviews.", benefits="Faster reviews.", system_outputs="",
+                                     classification="Generative AI", topic_area="IT")])
+
+    import_use_cases(path, format="omb-2025", today=TODAY)
+
+    use_case = UseCase.objects.get()
+    assert use_case.summary == "Slow reviews.\n\nFaster reviews."
+    assert use_case.capability == "Generative AI — IT"
+    assert use_case.source_format == "omb-2025"
+
+
+def test_an_imported_file_exports_back_byte_for_byte(tmp_path):
+    path = write_2025(tmp_path, [
+        row(id="DOE-1", contact_email="Jane.Doe@DOE.gov", vendor_name="GitHub, Inc.", problem_solved='He said "hi"\nok'),
+        row(id="", agency="HHS", agency_name="Department of Health and Human Services", development_stage="",
+            contact_email="hhs.caio@hhs.gov", use_case_name="  Chatbot  "),
+    ])
+    import_use_cases(path, format="omb-2025", today=TODAY)
+    exported = tmp_path / "back.csv"
+
+    count = export_use_cases(exported, format="omb-2025")
+
+    assert count == 2
+    assert exported.read_bytes() == path.read_bytes()
+
+
+def test_changes_made_in_last_mile_are_exported_in_the_omb_columns(tmp_path):
+    path = write_2025(tmp_path, [row(id="DOE-1", development_stage="Pre-deployment", vendor_name="GitHub")])
+    import_use_cases(path, format="omb-2025", today=TODAY)
+    use_case = UseCase.objects.get()
+    use_case.title = "GitHub Copilot for code review"
+    use_case.business_owner = Person.objects.create(email="new.owner@doe.gov")
+    use_case.save()
+    UseCase.objects.filter(pk=use_case.pk).update(stage=Stage.PRODUCTION)
+    exported = tmp_path / "back.csv"
+
+    export_use_cases(exported, format="omb-2025")
+
+    [written] = list(csv.DictReader(exported.open(encoding="utf-8-sig", newline="")))
+    assert written["use_case_name"] == "GitHub Copilot for code review"
+    assert written["contact_email"] == "new.owner@doe.gov"
+    assert written["development_stage"] == "Deployed"
+    assert written["vendor_name"] == "GitHub"  # the rest as the source had it
+    assert written["id"] == "DOE-1"
+
+
+def test_use_cases_registered_in_last_mile_are_exported_too(tmp_path):
+    from tests.factories import UseCaseFactory
+
+    UseCaseFactory(external_id="FIN-7", title="Invoice triage", decision__business_unit__name="Finance")
+    exported = tmp_path / "back.csv"
+
+    export_use_cases(exported, format="omb-2025")
+
+    [written] = list(csv.DictReader(exported.open(encoding="utf-8-sig", newline="")))
+    assert (written["agency"], written["id"], written["use_case_name"], written["development_stage"]) == (
+        "Finance", "FIN-7", "Invoice triage", "Pre-deployment")
+
+
+HEADER_2024 = ["Use Case Name", "Agency", "Agency Abbreviation", "Bureau", "Use Case Topic Area",
+               "What is the intended purpose and expected benefits of the AI?", "Describe the AI system’s outputs.",
+               "Stage of Development", "Date Initiated", "Date when Acquisition and/or Development began",
+               "Date Implemented", "Date Retired", "If Other, please explain.", "If Other, please explain."]
+
+
+def write_2024(tmp_path, rows):
+    path = tmp_path / "inventory_2024.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER_2024)
+        writer.writerows(rows)
+    return path
+
+
+def test_the_2024_stage_dates_become_the_stage_history(tmp_path):
+    path = write_2024(tmp_path, [
+        ["Change detection", "Department of Commerce", "DOC", "Census", "Science", "Finds changes", "Maps",
+         "Implementation and Assessment", "1/4/2021", "5/24/2023", "8/1/2023", "", "a", "b"],
+        ["Old tool", "Department of Commerce", "DOC", "", "", "", "", "Retired",
+         "10/1/2019", "10/1/2018", "", "10/1/2024", "", ""],
+        ["Plan", "Department of Commerce", "DOC", "", "", "", "", "Initiated", "1/1/2025", "6/1/2025", "9/1/2025", "", "", ""],
+    ])
+
+    import_use_cases(path, format="omb-2024", today=TODAY)
+
+    def history(title):
+        return [(t.to_stage, t.occurred_at.date()) for t in
+                StageTransition.objects.filter(use_case__title=title).order_by("occurred_at", "id")]
+
+    assert history("Change detection") == [(Stage.PROPOSED, datetime.date(2021, 1, 4)),
+                                           (Stage.VALIDATING, datetime.date(2023, 5, 24)),
+                                           (Stage.PILOT, datetime.date(2023, 8, 1))]
+    # development "began" before initiation: counted from initiation, so the trail reads in order
+    assert history("Old tool") == [(Stage.PROPOSED, datetime.date(2019, 10, 1)),
+                                   (Stage.VALIDATING, datetime.date(2019, 10, 1)),
+                                   (Stage.RETIRED, datetime.date(2024, 10, 1))]
+    # dates of stages not reached yet are plans, not history
+    assert history("Plan") == [(Stage.PROPOSED, datetime.date(2025, 1, 1))]
+    change = UseCase.objects.get(title="Change detection")
+    assert change.external_id.startswith("DOC-2024-h")
+    assert change.source_record["If Other, please explain. (2)"] == "b"
+    assert change.business_owner is None
+
+
+def test_a_workbook_is_refused_with_a_clear_message(tmp_path):
+    path = tmp_path / "inventory.xlsx"
+    path.write_bytes(b"PK\x03\x04 not a csv")
+
+    with pytest.raises(ImportFailed, match="read the CSV file as published"):
+        import_use_cases(path, format="omb-2025")
+
+
+def test_only_the_agencies_of_the_file_get_a_placeholder(tmp_path):
+    from tests.factories import BusinessUnitFactory
+
+    BusinessUnitFactory(name="Finance")
+    path = write_2025(tmp_path, [row(id="DOE-1")])
+
+    import_use_cases(path, format="omb-2025", today=TODAY)
+
+    assert list(Decision.objects.values_list("business_unit__name", flat=True)) == ["Department of Energy (DOE)"]

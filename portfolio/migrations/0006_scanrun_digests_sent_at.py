@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('portfolio', '0004_duplicate_similarity_default'),
+        ('portfolio', '0005_missing_decision_and_federal_mailboxes'),
     ]
 
     operations = [

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from portfolio.models import Policy, Severity
 from portfolio.scans import duplicates
+from registry.lifecycle import move_use_case
 from registry.models import Stage, UseCase
 from tests.factories import BusinessUnitFactory, DecisionFactory, UseCaseFactory
 
@@ -134,6 +135,21 @@ def test_retired_use_cases_and_those_not_created_yet_are_ignored(policy):
     assert duplicates.detect(as_of=TODAY, policy=policy) == []
     (finding,) = duplicates.detect(as_of=TODAY + datetime.timedelta(days=2), policy=policy)
     assert retired.pk not in finding.use_case_ids and later.pk in finding.use_case_ids
+
+
+def test_a_use_case_retired_after_the_judged_day_still_counts_on_that_day(policy):
+    # given: two units built the same chatbot a month ago; one was retired five days ago
+    summary = "Answers frequent employee questions from the knowledge base and opens a ticket when it cannot help."
+    kept = add_use_case("Human Resources", "HR FAQ chatbot", summary, "conversational assistant")
+    retired = add_use_case("IT Operations", "IT FAQ chatbot", summary, "conversational assistant")
+    UseCase.objects.filter(pk__in=[kept.pk, retired.pk]).update(created_at=timezone.now() - datetime.timedelta(days=30))
+    move_use_case(use_case=retired, to_stage=Stage.RETIRED, actor=None, reason="superseded by the HR chatbot",
+                  on=timezone.now() - datetime.timedelta(days=5))
+
+    # when / then: ten days ago both were alive; today only one is
+    (finding,) = duplicates.detect(as_of=TODAY - datetime.timedelta(days=10), policy=policy)
+    assert set(finding.use_case_ids) == {kept.pk, retired.pk}
+    assert duplicates.detect(as_of=TODAY, policy=policy) == []
 
 
 def test_a_finding_names_its_group_scores_and_shared_terms(policy):

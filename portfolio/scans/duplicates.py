@@ -17,7 +17,8 @@ similarity, or every pair of unrelated use cases serving one market would look a
 only decides, among equally similar copies, which pair up: those serving the same market.
 
 **Which pairs count.** Only use cases in different business units, judged on `as_of`: not
-retired and created by the end of that day. A pair is a duplicate when its similarity is at
+retired on that day and created by its end (the stage on `as_of` comes from the stage
+transitions, as in the other scans). A pair is a duplicate when its similarity is at
 least ``policy.duplicate_min_similarity``.
 
 **Finding candidates without comparing all pairs.** Use cases with the same problem terms
@@ -67,7 +68,7 @@ import snowballstemmer
 from portfolio.models import SEVERITY_ORDER, FindingKind
 from registry.models import BusinessUnit, Stage, UseCase
 
-from .base import Detected
+from .base import LIVE_STAGES, Detected, stage_on
 
 KIND = FindingKind.DUPLICATE_CAPABILITY
 
@@ -559,10 +560,10 @@ class _UseCases:
 
 def _load(as_of: datetime.date) -> _UseCases | None:
     rows = list(
-        UseCase.objects.exclude(stage=Stage.RETIRED)
-        .filter(created_at__date__lte=as_of)
+        UseCase.objects.annotate(stage_on=stage_on(as_of))
+        .filter(stage_on__in=LIVE_STAGES)
         .order_by("pk")
-        .values_list("pk", "external_id", "business_unit_id", "decision_id", "stage", "title", "summary",
+        .values_list("pk", "external_id", "business_unit_id", "decision_id", "stage_on", "title", "summary",
                      "capability", "decision__statement", "decision__is_defined")
     )
     if not rows:

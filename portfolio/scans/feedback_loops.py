@@ -35,8 +35,7 @@ from django.db.models import OuterRef
 from portfolio.models import FindingKind, Severity
 from registry.models import KPIObservation, Stage
 
-from .base import Detected
-from .stalled_pilots import end_of_day, latest, severity_up, stage_entered_on, use_cases_on
+from .base import Detected, end_of_day, latest, severity_up, stage_entered_on, use_cases_on
 
 KIND = FindingKind.BROKEN_FEEDBACK_LOOP
 

@@ -37,12 +37,10 @@ import datetime
 from portfolio.models import FindingKind, Severity
 from registry.models import Stage, UseCase
 
-from .base import Detected
-from .stalled_pilots import stage_on
+from .base import LIVE_STAGES, Detected, stage_on
 
 KIND = FindingKind.MISSING_DECISION
 
-LIVE_STAGES = (Stage.PROPOSED, Stage.VALIDATING, Stage.PILOT, Stage.PRODUCTION)
 
 SEVERITY_BY_STAGE = {
     Stage.PROPOSED: Severity.LOW,

@@ -49,12 +49,10 @@ from django.db.models import Q, Subquery
 from portfolio.models import FindingKind, Severity
 from registry.models import Decision, Person, Stage, UseCase
 
-from .base import Detected
-from .stalled_pilots import severity_up, stage_on
+from .base import LIVE_STAGES, Detected, severity_up, stage_on
 
 KIND = FindingKind.ORPHANED_OWNERSHIP
 
-LIVE_STAGES = (Stage.PROPOSED, Stage.VALIDATING, Stage.PILOT, Stage.PRODUCTION)
 # Where a missing owner is a finding (earlier, the gate into the next stage asks for it).
 BUSINESS_OWNER_REQUIRED_IN = (Stage.PILOT, Stage.PRODUCTION)
 TECHNICAL_OWNER_REQUIRED_IN = (Stage.PRODUCTION,)

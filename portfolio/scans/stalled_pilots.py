@@ -43,14 +43,13 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from django.db.models import Case, F, Max, OuterRef, Subquery, When
-from django.db.models.functions import Coalesce
+from django.db.models import OuterRef
 from django.utils import timezone
 
 from portfolio.models import SEVERITY_ORDER, FindingKind
-from registry.models import Frequency, KPIObservation, Stage, StageTransition, UseCase
+from registry.models import Frequency, KPIObservation, Stage, UseCase
 
-from .base import Detected
+from .base import Detected, end_of_day, latest, severity_up, stage_entered_on, use_cases_on
 
 KIND = FindingKind.STALLED_PILOT
 
@@ -64,57 +63,6 @@ FREQUENT = {Frequency.REALTIME, Frequency.HOURLY, Frequency.DAILY}
 
 # When two kinds of activity fall on the same day, the one named is the first of these.
 _ACTIVITY_PRIORITY = {"stage_move": 2, "kpi_observation": 1, "edit": 0}
-
-
-# --- Judging as of a date (shared by the detectors) --------------------------------------
-
-
-def end_of_day(as_of: datetime.date) -> datetime.datetime:
-    """The first instant after `as_of` in the current time zone: 'by then' means before it."""
-    return timezone.make_aware(datetime.datetime.combine(as_of + datetime.timedelta(days=1), datetime.time.min))
-
-
-def latest_move_by(as_of: datetime.date):
-    """The latest stage transition of the outer use case that occurred by the end of `as_of`."""
-    return StageTransition.objects.filter(use_case=OuterRef("pk"), occurred_at__lt=end_of_day(as_of)).order_by(
-        "-occurred_at", "-id"
-    )
-
-
-def stage_on(as_of: datetime.date):
-    """Expression: the stage a use case was in on `as_of`, NULL when it did not exist yet.
-
-    The latest transition by then; without any transition by then, the current stage if the
-    row was created by then (rows written without the services have no transitions).
-    """
-    return Coalesce(
-        Subquery(latest_move_by(as_of).values("to_stage")[:1]),
-        Case(When(created_at__lt=end_of_day(as_of), then=F("stage")), default=None),
-    )
-
-
-def stage_entered_on(row_moved_at: datetime.datetime | None, row_stage_entered_on: datetime.date) -> datetime.date:
-    """The day the stage held on `as_of` was entered: the latest transition's day, else the field."""
-    return timezone.localdate(row_moved_at) if row_moved_at is not None else row_stage_entered_on
-
-
-def use_cases_on(as_of: datetime.date, stages):
-    """Use cases in one of `stages` on `as_of`, annotated `stage_on` and `moved_at`; unordered."""
-    return (
-        UseCase.objects.order_by()
-        .annotate(stage_on=stage_on(as_of))
-        .filter(stage_on__in=list(stages))
-        .annotate(moved_at=Subquery(latest_move_by(as_of).values("occurred_at")[:1]))
-    )
-
-
-def latest(queryset, group_by: str, field: str) -> Subquery:
-    """Subquery: the greatest `field` of the (correlated) `queryset`, grouped by its `group_by`."""
-    return Subquery(queryset.order_by().values(group_by).annotate(latest=Max(field)).values("latest")[:1])
-
-
-def severity_up(severity: str, levels: int = 1) -> str:
-    return SEVERITY_ORDER[min(SEVERITY_ORDER.index(severity) + levels, len(SEVERITY_ORDER) - 1)]
 
 
 # --- The detector -------------------------------------------------------------------------

@@ -1,0 +1,87 @@
+"""Imports uploaded through the pages: keep the file, dry-run it, then import it with progress.
+
+The rules are registry.importing's; this module only stores the upload and reports on it.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.utils import timezone
+
+from registry.importing import ImportFailed, import_use_cases
+
+from .models import ImportJob
+
+# How often a running import writes its progress (rows).
+PROGRESS_EVERY = 250
+
+
+def _safe_name(filename: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(filename).name).strip("._") or "upload"
+    suffix = ".xlsx" if filename.lower().endswith(".xlsx") else ".csv"
+    return name if name.lower().endswith(suffix) else name + suffix
+
+
+@contextmanager
+def _uploaded_file(job: ImportJob) -> Iterator[Path]:
+    """The upload on disk under its own name, so messages name the file the user chose."""
+    with tempfile.TemporaryDirectory(prefix="lastmile-import-") as folder:
+        path = Path(folder) / _safe_name(job.filename)
+        path.write_bytes(bytes(job.content))
+        yield path
+
+
+def check_upload(*, filename: str, content: bytes, actor) -> ImportJob:
+    """Store the upload and dry-run it: the job holds every row error, or what would change."""
+    job = ImportJob(filename=Path(filename).name[:255], content=content, uploaded_by=actor)
+    with _uploaded_file(job) as path:
+        try:
+            report = import_use_cases(path, actor=actor, dry_run=True)
+        except ImportFailed as failed:
+            job.status = ImportJob.Status.INVALID
+            job.errors = [str(e) for e in failed.errors]
+        else:
+            job.status = ImportJob.Status.CHECKED
+            job.rows = report.rows
+            job.summary = report.summary("use cases")
+    if job.status == ImportJob.Status.INVALID:
+        job.content = b""  # nothing will be imported from it
+    job.save()
+    return job
+
+
+def _progress_of(job: ImportJob):
+    def progress(rows: Iterable) -> Iterator:
+        done = 0
+        for row in rows:
+            yield row
+            done += 1
+            if done % PROGRESS_EVERY == 0:
+                ImportJob.objects.filter(pk=job.pk).update(rows_done=min(done, job.rows))
+        ImportJob.objects.filter(pk=job.pk).update(rows_done=min(done, job.rows), phase="writing to the registry")
+
+    return progress
+
+
+def run_import(job: ImportJob) -> ImportJob:
+    """Import a checked upload; safe to call twice (a finished job is left alone)."""
+    if job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.CHECKED, ImportJob.Status.RUNNING):
+        return job
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING, phase="checking rows", rows_done=0)
+    with _uploaded_file(job) as path:
+        try:
+            report = import_use_cases(path, actor=job.uploaded_by, progress=_progress_of(job))
+        except ImportFailed as failed:
+            # The registry changed since the dry run: nothing was written.
+            fields = dict(status=ImportJob.Status.FAILED, errors=[str(e) for e in failed.errors], phase="")
+        else:
+            fields = dict(status=ImportJob.Status.DONE, summary=report.summary("use cases"), rows_done=job.rows,
+                          phase="", content=b"")
+    ImportJob.objects.filter(pk=job.pk).update(finished_at=timezone.now(), **fields)
+    job.refresh_from_db()
+    return job

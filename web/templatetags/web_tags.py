@@ -1,0 +1,29 @@
+from django import template
+
+from portfolio.models import FindingKind
+from registry.models import Stage
+
+register = template.Library()
+
+
+@register.filter
+def stage_label(value: str) -> str:
+    return Stage(value).label if value in Stage.values else value
+
+
+@register.filter
+def kind_label(value: str) -> str:
+    return FindingKind(value).label if value in FindingKind.values else value
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key, 0) if mapping else 0
+
+
+@register.filter
+def money(value) -> str:
+    try:
+        return f"{float(value):,.0f}"
+    except (TypeError, ValueError):
+        return "—"

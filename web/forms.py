@@ -110,7 +110,10 @@ class UseCaseForm(VersionedForm):
             self.fields["friction_points"].initial = list(self.instance.friction_points.values_list("pk", flat=True))
 
     def clean_external_id(self):
-        return (self.cleaned_data.get("external_id") or "").strip() or None
+        external_id = (self.cleaned_data.get("external_id") or "").strip() or None
+        if external_id and UseCase.objects.filter(external_id=external_id).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("Another use case already has this external id.")
+        return external_id
 
     def apply(self) -> UseCase:
         use_case = self.instance

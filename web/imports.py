@@ -36,6 +36,11 @@ def _uploaded_file(job: ImportJob) -> Iterator[Path]:
         yield path
 
 
+def _named(failed: ImportFailed, path: Path, filename: str) -> list[str]:
+    """Every problem, naming the file the user uploaded rather than its temporary copy."""
+    return [str(e).replace(str(path), filename) for e in failed.errors]
+
+
 def check_upload(*, filename: str, content: bytes, actor) -> ImportJob:
     """Store the upload and dry-run it: the job holds every row error, or what would change."""
     job = ImportJob(filename=Path(filename).name[:255], content=content, uploaded_by=actor)
@@ -44,7 +49,7 @@ def check_upload(*, filename: str, content: bytes, actor) -> ImportJob:
             report = import_use_cases(path, actor=actor, dry_run=True)
         except ImportFailed as failed:
             job.status = ImportJob.Status.INVALID
-            job.errors = [str(e) for e in failed.errors]
+            job.errors = _named(failed, path, job.filename)
         else:
             job.status = ImportJob.Status.CHECKED
             job.rows = report.rows
@@ -78,7 +83,7 @@ def run_import(job: ImportJob) -> ImportJob:
             report = import_use_cases(path, actor=job.uploaded_by, progress=_progress_of(job))
         except ImportFailed as failed:
             # The registry changed since the dry run: nothing was written.
-            fields = dict(status=ImportJob.Status.FAILED, errors=[str(e) for e in failed.errors], phase="")
+            fields = dict(status=ImportJob.Status.FAILED, errors=_named(failed, path, job.filename), phase="")
         else:
             fields = dict(status=ImportJob.Status.DONE, summary=report.summary("use cases"), rows_done=job.rows,
                           phase="", content=b"")

@@ -62,6 +62,11 @@ def _next_url(request, default: str) -> str:
     return default
 
 
+def _posted(request):
+    """The submitted data on POST (even when empty, so a blank form is refused), else unbound."""
+    return request.POST if request.method == "POST" else None
+
+
 def _must(allowed: bool) -> None:
     if not allowed:
         raise PermissionDenied
@@ -178,7 +183,7 @@ def decision_new(request):
         messages.error(request, "Your login has no person in the directory, so you cannot own a decision yet. "
                                 "Ask the program office to import you.")
         return redirect("web:home")
-    form = DecisionForm(request.POST or None, owner_fixed=owner)
+    form = DecisionForm(_posted(request), owner_fixed=owner)
     if request.method == "POST" and form.is_valid():
         try:
             decision = save_decision(decision=form.apply(), actor=request.user)
@@ -195,7 +200,7 @@ def decision_new(request):
 def decision_edit(request, pk):
     decision = get_object_or_404(Decision.objects.select_related("owner", "business_unit"), pk=pk)
     _must(roles.can_change_decision(request.user, decision))
-    form = DecisionForm(request.POST or None, instance=decision, owner_fixed=_decision_owner_fixed(request.user, decision))
+    form = DecisionForm(_posted(request), instance=decision, owner_fixed=_decision_owner_fixed(request.user, decision))
     if request.method == "POST" and form.is_valid():
         try:
             save_decision(decision=form.apply(), actor=request.user, expected_version=form.cleaned_data["expected_version"])
@@ -254,7 +259,7 @@ def use_case_new(request, decision_pk):
     _must(roles.can_change_use_case(request.user, None))
     person = roles.person_for_user(request.user)
     initial = {"business_owner_email": person.email} if person and not roles.is_program_office(request.user) else {}
-    form = UseCaseForm(request.POST or None, initial=initial,
+    form = UseCaseForm(_posted(request), initial=initial,
                        instance=UseCase(decision=decision, business_unit=decision.business_unit))
     if request.method == "POST" and form.is_valid():
         use_case = form.apply()
@@ -282,7 +287,7 @@ def use_case_new(request, decision_pk):
 def use_case_edit(request, pk):
     use_case = _use_case_or_404(pk)
     _must(roles.can_change_use_case(request.user, use_case))
-    form = UseCaseForm(request.POST or None, instance=use_case)
+    form = UseCaseForm(_posted(request), instance=use_case)
     if request.method == "POST" and form.is_valid():
         edited = form.apply()
         if not roles.can_change_use_case(request.user, edited):
@@ -364,7 +369,7 @@ def kpi_observation_new(request, pk):
 def kpi_new(request, pk):
     use_case = _use_case_or_404(pk)
     _must(roles.can_change_use_case(request.user, use_case))
-    form = KPIForm(request.POST or None, use_case=use_case)
+    form = KPIForm(_posted(request), use_case=use_case)
     if request.method == "POST" and form.is_valid():
         kpi = form.save(commit=False)
         kpi._history_user = request.user
@@ -585,7 +590,7 @@ def portfolio_export(request):
 @require_http_methods(["GET", "POST"])
 def import_upload(request):
     _must(roles.can_import(request.user))
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    form = ImportUploadForm(_posted(request), request.FILES if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         job = check_upload(filename=upload.name, content=upload.read(), actor=request.user)

@@ -1,3 +1,5 @@
+from decimal import Decimal, InvalidOperation
+
 from django import template
 
 from portfolio.models import FindingKind
@@ -27,3 +29,15 @@ def money(value) -> str:
         return f"{float(value):,.0f}"
     except (TypeError, ValueError):
         return "—"
+
+
+@register.filter
+def num(value) -> str:
+    """A stored decimal as people write it: 0.1700 → 0.17, 12.0000 → 12."""
+    if value is None or value == "":
+        return "—"
+    try:
+        text = f"{Decimal(value).normalize():f}"
+    except (InvalidOperation, TypeError, ValueError):
+        return str(value)
+    return text

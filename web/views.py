@@ -183,7 +183,8 @@ def decision_new(request):
         messages.error(request, "Your login has no person in the directory, so you cannot own a decision yet. "
                                 "Ask the program office to import you.")
         return redirect("web:home")
-    form = DecisionForm(_posted(request), owner_fixed=owner)
+    initial = {"business_unit": owner.business_unit_id} if owner is not None else {}
+    form = DecisionForm(_posted(request), owner_fixed=owner, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             decision = save_decision(decision=form.apply(), actor=request.user)

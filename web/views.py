@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portfolio.findings import FindingChangeRefused, assign_finding, change_finding_status
+from portfolio.findings import FindingChangeRefused, assign_finding, change_finding_status, may_answer_finding
 from portfolio.models import ACTIVE_STATUSES, Finding, FindingStatus
 from registry import roles
 from registry.lifecycle import GATES, NEXT_STAGE, MoveRefused, StaleVersion, move_use_case, unmet_conditions
@@ -476,7 +476,7 @@ def _finding_answer(request, finding_pk: int, *, success="", error="") -> HttpRe
 @require_POST
 def finding_status(request, pk):
     finding = get_object_or_404(Finding, pk=pk)
-    _must(not roles.is_auditor(request.user) and roles.has_role(request.user))
+    _must(may_answer_finding(request.user, finding))
     form = FindingActionForm(request.POST)
     if not form.is_valid():
         error = " ".join(e for errors in form.errors.values() for e in errors)
@@ -485,8 +485,6 @@ def finding_status(request, pk):
         change_finding_status(finding=finding, to_status=form.to_status, actor=request.user,
                               reason=form.cleaned_data["reason"])
     except FindingChangeRefused as refused:
-        if not roles.is_program_office(request.user) and "Only the program office" in str(refused):
-            raise PermissionDenied from None
         return _finding_answer(request, pk, error=str(refused))
     return _finding_answer(request, pk, success=f"Finding {FindingStatus(form.to_status).label.lower()}.")
 

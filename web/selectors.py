@@ -75,16 +75,30 @@ def use_cases_for_cards() -> QuerySet[UseCase]:
     ).prefetch_related(_kpis_with_last_value(), _open_findings_prefetch())
 
 
+def owned_decision_ids(person: Person) -> list[int]:
+    """One small query; keeps the use-case filter on indexed columns (no OR across a join)."""
+    if not hasattr(person, "_owned_decision_ids"):
+        person._owned_decision_ids = list(Decision.objects.filter(owner=person).values_list("pk", flat=True))
+    return person._owned_decision_ids
+
+
+def _mine(person: Person) -> Q:
+    return Q(business_owner=person) | Q(technical_owner=person) | Q(decision_id__in=owned_decision_ids(person))
+
+
 def home_use_cases(person: Person) -> QuerySet[UseCase]:
-    mine = Q(business_owner=person) | Q(technical_owner=person) | Q(decision__owner=person)
-    return use_cases_for_cards().filter(mine).annotate(stage_rank=_stage_rank()).order_by("stage_rank", "title", "pk")
+    return use_cases_for_cards().filter(_mine(person)).annotate(stage_rank=_stage_rank()).order_by(
+        "stage_rank", "title", "pk"
+    )
 
 
 def home_decisions(person: Person) -> QuerySet[Decision]:
     return (
         Decision.objects.filter(owner=person)
         .select_related("business_unit", "owner")
-        .annotate(use_case_count=Count("use_cases"))
+        .annotate(use_case_count=Coalesce(Subquery(
+            UseCase.objects.filter(decision=OuterRef("pk")).order_by().values("decision")
+            .annotate(n=Count("pk")).values("n")[:1]), 0))
         .prefetch_related(_open_findings_prefetch())
         .order_by("statement", "pk")
     )
@@ -162,19 +176,30 @@ def _shown(value) -> str:
 # Findings inbox -----------------------------------------------------------------------------
 
 
-def findings_for(user_scope: Person | None, *, everything: bool) -> QuerySet[Finding]:
+UseCaseLinks = Finding.use_cases.through
+DecisionLinks = Finding.decisions.through
+
+
+def _linked(*, use_cases: QuerySet, decisions) -> Q:
+    """Findings linked to any of these use cases or decisions: one IN over the union of the link
+    tables (PostgreSQL plans it as a semi-join, where an OR of two INs scans every finding)."""
+    links = [
+        UseCaseLinks.objects.filter(usecase_id__in=use_cases.values("pk")).values("finding_id"),
+        DecisionLinks.objects.filter(decision_id__in=decisions).values("finding_id"),
+    ]
+    return Q(pk__in=links[0].union(links[1]))
+
+
+def findings_for(person: Person | None, *, everything: bool) -> QuerySet[Finding]:
     """Findings a user may see: everything for the program office and auditors, otherwise those
-    on what `user_scope` owns (the same reach as portfolio.findings.may_answer_finding)."""
-    findings = Finding.objects.all()
-    if not everything:
-        if user_scope is None:
-            return Finding.objects.none()
-        person = user_scope
-        findings = findings.filter(
-            Q(use_cases__business_owner=person) | Q(use_cases__technical_owner=person)
-            | Q(use_cases__decision__owner=person) | Q(decisions__owner=person)
-        )
-    return findings
+    on what `person` owns (the reach of portfolio.findings.may_answer_finding)."""
+    if everything:
+        return Finding.objects.all()
+    if person is None:
+        return Finding.objects.none()
+    return Finding.objects.filter(
+        _linked(use_cases=UseCase.objects.filter(_mine(person)), decisions=owned_decision_ids(person))
+    )
 
 
 def filter_findings(findings: QuerySet[Finding], *, kind="", unit=None, status="", owner: Person | None = None,
@@ -186,22 +211,19 @@ def filter_findings(findings: QuerySet[Finding], *, kind="", unit=None, status="
     elif status:
         findings = findings.filter(status=status)
     if unit is not None:
-        findings = findings.filter(Q(use_cases__business_unit=unit) | Q(decisions__business_unit=unit))
+        findings = findings.filter(_linked(use_cases=UseCase.objects.filter(business_unit=unit),
+                                           decisions=Decision.objects.filter(business_unit=unit).values("pk")))
     if owner_unknown:
         return findings.none()
     if owner is not None:
-        findings = findings.filter(
-            Q(assignee=owner) | Q(use_cases__business_owner=owner) | Q(use_cases__technical_owner=owner)
-            | Q(decisions__owner=owner)
-        )
+        findings = findings.filter(Q(assignee=owner) | _linked(use_cases=UseCase.objects.filter(_mine(owner)),
+                                                              decisions=owned_decision_ids(owner)))
     return findings
 
 
 def findings_page_rows(findings: QuerySet[Finding]) -> QuerySet[Finding]:
-    ids = findings.values("pk")
     return (
-        Finding.objects.filter(pk__in=ids)
-        .select_related("assignee")
+        findings.select_related("assignee")
         .prefetch_related(
             Prefetch("use_cases", queryset=UseCase.objects.select_related("business_unit").only(
                 "id", "title", "external_id", "stage", "business_unit__name").order_by("title")),
@@ -237,74 +259,81 @@ def _readiness_score(layer: str):
 
 
 def dashboard(*, unit: BusinessUnit | None, today: datetime.date) -> Dashboard:
+    """The portfolio's figures: one GROUP BY scan of the use cases and two of the open findings."""
     use_cases = UseCase.objects.all()
     if unit is not None:
         use_cases = use_cases.filter(business_unit=unit)
     units = list(BusinessUnit.objects.order_by("name"))
     unit_names = {u.pk: u.name for u in units}
 
-    # 1. Stage funnel by unit: one GROUP BY (unit, stage).
+    # One pass over the use cases, grouped by (unit, stage): counts, days-in-stage buckets,
+    # expected value, and readiness sums (averages are recombined below, retired left out).
+    aggregates = {"n": Count("id"), "valued": Count("expected_annual_value"), "value": Sum("expected_annual_value")}
+    for index, (low, high, _) in enumerate(AGE_BUCKETS):
+        condition = Q(stage_entered_on__lte=today - datetime.timedelta(days=low))
+        if high is not None:
+            condition &= Q(stage_entered_on__gt=today - datetime.timedelta(days=high))
+        aggregates[f"b{index}"] = Count("id", filter=condition)
+    for layer in VALUE_CHAIN_LAYERS:
+        aggregates[layer] = Sum(_readiness_score(layer))
+    rows = list(use_cases.values("business_unit_id", "stage").annotate(**aggregates).order_by())
+
     funnel = {s: 0 for s in STAGE_ORDER}
     per_unit: dict[int, dict[str, int]] = defaultdict(lambda: {s: 0 for s in STAGE_ORDER})
-    for unit_id, stage, n in use_cases.values_list("business_unit_id", "stage").annotate(n=Count("id")).order_by():
-        per_unit[unit_id][stage] = n
-        funnel[stage] += n
+    ages = {s: [0] * len(AGE_BUCKETS) for s in ACTIVE_STAGES}
+    value_by_stage = {s: (0, Decimal(0)) for s in STAGE_ORDER}
+    live: dict[int, dict[str, float]] = defaultdict(lambda: {"n": 0, **{layer: 0.0 for layer in VALUE_CHAIN_LAYERS}})
+    for row in rows:
+        stage, unit_id = row["stage"], row["business_unit_id"]
+        per_unit[unit_id][stage] = row["n"]
+        funnel[stage] += row["n"]
+        if stage in ages:
+            ages[stage] = [a + row[f"b{i}"] for i, a in enumerate(ages[stage])]
+        count, total = value_by_stage[stage]
+        value_by_stage[stage] = (count + row["valued"], total + (row["value"] or Decimal(0)))
+        if stage != Stage.RETIRED:
+            live[unit_id]["n"] += row["n"]
+            for layer in VALUE_CHAIN_LAYERS:
+                live[unit_id][layer] += float(row[layer] or 0)
     funnel_by_unit = sorted(
         ((unit_names.get(uid, "?"), stages, sum(stages.values())) for uid, stages in per_unit.items()),
         key=lambda row: row[0].lower(),
     )
 
-    # 2. Time in stage: per stage, how many have been there how long (conditional counts).
-    buckets = {}
-    for index, (low, high, _) in enumerate(AGE_BUCKETS):
-        condition = Q(stage_entered_on__lte=today - datetime.timedelta(days=low))
-        if high is not None:
-            condition &= Q(stage_entered_on__gt=today - datetime.timedelta(days=high))
-        buckets[f"b{index}"] = Count("id", filter=condition)
-    ages = {s: [0] * len(AGE_BUCKETS) for s in ACTIVE_STAGES}
-    for row in use_cases.filter(stage__in=ACTIVE_STAGES).values("stage").annotate(**buckets).order_by():
-        ages[row["stage"]] = [row[f"b{i}"] for i in range(len(AGE_BUCKETS))]
-
-    # 3. Value-chain balance: mean readiness (0 none … 3 ready) per layer per unit, live use cases.
-    scores = {layer: Avg(_readiness_score(layer)) for layer in VALUE_CHAIN_LAYERS}
+    # Value-chain balance: mean readiness (0 none … 3 ready) per layer per unit, live use cases.
     readiness = []
     weighted = {layer: 0.0 for layer in VALUE_CHAIN_LAYERS}
     counted = 0
-    for row in (
-        use_cases.exclude(stage=Stage.RETIRED).values("business_unit_id").annotate(n=Count("id"), **scores).order_by()
-    ):
-        layer_scores = {layer: float(row[layer] or 0) for layer in VALUE_CHAIN_LAYERS}
+    for unit_id, sums in live.items():
+        if not sums["n"]:
+            continue
+        layer_scores = {layer: sums[layer] / sums["n"] for layer in VALUE_CHAIN_LAYERS}
         lopsided = max(layer_scores.values()) - min(layer_scores.values()) >= LOPSIDED_SPREAD
-        readiness.append((unit_names.get(row["business_unit_id"], "?"), layer_scores, lopsided, row["n"]))
+        readiness.append((unit_names.get(unit_id, "?"), layer_scores, lopsided, int(sums["n"])))
         for layer in VALUE_CHAIN_LAYERS:
-            weighted[layer] += layer_scores[layer] * row["n"]
-        counted += row["n"]
+            weighted[layer] += sums[layer]
+        counted += int(sums["n"])
     readiness.sort(key=lambda r: r[0].lower())
     layer_totals = {layer: (weighted[layer] / counted if counted else 0.0) for layer in VALUE_CHAIN_LAYERS}
 
-    # 4. Open findings by kind and unit: the unit of its use cases, else of its decisions.
-    findings = Finding.objects.filter(status__in=ACTIVE_STATUSES)
-    if unit is not None:
-        findings = findings.filter(Q(use_cases__business_unit=unit) | Q(decisions__business_unit=unit))
+    # Open findings by kind and unit: the units of its use cases; a finding on decisions only
+    # counts in the units of those decisions.
     by_kind_unit: dict[str, dict[str, int]] = defaultdict(dict)
-    for kind, unit_id, n in (
-        findings.annotate(unit_id=Coalesce("use_cases__business_unit_id", "decisions__business_unit_id"))
-        .values_list("kind", "unit_id").annotate(n=Count("id", distinct=True)).order_by()
-    ):
-        if unit is not None and unit_id != unit.pk:
-            continue
-        name = unit_names.get(unit_id, "no unit")
-        by_kind_unit[name][kind] = by_kind_unit[name].get(kind, 0) + n
+    via_use_cases = UseCaseLinks.objects.filter(finding__status__in=ACTIVE_STATUSES)
+    via_decisions = DecisionLinks.objects.filter(finding__status__in=ACTIVE_STATUSES).exclude(
+        finding_id__in=UseCaseLinks.objects.values("finding_id"))
+    if unit is not None:
+        via_use_cases = via_use_cases.filter(usecase__business_unit=unit)
+        via_decisions = via_decisions.filter(decision__business_unit=unit)
+    for links, unit_column in ((via_use_cases, "usecase__business_unit_id"), (via_decisions, "decision__business_unit_id")):
+        for kind, unit_id, n in (
+            links.values_list("finding__kind", unit_column).annotate(n=Count("finding_id", distinct=True)).order_by()
+        ):
+            name = unit_names.get(unit_id, "no unit")
+            by_kind_unit[name][kind] = by_kind_unit[name].get(kind, 0) + n
     findings_by_kind_unit = sorted(
         ((name, kinds, sum(kinds.values())) for name, kinds in by_kind_unit.items()), key=lambda r: r[0].lower()
     )
-
-    # 5. Expected annual value by stage.
-    value_by_stage = {s: (0, Decimal(0)) for s in STAGE_ORDER}
-    for stage, n, total in (
-        use_cases.values_list("stage").annotate(n=Count("expected_annual_value"), total=Sum("expected_annual_value")).order_by()
-    ):
-        value_by_stage[stage] = (n, total or Decimal(0))
 
     return Dashboard(
         units=units, unit=unit, funnel=funnel, funnel_by_unit=funnel_by_unit, ages=ages, readiness=readiness,

@@ -157,8 +157,7 @@ def home(request):
             decision.can_change = roles.can_change_decision(user, decision)
         context.update(
             use_cases=use_cases, decisions=decisions,
-            open_findings=selectors.findings_for(person, everything=False).filter(status__in=ACTIVE_STATUSES)
-            .distinct().count(),
+            open_findings=selectors.findings_for(person, everything=False).filter(status__in=ACTIVE_STATUSES).count(),
         )
     context["can_register"] = roles.can_change_decision(user, None)
     return render(request, "web/home.html", context)

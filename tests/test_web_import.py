@@ -31,8 +31,13 @@ def office(client, program_office_user, monkeypatch):
     return client
 
 
+def upload(client, file, capture):
+    with capture(execute=True):
+        return client.post(reverse("web:import"), {"file": file} if file else {})
+
+
 def test_a_clean_file_is_dry_run_then_imported_with_progress(office, django_capture_on_commit_callbacks):
-    response = office.post(reverse("web:import"), {"file": csv_upload(GOOD)})
+    response = upload(office, csv_upload(GOOD), django_capture_on_commit_callbacks)
     job = ImportJob.objects.get()
     assert response["Location"] == reverse("web:import_job", args=[job.pk])
     page = office.get(response["Location"]).content.decode()
@@ -54,6 +59,20 @@ def test_a_clean_file_is_dry_run_then_imported_with_progress(office, django_capt
     assert UseCase.objects.count() == 2
 
 
+def test_an_upload_is_checked_in_the_background_and_the_page_reloads_when_done(office, django_capture_on_commit_callbacks):
+    office.post(reverse("web:import"), {"file": csv_upload(GOOD)})  # the check is queued, not run
+    job = ImportJob.objects.get()
+    assert job.status == "uploaded"
+    fragment = office.get(reverse("web:import_job", args=[job.pk]), HTTP_HX_REQUEST="true")
+    assert 'hx-trigger="every 1s"' in fragment.content.decode() and "Checking (dry run)" in fragment.content.decode()
+    from web.imports import check_upload
+
+    check_upload(job)
+    done = office.get(reverse("web:import_job", args=[job.pk]), HTTP_HX_REQUEST="true")
+    assert done["HX-Refresh"] == "true"
+    assert ImportJob.objects.get().rows == 2
+
+
 def test_a_running_import_polls_its_progress(office):
     job = ImportJob.objects.create(filename="x.csv", content=b"", status=ImportJob.Status.RUNNING, rows=1000,
                                    rows_done=250, phase="checking rows")
@@ -61,8 +80,8 @@ def test_a_running_import_polls_its_progress(office):
     assert 'hx-trigger="every 1s"' in fragment and "250 of 1000 rows" in fragment and 'value="25"' in fragment
 
 
-def test_every_row_error_is_listed_and_nothing_can_be_imported(office):
-    office.post(reverse("web:import"), {"file": csv_upload(BAD)})
+def test_every_row_error_is_listed_and_nothing_can_be_imported(office, django_capture_on_commit_callbacks):
+    upload(office, csv_upload(BAD), django_capture_on_commit_callbacks)
     job = ImportJob.objects.get()
     page = office.get(reverse("web:import_job", args=[job.pk])).content.decode()
     assert job.status == "invalid"
@@ -73,13 +92,13 @@ def test_every_row_error_is_listed_and_nothing_can_be_imported(office):
     assert not UseCase.objects.exists()
 
 
-def test_xlsx_is_accepted(office):
+def test_xlsx_is_accepted(office, django_capture_on_commit_callbacks):
     workbook = Workbook()
     for line in GOOD:
         workbook.active.append(line.split(","))
     buffer = io.BytesIO()
     workbook.save(buffer)
-    office.post(reverse("web:import"), {"file": SimpleUploadedFile("inventory.xlsx", buffer.getvalue())})
+    upload(office, SimpleUploadedFile("inventory.xlsx", buffer.getvalue()), django_capture_on_commit_callbacks)
     assert ImportJob.objects.get().status == "checked"
 
 
@@ -99,8 +118,9 @@ def test_upload_garbage_is_refused_by_the_form(office, upload, message):
     (b"\xff\xfe\x00garbage\x00\x00", "binary.csv", "binary.csv: this is not a CSV file"),
     (b"not a zip at all", "broken.xlsx", "broken.xlsx"),
 ])
-def test_unreadable_files_are_reported_not_crashed_on(office, content, name, message):
-    response = office.post(reverse("web:import"), {"file": SimpleUploadedFile(name, content)}, follow=True)
+def test_unreadable_files_are_reported_not_crashed_on(office, content, name, message, django_capture_on_commit_callbacks):
+    upload(office, SimpleUploadedFile(name, content), django_capture_on_commit_callbacks)
+    response = office.get(reverse("web:import_job", args=[ImportJob.objects.get().pk]))
     assert response.status_code == 200
     job = ImportJob.objects.get()
     assert job.status == "invalid" and job.errors

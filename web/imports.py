@@ -41,36 +41,44 @@ def _named(failed: ImportFailed, path: Path, filename: str) -> list[str]:
     return [str(e).replace(str(path), filename) for e in failed.errors]
 
 
-def check_upload(*, filename: str, content: bytes, actor) -> ImportJob:
-    """Store the upload and dry-run it: the job holds every row error, or what would change."""
-    job = ImportJob(filename=Path(filename).name[:255], content=content, uploaded_by=actor)
-    with _uploaded_file(job) as path:
-        try:
-            report = import_use_cases(path, actor=actor, dry_run=True)
-        except ImportFailed as failed:
-            job.status = ImportJob.Status.INVALID
-            job.errors = _named(failed, path, job.filename)
-        else:
-            job.status = ImportJob.Status.CHECKED
-            job.rows = report.rows
-            job.summary = report.summary("use cases")
-    if job.status == ImportJob.Status.INVALID:
-        job.content = b""  # nothing will be imported from it
-    job.save()
-    return job
+def store_upload(*, filename: str, content: bytes, actor) -> ImportJob:
+    """Keep the upload; the dry run happens in the background (check_upload)."""
+    return ImportJob.objects.create(filename=Path(filename).name[:255], content=content, uploaded_by=actor,
+                                    status=ImportJob.Status.UPLOADED, phase="waiting to be checked")
 
 
-def _progress_of(job: ImportJob):
+def _progress_of(job: ImportJob, *, then: str):
+    """Wraps the rows the importer reads, writing how far it got every PROGRESS_EVERY rows."""
     def progress(rows: Iterable) -> Iterator:
+        total = len(rows) if hasattr(rows, "__len__") else 0
+        ImportJob.objects.filter(pk=job.pk).update(rows=total, rows_done=0)
         done = 0
         for row in rows:
             yield row
             done += 1
             if done % PROGRESS_EVERY == 0:
-                ImportJob.objects.filter(pk=job.pk).update(rows_done=min(done, job.rows))
-        ImportJob.objects.filter(pk=job.pk).update(rows_done=min(done, job.rows), phase="writing to the registry")
+                ImportJob.objects.filter(pk=job.pk).update(rows_done=min(done, total))
+        ImportJob.objects.filter(pk=job.pk).update(rows_done=min(done, total), phase=then)
 
     return progress
+
+
+def check_upload(job: ImportJob) -> ImportJob:
+    """Dry-run a stored upload: the job then holds every row error, or what would change."""
+    if job.status not in (ImportJob.Status.UPLOADED, ImportJob.Status.CHECKING):
+        return job
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.CHECKING, phase="checking rows")
+    with _uploaded_file(job) as path:
+        try:
+            report = import_use_cases(path, actor=job.uploaded_by, dry_run=True,
+                                      progress=_progress_of(job, then="comparing with the registry"))
+        except ImportFailed as failed:
+            fields = dict(status=ImportJob.Status.INVALID, errors=_named(failed, path, job.filename), content=b"")
+        else:
+            fields = dict(status=ImportJob.Status.CHECKED, summary=report.summary("use cases"))
+    ImportJob.objects.filter(pk=job.pk).update(phase="", **fields)
+    job.refresh_from_db()
+    return job
 
 
 def run_import(job: ImportJob) -> ImportJob:
@@ -80,7 +88,8 @@ def run_import(job: ImportJob) -> ImportJob:
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING, phase="checking rows", rows_done=0)
     with _uploaded_file(job) as path:
         try:
-            report = import_use_cases(path, actor=job.uploaded_by, progress=_progress_of(job))
+            report = import_use_cases(path, actor=job.uploaded_by,
+                                      progress=_progress_of(job, then="writing to the registry"))
         except ImportFailed as failed:
             # The registry changed since the dry run: nothing was written.
             fields = dict(status=ImportJob.Status.FAILED, errors=_named(failed, path, job.filename), phase="")

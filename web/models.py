@@ -8,6 +8,8 @@ from django.utils import timezone
 
 class ImportJob(models.Model):
     class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Waiting to be checked"
+        CHECKING = "checking", "Checking"
         INVALID = "invalid", "Has errors"
         CHECKED = "checked", "Checked, ready to import"
         QUEUED = "queued", "Queued"
@@ -21,7 +23,7 @@ class ImportJob(models.Model):
     uploaded_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=20, choices=Status.choices)
     rows = models.PositiveIntegerField(default=0)
-    rows_done = models.PositiveIntegerField(default=0, help_text="Rows checked so far by the running import.")
+    rows_done = models.PositiveIntegerField(default=0, help_text="Rows read so far by the running check or import.")
     phase = models.CharField(max_length=100, blank=True)
     errors = models.JSONField(default=list, blank=True, help_text="Every problem, as 'row N, column C: message'.")
     summary = models.TextField(blank=True)
@@ -31,7 +33,7 @@ class ImportJob(models.Model):
         ordering = ["-uploaded_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["invalid", "checked", "queued", "running", "done", "failed"]),
+                condition=Q(status__in=["uploaded", "checking", "invalid", "checked", "queued", "running", "done", "failed"]),
                 name="web_importjob_status_valid",
             ),
             models.CheckConstraint(condition=Q(rows_done__lte=models.F("rows")), name="web_importjob_progress_in_range"),
@@ -48,4 +50,4 @@ class ImportJob(models.Model):
 
     @property
     def in_progress(self) -> bool:
-        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+        return self.status in (self.Status.UPLOADED, self.Status.CHECKING, self.Status.QUEUED, self.Status.RUNNING)

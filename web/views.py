@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRefresh
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portfolio.findings import FindingChangeRefused, assign_finding, change_finding_status, may_answer_finding
@@ -47,9 +48,9 @@ from .forms import (
     MoveForm,
     UseCaseForm,
 )
-from .imports import check_upload
+from .imports import store_upload
 from .models import ImportJob
-from .tasks import import_uploaded_use_cases
+from .tasks import check_uploaded_use_cases, import_uploaded_use_cases
 
 PAGE_SIZE = 25
 STALE_MESSAGE = "Someone changed this since you opened it, so nothing was saved. Reload the page and make your change again."
@@ -591,7 +592,8 @@ def import_upload(request):
     form = ImportUploadForm(_posted(request), request.FILES if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        job = check_upload(filename=upload.name, content=upload.read(), actor=request.user)
+        job = store_upload(filename=upload.name, content=upload.read(), actor=request.user)
+        transaction.on_commit(lambda: check_uploaded_use_cases.delay(job.pk))
         return redirect("web:import_job", job.pk)
     recent = ImportJob.objects.select_related("uploaded_by").defer("content")[:10]
     return render(request, "web/import_upload.html", {"form": form, "recent": recent})
@@ -611,5 +613,7 @@ def import_job(request, pk):
         if updated:
             transaction.on_commit(lambda: import_uploaded_use_cases.delay(pk))
         return redirect("web:import_job", pk)
+    if request.htmx and job.status in (ImportJob.Status.INVALID, ImportJob.Status.CHECKED):
+        return HttpResponseClientRefresh()  # the check is over: show its report on the whole page
     template = "web/_import_progress.html" if request.htmx else "web/import_job.html"
     return render(request, template, {"job": job})

@@ -3,23 +3,18 @@
 One screenshot per journey is kept in test-artifacts/screenshots/<journey>.png.
 """
 
-import os
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-# Playwright's sync API runs an event loop in this thread; the test's own database work is
-# still synchronous, so Django's async-safety check does not apply here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+from django.urls import reverse
 
-from django.urls import reverse  # noqa: E402
-
-from portfolio.models import FindingStatus  # noqa: E402
-from registry.lifecycle import move_use_case  # noqa: E402
-from registry.models import KPIObservation, Stage, UseCase  # noqa: E402
-from tests.factories import BusinessUnitFactory, PersonFactory, UseCaseFactory  # noqa: E402
-from tests.web_setup import make_finding  # noqa: E402
+from portfolio.models import FindingStatus
+from registry.lifecycle import move_use_case
+from registry.models import KPIObservation, Stage, UseCase
+from tests.factories import BusinessUnitFactory, PersonFactory, UseCaseFactory
+from tests.web_setup import make_finding
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -29,6 +24,14 @@ pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing: install Debian's chromium package"),
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
+
+
+@pytest.fixture(autouse=True)
+def allow_sync_database_calls(monkeypatch):
+    """Playwright's sync API runs an event loop in this thread; the test's own database work
+    is still synchronous, so Django's async-safety check does not apply. Set for these tests
+    only: a leaked variable would fail the deployment checks of other tests."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(autouse=True)

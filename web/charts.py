@@ -39,7 +39,8 @@ def horizontal_bars(rows: list[tuple[str, float, str]], *, title: str, value_for
             f'<rect x="{label_width}" y="{y}" width="{max(length, 1):.1f}" height="{bar_height}" fill="{colour}" rx="3"/>'
             f'<text x="{label_width + length + 6:.1f}" y="{y + bar_height * 0.7:.1f}" class="value">{escape(value_format(value))}</text>'
         )
-    return _svg(width, height, title, body)
+    described = f"{title}: " + ", ".join(f"{label} {value_format(value)}" for label, value, _ in rows)
+    return _svg(width, height, described, body)
 
 
 def stacked_bars(rows: list[tuple[str, list[int]]], *, segments: list[str], colours: list[str], title: str,
@@ -66,11 +67,11 @@ def stacked_bars(rows: list[tuple[str, list[int]]], *, segments: list[str], colo
             x += length
         body.append(f'<text x="{x + 6:.1f}" y="{y + bar_height * 0.7:.1f}" class="value">{sum(values)}</text>')
     y = height - legend_height + 8
-    x = label_width
+    x = 8.0
     for segment, colour in zip(segments, colours):
-        body.append(f'<rect x="{x}" y="{y}" width="12" height="12" fill="{colour}"/>'
-                    f'<text x="{x + 16}" y="{y + 11}" class="legend">{escape(segment)}</text>')
-        x += 16 + 8 * len(segment) + 16
+        body.append(f'<rect x="{x:.0f}" y="{y}" width="12" height="12" fill="{colour}"/>'
+                    f'<text x="{x + 16:.0f}" y="{y + 11}" class="legend">{escape(segment)}</text>')
+        x += 16 + 7 * len(segment) + 18
     return _svg(width, height, title, body)
 
 

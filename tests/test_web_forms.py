@@ -194,3 +194,25 @@ def test_portfolio_filter_garbage_shows_an_error_and_all_units(office, own_use_c
 @pytest.mark.parametrize("page", ["0", "-1", "abc", "99999"])
 def test_home_paging_garbage(owner, own_use_case, page):
     assert owner.get(reverse("web:home"), {"page": page, "dpage": page}).status_code == 200
+
+
+@pytest.mark.parametrize("data", [{}, {"username": "owner"}, {"username": "x" * 500, "password": "y" * 5000},
+                                  {"username": "' OR 1=1 --", "password": "x"}])
+def test_login_garbage_is_refused_politely(client, business_owner_user, data):
+    response = client.post(reverse("login"), data)
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize("email", ["", "not-an-email", "x" * 300 + "@example.com"])
+def test_password_reset_garbage_names_the_field(client, email):
+    response = client.post(reverse("password_reset"), {"email": email})
+    assert response.status_code == 200 and 'class="field-error"' in response.content.decode()
+
+
+def test_password_reset_for_an_unknown_address_says_nothing_more(client, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    from django.core import mail
+
+    response = client.post(reverse("password_reset"), {"email": "nobody@example.com"})
+    assert response.status_code == 302 and not mail.outbox

@@ -53,6 +53,10 @@ def urls_for(use_case):
         reverse("web:findings") + f"?unit={use_case.business_unit_id}&status=&kind=stalled_pilot",
         reverse("web:use_case", args=[use_case.pk]),
         reverse("web:decision", args=[use_case.decision_id]),
+        reverse("web:use_case_edit", args=[use_case.pk]),
+        reverse("web:kpi_new", args=[use_case.pk]),
+        reverse("web:decision_new"),
+        reverse("web:use_case_new", args=[use_case.decision_id]),
     ]
 
 
@@ -79,7 +83,8 @@ def test_owner_pages_run_constant_queries(client, business_owner_user, owner_per
 def test_office_dashboard_findings_and_export_run_constant_queries(office, owner_person, django_assert_num_queries):
     first = grow(owner_person, 2)[0]
     urls = [reverse("web:portfolio"), reverse("web:portfolio") + f"?unit={first.business_unit_id}",
-            reverse("web:portfolio_export"), reverse("web:findings"), reverse("web:use_case", args=[first.pk])]
+            reverse("web:portfolio_export"), reverse("web:findings"), reverse("web:use_case", args=[first.pk]),
+            reverse("web:import"), reverse("web:decision", args=[first.decision_id])]
     small = {url: count(office, url) for url in urls}
     grow(owner_person, 10)
     UseCaseFactory.create_batch(10)

@@ -85,10 +85,20 @@ def _mine(person: Person) -> Q:
     return Q(business_owner=person) | Q(technical_owner=person) | Q(decision_id__in=owned_decision_ids(person))
 
 
-def home_use_cases(person: Person) -> QuerySet[UseCase]:
-    return use_cases_for_cards().filter(_mine(person)).annotate(stage_rank=_stage_rank()).order_by(
-        "stage_rank", "title", "pk"
+def home_use_case_ids(person: Person) -> QuerySet:
+    """The person's use cases in the order of their home page, as ids: sorting narrow rows is
+    what keeps a big owner's home fast; `cards` then loads one page of them."""
+    return (
+        UseCase.objects.filter(_mine(person)).annotate(stage_rank=_stage_rank())
+        .order_by("stage_rank", "title", "pk").values_list("pk", flat=True)
     )
+
+
+def cards(ids) -> list[UseCase]:
+    """Use cases with everything a card shows, in the order of `ids`."""
+    ids = list(ids)
+    by_id = use_cases_for_cards().in_bulk(ids)
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def home_decisions(person: Person) -> QuerySet[Decision]:
@@ -218,6 +228,11 @@ def filter_findings(findings: QuerySet[Finding], *, kind="", unit=None, status="
         findings = findings.filter(Q(assignee=owner) | _linked(use_cases=UseCase.objects.filter(_mine(owner)),
                                                               decisions=owned_decision_ids(owner)))
     return findings
+
+
+def finding_ids_in_inbox_order(findings: QuerySet[Finding]) -> QuerySet:
+    """Newest first, as ids: the sort reads narrow rows; `findings_page_rows` loads one page."""
+    return findings.order_by("-last_seen", "-id").values_list("pk", flat=True)
 
 
 def findings_page_rows(findings: QuerySet[Finding]) -> QuerySet[Finding]:

@@ -149,8 +149,9 @@ def home(request):
     today = timezone.localdate()
     context = {"person": person, "today": today}
     if person is not None:
-        use_cases = Paginator(selectors.home_use_cases(person), PAGE_SIZE).get_page(request.GET.get("page"))
-        for use_case in use_cases:
+        use_cases = Paginator(selectors.home_use_case_ids(person), PAGE_SIZE).get_page(request.GET.get("page"))
+        use_cases.cards = selectors.cards(use_cases)
+        for use_case in use_cases.cards:
             _decorate(use_case, user, today=today)
         decisions = Paginator(selectors.home_decisions(person), PAGE_SIZE).get_page(request.GET.get("dpage"))
         for decision in decisions:
@@ -444,7 +445,8 @@ def findings_inbox(request):
     else:
         findings = findings.none()
     findings = selectors.filter_findings(findings, **filters)
-    page = Paginator(selectors.findings_page_rows(findings), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.finding_ids_in_inbox_order(findings), PAGE_SIZE).get_page(request.GET.get("page"))
+    page.rows = list(selectors.findings_page_rows(Finding.objects.filter(pk__in=list(page))))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "web/findings.html", {

@@ -1,6 +1,5 @@
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.urls import include, path
 
 from config.health import healthz, readyz
 
@@ -9,9 +8,9 @@ admin.site.site_title = "Last Mile"
 admin.site.index_title = "AI portfolio registry"
 
 urlpatterns = [
-    # Until the owners' home page lands, the admin is the product's front door.
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("", include("web.urls")),
 ]

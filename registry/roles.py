@@ -71,3 +71,45 @@ def can_change_use_case(user, use_case: UseCase | None) -> bool:
     return person.pk in (use_case.business_owner_id, use_case.technical_owner_id) or (
         use_case.decision.owner_id == person.pk
     )
+
+
+# Pages: the same rules, named for what a page offers. ------------------------------------
+
+
+def has_role(user) -> bool:
+    """Signed in with one of CONTRACT.md's roles (a superuser counts as program office)."""
+    return is_auditor(user) or is_program_office(user) or is_business_owner(user)
+
+
+def can_record_kpi(user, use_case: UseCase) -> bool:
+    """Recording a KPI observation is a change to the use case: whoever may change it."""
+    return can_change_use_case(user, use_case)
+
+
+def can_confirm_use_case_ownership(user, use_case: UseCase) -> bool:
+    """Only an owner confirms, for themselves; auditors confirm nothing."""
+    if is_auditor(user):
+        return False
+    person = person_for_user(user)
+    return person is not None and person.pk in (use_case.business_owner_id, use_case.technical_owner_id)
+
+
+def can_confirm_decision_ownership(user, decision: Decision) -> bool:
+    if is_auditor(user):
+        return False
+    person = person_for_user(user)
+    return person is not None and decision.owner_id == person.pk
+
+
+def can_see_portfolio(user) -> bool:
+    """The dashboard is the program office's; auditors see everything."""
+    return is_program_office(user) or is_auditor(user)
+
+
+def can_import(user) -> bool:
+    """Bulk imports rewrite anyone's use cases: the program office only."""
+    return is_program_office(user)
+
+
+def can_assign_findings(user) -> bool:
+    return is_program_office(user)

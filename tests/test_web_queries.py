@@ -1,0 +1,93 @@
+"""Every page runs the same number of queries whatever the portfolio size."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from registry.lifecycle import move_use_case
+from registry.models import KPIObservation, Stage
+from registry.services import record_kpi_observation
+from tests.factories import KPIFactory, ProductionReadyUseCaseFactory, UseCaseFactory
+from tests.web_setup import htmx, make_finding, owner_person  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.django_db
+
+
+def grow(owner, n: int):
+    """n more use cases: the owner's, with KPIs, observations, moves and findings; and others'."""
+    made = []
+    for i in range(n):
+        use_case = ProductionReadyUseCaseFactory(business_owner=owner, **({"decision__owner": owner} if i % 2 else {}))
+        kpi = use_case.kpis.get()
+        for day in range(1, 4):
+            record_kpi_observation(kpi=kpi, observed_on=datetime.date(2026, 10, day), value=Decimal(day), actor=None)
+        KPIFactory(use_case=use_case)
+        move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=None)
+        make_finding(use_case)
+        make_finding(use_case, UseCaseFactory(), kind="duplicate_capability", title=f"Duplicate {i}")
+        made.append(use_case)
+    return made
+
+
+def count(client, url, **extra) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, **extra)
+    assert response.status_code == 200, url
+    return len(queries)
+
+
+@pytest.fixture
+def office(client, program_office_user):
+    client.force_login(program_office_user)
+    return client
+
+
+def urls_for(use_case):
+    return [
+        reverse("web:home"),
+        reverse("web:findings"),
+        reverse("web:findings") + f"?unit={use_case.business_unit_id}&status=&kind=stalled_pilot",
+        reverse("web:use_case", args=[use_case.pk]),
+        reverse("web:decision", args=[use_case.decision_id]),
+        reverse("web:use_case_edit", args=[use_case.pk]),
+        reverse("web:kpi_new", args=[use_case.pk]),
+        reverse("web:decision_new"),
+        reverse("web:use_case_new", args=[use_case.decision_id]),
+    ]
+
+
+def test_owner_pages_run_constant_queries(client, business_owner_user, owner_person, django_assert_num_queries):
+    client.force_login(business_owner_user)
+    first = grow(owner_person, 2)[0]
+    small = {url: count(client, url) for url in urls_for(first)}
+    card = count(client, reverse("web:use_case_card", args=[first.pk]), **htmx())
+
+    grow(owner_person, 8)
+    for _ in range(5):  # the first use case grows too: more observations, KPIs and history
+        KPIFactory(use_case=first)
+    for day in range(5, 20):
+        record_kpi_observation(kpi=first.kpis.first(), observed_on=datetime.date(2026, 10, day), value=Decimal(day), actor=None)
+    assert KPIObservation.objects.count() > 40
+
+    for url, queries in small.items():
+        with django_assert_num_queries(queries):
+            client.get(url)
+    with django_assert_num_queries(card):
+        client.get(reverse("web:use_case_card", args=[first.pk]), **htmx())
+
+
+def test_office_dashboard_findings_and_export_run_constant_queries(office, owner_person, django_assert_num_queries):
+    first = grow(owner_person, 2)[0]
+    urls = [reverse("web:portfolio"), reverse("web:portfolio") + f"?unit={first.business_unit_id}",
+            reverse("web:portfolio_export"), reverse("web:findings"), reverse("web:use_case", args=[first.pk]),
+            reverse("web:import"), reverse("web:decision", args=[first.decision_id])]
+    small = {url: count(office, url) for url in urls}
+    grow(owner_person, 10)
+    UseCaseFactory.create_batch(10)
+    for url, queries in small.items():
+        with django_assert_num_queries(queries):
+            office.get(url)

@@ -1,0 +1,232 @@
+"""Forms of the pages: they read and validate input; the registry's services do the writes."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+
+from portfolio.models import FindingKind, FindingStatus
+from registry.lifecycle import ALLOWED_MOVES
+from registry.models import (
+    KPI,
+    VALUE_CHAIN_LAYERS,
+    BusinessUnit,
+    Decision,
+    FrictionPoint,
+    Person,
+    Stage,
+    UseCase,
+)
+
+
+class PersonEmailField(forms.EmailField):
+    """A directory person named by email; blank means nobody."""
+
+    def clean(self, value):
+        email = super().clean(value)
+        if not email:
+            return None
+        person = Person.objects.filter(email=email.strip().lower()).first()
+        if person is None:
+            raise forms.ValidationError(f"No person with email '{email}' in the directory.")
+        return person
+
+
+class VersionedForm(forms.ModelForm):
+    """Carries the version the editor read, so a save over someone's newer edit is refused."""
+
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["expected_version"].initial = self.instance.version
+            self.fields["expected_version"].required = True
+
+
+class DecisionForm(VersionedForm):
+    owner_email = PersonEmailField(
+        label="Owner (email)", required=False, help_text="The person accountable for this decision."
+    )
+
+    class Meta:
+        model = Decision
+        fields = [
+            "statement", "business_unit", "frequency", "decisions_per_period", "cost_of_error",
+            "cost_of_delay_per_day", "execution_point", "current_method",
+        ]
+        widgets = {"statement": forms.TextInput(attrs={"size": 60})}
+
+    def __init__(self, *args, owner_fixed: Person | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner_fixed = owner_fixed
+        self.fields["business_unit"].queryset = BusinessUnit.objects.order_by("name")
+        if owner_fixed is not None:
+            del self.fields["owner_email"]
+        elif self.instance.pk and self.instance.owner_id:
+            self.fields["owner_email"].initial = self.instance.owner.email
+
+    def clean_statement(self):
+        return " ".join(self.cleaned_data["statement"].split())
+
+    def apply(self) -> Decision:
+        """The decision with the form's values, unsaved: the service saves it."""
+        decision = self.instance
+        for name in self._meta.fields:
+            setattr(decision, name, self.cleaned_data[name])
+        decision.owner = self.owner_fixed if self.owner_fixed is not None else self.cleaned_data.get("owner_email")
+        return decision
+
+    def validate_unique(self):
+        # The unique (unit, statement) check names the field instead of failing on save.
+        super().validate_unique()
+
+
+class UseCaseForm(VersionedForm):
+    business_owner_email = PersonEmailField(label="Business owner (email)", required=False,
+                                            help_text="Accountable for the value.")
+    technical_owner_email = PersonEmailField(label="Technical owner (email)", required=False,
+                                             help_text="Accountable for running it.")
+    friction_points = forms.ModelMultipleChoiceField(
+        queryset=FrictionPoint.objects.order_by("name"), required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="What blocks this use case today.",
+    )
+
+    class Meta:
+        model = UseCase
+        fields = [
+            "title", "summary", "capability", "external_id",
+            *[f"{layer}_readiness" for layer in VALUE_CHAIN_LAYERS],
+            "expected_annual_value", "monitoring_plan",
+        ]
+        widgets = {"summary": forms.Textarea(attrs={"rows": 3}), "monitoring_plan": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            for role in ("business", "technical"):
+                owner = getattr(self.instance, f"{role}_owner")
+                self.fields[f"{role}_owner_email"].initial = owner.email if owner else ""
+            self.fields["friction_points"].initial = list(self.instance.friction_points.values_list("pk", flat=True))
+
+    def clean_external_id(self):
+        external_id = (self.cleaned_data.get("external_id") or "").strip() or None
+        if external_id and UseCase.objects.filter(external_id=external_id).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("Another use case already has this external id.")
+        return external_id
+
+    def apply(self) -> UseCase:
+        use_case = self.instance
+        for name in self._meta.fields:
+            setattr(use_case, name, self.cleaned_data[name])
+        use_case.business_owner = self.cleaned_data.get("business_owner_email")
+        use_case.technical_owner = self.cleaned_data.get("technical_owner_email")
+        return use_case
+
+
+class MoveForm(forms.Form):
+    to_stage = forms.ChoiceField(label="Move to", choices=Stage.choices)
+    reason = forms.CharField(label="Evidence or reason", required=False, max_length=5000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, use_case: UseCase, **kwargs):
+        super().__init__(*args, **kwargs)
+        targets = [to for (frm, to) in ALLOWED_MOVES if frm == use_case.stage]
+        order = list(Stage.values)
+        self.fields["to_stage"].choices = [(s, Stage(s).label) for s in sorted(targets, key=order.index)]
+        from registry.lifecycle import NEXT_STAGE
+
+        self.fields["to_stage"].initial = NEXT_STAGE.get(use_case.stage)
+        self.fields["expected_version"].initial = use_case.version
+
+
+class KPIObservationForm(forms.Form):
+    kpi = forms.ModelChoiceField(queryset=KPI.objects.none(), label="KPI", empty_label=None)
+    observed_on = forms.DateField(label="On", widget=forms.DateInput(attrs={"type": "date"}))
+    value = forms.DecimalField(label="Value", max_digits=18, decimal_places=4)
+
+    def __init__(self, *args, use_case: UseCase, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kpi"].queryset = KPI.objects.filter(use_case=use_case).order_by("name")
+        kpis = list(getattr(use_case, "_prefetched_objects_cache", {}).get("kpis", []))
+        if kpis:
+            self.fields["kpi"].choices = [(k.pk, str(k)) for k in kpis]
+        self.fields["observed_on"].initial = timezone.localdate()
+
+    def clean_observed_on(self):
+        day = self.cleaned_data["observed_on"]
+        if day > timezone.localdate():
+            raise forms.ValidationError("An observation cannot be in the future.")
+        return day
+
+
+class KPIForm(forms.ModelForm):
+    class Meta:
+        model = KPI
+        fields = ["name", "unit", "direction", "baseline", "target"]
+
+    def __init__(self, *args, use_case: UseCase, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.use_case = use_case
+
+    def clean_name(self):
+        name = " ".join(self.cleaned_data["name"].split())
+        if KPI.objects.filter(use_case=self.instance.use_case, name__iexact=name).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("This use case already has a KPI with that name.")
+        return name
+
+
+STATUS_CHOICES = [("active", "Open or acknowledged"), ("", "Any status"), *FindingStatus.choices]
+
+
+class FindingFilterForm(forms.Form):
+    kind = forms.ChoiceField(choices=[("", "Any kind"), *FindingKind.choices], required=False)
+    unit = forms.ModelChoiceField(queryset=BusinessUnit.objects.order_by("name"), required=False,
+                                  empty_label="Any unit", label="Business unit")
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
+    owner = forms.EmailField(required=False, label="Owner or assignee (email)")
+
+
+class FindingActionForm(forms.Form):
+    ACTIONS = {"acknowledge": FindingStatus.ACKNOWLEDGED, "resolve": FindingStatus.RESOLVED,
+               "dismiss": FindingStatus.DISMISSED, "reopen": FindingStatus.OPEN}
+    action = forms.ChoiceField(choices=[(a, a) for a in ACTIONS])
+    reason = forms.CharField(required=False, max_length=5000)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("action") == "dismiss" and not (cleaned.get("reason") or "").strip():
+            self.add_error("reason", "Say why you dismiss this finding.")
+        return cleaned
+
+    @property
+    def to_status(self) -> str:
+        return self.ACTIONS[self.cleaned_data["action"]]
+
+
+class AssignForm(forms.Form):
+    assignee = PersonEmailField(required=False, label="Assign to (email)",
+                                help_text="Leave blank to unassign.")
+
+
+class DashboardFilterForm(forms.Form):
+    unit = forms.ModelChoiceField(queryset=BusinessUnit.objects.order_by("name"), required=False,
+                                  empty_label="All units", label="Business unit")
+
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(label="Use case inventory (CSV or XLSX)",
+                           help_text="The columns of import_use_cases: external_id, title, business_unit, decision, …")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        name = upload.name.lower()
+        if not (name.endswith(".csv") or name.endswith(".xlsx")):
+            raise forms.ValidationError("Upload a .csv or .xlsx file.")
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+        return upload

@@ -1,0 +1,101 @@
+"""Imports uploaded through the pages: keep the file, dry-run it, then import it with progress.
+
+The rules are registry.importing's; this module only stores the upload and reports on it.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.utils import timezone
+
+from registry.importing import ImportFailed, import_use_cases
+
+from .models import ImportJob
+
+# How often a running import writes its progress (rows).
+PROGRESS_EVERY = 250
+
+
+def _safe_name(filename: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(filename).name).strip("._") or "upload"
+    suffix = ".xlsx" if filename.lower().endswith(".xlsx") else ".csv"
+    return name if name.lower().endswith(suffix) else name + suffix
+
+
+@contextmanager
+def _uploaded_file(job: ImportJob) -> Iterator[Path]:
+    """The upload on disk under its own name, so messages name the file the user chose."""
+    with tempfile.TemporaryDirectory(prefix="lastmile-import-") as folder:
+        path = Path(folder) / _safe_name(job.filename)
+        path.write_bytes(bytes(job.content))
+        yield path
+
+
+def _named(failed: ImportFailed, path: Path, filename: str) -> list[str]:
+    """Every problem, naming the file the user uploaded rather than its temporary copy."""
+    return [str(e).replace(str(path), filename) for e in failed.errors]
+
+
+def store_upload(*, filename: str, content: bytes, actor) -> ImportJob:
+    """Keep the upload; the dry run happens in the background (check_upload)."""
+    return ImportJob.objects.create(filename=Path(filename).name[:255], content=content, uploaded_by=actor,
+                                    status=ImportJob.Status.UPLOADED, phase="waiting to be checked")
+
+
+def _progress_of(job: ImportJob, *, then: str):
+    """Wraps the rows the importer reads, writing how far it got every PROGRESS_EVERY rows."""
+    def progress(rows: Iterable) -> Iterator:
+        total = len(rows) if hasattr(rows, "__len__") else 0
+        ImportJob.objects.filter(pk=job.pk).update(rows=total, rows_done=0)
+        done = 0
+        for row in rows:
+            yield row
+            done += 1
+            if done % PROGRESS_EVERY == 0:
+                ImportJob.objects.filter(pk=job.pk).update(rows_done=min(done, total))
+        ImportJob.objects.filter(pk=job.pk).update(rows_done=min(done, total), phase=then)
+
+    return progress
+
+
+def check_upload(job: ImportJob) -> ImportJob:
+    """Dry-run a stored upload: the job then holds every row error, or what would change."""
+    if job.status not in (ImportJob.Status.UPLOADED, ImportJob.Status.CHECKING):
+        return job
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.CHECKING, phase="checking rows")
+    with _uploaded_file(job) as path:
+        try:
+            report = import_use_cases(path, actor=job.uploaded_by, dry_run=True,
+                                      progress=_progress_of(job, then="comparing with the registry"))
+        except ImportFailed as failed:
+            fields = dict(status=ImportJob.Status.INVALID, errors=_named(failed, path, job.filename), content=b"")
+        else:
+            fields = dict(status=ImportJob.Status.CHECKED, summary=report.summary("use cases"))
+    ImportJob.objects.filter(pk=job.pk).update(phase="", **fields)
+    job.refresh_from_db()
+    return job
+
+
+def run_import(job: ImportJob) -> ImportJob:
+    """Import a checked upload; safe to call twice (a finished job is left alone)."""
+    if job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.CHECKED, ImportJob.Status.RUNNING):
+        return job
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING, phase="checking rows", rows_done=0)
+    with _uploaded_file(job) as path:
+        try:
+            report = import_use_cases(path, actor=job.uploaded_by,
+                                      progress=_progress_of(job, then="writing to the registry"))
+        except ImportFailed as failed:
+            # The registry changed since the dry run: nothing was written.
+            fields = dict(status=ImportJob.Status.FAILED, errors=_named(failed, path, job.filename), phase="")
+        else:
+            fields = dict(status=ImportJob.Status.DONE, summary=report.summary("use cases"), rows_done=job.rows,
+                          phase="", content=b"")
+    ImportJob.objects.filter(pk=job.pk).update(finished_at=timezone.now(), **fields)
+    job.refresh_from_db()
+    return job

@@ -1,0 +1,43 @@
+from decimal import Decimal, InvalidOperation
+
+from django import template
+
+from portfolio.models import FindingKind
+from registry.models import Stage
+
+register = template.Library()
+
+
+@register.filter
+def stage_label(value: str) -> str:
+    return Stage(value).label if value in Stage.values else value
+
+
+@register.filter
+def kind_label(value: str) -> str:
+    return FindingKind(value).label if value in FindingKind.values else value
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key, 0) if mapping else 0
+
+
+@register.filter
+def money(value) -> str:
+    try:
+        return f"{float(value):,.0f}"
+    except (TypeError, ValueError):
+        return "—"
+
+
+@register.filter
+def num(value) -> str:
+    """A stored decimal as people write it: 0.1700 → 0.17, 12.0000 → 12."""
+    if value is None or value == "":
+        return "—"
+    try:
+        text = f"{Decimal(value).normalize():f}"
+    except (InvalidOperation, TypeError, ValueError):
+        return str(value)
+    return text

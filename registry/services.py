@@ -166,6 +166,27 @@ def confirm_use_case_ownership(*, use_case: UseCase, person: Person, actor, on: 
     return use_case
 
 
+def add_kpi(*, kpi: KPI, actor) -> KPI:
+    """Give a use case a new KPI: the business metric it is judged on (a gate condition), so
+    the use case's version moves and a stale edit of it is refused.
+
+    Raises ValidationError for a bad field, IntegrityError when the use case already has a
+    KPI of that name.
+    """
+    with transaction.atomic():
+        use_case = UseCase.objects.select_for_update(of=("self",)).get(pk=kpi.use_case_id)
+        kpi.full_clean(validate_unique=False, validate_constraints=False)
+        kpi._history_user = acting_user(actor)
+        kpi.save()
+        use_case.version += 1
+        use_case.updated_at = timezone.now()
+        use_case._history_user = acting_user(actor)
+        use_case._change_reason = f"KPI added: {kpi.name}"
+        use_case.save(update_fields=["version", "updated_at"])
+    kpi.use_case.version, kpi.use_case.updated_at = use_case.version, use_case.updated_at
+    return kpi
+
+
 def record_kpi_observation(
     *, kpi: KPI, observed_on: datetime.date, value: Decimal, actor, source: str = TransitionSource.PRODUCT
 ) -> KPIObservation:

@@ -8,8 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from registry.lifecycle import StaleVersion, move_use_case
-from registry.models import Decision, KPIObservation, Person, Stage, StageTransition, UseCase
+from registry.models import KPI, Decision, KPIObservation, Person, Stage, StageTransition, UseCase
 from registry.services import (
+    add_kpi,
     confirm_decision_ownership,
     confirm_use_case_ownership,
     edit_use_case,
@@ -289,6 +290,19 @@ def test_confirming_ownership_bumps_the_version_so_stale_copies_are_refused(ann)
     # then
     assert Decision.objects.get(pk=decision.pk).version == 2
     assert UseCase.objects.get(pk=use_case.pk).version == 2
+
+
+def test_adding_a_kpi_is_recorded_and_bumps_the_use_case_version(ann):
+    # given
+    use_case = UseCaseFactory()
+
+    # when
+    kpi = add_kpi(kpi=KPI(use_case=use_case, name="Churn rate", unit="%", baseline=Decimal("4.1")), actor=ann)
+
+    # then
+    assert UseCase.objects.get(pk=use_case.pk).version == 2
+    assert kpi.history.get().history_user == ann
+    assert use_case.history.first().history_change_reason == "KPI added: Churn rate"
 
 
 def test_edit_never_changes_stage_even_if_the_caller_set_it(ann):

@@ -27,6 +27,7 @@ from registry import roles
 from registry.lifecycle import GATES, NEXT_STAGE, MoveRefused, StaleVersion, move_use_case, unmet_conditions
 from registry.models import VALUE_CHAIN_LAYERS, Decision, Person, Readiness, Stage, UseCase
 from registry.services import (
+    add_kpi,
     confirm_decision_ownership,
     confirm_use_case_ownership,
     edit_use_case,
@@ -374,10 +375,8 @@ def kpi_new(request, pk):
     form = KPIForm(_posted(request), use_case=use_case)
     if request.method == "POST" and form.is_valid():
         kpi = form.save(commit=False)
-        kpi._history_user = request.user
         try:
-            with transaction.atomic():
-                kpi.save()
+            add_kpi(kpi=kpi, actor=request.user)
         except IntegrityError:
             form.add_error("name", "This use case already has a KPI with that name.")
         else:

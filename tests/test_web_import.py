@@ -126,3 +126,28 @@ def test_unreadable_files_are_reported_not_crashed_on(office, content, name, mes
     assert job.status == "invalid" and job.errors
     assert message in " ".join(job.errors) and message in response.content.decode()
     assert "/tmp" not in response.content.decode()
+
+
+def test_with_the_broker_down_the_upload_is_checked_and_imported_in_the_request(
+    client, program_office_user, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError as KombuOperationalError
+
+    from web import tasks
+
+    def broker_down(*args, **kwargs):
+        raise KombuOperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    for task in (tasks.check_uploaded_use_cases, tasks.import_uploaded_use_cases):
+        monkeypatch.setattr(task, "apply_async", broker_down)
+    client.force_login(program_office_user)
+
+    response = upload(client, csv_upload(GOOD), django_capture_on_commit_callbacks)
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and job.status == "checked"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("web:import_job", args=[job.pk]))
+
+    job.refresh_from_db()
+    assert job.status == "done"
+    assert UseCase.objects.count() == 2

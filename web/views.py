@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRefresh
+from kombu.exceptions import OperationalError as KombuOperationalError
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portfolio.findings import FindingChangeRefused, assign_finding, change_finding_status, may_answer_finding
@@ -586,6 +587,14 @@ def portfolio_export(request):
 # Import ----------------------------------------------------------------------------------------
 
 
+def _hand_to_worker(task, job_id: int) -> None:
+    """Queue `task` for a worker; with the broker down, run it here so the upload is not stuck."""
+    try:
+        task.apply_async(args=[job_id], retry=False, ignore_result=True)
+    except (KombuOperationalError, OSError):
+        task(job_id)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_upload(request):
@@ -594,7 +603,7 @@ def import_upload(request):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         job = store_upload(filename=upload.name, content=upload.read(), actor=request.user)
-        transaction.on_commit(lambda: check_uploaded_use_cases.delay(job.pk))
+        transaction.on_commit(lambda: _hand_to_worker(check_uploaded_use_cases, job.pk))
         return redirect("web:import_job", job.pk)
     recent = ImportJob.objects.select_related("uploaded_by").defer("content")[:10]
     return render(request, "web/import_upload.html", {"form": form, "recent": recent})
@@ -612,7 +621,7 @@ def import_job(request, pk):
         updated = ImportJob.objects.filter(pk=pk, status=ImportJob.Status.CHECKED).update(
             status=ImportJob.Status.QUEUED, phase="waiting for a worker")
         if updated:
-            transaction.on_commit(lambda: import_uploaded_use_cases.delay(pk))
+            transaction.on_commit(lambda: _hand_to_worker(import_uploaded_use_cases, pk))
         return redirect("web:import_job", pk)
     if request.htmx and job.status in (ImportJob.Status.INVALID, ImportJob.Status.CHECKED):
         return HttpResponseClientRefresh()  # the check is over: show its report on the whole page

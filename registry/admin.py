@@ -136,14 +136,59 @@ class UseCaseInline(admin.TabularInline):
         return super().get_queryset(request).select_related("business_owner", "technical_owner")
 
 
+class VersionedAdminForm(forms.ModelForm):
+    """Carries the version the editor read, so saving over someone else's newer edit is refused."""
+
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["expected_version"].initial = self.instance.version if self.instance.pk else None
+
+    def clean(self):
+        cleaned_data = super().clean()
+        expected = cleaned_data.get("expected_version")
+        if self.instance.pk and expected is not None and expected != self.instance.version:
+            raise forms.ValidationError(
+                f"Someone changed this {self.instance._meta.verbose_name} since you opened it. "
+                "Reload the page and make your change again."
+            )
+        return cleaned_data
+
+
+class VersionedAdminMixin:
+    """Edits carry the version they were made on; a stale one is refused, never saved over."""
+
+    form = VersionedAdminForm
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not self.has_change_permission(request, obj):
+            return fieldsets
+        return [*fieldsets, (None, {"fields": ["expected_version"]})]
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except lifecycle.StaleVersion:
+            # Someone saved between this form's check and the locked write: nothing was written.
+            self.message_user(
+                request,
+                f"Someone changed this {self.model._meta.verbose_name} while you were saving; "
+                "your edit was not saved. Make it again.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(request.path)
+
+
 @admin.register(Decision)
-class DecisionAdmin(RoleAwareAdmin):
-    list_display = ["statement", "business_unit", "owner", "frequency", "cost_of_error", "cost_of_delay_per_day", "current_method", "owner_confirmed_on"]
-    list_filter = ["business_unit", "frequency", "current_method", "owner__active"]
+class DecisionAdmin(VersionedAdminMixin, RoleAwareAdmin):
+    list_display = ["statement", "business_unit", "owner", "is_defined", "frequency", "cost_of_error", "cost_of_delay_per_day", "current_method", "owner_confirmed_on"]
+    list_filter = ["is_defined", "business_unit", "frequency", "current_method", "owner__active"]
     list_select_related = ["business_unit", "owner"]
     search_fields = ["statement", "execution_point", "owner__email", "owner__name"]
     autocomplete_fields = ["business_unit", "owner"]
-    readonly_fields = ["owner_confirmed_on", "created_at", "updated_at"]
+    readonly_fields = ["is_defined", "owner_confirmed_on", "version", "created_at", "updated_at"]
     date_hierarchy = "created_at"
     inlines = [UseCaseInline]
 
@@ -154,7 +199,9 @@ class DecisionAdmin(RoleAwareAdmin):
         # Judged on the values chosen in the form: a business owner registers only decisions they own.
         if not roles.can_change_decision(request.user, obj):
             raise PermissionDenied
-        services.save_decision(decision=obj, actor=request.user)
+        services.save_decision(
+            decision=obj, actor=request.user, expected_version=form.cleaned_data.get("expected_version") if change else None
+        )
 
 
 class KPIInline(admin.TabularInline):
@@ -188,34 +235,14 @@ class StageTransitionInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("actor")
 
 
-class UseCaseAdminForm(forms.ModelForm):
-    """Carries the version the editor read, so saving over someone else's newer edit is refused."""
-
-    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["expected_version"].initial = self.instance.version if self.instance.pk else None
-
-    def clean(self):
-        cleaned_data = super().clean()
-        expected = cleaned_data.get("expected_version")
-        if self.instance.pk and expected is not None and expected != self.instance.version:
-            raise forms.ValidationError(
-                "Someone changed this use case since you opened it. Reload the page and make your change again."
-            )
-        return cleaned_data
-
-
 @admin.register(UseCase)
-class UseCaseAdmin(RoleAwareAdmin):
-    form = UseCaseAdminForm
+class UseCaseAdmin(VersionedAdminMixin, RoleAwareAdmin):
     list_display = ["title", "external_id", "business_unit", "stage", "stage_entered_on", "business_owner", "technical_owner", "capability", "updated_at"]
     list_filter = ["stage", "business_unit", "data_readiness", "inference_readiness", "friction_points", "business_owner__active"]
     list_select_related = ["business_unit", "business_owner", "technical_owner"]
     search_fields = ["title", "external_id", "summary", "capability", "decision__statement"]
     autocomplete_fields = ["decision", "business_unit", "business_owner", "technical_owner"]
-    readonly_fields = ["stage", "stage_entered_on", "version", "business_owner_confirmed_on", "technical_owner_confirmed_on", "created_at", "updated_at"]
+    readonly_fields = ["stage", "stage_entered_on", "version", "business_owner_confirmed_on", "technical_owner_confirmed_on", "created_at", "updated_at", "source_format", "source_record"]
     filter_horizontal = ["friction_points"]
     date_hierarchy = "stage_entered_on"
     inlines = [KPIInline, StageTransitionInline]
@@ -227,27 +254,11 @@ class UseCaseAdmin(RoleAwareAdmin):
         ("Value chain readiness", {"fields": ["data_readiness", "infrastructure_readiness", "model_readiness", "orchestration_readiness", "inference_readiness"]}),
         ("Value and risk", {"fields": ["expected_annual_value", "friction_points", "monitoring_plan"]}),
         ("Record", {"fields": ["created_at", "updated_at"]}),
+        ("As imported", {"fields": ["source_format", "source_record"], "classes": ["collapse"]}),
     ]
 
     def has_change_permission(self, request, obj=None):
         return super().has_change_permission(request, obj) and roles.can_change_use_case(request.user, obj)
-
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
-        if obj is None or not self.has_change_permission(request, obj):
-            return fieldsets
-        return [*fieldsets, (None, {"fields": ["expected_version"]})]
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except lifecycle.StaleVersion:
-            # Someone saved between this form's check and the locked write: nothing was written.
-            self.message_user(
-                request, "Someone changed this use case while you were saving; your edit was not saved. Make it again.",
-                messages.ERROR,
-            )
-            return HttpResponseRedirect(request.path)
 
     def save_model(self, request, obj, form, change):
         # Judged on the values chosen in the form: a business owner keeps to what they own.

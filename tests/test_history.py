@@ -392,6 +392,27 @@ def test_admin_new_owner_starts_the_confirmation_clock(client, ann):
     assert use_case.business_owner_confirmed_on == timezone.localdate()
 
 
+def test_admin_refuses_to_save_a_decision_over_someone_elses_newer_edit(client, ann):
+    # given: Ann opened the decision at version 1; Bob then saved it
+    decision = DecisionFactory(statement="Which claims are fast-tracked?")
+    client.force_login(ann)
+    url = reverse("admin:registry_decision_change", args=[decision.pk])
+    anns_form = form_data(client.get(url))
+    bobs_copy = Decision.objects.get(pk=decision.pk)
+    bobs_copy.statement = "Which claims are fast-tracked today?"
+    save_decision(decision=bobs_copy, actor=UserFactory(username="bob"))
+
+    # when
+    anns_form["statement"] = "Which claims are paid at once?"
+    response = client.post(url, anns_form)
+
+    # then: Ann is told, and Bob's edit stands
+    assert response.status_code == 200
+    assert "Someone changed this decision since you opened it" in response.content.decode()
+    decision.refresh_from_db()
+    assert (decision.statement, decision.version) == ("Which claims are fast-tracked today?", 2)
+
+
 def test_admin_refuses_to_save_over_someone_elses_newer_edit(client, ann):
     # given: Ann opened the form at version 1; Bob then saved
     use_case = UseCaseFactory(title="Churn offers")

@@ -388,3 +388,35 @@ def test_the_number_of_queries_does_not_grow_with_the_portfolio():
     large = _queries_for_portfolio_of(27, start=3)  # 30 in all
 
     assert large == small
+
+
+# --- judging a past day from the history ---------------------------------------------------------
+
+
+def dated_history(obj, day: datetime.date) -> None:
+    """Date the latest history record of `obj` on `day`, as if the write had happened then."""
+    record = obj.history.order_by("-history_date", "-history_id").first()
+    type(record).objects.filter(history_id=record.history_id).update(history_date=at(day))
+
+
+def test_a_past_day_is_judged_with_the_owners_and_departures_of_that_day():
+    # given: Ann owned the pilot from ASSIGNED; she left on day 100; Bob took over on day 130
+    ann, bob = PersonFactory(email="ann@example.com"), PersonFactory(email="bob@example.com")
+    for person in (ann, bob):
+        dated_history(person, ASSIGNED)
+    use_case = use_case_in(Stage.PILOT, business_owner=ann)
+    dated_history(use_case, ASSIGNED)
+    ann.active = False
+    ann.save()
+    dated_history(ann, ASSIGNED + days(100))
+    use_case.business_owner = bob
+    edit_use_case(use_case=use_case, actor=None, on=ASSIGNED + days(130))
+    dated_history(use_case, ASSIGNED + days(130))
+    key = ("use_case", use_case.pk, "business_owner")
+
+    # when / then: before Ann left, nothing; while she was gone and still owner, she is named
+    assert key not in by_identity(detect(ASSIGNED + days(50)))
+    left = by_identity(detect(ASSIGNED + days(110)))[key]
+    assert left.detail["problem"] == "left" and left.detail["owner"] == "ann@example.com"
+    # and once Bob took over (confirmed on assignment), the use case is owned again
+    assert key not in by_identity(detect(ASSIGNED + days(140)))

@@ -22,12 +22,13 @@ production; decisions with at least one such use case. Retired use cases, and de
 whose use cases are all retired, are ignored, and so are placeholder decisions
 (`is_defined` false): the missing-decision scan reports their use cases instead.
 
-Judging as of a date: the owners and the directory's active flags are taken as they are
-now — owner changes and departures after `as_of` are not reconstructed. A confirmation
-date is only known to have happened if it is on or before `as_of`; when the recorded
-confirmation is later than `as_of`, the confirmation before it is not known (it is
-overwritten), so the owner is not judged unconfirmed on `as_of` (the other rules still
-apply) and the detail shows no confirmation date. For `as_of` today this never arises.
+Judging as of a date before today: the owners, their confirmation dates and the
+directory's active flags are read from the history, as the latest record of each use case,
+decision and person written by the end of `as_of` — an owner who changed or left later is
+judged as they were then. An object with no history by then (rows written without the
+services) is judged on its current values; there a confirmation date later than `as_of`
+is not known to have happened, and the one before it is overwritten, so the owner is not
+judged unconfirmed (the other rules still apply) and the detail shows no confirmation date.
 
 Severity: missing or left → high; generic mailbox → medium; unconfirmed → low; one level
 up for a use case in production on `as_of`; for a decision, one level up when one of its
@@ -44,12 +45,13 @@ import datetime
 from decimal import Decimal
 from fnmatch import fnmatchcase
 
-from django.db.models import Q, Subquery
+from django.db.models import OuterRef, Q, Subquery
+from django.utils import timezone
 
 from portfolio.models import FindingKind, Severity
 from registry.models import Decision, Person, Stage, UseCase
 
-from .base import LIVE_STAGES, Detected, severity_up, stage_on
+from .base import LIVE_STAGES, Detected, end_of_day, severity_up, stage_on
 
 KIND = FindingKind.ORPHANED_OWNERSHIP
 
@@ -59,6 +61,7 @@ TECHNICAL_OWNER_REQUIRED_IN = (Stage.PRODUCTION,)
 DECISION_OWNER_REQUIRED_IN = (Stage.VALIDATING, Stage.PILOT, Stage.PRODUCTION)
 
 HIGH_COST_OF_ERROR = Decimal("1000")
+BATCH_SIZE = 5000
 
 BASE_SEVERITY = {
     "missing": Severity.HIGH,
@@ -140,25 +143,80 @@ def _detail(*, obj: str, role: str, problem: str, email, confirmed_on, days, pol
     }
 
 
-def _use_case_findings(*, as_of, policy, cutoff, mailboxes: list[int]) -> list[Detected]:
-    mailbox_set = set(mailboxes)
+# --- The facts as they were on a past day ----------------------------------------------------
+
+
+def _history_then(model, as_of: datetime.date) -> Subquery:
+    """The id of the outer row's latest history record written by the end of `as_of`."""
+    return Subquery(
+        model.history.filter(id=OuterRef("pk"), history_date__lt=end_of_day(as_of))
+        .order_by("-history_date", "-history_id").values("history_id")[:1]
+    )
+
+
+def _records(model, history_ids: list[int], fields: tuple[str, ...]) -> dict[int, dict]:
+    """History records by their id, `fields` only, read in chunks."""
+    records = {}
+    for start in range(0, len(history_ids), BATCH_SIZE):
+        chunk = history_ids[start:start + BATCH_SIZE]
+        for record in model.history.filter(history_id__in=chunk).values("history_id", *fields):
+            records[record.pop("history_id")] = record
+    return records
+
+
+def _people_on(as_of: datetime.date, person_ids: set[int]) -> dict[int, tuple[str, bool]]:
+    """(email, active) of each person on `as_of`: their history then, else as they are now."""
+    people = {}
+    rows = Person.objects.order_by().annotate(then=_history_then(Person, as_of)).values_list("pk", "email", "active", "then")
+    current = {pk: (email, active, then) for pk, email, active, then in rows if pk in person_ids}
+    records = _records(Person, [then for *_, then in current.values() if then is not None], ("email", "active"))
+    for pk, (email, active, then) in current.items():
+        record = records.get(then)
+        people[pk] = (record["email"], record["active"]) if record else (email, active)
+    return people
+
+
+def _rows_on(queryset, model, as_of: datetime.date, fields: tuple[str, ...], roles: tuple[str, ...]) -> list[dict]:
+    """`queryset`'s rows (`pk`, `fields` and any annotations named) with the model's own
+    `fields` as they were on `as_of` (history, else current), each role's owner completed
+    with `<role>__email` and `<role>__active` as on that day."""
+    current = list(queryset.annotate(then=_history_then(model, as_of)).values("pk", *fields, "then"))
+    recorded = tuple(name for name in fields if name not in queryset.query.annotations)
+    records = _records(model, [row["then"] for row in current if row["then"] is not None], recorded)
+    rows = [{**row, **records.get(row["then"], {})} for row in current]
+    people = _people_on(as_of, {row[f"{role}_id"] for row in rows for role in roles} - {None})
+    for row in rows:
+        for role in roles:
+            email, active = people.get(row[f"{role}_id"], (None, None))
+            row[f"{role}__email"], row[f"{role}__active"] = email, active
+    return rows
+
+
+def _use_case_rows(*, as_of, cutoff, mailboxes: list[int]) -> list[dict]:
+    live = UseCase.objects.order_by().annotate(stage_on=stage_on(as_of)).filter(stage_on__in=LIVE_STAGES)
+    if as_of < timezone.localdate():
+        fields = ("title", "decision_id", "stage_on", "business_owner_id", "business_owner_confirmed_on",
+                  "technical_owner_id", "technical_owner_confirmed_on")
+        return _rows_on(live, UseCase, as_of, fields, ("business_owner", "technical_owner"))
     may_have_problem = (
         Q(business_owner__isnull=True, stage_on__in=BUSINESS_OWNER_REQUIRED_IN)
         | Q(technical_owner__isnull=True, stage_on__in=TECHNICAL_OWNER_REQUIRED_IN)
         | _problem_filter("business_owner", cutoff=cutoff, mailboxes=mailboxes)
         | _problem_filter("technical_owner", cutoff=cutoff, mailboxes=mailboxes)
     )
-    rows = (
-        UseCase.objects.order_by()
-        .annotate(stage_on=stage_on(as_of))
-        .filter(stage_on__in=LIVE_STAGES)
-        .filter(may_have_problem)
-        .values(
-            "pk", "title", "decision_id", "stage_on",
-            "business_owner_id", "business_owner__email", "business_owner__active", "business_owner_confirmed_on",
-            "technical_owner_id", "technical_owner__email", "technical_owner__active", "technical_owner_confirmed_on",
-        )
-    )
+    return list(live.filter(may_have_problem).values(
+        "pk", "title", "decision_id", "stage_on",
+        "business_owner_id", "business_owner__email", "business_owner__active", "business_owner_confirmed_on",
+        "technical_owner_id", "technical_owner__email", "technical_owner__active", "technical_owner_confirmed_on",
+    ))
+
+
+# --- Judging -------------------------------------------------------------------------------
+
+
+def _use_case_findings(*, as_of, policy, cutoff, mailboxes: list[int]) -> list[Detected]:
+    mailbox_set = set(mailboxes)
+    rows = _use_case_rows(as_of=as_of, cutoff=cutoff, mailboxes=mailboxes)
     found = []
     for row in rows:
         stage = row["stage_on"]
@@ -199,15 +257,20 @@ def _decision_findings(*, as_of, policy, cutoff, mailboxes: list[int]) -> list[D
     mailbox_set = set(mailboxes)
     # A placeholder decision (an imported inventory named none) is nobody's to own: the
     # missing_decision scan asks each of its use cases' owners to state the real one.
-    suspects = Decision.objects.order_by().filter(is_defined=True).filter(
-        Q(owner__isnull=True) | _problem_filter("owner", cutoff=cutoff, mailboxes=mailboxes)
-    )
-    decisions = {
-        row["pk"]: row
-        for row in suspects.values(
-            "pk", "statement", "owner_id", "owner__email", "owner__active", "owner_confirmed_on", "cost_of_error"
+    if as_of < timezone.localdate():
+        suspects = Decision.objects.order_by().filter(is_defined=True)
+        fields = ("statement", "owner_id", "owner_confirmed_on", "cost_of_error")
+        decisions = {row["pk"]: row for row in _rows_on(suspects, Decision, as_of, fields, ("owner",))}
+    else:
+        suspects = Decision.objects.order_by().filter(is_defined=True).filter(
+            Q(owner__isnull=True) | _problem_filter("owner", cutoff=cutoff, mailboxes=mailboxes)
         )
-    }
+        decisions = {
+            row["pk"]: row
+            for row in suspects.values(
+                "pk", "statement", "owner_id", "owner__email", "owner__active", "owner_confirmed_on", "cost_of_error"
+            )
+        }
     # The live use cases of those decisions on as_of: which decisions matter, in which stages.
     use_cases: dict[int, list[tuple[int, str]]] = {}
     live = (

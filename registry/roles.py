@@ -71,3 +71,29 @@ def can_change_use_case(user, use_case: UseCase | None) -> bool:
     return person.pk in (use_case.business_owner_id, use_case.technical_owner_id) or (
         use_case.decision.owner_id == person.pk
     )
+
+
+# Added for the REST API; the admin and pages can use the same answers.
+
+
+def has_role(user) -> bool:
+    """Any of CONTRACT.md's roles: who may read the registry at all."""
+    return is_program_office(user) or is_auditor(user) or is_business_owner(user)
+
+
+def can_change_directory(user) -> bool:
+    """People and business units come from the directory; the program office keeps them."""
+    return is_program_office(user)
+
+
+def can_record_kpi_observation(user, use_case: UseCase | None) -> bool:
+    """Whoever may change the use case records its KPI observations (monitoring uses a program office token)."""
+    return can_change_use_case(user, use_case)
+
+
+def can_run_scans(user) -> bool:
+    return is_program_office(user)
+
+
+def can_assign_findings(user) -> bool:
+    return is_program_office(user)

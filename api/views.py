@@ -9,7 +9,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import filters, mixins, status
 from rest_framework.decorators import action
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, PermissionDenied, ValidationError
 from rest_framework.fields import CharField
 from rest_framework.filters import search_smart_split
 from rest_framework.response import Response
@@ -68,9 +68,20 @@ def _is_writer(request) -> bool:
 
 
 class DetailETagMixin:
-    """Detail responses carry an ETag; so do the answers to writes."""
+    """Detail responses carry an ETag; so do the answers to writes.
+
+    Callers who fail to authenticate are throttled too (DRF checks throttles only after
+    permissions), so guessing tokens is slowed like any other anonymous traffic.
+    """
 
     detail_queryset = None
+
+    def initial(self, request, *args, **kwargs):
+        try:
+            super().initial(request, *args, **kwargs)
+        except (NotAuthenticated, AuthenticationFailed):
+            self.check_throttles(request)
+            raise
 
     def detail_response(self, instance, *, status_code=status.HTTP_200_OK, serializer_class=None):
         fresh = self.detail_queryset().get(pk=instance.pk) if self.detail_queryset else instance

@@ -76,9 +76,10 @@ class BusinessUnitSerializer(StrictModelSerializer):
 
 class PersonSerializer(StrictModelSerializer):
     business_unit = serializers.PrimaryKeyRelatedField(
-        queryset=BusinessUnit.objects.all(), required=False, help_text="The person's business unit (id)."
+        queryset=BusinessUnit.objects.all(), required=False, allow_null=True,
+        help_text="The person's business unit (id); once set, the directory moves people between units, never to none.",
     )
-    business_unit_name = serializers.CharField(source="business_unit.name", read_only=True, default=None)
+    business_unit_name = serializers.CharField(source="business_unit.name", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Person
@@ -90,6 +91,11 @@ class PersonSerializer(StrictModelSerializer):
         if self.instance is not None and not isinstance(self.instance, list):
             fields["email"].read_only = True  # the directory key: a new email is a new person
         return fields
+
+    def validate_business_unit(self, value):
+        if value is None and self.instance is not None and self.instance.business_unit_id is not None:
+            raise serializers.ValidationError("A person's business unit can be changed, not removed.")
+        return value
 
     def validate_email(self, value):
         email = value.strip().lower()
@@ -135,7 +141,7 @@ class PeopleUpsertResultSerializer(serializers.Serializer):
 
 class DecisionSerializer(StrictModelSerializer):
     business_unit_name = serializers.CharField(source="business_unit.name", read_only=True)
-    owner_email = serializers.EmailField(source="owner.email", read_only=True, default=None)
+    owner_email = serializers.EmailField(source="owner.email", read_only=True, default=None, allow_null=True)
     version = VersionField()
 
     class Meta:
@@ -165,8 +171,8 @@ class ConditionSerializer(serializers.Serializer):
 
 class UseCaseListSerializer(serializers.ModelSerializer):
     business_unit_name = serializers.CharField(source="business_unit.name", read_only=True)
-    business_owner_email = serializers.EmailField(source="business_owner.email", read_only=True, default=None)
-    technical_owner_email = serializers.EmailField(source="technical_owner.email", read_only=True, default=None)
+    business_owner_email = serializers.EmailField(source="business_owner.email", read_only=True, default=None, allow_null=True)
+    technical_owner_email = serializers.EmailField(source="technical_owner.email", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = UseCase
@@ -247,7 +253,7 @@ class MoveRefusedSerializer(serializers.Serializer):
 class KPIObservationSerializer(StrictModelSerializer):
     kpi = serializers.PrimaryKeyRelatedField(queryset=KPI.objects.select_related("use_case__decision"))
     use_case = serializers.IntegerField(source="kpi.use_case_id", read_only=True)
-    recorded_by = serializers.CharField(source="recorded_by.username", read_only=True, default=None)
+    recorded_by = serializers.CharField(source="recorded_by.username", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = KPIObservation
@@ -258,7 +264,7 @@ class KPIObservationSerializer(StrictModelSerializer):
 
 
 class StageTransitionSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", read_only=True, default=None)
+    actor = serializers.CharField(source="actor.username", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = StageTransition
@@ -290,7 +296,7 @@ class HistoryRecordSerializer(serializers.Serializer):
 class FindingSerializer(serializers.ModelSerializer):
     use_cases = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     decisions = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    assignee_email = serializers.EmailField(source="assignee.email", read_only=True, default=None)
+    assignee_email = serializers.EmailField(source="assignee.email", read_only=True, default=None, allow_null=True)
     detail = serializers.JSONField(read_only=True)
 
     class Meta:
@@ -322,7 +328,7 @@ class FindingAssignSerializer(StrictSerializer):
 
 
 class ScanRunSerializer(serializers.ModelSerializer):
-    triggered_by = serializers.CharField(source="triggered_by.username", read_only=True, default=None)
+    triggered_by = serializers.CharField(source="triggered_by.username", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = ScanRun

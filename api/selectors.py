@@ -1,6 +1,6 @@
 """Reads for the API: each list and detail owns its joins, so queries do not grow with the page."""
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 
 from portfolio.models import Finding, ScanRun
 from registry.models import KPI, BusinessUnit, Decision, KPIObservation, Person, StageTransition, UseCase
@@ -20,6 +20,22 @@ def decisions() -> QuerySet[Decision]:
 
 def use_case_list() -> QuerySet[UseCase]:
     return UseCase.objects.select_related("business_unit", "business_owner", "technical_owner")
+
+
+USE_CASE_ROW_FIELDS = [
+    "id", "external_id", "title", "capability", "stage", "stage_entered_on", "decision", "business_unit",
+    "business_owner", "technical_owner", "expected_annual_value", "version", "updated_at",
+]
+
+
+def use_case_rows() -> QuerySet:
+    """The inventory as flat rows (no model instances): what a catalogue pulls, a hundred at a time."""
+    return UseCase.objects.values(
+        *USE_CASE_ROW_FIELDS,
+        business_unit_name=F("business_unit__name"),
+        business_owner_email=F("business_owner__email"),
+        technical_owner_email=F("technical_owner__email"),
+    )
 
 
 def use_case_detail() -> QuerySet[UseCase]:

@@ -17,7 +17,8 @@ from tests.factories import UseCaseFactory, UserFactory
 WRITERS = 20
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True),
+    # Committed rows, seen by every thread; the migrations' data is put back afterwards.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need the real PostgreSQL"),
 ]
 

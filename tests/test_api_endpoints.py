@@ -30,6 +30,14 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counts():
+    # Every anonymous request of the suite comes from one address: count each test's alone.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def office(program_office_user):
     client = APIClient()

@@ -26,6 +26,14 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counts():
+    # Every anonymous request of the suite comes from one address: count each test's alone.
+    from django.core.cache import cache
+
+    cache.clear()
+
 ROLES = ["anonymous", "auditor", "owner", "stranger", "office"]
 
 

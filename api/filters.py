@@ -47,7 +47,7 @@ class DecisionFilter(filters.FilterSet):
 class UseCaseFilter(filters.FilterSet):
     business_unit = IdFilter(field_name="business_unit_id", help_text="Business unit id.")
     decision = IdFilter(field_name="decision_id")
-    stage = filters.MultipleChoiceFilter(choices=Stage.choices, help_text="Repeat for several stages.")
+    stage = filters.MultipleChoiceFilter(choices=Stage.choices, distinct=False, help_text="Repeat for several stages.")
     business_owner = IdFilter(field_name="business_owner_id", help_text="Person id of the business owner.")
     technical_owner = IdFilter(field_name="technical_owner_id", help_text="Person id of the technical owner.")
     owner = IdFilter(method="filter_owner", help_text="Person id owning it in any role (business, technical, decision).")
@@ -102,7 +102,7 @@ class StageTransitionFilter(filters.FilterSet):
 
 class FindingFilter(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=FindingKind.choices)
-    status = filters.MultipleChoiceFilter(choices=FindingStatus.choices)
+    status = filters.MultipleChoiceFilter(choices=FindingStatus.choices, distinct=False)
     severity = filters.ChoiceFilter(choices=Severity.choices)
     use_case = IdFilter(field_name="use_cases__id", distinct=True)
     assignee = IdFilter(field_name="assignee_id")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.db.models.functions import Lower
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -22,6 +25,7 @@ from registry.models import (
 )
 
 MAX_TEXT = 5000
+EARLIEST_SCAN_DATE = datetime.date(2000, 1, 1)
 MAX_INT = 2**31 - 1
 
 
@@ -345,7 +349,12 @@ class StartScanSerializer(StrictSerializer):
         required=False, allow_empty=False, max_length=len(ALL_KINDS) * 4,
         help_text="The kinds of finding to scan; all when omitted.",
     )
-    as_of = serializers.DateField(required=False, help_text="Judge the portfolio as on this date; today when omitted.")
+    as_of = serializers.DateField(required=False, help_text="Judge the portfolio as on this date (2000-01-01 to today); today when omitted.")
+
+    def validate_as_of(self, value):
+        if not EARLIEST_SCAN_DATE <= value <= timezone.localdate():
+            raise serializers.ValidationError(f"Give a date from {EARLIEST_SCAN_DATE.isoformat()} to today.")
+        return value
 
 
 class ErrorSerializer(serializers.Serializer):

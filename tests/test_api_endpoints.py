@@ -488,6 +488,12 @@ def test_starting_a_scan_of_an_unknown_kind_is_a_400(office):
     assert not ScanRun.objects.exists()
 
 
+@pytest.mark.parametrize("as_of", ["0001-01-01", "2999-01-01", "2026-02-30"])
+def test_starting_a_scan_as_of_a_date_out_of_range_is_a_400(office, as_of):
+    response = office.post("/api/scan-runs/", {"as_of": as_of})
+    assert response.status_code == 400 and "as_of" in response.json()
+
+
 def test_starting_a_scan_while_one_runs_in_process_is_409(office):
     from portfolio.scanning import ScanAlreadyRunning
 
@@ -542,7 +548,17 @@ def test_callers_are_throttled(db, program_office_user):
 def test_schema_and_docs_are_served(client):
     schema = client.get("/api/schema/")
     assert schema.status_code == 200 and b"/api/use-cases/{id}/move/" in schema.content
-    assert client.get("/api/docs/").status_code == 200
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    assert b"/static/drf_spectacular_sidecar/swagger-ui-dist/" in docs.content  # no CDN needed
+
+
+def test_browsable_api_renders_for_a_signed_in_person(program_office_user, use_case):
+    client = APIClient()
+    client.force_login(program_office_user)
+    for path in ("/api/", "/api/use-cases/", f"/api/use-cases/{use_case.pk}/", "/api/findings/"):
+        response = client.get(path, HTTP_ACCEPT="text/html")
+        assert response.status_code == 200 and b"<html" in response.content, path
 
 
 def test_health_endpoints_still_answer(client):

@@ -9,7 +9,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from portfolio.models import Finding, FindingStatus, ScanRun
+from portfolio.models import Finding, ScanRun
 from portfolio.scanning import ALL_KINDS
 from registry.lifecycle import next_stage_needs
 from registry.models import (
@@ -365,5 +365,3 @@ class StaleSerializer(serializers.Serializer):
     detail = serializers.CharField()
     current_version = serializers.IntegerField(required=False)
 
-
-FINDING_ACTIVE = [FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED]

@@ -415,11 +415,7 @@ class StageTransitionViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.Retr
 
 # Findings and scans ------------------------------------------------------------------------------
 
-FINDING_ACTIONS = {
-    "acknowledge": FindingStatus.ACKNOWLEDGED,
-    "resolve": FindingStatus.RESOLVED,
-    "reopen": FindingStatus.OPEN,
-}
+FINDING_REFUSAL = OpenApiResponse(s.ErrorSerializer, description="The finding's lifecycle does not allow this change.")
 
 
 @extend_schema_view(
@@ -455,28 +451,26 @@ class FindingViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
         )
         return self.detail_response(changed, serializer_class=s.FindingSerializer)
 
-    _refusal = OpenApiResponse(s.ErrorSerializer, description="The finding's lifecycle does not allow this change.")
-
     @extend_schema(summary="Acknowledge a finding", request=s.FindingReasonSerializer,
-                   responses={200: s.FindingSerializer, 409: _refusal})
+                   responses={200: s.FindingSerializer, 409: FINDING_REFUSAL})
     @action(detail=True, methods=["post"], filter_backends=[])
     def acknowledge(self, request, pk=None):
         return self._change(request, FindingStatus.ACKNOWLEDGED, s.FindingReasonSerializer)
 
     @extend_schema(summary="Resolve a finding", request=s.FindingReasonSerializer,
-                   responses={200: s.FindingSerializer, 409: _refusal})
+                   responses={200: s.FindingSerializer, 409: FINDING_REFUSAL})
     @action(detail=True, methods=["post"], filter_backends=[])
     def resolve(self, request, pk=None):
         return self._change(request, FindingStatus.RESOLVED, s.FindingReasonSerializer)
 
     @extend_schema(summary="Reopen a finding", request=s.FindingReasonSerializer,
-                   responses={200: s.FindingSerializer, 409: _refusal})
+                   responses={200: s.FindingSerializer, 409: FINDING_REFUSAL})
     @action(detail=True, methods=["post"], filter_backends=[])
     def reopen(self, request, pk=None):
         return self._change(request, FindingStatus.OPEN, s.FindingReasonSerializer)
 
     @extend_schema(summary="Dismiss a finding (a reason is required)", request=s.FindingDismissSerializer,
-                   responses={200: s.FindingSerializer, 409: _refusal})
+                   responses={200: s.FindingSerializer, 409: FINDING_REFUSAL})
     @action(detail=True, methods=["post"], filter_backends=[])
     def dismiss(self, request, pk=None):
         return self._change(request, FindingStatus.DISMISSED, s.FindingDismissSerializer)

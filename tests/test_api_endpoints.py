@@ -15,7 +15,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from portfolio.models import FindingStatus, ScanRun
-from registry.models import Decision, KPIObservation, Person, Readiness, Stage, StageTransition, TransitionSource, UseCase
+from registry.models import KPIObservation, Person, Readiness, Stage, StageTransition, TransitionSource, UseCase
 from tests.factories import (
     BusinessUnitFactory,
     DecisionFactory,
@@ -24,7 +24,6 @@ from tests.factories import (
     PersonFactory,
     ProductionReadyUseCaseFactory,
     UseCaseFactory,
-    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from portfolio.models import Finding, ScanRun
 from registry.models import KPI, BusinessUnit, Decision, KPIObservation, Person, StageTransition, UseCase
-from tests.factories import DecisionFactory, KPIFactory, PersonFactory, UseCaseFactory, UserFactory
+from tests.factories import KPIFactory, UseCaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 ROWS = 101

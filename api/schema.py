@@ -29,6 +29,11 @@ class LastMileAutoSchema(AutoSchema):
                 "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
                 description="The ETag you read; a stale one is refused with 412 and nothing is written.",
             ))
+        if self._is_detail() and self.method == "GET" and "history" not in self.path:
+            parameters.append(OpenApiParameter(
+                "If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+                description="An ETag you hold: if it is still current the answer is 304 with no body.",
+            ))
         if self._is_detail() or self.method == "POST":
             parameters.append(OpenApiParameter(
                 "ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False, response=["200", "201"],
@@ -51,6 +56,8 @@ class LastMileAutoSchema(AutoSchema):
         self._error(responses, "429", ErrorSerializer, "Throttled: too many requests; retry after the Retry-After seconds.", direction)
         if self._is_detail():
             self._error(responses, "404", ErrorSerializer, "No such record.", direction)
+        if self._is_detail() and self.method == "GET" and "200" in responses and "history" not in self.path:
+            responses["304"] = {"description": "Not modified: If-None-Match names the current ETag."}
         if self.method == "GET" and not self._is_detail():
             self._error(responses, "400", VALIDATION_ERROR, "A filter parameter is invalid (message per parameter).", direction)
             self._error(responses, "404", ErrorSerializer, "No such page or cursor.", direction)

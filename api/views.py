@@ -94,7 +94,10 @@ class DetailETagMixin:
     def retrieve(self, request, *args, **kwargs):
         instance = self.get_object()
         data = self.get_serializer(instance).data
-        return Response(data, headers={"ETag": etag_for(instance, data)})
+        etag = etag_for(instance, data)
+        if etag in {tag.strip().removeprefix("W/") for tag in request.headers.get("If-None-Match", "").split(",")}:
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        return Response(data, headers={"ETag": etag})
 
     def current_etag(self, instance) -> str:
         return etag_for(instance, self.get_serializer(instance).data)

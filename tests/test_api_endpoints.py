@@ -59,6 +59,14 @@ def test_detail_carries_an_etag_naming_the_version(office, use_case):
     assert response.json()["version"] == 1
 
 
+def test_reading_again_with_the_current_etag_is_304_until_it_changes(office, use_case):
+    etag = office.get(f"/api/use-cases/{use_case.pk}/")["ETag"]
+    again = office.get(f"/api/use-cases/{use_case.pk}/", HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and not again.content
+    office.patch(f"/api/use-cases/{use_case.pk}/", {"capability": "x"}, HTTP_IF_MATCH=etag)
+    assert office.get(f"/api/use-cases/{use_case.pk}/", HTTP_IF_NONE_MATCH=etag).status_code == 200
+
+
 def test_write_with_the_current_etag_succeeds_and_returns_the_next_one(office, use_case):
     etag = office.get(f"/api/use-cases/{use_case.pk}/")["ETag"]
     response = office.patch(f"/api/use-cases/{use_case.pk}/", {"capability": "ranking"}, HTTP_IF_MATCH=etag)

@@ -92,7 +92,8 @@ def bench(database_url: str, repeat: int, warmup: int, seed: int) -> None:
     token, _ = Token.objects.get_or_create(user=user)
     client = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Token {token.key}")
     total = UseCase.objects.count()
-    print(f"{total:,} use cases; {repeat} timed requests per case after {warmup} warm-up", flush=True)
+    print(f"{total:,} use cases; {repeat} timed requests per case after {warmup} warm-up; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
 
     big_unit = (UseCase.objects.values("business_unit").annotate(n=Count("id")).order_by("-n").first())["business_unit"]
     n = repeat + warmup
@@ -132,6 +133,7 @@ def bench(database_url: str, repeat: int, warmup: int, seed: int) -> None:
     refused = UseCase.objects.filter(stage=Stage.PROPOSED).values_list("id", flat=True)[:n]
     _measure(client, "move proposed → production (refused, 409)",
              [("post", f"/api/use-cases/{pk}/move/", {"to_stage": "production"}, {}) for pk in refused], warmup)
+    print(f"load average at the end {os.getloadavg()[0]:.1f} (other work on the machine slows every figure)", flush=True)
 
 
 def main() -> None:

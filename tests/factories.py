@@ -136,10 +136,3 @@ class FindingFactory(factory.django.DjangoModelFactory):
     def decisions(self, create, extracted, **kwargs):
         if create and extracted:
             self.decisions.set(extracted)
-
-
-class ApiTokenFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = "authtoken.Token"
-
-    user = factory.SubFactory(UserFactory)

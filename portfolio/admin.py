@@ -102,7 +102,7 @@ class ScanRunAdmin(ReadOnlyAdmin):
         ]
 
     def start_view(self, request):
-        if not roles.is_program_office(request.user):
+        if not roles.can_run_scans(request.user):
             raise PermissionDenied
         form = StartScanForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -119,7 +119,7 @@ class ScanRunAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/portfolio/scanrun/start.html", context)
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "may_start_scan": roles.is_program_office(request.user)}
+        extra_context = {**(extra_context or {}), "may_start_scan": roles.can_run_scans(request.user)}
         return super().changelist_view(request, extra_context)
 
 

@@ -73,16 +73,23 @@ def can_change_use_case(user, use_case: UseCase | None) -> bool:
     )
 
 
-# Pages: the same rules, named for what a page offers. ------------------------------------
+# The same rules, named for what the pages, the API and the admin offer. ---------------------
 
 
 def has_role(user) -> bool:
-    """Signed in with one of CONTRACT.md's roles (a superuser counts as program office)."""
+    """Signed in with one of CONTRACT.md's roles (a superuser counts as program office): who
+    may read the registry at all."""
     return is_auditor(user) or is_program_office(user) or is_business_owner(user)
 
 
-def can_record_kpi(user, use_case: UseCase) -> bool:
-    """Recording a KPI observation is a change to the use case: whoever may change it."""
+def can_change_directory(user) -> bool:
+    """People and business units come from the directory; the program office keeps them."""
+    return is_program_office(user)
+
+
+def can_record_kpi(user, use_case: UseCase | None) -> bool:
+    """Recording a KPI observation is a change to the use case: whoever may change it
+    (monitoring systems use a program office token)."""
     return can_change_use_case(user, use_case)
 
 
@@ -108,6 +115,10 @@ def can_see_portfolio(user) -> bool:
 
 def can_import(user) -> bool:
     """Bulk imports rewrite anyone's use cases: the program office only."""
+    return is_program_office(user)
+
+
+def can_run_scans(user) -> bool:
     return is_program_office(user)
 
 

@@ -106,3 +106,33 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.groups.set(Group.objects.filter(name__in=extracted))
         if create:
             self.save()
+
+
+# Added with the REST API -------------------------------------------------------------------------
+
+
+class FindingFactory(factory.django.DjangoModelFactory):
+    """An open finding; pass use_cases=[...] or decisions=[...] to say what it concerns."""
+
+    class Meta:
+        model = "portfolio.Finding"
+        skip_postgeneration_save = True
+
+    kind = "stalled_pilot"
+    fingerprint = factory.Sequence(lambda n: f"test-fingerprint-{n:06d}")
+    substance = "same"
+    severity = "medium"
+    status = "open"
+    title = factory.Sequence(lambda n: f"Pilot stalled for a while ({n})")
+    first_seen = factory.LazyFunction(timezone.localdate)
+    last_seen = factory.LazyFunction(timezone.localdate)
+
+    @factory.post_generation
+    def use_cases(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.use_cases.set(extracted)
+
+    @factory.post_generation
+    def decisions(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.decisions.set(extracted)

@@ -32,9 +32,15 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "simple_history",
     "django_htmx",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "registry",
     "portfolio",
     "web",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -144,5 +150,55 @@ CELERY_BEAT_SCHEDULE = {
     "nightly-portfolio-scan": {
         "task": "portfolio.tasks.scan_all",
         "schedule": crontab(hour=SCAN_NIGHTLY_HOUR, minute=SCAN_NIGHTLY_MINUTE),
+    },
+}
+
+# REST API (api/): token auth for systems, session auth for the pages. Token first, so an
+# anonymous caller gets 401 with a WWW-Authenticate header rather than 403.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.RolePermission"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.PagePagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.AnonThrottle", "api.throttling.UserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
+        "user": env.str("API_THROTTLE_USER", default="3000/minute"),
+    },
+    "DEFAULT_SCHEMA_CLASS": "api.schema.LastMileAutoSchema",
+    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Last Mile API",
+    "DESCRIPTION": (
+        "The AI use-case portfolio registry. Authenticate with `Authorization: Token <key>` "
+        "(systems) or a session (pages). Detail responses carry an ETag; send it back as "
+        "If-Match on writes: a stale one is refused with 412 and changes nothing."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The docs page's Swagger UI is served from our own static files, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "StageEnum": "registry.models.Stage",
+        "ReadinessEnum": "registry.models.Readiness",
+        "FindingStatusEnum": "portfolio.models.FindingStatus",
     },
 }

@@ -1,0 +1,33 @@
+from django.http import JsonResponse
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from . import views
+
+app_name = "api"
+
+
+@csrf_exempt
+def not_found(request, *args, **kwargs):
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
+router = DefaultRouter()
+router.register("business-units", views.BusinessUnitViewSet, basename="business-unit")
+router.register("people", views.PersonViewSet, basename="person")
+router.register("decisions", views.DecisionViewSet, basename="decision")
+router.register("use-cases", views.UseCaseViewSet, basename="use-case")
+router.register("kpi-observations", views.KPIObservationViewSet, basename="kpi-observation")
+router.register("stage-transitions", views.StageTransitionViewSet, basename="stage-transition")
+router.register("findings", views.FindingViewSet, basename="finding")
+router.register("scan-runs", views.ScanRunViewSet, basename="scan-run")
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("", include(router.urls)),
+    # Anything else under /api/ (a malformed id, a typo) is a JSON 404, as API callers expect.
+    re_path(r"^.*$", not_found),
+]

@@ -34,17 +34,6 @@ def allow_sync_database_calls(monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-@pytest.fixture(autouse=True)
-def role_groups(transactional_db):
-    """The role groups come from a migration; a transactional test run before may have flushed them."""
-    from django.contrib.auth.models import Group
-
-    from registry.roles import ROLE_GROUPS
-
-    for name in ROLE_GROUPS:
-        Group.objects.get_or_create(name=name)
-
-
 @pytest.fixture
 def browser():
     from playwright.sync_api import sync_playwright

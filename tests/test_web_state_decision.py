@@ -74,7 +74,8 @@ def test_owner_states_the_decision_in_place_with_htmx(owner, imported, neighbour
     assert response.status_code == 200
     html = response.content.decode()
     assert html.lstrip().startswith("<article") and "<html" not in html
-    assert f"Decision stated: “{STATEMENT}”." in html and "No decision stated yet" not in html
+    assert "decisionStated" in response["HX-Trigger-After-Swap"]  # the decision list and counts follow
+    assert "Decision stated. The use case now serves it." in html and "No decision stated yet" not in html
     imported.refresh_from_db()
     decision = imported.decision
     assert (decision.statement, decision.is_defined, decision.frequency) == (STATEMENT, True, "weekly")
@@ -92,7 +93,7 @@ def test_owner_states_the_decision_with_a_plain_post_and_is_sent_back(owner, imp
     assert imported.decision.statement == STATEMENT and imported.decision.frequency == ""
     assert UseCase.objects.get(pk=neighbour.pk).decision_id == placeholder.pk
     page = owner.get(reverse("web:home")).content.decode()
-    assert f"Decision stated: “{STATEMENT}”." in page
+    assert "Decision stated. The use case now serves it." in page
     card = page[page.index(f'id="uc-{imported.pk}"'):page.index(f'id="uc-{neighbour.pk}"')] \
         if f'id="uc-{neighbour.pk}"' in page else page[page.index(f'id="uc-{imported.pk}"'):]
     assert "State the decision this use case changes" not in card

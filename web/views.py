@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django_htmx.http import HttpResponseClientRefresh
+from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portfolio.findings import FindingChangeRefused, assign_finding, change_finding_status, may_answer_finding
@@ -419,7 +419,10 @@ def use_case_state_decision(request, pk):
         except ValueError as refused:
             form.add_error("statement", str(refused))
         else:
-            return _answer(request, use_case, Feedback(success=f"Decision stated: “{decision.statement}”."))
+            response = _answer(request, use_case, Feedback(success="Decision stated. The use case now serves it."))
+            if request.htmx:  # the home page's decision list and counts follow (home.html listens)
+                trigger_client_event(response, "decisionStated", after="swap")
+            return response
     if request.htmx:
         return _card(request, pk, state_form=form)
     return _use_case_page(request, pk, state_form=form)

@@ -44,11 +44,21 @@ def _migrated_state_apps():
     return MigrationLoader(None, ignore_no_migrations=True).project_state().apps
 
 
+# The data migrations whose rows every test relies on, in migration order: the role groups with
+# their registry permissions and the friction points, then the groups' portfolio permissions.
+# (portfolio 0005 only rewrites an existing policy's default: nothing to put back.)
+REFERENCE_DATA_MIGRATIONS = [
+    ("registry.migrations.0002_friction_points_and_role_groups", "create_friction_points_and_groups"),
+    ("portfolio.migrations.0002_role_permissions", "grant"),
+]
+
+
 def restore_reference_data():
-    """Re-create the role groups (with their permissions) and the friction points with the very
-    function of the data migration that made them; idempotent (get_or_create, update_or_create)."""
-    migration = importlib.import_module("registry.migrations.0002_friction_points_and_role_groups")
-    migration.create_friction_points_and_groups(_migrated_state_apps(), None)
+    """Re-create the role groups (with all their permissions) and the friction points with the very
+    functions of the data migrations that made them; idempotent (get_or_create, update_or_create,
+    set, add)."""
+    for module, function in REFERENCE_DATA_MIGRATIONS:
+        getattr(importlib.import_module(module), function)(_migrated_state_apps(), None)
 
 
 @pytest.fixture(scope="session")

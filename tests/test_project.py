@@ -136,4 +136,6 @@ def test_the_suite_puts_back_the_migration_made_rows_a_flush_removed():
     assert sorted(Group.objects.values_list("name", flat=True)) == sorted(ROLE_GROUPS)
     assert Group.objects.get(name="auditor").permissions.filter(codename="view_usecase").exists()
     assert not Group.objects.get(name="auditor").permissions.exclude(codename__startswith="view_").exists()
+    assert Group.objects.get(name="auditor").permissions.filter(codename="view_finding").exists()
+    assert Group.objects.get(name="program_office").permissions.filter(codename="change_policy").exists()
     assert FrictionPoint.objects.count() == 7

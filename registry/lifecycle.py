@@ -76,8 +76,15 @@ def _at_least(readiness: str, minimum: str) -> bool:
     return READINESS_ORDER.index(readiness) >= READINESS_ORDER.index(minimum)
 
 
+# A placeholder (an imported inventory names no decision) is no decision: the gates ask for the
+# decision to be stated, not for the placeholder's owner, frequency or execution point.
+NO_DECISION = Condition("decision_stated", "no decision is stated yet (it was imported without one)")
+
+
 def _validating_gate(use_case: UseCase) -> list[Condition]:
     decision = use_case.decision
+    if not decision.is_defined:
+        return [NO_DECISION]
     unmet = []
     if decision.owner_id is None:
         unmet.append(Condition("decision_owner", "the decision has no owner"))
@@ -92,7 +99,9 @@ def _pilot_gate(use_case: UseCase) -> list[Condition]:
     unmet = []
     if use_case.business_owner_id is None:
         unmet.append(Condition("business_owner", "the use case has no business owner"))
-    if not use_case.decision.execution_point.strip():
+    if not use_case.decision.is_defined:
+        unmet.append(NO_DECISION)
+    elif not use_case.decision.execution_point.strip():
         unmet.append(Condition("execution_point", "the decision has no execution point (system or workflow)"))
     if not _at_least(use_case.data_readiness, Readiness.PARTIAL):
         unmet.append(Condition("data_readiness", "data readiness is below partial"))

@@ -1,3 +1,6 @@
+import functools
+import importlib
+
 import pytest
 from django.conf import settings
 from django.test import override_settings
@@ -30,3 +33,50 @@ def auditor_user(db):
 @pytest.fixture
 def business_owner_user(db):
     return UserFactory(username="owner", groups=["business_owner"])
+
+
+@functools.cache
+def _migrated_state_apps():
+    """The models as the migrations leave them (what a data migration is given), read from the
+    migration files alone."""
+    from django.db.migrations.loader import MigrationLoader
+
+    return MigrationLoader(None, ignore_no_migrations=True).project_state().apps
+
+
+# The data migrations whose rows every test relies on, in migration order: the role groups with
+# their registry permissions and the friction points, then the groups' portfolio permissions.
+# (portfolio 0005 only rewrites an existing policy's default: nothing to put back.)
+REFERENCE_DATA_MIGRATIONS = [
+    ("registry.migrations.0002_friction_points_and_role_groups", "create_friction_points_and_groups"),
+    ("portfolio.migrations.0002_role_permissions", "grant"),
+]
+
+
+def restore_reference_data():
+    """Re-create the role groups (with all their permissions) and the friction points with the very
+    functions of the data migrations that made them; idempotent (get_or_create, update_or_create,
+    set, add)."""
+    for module, function in REFERENCE_DATA_MIGRATIONS:
+        getattr(importlib.import_module(module), function)(_migrated_state_apps(), None)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """A transactional test (live server, real workers) ends with a flush that empties every
+    table, the migration-made rows included; with --reuse-db the next run would find no role
+    groups and every login would be refused. Put them back once the test database is ready."""
+    with django_db_blocker.unblock():
+        restore_reference_data()
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_in_transactional_tests(request):
+    """Within a run, an earlier transactional test's flush removed them too: re-create them
+    before each transactional test (ordinary tests roll back and never lose them)."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))) \
+        or "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+    if transactional:
+        request.getfixturevalue("transactional_db")
+        restore_reference_data()

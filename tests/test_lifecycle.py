@@ -226,6 +226,20 @@ def test_validating_refusal_lists_every_missing_decision_basic():
     assert refuse(use_case, Stage.VALIDATING) == {"decision_owner", "decision_frequency", "decision_cost_of_error"}
 
 
+def test_a_use_case_under_a_placeholder_must_state_its_decision_before_validating_or_pilot():
+    # given: an imported use case, ready in every other respect, under its agency's placeholder
+    use_case = ready_use_case_in(Stage.PROPOSED)
+    placeholder = use_case.decision
+    placeholder.is_defined, placeholder.owner, placeholder.frequency, placeholder.cost_of_error = False, None, "", None
+    placeholder.save()
+
+    # then: the gate asks for the decision, not for the placeholder's owner, frequency or cost
+    assert refuse(use_case, Stage.VALIDATING) == {"decision_stated"}
+    UseCase.objects.filter(pk=use_case.pk).update(stage=Stage.VALIDATING)
+    use_case.refresh_from_db()
+    assert refuse(use_case, Stage.PILOT) == {"decision_stated"}
+
+
 # --- gate: pilot -------------------------------------------------------------------------
 
 

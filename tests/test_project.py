@@ -114,3 +114,28 @@ def test_the_image_serves_static_files_through_whitenoise():
 
     assert "collectstatic" in dockerfile
     assert "requirements.txt" in dockerfile
+
+
+@pytest.mark.django_db
+def test_the_suite_puts_back_the_migration_made_rows_a_flush_removed():
+    """A transactional test's flush empties the tables; with --reuse-db the next run would find
+    no role groups (tests/conftest.py puts them back with the migration's own function)."""
+    from django.contrib.auth.models import Group
+
+    from registry.models import FrictionPoint
+    from registry.roles import ROLE_GROUPS
+    from tests.conftest import restore_reference_data
+
+    # given: what a flush leaves
+    Group.objects.all().delete()
+    FrictionPoint.objects.all().delete()
+    # when
+    restore_reference_data()
+    restore_reference_data()  # and again: idempotent
+    # then
+    assert sorted(Group.objects.values_list("name", flat=True)) == sorted(ROLE_GROUPS)
+    assert Group.objects.get(name="auditor").permissions.filter(codename="view_usecase").exists()
+    assert not Group.objects.get(name="auditor").permissions.exclude(codename__startswith="view_").exists()
+    assert Group.objects.get(name="auditor").permissions.filter(codename="view_finding").exists()
+    assert Group.objects.get(name="program_office").permissions.filter(codename="change_policy").exists()
+    assert FrictionPoint.objects.count() == 7

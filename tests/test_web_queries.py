@@ -8,10 +8,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from registry.federal import PLACEHOLDER_STATEMENT
 from registry.lifecycle import move_use_case
 from registry.models import KPIObservation, Stage
 from registry.services import record_kpi_observation
-from tests.factories import KPIFactory, ProductionReadyUseCaseFactory, UseCaseFactory
+from tests.factories import DecisionFactory, KPIFactory, ProductionReadyUseCaseFactory, UseCaseFactory
 from tests.web_setup import htmx, make_finding, owner_person  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
@@ -78,6 +79,30 @@ def test_owner_pages_run_constant_queries(client, business_owner_user, owner_per
             client.get(url)
     with django_assert_num_queries(card):
         client.get(reverse("web:use_case_card", args=[first.pk]), **htmx())
+
+
+def test_home_runs_constant_queries_with_use_cases_under_placeholders(client, business_owner_user, owner_person,
+                                                                     django_assert_num_queries):
+    """Imported use cases wait under placeholders, each card with its form to state the decision."""
+    client.force_login(business_owner_user)
+
+    def imported(n):
+        for _ in range(n):
+            placeholder = DecisionFactory(statement=PLACEHOLDER_STATEMENT, owner=None, is_defined=False,
+                                          frequency="", cost_of_error=None)
+            for _ in range(2):
+                use_case = UseCaseFactory(business_owner=owner_person, decision=placeholder,
+                                          business_unit=placeholder.business_unit)
+                make_finding(use_case, kind="missing_decision", title=f"{use_case.title} serves no stated decision")
+
+    grow(owner_person, 2)  # an owned decision too: the decision list runs its queries from the start
+    imported(1)
+    queries = count(client, reverse("web:home"))
+    imported(5)
+    grow(owner_person, 2)
+    with django_assert_num_queries(queries):
+        response = client.get(reverse("web:home"))
+    assert response.content.decode().count("State the decision this use case changes") == 12
 
 
 def test_office_dashboard_findings_and_export_run_constant_queries(office, owner_person, django_assert_num_queries):

@@ -12,6 +12,7 @@ from registry.models import (
     VALUE_CHAIN_LAYERS,
     BusinessUnit,
     Decision,
+    Frequency,
     FrictionPoint,
     Person,
     Stage,
@@ -138,6 +139,24 @@ class MoveForm(forms.Form):
         from registry.lifecycle import NEXT_STAGE
 
         self.fields["to_stage"].initial = NEXT_STAGE.get(use_case.stage)
+        self.fields["expected_version"].initial = use_case.version
+
+
+class StateDecisionForm(forms.Form):
+    """The decision a use case under a placeholder really changes. The rules (blank, too long,
+    the placeholder's own wording, already stated, stale) are `registry.services.state_decision`'s;
+    the view puts its refusals next to the statement."""
+
+    statement = forms.CharField(
+        label="State the decision this use case changes", required=False,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Which claims are fast-tracked today?"}),
+    )
+    frequency = forms.ChoiceField(label="How often it is made", required=False,
+                                  choices=[("", "not known yet"), *Frequency.choices])
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, use_case: UseCase, **kwargs):
+        super().__init__(*args, **kwargs)
         self.fields["expected_version"].initial = use_case.version
 
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("use-cases/<int:pk>/card/", views.use_case_card, name="use_case_card"),
     path("use-cases/<int:pk>/edit/", views.use_case_edit, name="use_case_edit"),
     path("use-cases/<int:pk>/move/", views.use_case_move, name="use_case_move"),
+    path("use-cases/<int:pk>/decision/", views.use_case_state_decision, name="use_case_state_decision"),
     path("use-cases/<int:pk>/confirm/", views.use_case_confirm, name="use_case_confirm"),
     path("use-cases/<int:pk>/kpis/new/", views.kpi_new, name="kpi_new"),
     path("use-cases/<int:pk>/kpi-observations/", views.kpi_observation_new, name="kpi_observation_new"),

@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django_htmx.http import HttpResponseClientRefresh
+from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
 from kombu.exceptions import OperationalError as KombuOperationalError
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -35,6 +35,7 @@ from registry.services import (
     record_kpi_observation,
     register_use_case,
     save_decision,
+    state_decision,
 )
 
 from . import charts, selectors
@@ -48,6 +49,7 @@ from .forms import (
     KPIForm,
     KPIObservationForm,
     MoveForm,
+    StateDecisionForm,
     UseCaseForm,
 )
 from .imports import store_upload
@@ -115,12 +117,24 @@ def _decorate(use_case: UseCase, user, *, today) -> UseCase:
         use_case.move_form = MoveForm(use_case=use_case, auto_id=f"uc{use_case.pk}-move-%s")
         if use_case.kpi_list:
             use_case.kpi_form = KPIObservationForm(use_case=use_case, auto_id=f"uc{use_case.pk}-kpi-%s")
+        if not use_case.decision.is_defined:
+            use_case.state_form = _state_form(use_case)
     return use_case
 
 
-def _card(request, pk: int, feedback: Feedback | None = None, status: int = 200) -> HttpResponse:
+def _state_form(use_case: UseCase, data=None) -> StateDecisionForm:
+    return StateDecisionForm(data, use_case=use_case, auto_id=f"uc{use_case.pk}-decision-%s")
+
+
+def _card(request, pk: int, feedback: Feedback | None = None, status: int = 200,
+          state_form: StateDecisionForm | None = None) -> HttpResponse:
     use_case = selectors.use_cases_for_cards().get(pk=pk)
     _decorate(use_case, request.user, today=timezone.localdate())
+    if state_form is not None:
+        if getattr(use_case, "state_form", None) is not None:
+            use_case.state_form = state_form  # the refused statement, with its error next to it
+        else:  # it serves a decision by now: no form to show the refusal in
+            feedback = Feedback(error=" ".join(e for errors in state_form.errors.values() for e in errors))
     return render(request, "web/_use_case_card.html",
                   {"uc": use_case, "feedback": feedback or Feedback(), "next": _next_url(request, reverse("web:home"))},
                   status=status)
@@ -203,7 +217,7 @@ def decision_new(request):
 @require_http_methods(["GET", "POST"])
 def decision_edit(request, pk):
     decision = get_object_or_404(Decision.objects.select_related("owner", "business_unit"), pk=pk)
-    _must(roles.can_change_decision(request.user, decision))
+    _must(decision.is_defined and roles.can_change_decision(request.user, decision))
     form = DecisionForm(_posted(request), instance=decision, owner_fixed=_decision_owner_fixed(request.user, decision))
     if request.method == "POST" and form.is_valid():
         try:
@@ -232,10 +246,12 @@ def decision_detail(request, pk):
         _decorate(use_case, request.user, today=today)
     return render(request, "web/decision_detail.html", {
         "decision": decision, "use_cases": use_cases,
-        "can_change": roles.can_change_decision(request.user, decision),
-        "can_confirm": roles.can_confirm_decision_ownership(request.user, decision),
-        "can_add_use_case": roles.can_change_use_case(request.user, None),
-        "validating_needs": GATES[Stage.VALIDATING](UseCase(decision=decision)) if decision else [],
+        # A placeholder is no decision: nobody edits, confirms or registers use cases under it;
+        # each of its use cases states its own decision (on its card).
+        "can_change": decision.is_defined and roles.can_change_decision(request.user, decision),
+        "can_confirm": decision.is_defined and roles.can_confirm_decision_ownership(request.user, decision),
+        "can_add_use_case": decision.is_defined and roles.can_change_use_case(request.user, None),
+        "validating_needs": GATES[Stage.VALIDATING](UseCase(decision=decision)) if decision.is_defined else [],
     })
 
 
@@ -243,7 +259,7 @@ def decision_detail(request, pk):
 @require_POST
 def decision_confirm(request, pk):
     decision = get_object_or_404(Decision, pk=pk)
-    _must(roles.can_confirm_decision_ownership(request.user, decision))
+    _must(decision.is_defined and roles.can_confirm_decision_ownership(request.user, decision))
     confirm_decision_ownership(decision=decision, actor=request.user)
     if request.htmx:
         decision = selectors.home_decisions(decision.owner).get(pk=pk)
@@ -260,7 +276,7 @@ def decision_confirm(request, pk):
 @require_http_methods(["GET", "POST"])
 def use_case_new(request, decision_pk):
     decision = get_object_or_404(Decision.objects.select_related("owner", "business_unit"), pk=decision_pk)
-    _must(roles.can_change_use_case(request.user, None))
+    _must(decision.is_defined and roles.can_change_use_case(request.user, None))
     person = roles.person_for_user(request.user)
     initial = {"business_owner_email": person.email} if person and not roles.is_program_office(request.user) else {}
     form = UseCaseForm(_posted(request), initial=initial,
@@ -387,8 +403,38 @@ def kpi_new(request, pk):
 
 
 @login_required
+@require_POST
+def use_case_state_decision(request, pk):
+    """State the decision of a use case that sits under an imported inventory's placeholder."""
+    use_case = _use_case_or_404(pk)
+    _must(roles.can_change_use_case(request.user, use_case))
+    form = _state_form(use_case, request.POST)
+    if form.is_valid():
+        try:
+            state_decision(use_case=use_case, statement=form.cleaned_data["statement"],
+                           frequency=form.cleaned_data["frequency"], actor=request.user,
+                           expected_version=form.cleaned_data["expected_version"])
+        except StaleVersion:
+            return _answer(request, use_case, Feedback(error=STALE_MESSAGE))
+        except ValueError as refused:
+            form.add_error("statement", str(refused))
+        else:
+            response = _answer(request, use_case, Feedback(success="Decision stated. The use case now serves it."))
+            if request.htmx:  # the home page's decision list and counts follow (home.html listens)
+                trigger_client_event(response, "decisionStated", after="swap")
+            return response
+    if request.htmx:
+        return _card(request, pk, state_form=form)
+    return _use_case_page(request, pk, state_form=form)
+
+
+@login_required
 @require_GET
 def use_case_detail(request, pk):
+    return _use_case_page(request, pk)
+
+
+def _use_case_page(request, pk, *, state_form: StateDecisionForm | None = None) -> HttpResponse:
     _must(roles.has_role(request.user))
     try:
         use_case = selectors.use_case_page(pk)
@@ -396,6 +442,12 @@ def use_case_detail(request, pk):
         raise Http404("No such use case.") from None
     today = timezone.localdate()
     _decorate(use_case, request.user, today=today)
+    feedback = Feedback()
+    if state_form is not None:
+        if getattr(use_case, "state_form", None) is not None:
+            use_case.state_form = state_form
+        else:
+            feedback.error = " ".join(e for errors in state_form.errors.values() for e in errors)
     gates = []
     for stage in (Stage.VALIDATING, Stage.PILOT, Stage.PRODUCTION):
         gates.append((Stage(stage).label, GATES[stage](use_case), stage == use_case.next_stage))
@@ -414,7 +466,7 @@ def use_case_detail(request, pk):
                   [lv.value for lv in Readiness].index(use_case.readiness(layer))) for layer in VALUE_CHAIN_LAYERS]
     return render(request, "web/use_case_detail.html", {
         "uc": use_case, "gates": gates, "timeline": timeline, "kpis": kpis, "readiness": readiness,
-        "history": selectors.use_case_history(use_case), "feedback": Feedback(),
+        "history": selectors.use_case_history(use_case), "feedback": feedback,
         "stages": [Stage(s).label for s in selectors.STAGE_ORDER],
     })
 

@@ -13,7 +13,8 @@ from django.urls import reverse
 from portfolio.models import FindingStatus
 from registry.lifecycle import move_use_case
 from registry.models import KPIObservation, Stage, UseCase
-from tests.factories import BusinessUnitFactory, PersonFactory, UseCaseFactory
+from registry.federal import PLACEHOLDER_STATEMENT
+from tests.factories import BusinessUnitFactory, DecisionFactory, PersonFactory, UseCaseFactory
 from tests.web_setup import make_finding
 
 CHROMIUM = "/usr/bin/chromium"
@@ -32,17 +33,6 @@ def allow_sync_database_calls(monkeypatch):
     is still synchronous, so Django's async-safety check does not apply. Set for these tests
     only: a leaked variable would fail the deployment checks of other tests."""
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture(autouse=True)
-def role_groups(transactional_db):
-    """The role groups come from a migration; a transactional test run before may have flushed them."""
-    from django.contrib.auth.models import Group
-
-    from registry.roles import ROLE_GROUPS
-
-    for name in ROLE_GROUPS:
-        Group.objects.get_or_create(name=name)
 
 
 @pytest.fixture
@@ -139,6 +129,50 @@ def test_business_owner_registers_is_refused_completes_moves_and_records_a_kpi(p
     card.get_by_text("Recorded Early payment discount captured = 0.17").wait_for()
     assert KPIObservation.objects.get().value == Decimal("0.17")
     screenshot(page, "business_owner")
+
+
+def test_business_owner_states_the_decision_of_an_imported_use_case(page, live_server, business_owner_user):
+    unit = BusinessUnitFactory(name="Department of Energy (DOE)")
+    owner = PersonFactory(email=business_owner_user.email, name="Olga Owner", business_unit=unit)
+    placeholder = DecisionFactory(statement=PLACEHOLDER_STATEMENT, business_unit=unit, owner=None, is_defined=False,
+                                  frequency="", cost_of_error=None)
+    grants = UseCaseFactory(title="Grant screening assistant", external_id="DOE-0001", decision=placeholder,
+                            business_unit=unit, business_owner=owner, stage=Stage.PILOT)
+    fleet = UseCaseFactory(title="Fleet maintenance forecaster", external_id="DOE-0002", decision=placeholder,
+                           business_unit=unit, business_owner=owner)
+    make_finding(grants, kind="missing_decision", title="'Grant screening assistant' serves no stated decision")
+    sign_in(page, live_server, "owner")
+
+    card = page.locator(f"#uc-{grants.pk}")
+    assert "No decision stated yet" in card.inner_text()
+    assert "serves no stated decision" in card.inner_text()  # the finding, until the next scan
+
+    # The placeholder's own wording is refused next to the field, and nothing is written.
+    statement = card.get_by_label("State the decision this use case changes")
+    statement.fill(PLACEHOLDER_STATEMENT)
+    card.get_by_role("button", name="State the decision").click()
+    card.locator(".field-error").get_by_text("placeholder's wording").wait_for()
+    screenshot(page, "state_decision_refused")
+    grants.refresh_from_db()
+    assert grants.decision_id == placeholder.pk
+
+    # A real decision: the card swaps in place and serves it; the neighbour still waits.
+    card = page.locator(f"#uc-{grants.pk}")
+    card.get_by_label("State the decision this use case changes").fill(
+        "Which grant applications are screened first this week?")
+    card.get_by_label("How often it is made").select_option("weekly")
+    card.get_by_role("button", name="State the decision").click()
+    card.locator(".msg-success").get_by_text("Decision stated.").wait_for()
+    assert card.get_by_role("link", name="Which grant applications are screened first this week?").count() == 1
+    grants.refresh_from_db()
+    assert (grants.decision.statement, grants.decision.frequency, grants.decision.owner) == (
+        "Which grant applications are screened first this week?", "weekly", owner)
+    assert UseCase.objects.get(pk=fleet.pk).decision_id == placeholder.pk
+    assert "No decision stated yet" in page.locator(f"#uc-{fleet.pk}").inner_text()
+    # The owner now owns it: "My decisions" and the counts follow without a reload.
+    page.locator("#my-decisions").get_by_role("link", name="Which grant applications are screened first").wait_for()
+    page.locator("#home-summary", has_text="1 decision ·").wait_for()
+    screenshot(page, "state_decision")
 
 
 def test_program_office_dismisses_a_finding_with_a_reason_and_filters_the_dashboard(page, live_server, program_office_user):

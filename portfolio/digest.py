@@ -3,23 +3,32 @@ one for the program office listing everything newly flagged.
 
 The digests of a run go out from their own task once the scan has committed, so a slow mail
 server never holds a scan (a first scan of a large portfolio mails tens of thousands of
-owners). They are read with a few flat queries (values, not model instances), and a run's
-digests are sent once: the run is marked before sending and unmarked if sending fails.
+owners). They are read with a few flat queries (values, not model instances). Each email
+that went out is recorded, so a retry or a replacement sender mails only those not reached.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mass_mail
+from django.core.mail import EmailMessage, get_connection
 from django.db.models import Q
 from django.utils import timezone
 
 from registry.roles import PROGRAM_OFFICE
 
-from .models import Finding, FindingEvent, FindingKind, FindingStatus, ScanRun, Severity
+from .models import DigestDelivery, Finding, FindingEvent, FindingKind, FindingStatus, ScanRun, Severity
+
+# How long a sender holds a run's digests without news before another may take over; renewed
+# after every RECORD_EVERY emails.
+DIGEST_LEASE = datetime.timedelta(minutes=10)
+RECORD_EVERY = 100
+# How far back the sweeper looks for runs whose digests did not all go out.
+PENDING_WINDOW = datetime.timedelta(days=2)
 KIND_LABELS = dict(FindingKind.choices)
 SEVERITY_LABELS = dict(Severity.choices)
 
@@ -52,30 +61,70 @@ def _owners_by_finding(finding_ids) -> dict[int, set[str]]:
 
 
 def send_scan_digests(scan_run: ScanRun) -> int:
-    """Send the digests of a succeeded run, once; returns the number of emails sent.
+    """Send the digests of a succeeded run that are not sent yet; returns the emails sent now.
 
-    A mail failure unmarks the run and says so on it, then raises, so a retry sends them.
+    The sender holds a lease on the run, renewed as it goes, so two deliveries of the task
+    never send at once, and a sender that died is replaced once its lease has run out (see
+    send_pending_digests). Each email sent is recorded, so a retry after a failure half way
+    mails only those not reached. A failure says so on the run, then raises for the retry.
     """
-    claimed = ScanRun.objects.filter(
-        pk=scan_run.pk, status=ScanRun.Status.SUCCEEDED, digests_sent_at__isnull=True
-    ).update(digests_sent_at=timezone.now())
-    if not claimed:
+    if not _renew_lease(scan_run, claim=True):
         return 0
-    newly_open = FindingEvent.objects.filter(scan_run=scan_run, to_status=FindingStatus.OPEN).values("finding_id")
     try:
-        sent = send_digests(newly_open, scan_run=scan_run)
+        sent = _send_unsent(scan_run)
     except Exception as exc:
         ScanRun.objects.filter(pk=scan_run.pk).update(
-            digests_sent_at=None, error=f"Findings written, but the digest emails could not be sent: {exc}"
+            digests_claimed_until=None, error=f"Findings written, but the digest emails could not be sent: {exc}"
         )
         raise
-    ScanRun.objects.filter(pk=scan_run.pk).update(error="")
+    ScanRun.objects.filter(pk=scan_run.pk).update(digests_sent_at=timezone.now(), digests_claimed_until=None, error="")
     return sent
 
 
-def send_digests(finding_ids, *, scan_run: ScanRun) -> int:
-    """Send the digests for the findings `finding_ids` (newly opened or reopened; a list or a
-    subquery); returns emails sent."""
+def _renew_lease(scan_run: ScanRun, *, claim: bool = False) -> bool:
+    now = timezone.now()
+    runs = ScanRun.objects.filter(pk=scan_run.pk, status=ScanRun.Status.SUCCEEDED, digests_sent_at__isnull=True)
+    if claim:
+        runs = runs.filter(Q(digests_claimed_until__isnull=True) | Q(digests_claimed_until__lt=now))
+    return bool(runs.update(digests_claimed_until=now + DIGEST_LEASE))
+
+
+def _send_unsent(scan_run: ScanRun) -> int:
+    newly_open = FindingEvent.objects.filter(scan_run=scan_run, to_status=FindingStatus.OPEN).values("finding_id")
+    delivered = set(DigestDelivery.objects.filter(scan_run=scan_run).values_list("audience", "email"))
+    unsent = [digest for digest in compose_digests(newly_open, scan_run=scan_run)
+              if (digest.audience, digest.email) not in delivered]
+    sent = 0
+    with get_connection() as connection:
+        for start in range(0, len(unsent), RECORD_EVERY):
+            batch = unsent[start:start + RECORD_EVERY]
+            done = []
+            try:
+                for digest in batch:
+                    EmailMessage(digest.subject, digest.body, settings.DEFAULT_FROM_EMAIL, [digest.email],
+                                 connection=connection).send()
+                    done.append(digest)
+            finally:
+                DigestDelivery.objects.bulk_create(
+                    [DigestDelivery(scan_run=scan_run, audience=d.audience, email=d.email) for d in done],
+                    ignore_conflicts=True,
+                )
+            sent += len(done)
+            _renew_lease(scan_run)
+    return sent
+
+
+@dataclass(frozen=True)
+class Digest:
+    audience: str  # DigestDelivery.Audience
+    email: str
+    subject: str
+    body: str
+
+
+def compose_digests(finding_ids, *, scan_run: ScanRun) -> list[Digest]:
+    """The digests for the findings `finding_ids` (newly opened or reopened; a list or a
+    subquery): one per active owner concerned, one per program office member."""
     findings = list(
         Finding.objects.filter(pk__in=finding_ids).order_by("kind", "title").values_list("pk", "kind", "severity", "title")
     )
@@ -89,7 +138,7 @@ def send_digests(finding_ids, *, scan_run: ScanRun) -> int:
             per_owner[email].append(line)
 
     subject_tail = f"as of {scan_run.as_of.isoformat()}"
-    messages = []
+    digests = []
     for email in sorted(per_owner):
         items = per_owner[email]
         body = (
@@ -97,9 +146,23 @@ def send_digests(finding_ids, *, scan_run: ScanRun) -> int:
             + "\n".join(items)
             + "\n\nAcknowledge, answer or dismiss them (with a reason) in Last Mile.\n"
         )
-        messages.append((f"Last Mile: {len(items)} new finding(s) on what you own", body, settings.DEFAULT_FROM_EMAIL, [email]))
-    office = _program_office_addresses()
-    if office and lines:
+        digests.append(Digest(DigestDelivery.Audience.OWNER, email,
+                              f"Last Mile: {len(items)} new finding(s) on what you own", body))
+    if lines:
         body = f"The portfolio scan {subject_tail} opened {len(lines)} finding(s):\n\n" + "\n".join(lines) + "\n"
-        messages.append((f"Last Mile: {len(lines)} new finding(s) in the portfolio", body, settings.DEFAULT_FROM_EMAIL, office))
-    return send_mass_mail(messages, fail_silently=False) if messages else 0
+        digests.extend(
+            Digest(DigestDelivery.Audience.PROGRAM_OFFICE, email, f"Last Mile: {len(lines)} new finding(s) in the portfolio", body)
+            for email in _program_office_addresses()
+        )
+    return digests
+
+
+def send_pending_digests(*, within: datetime.timedelta = PENDING_WINDOW) -> list[int]:
+    """The recent succeeded runs whose digests are not (all) sent and whose sender, if any,
+    has let its lease run out: a worker that died sending, or a run whose retries ran out."""
+    now = timezone.now()
+    return list(
+        ScanRun.objects.filter(
+            status=ScanRun.Status.SUCCEEDED, opened__gt=0, digests_sent_at__isnull=True, finished_at__gte=now - within,
+        ).filter(Q(digests_claimed_until__isnull=True) | Q(digests_claimed_until__lt=now)).values_list("pk", flat=True)
+    )

@@ -112,7 +112,10 @@ class ScanRun(models.Model):
     reopened = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     digests_sent_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the owners' digest emails of this run went out; blank until then."
+        null=True, blank=True, help_text="When the owners' digest emails of this run had all gone out; blank until then."
+    )
+    digests_claimed_until = models.DateTimeField(
+        null=True, blank=True, help_text="A worker sending this run's digests holds them until then."
     )
     triggered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="scan_runs")
@@ -193,3 +196,25 @@ class FindingEvent(models.Model):
 
     def __str__(self):
         return f"{self.from_status or 'new'} → {self.to_status}"
+
+
+class DigestDelivery(models.Model):
+    """A digest email of a scan run that went out: a retried or replaced sender skips it."""
+
+    class Audience(models.TextChoices):
+        OWNER = "owner", "Owner"
+        PROGRAM_OFFICE = "program_office", "Program office"
+
+    scan_run = models.ForeignKey(ScanRun, on_delete=models.CASCADE, related_name="digest_deliveries")
+    audience = models.CharField(max_length=20, choices=Audience.choices)
+    email = models.EmailField(max_length=254)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "digest deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["scan_run", "audience", "email"], name="portfolio_digest_once_per_recipient"),
+        ]
+
+    def __str__(self):
+        return f"Digest of run {self.scan_run_id} to {self.email}"

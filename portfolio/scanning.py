@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 import importlib
-import smtplib
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
@@ -22,6 +22,8 @@ from registry.roles import acting_user
 from .digest import send_scan_digests
 from .findings import reconcile
 from .models import FindingKind, Policy, ScanRun
+
+logger = logging.getLogger(__name__)
 
 # Detectors by dotted path, imported when a scan needs them: the duplicate detector pulls in
 # SciPy, which pages and commands that never scan should not pay for.
@@ -131,8 +133,10 @@ def _queue_digests(scan_run: ScanRun) -> None:
             pass
     try:
         send_scan_digests(scan_run)
-    except (smtplib.SMTPException, OSError):
-        pass  # the findings are written and the scan succeeded; the run says the mail failed
+    except Exception:
+        # The findings are written and the scan succeeded; the run says the mail failed, and
+        # the pending-digests sweep tries again.
+        logger.exception("The digests of scan run %s could not be sent", scan_run.pk)
     scan_run.refresh_from_db(fields=["error", "digests_sent_at"])
 
 

@@ -14,7 +14,7 @@ from celery.exceptions import Retry
 from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from .digest import send_scan_digests
+from .digest import send_pending_digests, send_scan_digests
 from .models import FindingKind, ScanRun
 from .scanning import ALL_KINDS, ScanAlreadyRunning, execute_scan, queue_scan
 
@@ -84,6 +84,16 @@ def scan_broken_feedback_loops(self, as_of: str | None = None) -> int:
 def send_scan_digests_task(self, scan_run_id: int) -> int:
     """Mail the owners' digests of a finished scan (queued by the scan once it has committed)."""
     return send_scan_digests(ScanRun.objects.get(pk=scan_run_id))
+
+
+@shared_task
+def send_pending_digests_task() -> list[int]:
+    """Hand the digests that did not all go out (a sender died, or its retries ran out) to a
+    worker again; beat runs it every few minutes."""
+    pending = send_pending_digests()
+    for scan_run_id in pending:
+        send_scan_digests_task.apply_async(args=[scan_run_id], ignore_result=True)
+    return pending
 
 
 class BrokerUnavailable(Exception):

@@ -3,11 +3,17 @@
 import datetime
 
 import pytest
+import smtplib
+
 from django.core import mail
+from django.core.mail.backends import locmem
+from django.utils import timezone
 from django.test import override_settings
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from portfolio.digest import send_scan_digests
+from portfolio.digest import send_pending_digests, send_scan_digests
+from portfolio.models import DigestDelivery, ScanRun
+from portfolio.tasks import send_pending_digests_task
 
 from portfolio.scanning import run_scan_now
 from portfolio.scans.base import Detected
@@ -76,8 +82,24 @@ def _refuse_connection(*args, **kwargs):
     raise ConnectionRefusedError("mail server refused the connection")
 
 
+def mail_server_down(monkeypatch):
+    monkeypatch.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", _refuse_connection)
+
+
+def mail_server_dropping_after(monkeypatch, delivered: int):
+    """A mail server that takes `delivered` messages, then drops the connection."""
+    real_send = locmem.EmailBackend.send_messages
+
+    def send_messages(self, messages):
+        if len(mail.outbox) >= delivered:
+            raise smtplib.SMTPServerDisconnected("connection unexpectedly closed")
+        return real_send(self, messages)
+
+    monkeypatch.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", send_messages)
+
+
 def test_a_mail_failure_leaves_the_scan_succeeded_and_says_so(flagged, monkeypatch):
-    monkeypatch.setattr("portfolio.digest.send_mass_mail", _refuse_connection)
+    mail_server_down(monkeypatch)
     flagged.append(UseCaseFactory(title="Churn offers"))
 
     run = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF)
@@ -106,7 +128,7 @@ def test_digests_that_failed_are_sent_by_the_retry(flagged, monkeypatch):
     # given: the mail server is down during the scan
     flagged.append(UseCaseFactory(title="Churn offers"))
     with monkeypatch.context() as patched:
-        patched.setattr("portfolio.digest.send_mass_mail", _refuse_connection)
+        mail_server_down(patched)
         run = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF)
     assert mail.outbox == [] and run.digests_sent_at is None
 
@@ -140,3 +162,56 @@ def test_a_scan_queues_its_digests_for_a_worker_and_sends_them_itself_when_the_b
     run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF + datetime.timedelta(days=1))
     assert any("'Invoice capture' is stalled" in message.body for message in mail.outbox)
     assert not any("Churn offers" in message.body for message in mail.outbox)
+
+
+def test_a_retry_after_the_mail_server_dropped_half_way_mails_only_those_not_reached(flagged, monkeypatch):
+    # given: three owners; the server takes one digest, then drops the connection
+    for email in ("ana@example.com", "bo@example.com", "cy@example.com"):
+        flagged.append(UseCaseFactory(title=f"Churn offers of {email}", business_owner=PersonFactory(email=email)))
+    with monkeypatch.context() as patched:
+        mail_server_dropping_after(patched, delivered=1)
+        run = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF)
+    assert len(mail.outbox) == 1 and "could not be sent" in run.error and run.digests_sent_at is None
+
+    # when: the retry runs with the server back
+    send_scan_digests(run)
+
+    # then: everyone has exactly one digest
+    recipients = [message.to[0] for message in mail.outbox]
+    assert {"ana@example.com", "bo@example.com", "cy@example.com"} <= set(recipients)
+    assert len(recipients) == len(set(recipients)) == DigestDelivery.objects.filter(scan_run=run).count()
+
+
+def test_a_second_sender_leaves_the_run_to_the_one_holding_it(flagged, monkeypatch):
+    flagged.append(UseCaseFactory(title="Churn offers"))
+    with monkeypatch.context() as patched:
+        mail_server_down(patched)
+        run = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF)
+    # another worker holds the run's digests (its lease still runs)
+    ScanRun.objects.filter(pk=run.pk).update(digests_claimed_until=timezone.now() + datetime.timedelta(minutes=5))
+
+    assert send_scan_digests(run) == 0
+    assert mail.outbox == []
+    assert send_pending_digests() == []
+
+
+def test_the_sweep_hands_digests_whose_sender_died_to_a_worker_again(flagged, monkeypatch):
+    # given: a sender died half way; its lease has run out
+    flagged.append(UseCaseFactory(title="Churn offers"))
+    with monkeypatch.context() as patched:
+        mail_server_down(patched)
+        run = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF)
+    ScanRun.objects.filter(pk=run.pk).update(digests_claimed_until=timezone.now() - datetime.timedelta(seconds=1))
+    # and an old run, long finished, is left alone
+    old = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF - datetime.timedelta(days=1))
+    ScanRun.objects.filter(pk=old.pk).update(digests_sent_at=None, finished_at=timezone.now() - datetime.timedelta(days=3))
+
+    # when
+    swept = send_pending_digests_task()
+
+    # then
+    assert swept == [run.pk]
+    assert any("'Churn offers' is stalled" in message.body for message in mail.outbox)
+    run.refresh_from_db()
+    assert run.digests_sent_at is not None and run.digests_claimed_until is None
+    assert send_pending_digests_task() == []

@@ -155,6 +155,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portfolio.tasks.scan_all",
         "schedule": crontab(hour=SCAN_NIGHTLY_HOUR, minute=SCAN_NIGHTLY_MINUTE),
     },
+    # Digests whose sender died or gave up go out again soon, not only after the next scan.
+    "pending-digests": {
+        "task": "portfolio.tasks.send_pending_digests_task",
+        "schedule": crontab(minute="*/10"),
+    },
 }
 
 # REST API (api/): token auth for systems, session auth for the pages. Token first, so an

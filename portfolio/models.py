@@ -39,11 +39,12 @@ ACTIVE_STATUSES = [FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED]
 
 
 # Corporate mailboxes first, then the AI-office mailboxes the US federal inventory names as
-# contacts (caio@, hhs.caio@, agency-caio@, ai@, ai.questions@, zzocio-ai@, cdaio@, data@…).
+# contacts (caio@, hhs.caio@, agency-caio@, ai@, ai.questions@, zzocio-ai@, cdaio@, data@…), none
+# so broad that it takes in personal addresses (ai.tanaka@ is a person).
 GENERIC_MAILBOX_PATTERNS = "\n".join([
     "info@*", "noreply@*", "no-reply@*", "donotreply@*", "admin@*", "support@*", "helpdesk@*",
     "*-team@*", "team-*@*", "ai-*@*", "data-*@*",
-    "caio@*", "*.caio@*", "*-caio@*", "cdaio@*", "ai@*", "ai.*@*", "*-ai@*", "ocio@*", "data@*",
+    "caio@*", "*.caio@*", "*-caio@*", "cdaio@*", "ai@*", "ai.questions@*", "*-ai@*", "ocio@*", "data@*",
     "cfa@*", "clearinghouse@*", "bimail@*", "hq-*@*",
 ])
 

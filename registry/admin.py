@@ -163,7 +163,11 @@ class VersionedAdminMixin:
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
+        shown = {name for _, options in fieldsets for name in options["fields"]}
         if obj is None or not self.has_change_permission(request, obj):
+            return [(title, {**options, "fields": [f for f in options["fields"] if f != "expected_version"]})
+                    for title, options in fieldsets]
+        if "expected_version" in shown:  # without declared fieldsets, the form's fields include it
             return fieldsets
         return [*fieldsets, (None, {"fields": ["expected_version"]})]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -170,12 +171,17 @@ def add_kpi(*, kpi: KPI, actor) -> KPI:
     """Give a use case a new KPI: the business metric it is judged on (a gate condition), so
     the use case's version moves and a stale edit of it is refused.
 
-    Raises ValidationError for a bad field, IntegrityError when the use case already has a
-    KPI of that name.
+    Raises ValidationError naming the field for a bad value, a blank name or one the use case
+    already has (in any case), and ValueError for a KPI that already exists.
     """
+    if kpi.pk is not None:
+        raise ValueError(f"KPI '{kpi.name}' exists already; add_kpi only adds new ones.")
+    kpi.name = " ".join((kpi.name or "").split())
     with transaction.atomic():
-        use_case = UseCase.objects.select_for_update(of=("self",)).get(pk=kpi.use_case_id)
         kpi.full_clean(validate_unique=False, validate_constraints=False)
+        use_case = UseCase.objects.select_for_update(of=("self",)).get(pk=kpi.use_case_id)
+        if use_case.kpis.filter(name__iexact=kpi.name).exists():
+            raise ValidationError({"name": f"This use case already has a KPI named '{kpi.name}'."})
         kpi._history_user = acting_user(actor)
         kpi.save()
         use_case.version += 1

@@ -4,6 +4,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -305,6 +306,34 @@ def test_adding_a_kpi_is_recorded_and_bumps_the_use_case_version(ann):
     assert use_case.history.first().history_change_reason == "KPI added: Churn rate"
 
 
+@pytest.mark.parametrize("name, message", [
+    ("   ", "This field cannot be blank"),
+    ("churn RATE", "already has a KPI named"),
+])
+def test_a_kpi_with_a_blank_or_taken_name_is_refused_and_writes_nothing(ann, name, message):
+    # given
+    use_case = UseCaseFactory()
+    add_kpi(kpi=KPI(use_case=use_case, name="Churn rate"), actor=ann)
+
+    # when
+    with pytest.raises(ValidationError) as refused:
+        add_kpi(kpi=KPI(use_case=use_case, name=name), actor=ann)
+
+    # then
+    assert "name" in refused.value.message_dict and message in str(refused.value)
+    assert use_case.kpis.count() == 1
+    assert UseCase.objects.get(pk=use_case.pk).version == 2
+
+
+def test_add_kpi_refuses_a_kpi_without_a_use_case_or_one_that_exists(ann):
+    with pytest.raises(ValidationError) as refused:
+        add_kpi(kpi=KPI(name="Churn rate"), actor=ann)
+    assert "use_case" in refused.value.message_dict
+    existing = add_kpi(kpi=KPI(use_case=UseCaseFactory(), name="Churn rate"), actor=ann)
+    with pytest.raises(ValueError, match="exists already"):
+        add_kpi(kpi=existing, actor=ann)
+
+
 def test_edit_never_changes_stage_even_if_the_caller_set_it(ann):
     # given
     use_case = UseCaseFactory()
@@ -397,7 +426,9 @@ def test_admin_refuses_to_save_a_decision_over_someone_elses_newer_edit(client, 
     decision = DecisionFactory(statement="Which claims are fast-tracked?")
     client.force_login(ann)
     url = reverse("admin:registry_decision_change", args=[decision.pk])
-    anns_form = form_data(client.get(url))
+    page = client.get(url)
+    assert page.content.decode().count('name="expected_version"') == 1
+    anns_form = form_data(page)
     bobs_copy = Decision.objects.get(pk=decision.pk)
     bobs_copy.statement = "Which claims are fast-tracked today?"
     save_decision(decision=bobs_copy, actor=UserFactory(username="bob"))

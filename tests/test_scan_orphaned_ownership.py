@@ -420,3 +420,35 @@ def test_a_past_day_is_judged_with_the_owners_and_departures_of_that_day():
     assert left.detail["problem"] == "left" and left.detail["owner"] == "ann@example.com"
     # and once Bob took over (confirmed on assignment), the use case is owned again
     assert key not in by_identity(detect(ASSIGNED + days(140)))
+
+
+def test_a_past_day_judges_the_owners_address_of_that_day():
+    # given: the owner's address was a team alias on day 50; the directory renamed it later
+    alias = PersonFactory(email="ai-team@example.com")
+    dated_history(alias, ASSIGNED)
+    use_case = use_case_in(Stage.PILOT, business_owner=alias)
+    dated_history(use_case, ASSIGNED)
+    alias.email = "ana.lopez@example.com"
+    alias.save()
+    dated_history(alias, ASSIGNED + days(100))
+    key = ("use_case", use_case.pk, "business_owner")
+
+    # when / then
+    then = by_identity(detect(ASSIGNED + days(50), generic_mailbox_patterns="*-team@*"))[key]
+    assert then.detail["problem"] == "generic_mailbox" and then.detail["owner"] == "ai-team@example.com"
+    assert key not in by_identity(detect(ASSIGNED + days(120), generic_mailbox_patterns="*-team@*"))
+
+
+def test_a_past_day_whose_owner_has_since_been_deleted_is_not_reported_as_gone():
+    # given: Cy owned the use case on day 50, was replaced on day 100, then deleted
+    cy, dee = PersonFactory(email="cy@example.com"), PersonFactory(email="dee@example.com")
+    use_case = use_case_in(Stage.PILOT, business_owner=cy)
+    dated_history(use_case, ASSIGNED)
+    use_case.business_owner = dee
+    edit_use_case(use_case=use_case, actor=None, on=ASSIGNED + days(100))
+    dated_history(use_case, ASSIGNED + days(100))
+    cy.delete()
+
+    found = by_identity(detect(ASSIGNED + days(50)))
+
+    assert ("use_case", use_case.pk, "business_owner") not in found

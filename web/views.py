@@ -394,6 +394,8 @@ def kpi_new(request, pk):
         kpi = form.save(commit=False)
         try:
             add_kpi(kpi=kpi, actor=request.user)
+        except ValidationError as invalid:
+            form.add_error(None, invalid)
         except IntegrityError:
             form.add_error("name", "This use case already has a KPI with that name.")
         else:

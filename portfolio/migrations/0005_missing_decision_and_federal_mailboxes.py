@@ -4,7 +4,7 @@
 from django.db import migrations, models
 
 OLD_DEFAULT = "info@*\nnoreply@*\nno-reply@*\ndonotreply@*\nadmin@*\nsupport@*\nhelpdesk@*\n*-team@*\nteam-*@*\nai-*@*\ndata-*@*"
-FEDERAL = "\ncaio@*\n*.caio@*\n*-caio@*\ncdaio@*\nai@*\nai.*@*\n*-ai@*\nocio@*\ndata@*\ncfa@*\nclearinghouse@*\nbimail@*\nhq-*@*"
+FEDERAL = "\ncaio@*\n*.caio@*\n*-caio@*\ncdaio@*\nai@*\nai.questions@*\n*-ai@*\nocio@*\ndata@*\ncfa@*\nclearinghouse@*\nbimail@*\nhq-*@*"
 
 
 def add_federal_mailboxes(apps, schema_editor):
@@ -45,12 +45,12 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='historicalpolicy',
             name='generic_mailbox_patterns',
-            field=models.TextField(default='info@*\nnoreply@*\nno-reply@*\ndonotreply@*\nadmin@*\nsupport@*\nhelpdesk@*\n*-team@*\nteam-*@*\nai-*@*\ndata-*@*\ncaio@*\n*.caio@*\n*-caio@*\ncdaio@*\nai@*\nai.*@*\n*-ai@*\nocio@*\ndata@*\ncfa@*\nclearinghouse@*\nbimail@*\nhq-*@*', help_text='One shell-style pattern a line (e.g. info@*, *-team@*): owner addresses that are a mailbox, not a person.'),
+            field=models.TextField(default='info@*\nnoreply@*\nno-reply@*\ndonotreply@*\nadmin@*\nsupport@*\nhelpdesk@*\n*-team@*\nteam-*@*\nai-*@*\ndata-*@*\ncaio@*\n*.caio@*\n*-caio@*\ncdaio@*\nai@*\nai.questions@*\n*-ai@*\nocio@*\ndata@*\ncfa@*\nclearinghouse@*\nbimail@*\nhq-*@*', help_text='One shell-style pattern a line (e.g. info@*, *-team@*): owner addresses that are a mailbox, not a person.'),
         ),
         migrations.AlterField(
             model_name='policy',
             name='generic_mailbox_patterns',
-            field=models.TextField(default='info@*\nnoreply@*\nno-reply@*\ndonotreply@*\nadmin@*\nsupport@*\nhelpdesk@*\n*-team@*\nteam-*@*\nai-*@*\ndata-*@*\ncaio@*\n*.caio@*\n*-caio@*\ncdaio@*\nai@*\nai.*@*\n*-ai@*\nocio@*\ndata@*\ncfa@*\nclearinghouse@*\nbimail@*\nhq-*@*', help_text='One shell-style pattern a line (e.g. info@*, *-team@*): owner addresses that are a mailbox, not a person.'),
+            field=models.TextField(default='info@*\nnoreply@*\nno-reply@*\ndonotreply@*\nadmin@*\nsupport@*\nhelpdesk@*\n*-team@*\nteam-*@*\nai-*@*\ndata-*@*\ncaio@*\n*.caio@*\n*-caio@*\ncdaio@*\nai@*\nai.questions@*\n*-ai@*\nocio@*\ndata@*\ncfa@*\nclearinghouse@*\nbimail@*\nhq-*@*', help_text='One shell-style pattern a line (e.g. info@*, *-team@*): owner addresses that are a mailbox, not a person.'),
         ),
         migrations.AddConstraint(
             model_name='finding',

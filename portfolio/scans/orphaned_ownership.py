@@ -73,14 +73,14 @@ BASE_SEVERITY = {
 ROLE_LABEL = {"owner": "owner", "business_owner": "business owner", "technical_owner": "technical owner"}
 
 
+def _is_mailbox(email: str | None, patterns: list[str]) -> bool:
+    return email is not None and any(fnmatchcase(email.lower(), pattern) for pattern in patterns)
+
+
 def _mailbox_person_ids(patterns: list[str]) -> list[int]:
     if not patterns:
         return []
-    return sorted(
-        pk
-        for pk, email in Person.objects.order_by().values_list("pk", "email")
-        if any(fnmatchcase(email.lower(), pattern) for pattern in patterns)
-    )
+    return sorted(pk for pk, email in Person.objects.order_by().values_list("pk", "email") if _is_mailbox(email, patterns))
 
 
 def _problem_filter(prefix: str, *, cutoff: datetime.date, mailboxes: list[int]) -> Q:
@@ -94,15 +94,18 @@ def _problem_filter(prefix: str, *, cutoff: datetime.date, mailboxes: list[int])
     )
 
 
-def _judge(*, owner_id, email, active, confirmed_on, required: bool, as_of, policy, mailboxes: set[int]):
-    """(problem, known confirmation date, days since it) for one role, or None when all is well."""
+def _judge(*, owner_id, email, active, confirmed_on, required: bool, as_of, policy):
+    """(problem, known confirmation date, days since it) for one role, or None when all is well
+    (or when the owner of a past day is no longer in the directory to be judged)."""
     known_confirmed_on = confirmed_on if confirmed_on is not None and confirmed_on <= as_of else None
     days = (as_of - known_confirmed_on).days if known_confirmed_on is not None else None
     if owner_id is None:
         return ("missing", None, None) if required else None
+    if active is None:
+        return None
     if not active:
         return "left", known_confirmed_on, days
-    if owner_id in mailboxes:
+    if _is_mailbox(email, policy.mailbox_patterns):
         return "generic_mailbox", known_confirmed_on, days
     if confirmed_on is None or (days is not None and days > policy.ownership_confirmation_days):
         return "unconfirmed", known_confirmed_on, days
@@ -197,7 +200,13 @@ def _use_case_rows(*, as_of, cutoff, mailboxes: list[int]) -> list[dict]:
     if as_of < timezone.localdate():
         fields = ("title", "decision_id", "stage_on", "business_owner_id", "business_owner_confirmed_on",
                   "technical_owner_id", "technical_owner_confirmed_on")
-        return _rows_on(live, UseCase, as_of, fields, ("business_owner", "technical_owner"))
+        rows = _rows_on(live, UseCase, as_of, fields, ("business_owner", "technical_owner"))
+        # A decision of that day may have been deleted since: the finding cannot point at it.
+        existing = set(Decision.objects.filter(pk__in={row["decision_id"] for row in rows}).values_list("pk", flat=True))
+        for row in rows:
+            if row["decision_id"] not in existing:
+                row["decision_id"] = None
+        return rows
     may_have_problem = (
         Q(business_owner__isnull=True, stage_on__in=BUSINESS_OWNER_REQUIRED_IN)
         | Q(technical_owner__isnull=True, stage_on__in=TECHNICAL_OWNER_REQUIRED_IN)
@@ -214,9 +223,7 @@ def _use_case_rows(*, as_of, cutoff, mailboxes: list[int]) -> list[dict]:
 # --- Judging -------------------------------------------------------------------------------
 
 
-def _use_case_findings(*, as_of, policy, cutoff, mailboxes: list[int]) -> list[Detected]:
-    mailbox_set = set(mailboxes)
-    rows = _use_case_rows(as_of=as_of, cutoff=cutoff, mailboxes=mailboxes)
+def _use_case_findings(*, rows: list[dict], policy, as_of) -> list[Detected]:
     found = []
     for row in rows:
         stage = row["stage_on"]
@@ -228,7 +235,7 @@ def _use_case_findings(*, as_of, policy, cutoff, mailboxes: list[int]) -> list[D
             judged = _judge(
                 owner_id=owner_id, email=email, active=row[f"{role}__active"],
                 confirmed_on=row[f"{role}_confirmed_on"], required=stage in required_in,
-                as_of=as_of, policy=policy, mailboxes=mailbox_set,
+                as_of=as_of, policy=policy,
             )
             if judged is None:
                 continue
@@ -245,7 +252,7 @@ def _use_case_findings(*, as_of, policy, cutoff, mailboxes: list[int]) -> list[D
                     title=_title(subject=f"'{row['title']}'", role=role, problem=problem, email=email, days=days,
                                  policy=policy),
                     use_case_ids=[row["pk"]],
-                    decision_ids=[row["decision_id"]],
+                    decision_ids=[row["decision_id"]] if row["decision_id"] else [],
                     detail=_detail(obj="use_case", role=role, problem=problem, email=email, confirmed_on=confirmed_on,
                                    days=days, policy=policy, stage=stage),
                 )
@@ -253,8 +260,8 @@ def _use_case_findings(*, as_of, policy, cutoff, mailboxes: list[int]) -> list[D
     return found
 
 
-def _decision_findings(*, as_of, policy, cutoff, mailboxes: list[int]) -> list[Detected]:
-    mailbox_set = set(mailboxes)
+def _decision_findings(*, as_of, policy, cutoff, mailboxes: list[int], use_cases_then: list[dict] | None) -> list[Detected]:
+    """`use_cases_then`: for a past day, the live use cases of that day with their decision then."""
     # A placeholder decision (an imported inventory named none) is nobody's to own: the
     # missing_decision scan asks each of its use cases' owners to state the real one.
     if as_of < timezone.localdate():
@@ -273,12 +280,15 @@ def _decision_findings(*, as_of, policy, cutoff, mailboxes: list[int]) -> list[D
         }
     # The live use cases of those decisions on as_of: which decisions matter, in which stages.
     use_cases: dict[int, list[tuple[int, str]]] = {}
-    live = (
-        UseCase.objects.order_by()
-        .annotate(stage_on=stage_on(as_of))
-        .filter(stage_on__in=LIVE_STAGES, decision_id__in=Subquery(suspects.values("pk")))
-        .values_list("pk", "decision_id", "stage_on")
-    )
+    if use_cases_then is not None:
+        live = [(row["pk"], row["decision_id"], row["stage_on"]) for row in use_cases_then if row["decision_id"] in decisions]
+    else:
+        live = (
+            UseCase.objects.order_by()
+            .annotate(stage_on=stage_on(as_of))
+            .filter(stage_on__in=LIVE_STAGES, decision_id__in=Subquery(suspects.values("pk")))
+            .values_list("pk", "decision_id", "stage_on")
+        )
     for pk, decision_id, stage in live:
         use_cases.setdefault(decision_id, []).append((pk, stage))
 
@@ -289,7 +299,7 @@ def _decision_findings(*, as_of, policy, cutoff, mailboxes: list[int]) -> list[D
         judged = _judge(
             owner_id=row["owner_id"], email=row["owner__email"], active=row["owner__active"],
             confirmed_on=row["owner_confirmed_on"], required=bool(stages & set(DECISION_OWNER_REQUIRED_IN)),
-            as_of=as_of, policy=policy, mailboxes=mailbox_set,
+            as_of=as_of, policy=policy,
         )
         if judged is None:
             continue
@@ -322,7 +332,9 @@ def _decision_findings(*, as_of, policy, cutoff, mailboxes: list[int]) -> list[D
 def detect(*, as_of: datetime.date, policy) -> list[Detected]:
     cutoff = as_of - datetime.timedelta(days=policy.ownership_confirmation_days)
     mailboxes = _mailbox_person_ids(policy.mailbox_patterns)
-    found = _decision_findings(as_of=as_of, policy=policy, cutoff=cutoff, mailboxes=mailboxes)
-    found += _use_case_findings(as_of=as_of, policy=policy, cutoff=cutoff, mailboxes=mailboxes)
+    use_case_rows = _use_case_rows(as_of=as_of, cutoff=cutoff, mailboxes=mailboxes)
+    use_cases_then = use_case_rows if as_of < timezone.localdate() else None
+    found = _decision_findings(as_of=as_of, policy=policy, cutoff=cutoff, mailboxes=mailboxes, use_cases_then=use_cases_then)
+    found += _use_case_findings(rows=use_case_rows, policy=policy, as_of=as_of)
     found.sort(key=lambda d: d.identity)
     return found

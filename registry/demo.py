@@ -1045,6 +1045,17 @@ class FrictionLinkRow(NamedTuple):
     frictionpoint_id: str
 
 
+def make_room_for_demo(*, reset: bool) -> None:
+    """Empty the registry when asked to; otherwise refuse to seed over what it holds."""
+    if reset:
+        clear_registry()
+    elif registry_holds_data():
+        raise RegistryNotEmpty(
+            "The registry already holds data; seed_demo only fills an empty registry. "
+            "Run it with --reset to delete everything in the registry and start over."
+        )
+
+
 def registry_holds_data() -> bool:
     return any(model.objects.exists() for model in (BusinessUnit, Person, Decision, UseCase))
 
@@ -1691,13 +1702,7 @@ def seed_demo_portfolio(
     if use_cases < 1:
         raise ValueError("A demo portfolio needs at least one use case.")
     with transaction.atomic():
-        if reset:
-            clear_registry()
-        elif registry_holds_data():
-            raise RegistryNotEmpty(
-                "The registry already holds data; seed_demo only fills an empty registry. "
-                "Run it with --reset to delete everything in the registry and start over."
-            )
+        make_room_for_demo(reset=reset)
         builder = _PortfolioBuilder(use_cases=use_cases, seed=seed, today=today, progress=progress)
         builder.create_units()
         builder.create_people(max(100, use_cases // 3))

@@ -639,18 +639,12 @@ def seed_federal_demo(*, path: str | Path | None = None, reset: bool = False, to
     from django.contrib.auth.models import Group
     from django.db.models import Count
 
-    from .demo import DEMO_PASSWORD, DemoLogin, RegistryNotEmpty, clear_registry, registry_holds_data
+    from .demo import DEMO_PASSWORD, DemoLogin, make_room_for_demo
     from .roles import AUDITOR, BUSINESS_OWNER, PROGRAM_OFFICE
 
     path = Path(path) if path else default_inventory_path()
     with transaction.atomic():
-        if reset:
-            clear_registry()
-        elif registry_holds_data():
-            raise RegistryNotEmpty(
-                "The registry already holds data; seed_demo only fills an empty registry. "
-                "Run it with --reset to delete everything in the registry and start over."
-            )
+        make_room_for_demo(reset=reset)
         report = import_federal(path, fmt=OMB_2025, today=today)
         owners = (
             Person.objects.filter(business_owned_use_cases__isnull=False)

@@ -16,6 +16,7 @@ from registry.models import (
     KPI,
     BusinessUnit,
     Decision,
+    Frequency,
     FrictionPoint,
     KPIObservation,
     Person,
@@ -243,6 +244,15 @@ class MoveSerializer(StrictSerializer):
         max_length=MAX_TEXT, required=False, allow_blank=True, default="",
         help_text="Evidence for the move; required to go back a stage or to retire.",
     )
+    version = VersionField()
+
+
+class StateDecisionSerializer(StrictSerializer):
+    statement = serializers.CharField(
+        max_length=Decision._meta.get_field("statement").max_length,
+        help_text="The decision the use case changes, worded as the decision ('Which claims are fast-tracked today?').",
+    )
+    frequency = serializers.ChoiceField(choices=Frequency.choices, required=False, allow_blank=True, default="")
     version = VersionField()
 
 

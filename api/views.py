@@ -27,6 +27,7 @@ from registry.services import (
     record_kpi_observation,
     register_use_case,
     save_decision,
+    state_decision,
     upsert_person,
 )
 
@@ -352,6 +353,25 @@ class UseCaseViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
             source=TransitionSource.API, expected_version=expected,
         )
         return self.detail_response(moved, serializer_class=s.UseCaseSerializer)
+
+    @extend_schema(
+        summary="State the decision of a use case imported without one (it sits under a placeholder)",
+        request=s.StateDecisionSerializer,
+        responses={200: s.UseCaseSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="state-decision", filter_backends=[])
+    def state_decision(self, request, pk=None):
+        use_case = self.get_object()
+        serializer = s.StateDecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        expected = expected_version(request, use_case, body_version=data.get("version"), required=False)
+        try:
+            state_decision(use_case=use_case, statement=data["statement"], frequency=data["frequency"],
+                           actor=request.user, expected_version=expected)
+        except ValueError as refused:
+            raise ValidationError({"statement": [str(refused)]}) from None
+        return self.detail_response(use_case, serializer_class=s.UseCaseSerializer)
 
     @extend_schema(summary="The use case's history of changes", responses={200: s.HistoryRecordSerializer(many=True)},
                    filters=False)

@@ -571,3 +571,51 @@ def test_browsable_api_renders_for_a_signed_in_person(program_office_user, use_c
 def test_health_endpoints_still_answer(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").status_code == 200
+
+
+# Stating the decision of an imported use case -----------------------------------------------------
+
+
+@pytest.fixture
+def imported(db):
+    from registry.federal import PLACEHOLDER_STATEMENT
+
+    unit = BusinessUnitFactory(name="Department of Energy (DOE)")
+    placeholder = DecisionFactory(statement=PLACEHOLDER_STATEMENT, business_unit=unit, owner=None, is_defined=False,
+                                  frequency="", cost_of_error=None)
+    return UseCaseFactory(title="Grant screening assistant", decision=placeholder, business_unit=unit)
+
+
+def test_stating_the_decision_moves_the_use_case_onto_it(office, imported):
+    response = office.post(f"/api/use-cases/{imported.pk}/state-decision/",
+                           {"statement": "Which grant applications are screened first?", "frequency": "weekly"},
+                           HTTP_IF_MATCH=f'"usecase-{imported.pk}-v1"')
+
+    assert response.status_code == 200, response.json()
+    imported.refresh_from_db()
+    assert imported.decision.is_defined and imported.decision.statement == "Which grant applications are screened first?"
+    assert response.json()["decision"] == imported.decision_id and response["ETag"] == f'"usecase-{imported.pk}-v2"'
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"statement": "   "}, "statement"),
+    ({"statement": "x" * 301}, "statement"),
+    ({"statement": "Not yet defined: the source inventory names no decision"}, "statement"),
+    ({"statement": "Which grants?", "frequency": "fortnightly"}, "frequency"),
+    ({"statement": "Which grants?", "owner": 3}, "owner"),
+])
+def test_a_bad_statement_is_a_400_naming_the_field_and_writes_nothing(office, imported, body, field):
+    response = office.post(f"/api/use-cases/{imported.pk}/state-decision/", body)
+
+    assert response.status_code == 400 and field in response.json(), response.json()
+    imported.refresh_from_db()
+    assert not imported.decision.is_defined and imported.version == 1
+
+
+def test_stating_a_decision_with_a_stale_version_is_412(office, imported):
+    response = office.post(f"/api/use-cases/{imported.pk}/state-decision/",
+                           {"statement": "Which grant applications are screened first?", "version": 7})
+
+    assert response.status_code == 412
+    imported.refresh_from_db()
+    assert not imported.decision.is_defined

@@ -122,6 +122,13 @@ CASES = [
      lambda w: {"to_stage": "validating"}, {**OWNERS, "owner": 403, "stranger": 200, "office": 200}),
     ("move own use case", "post", lambda w: f"/api/use-cases/{w['use_case'].pk}/move/",
      lambda w: {"to_stage": "validating"}, {**OWNERS, "owner": 200, "office": 200}),
+    # Both use cases serve a stated decision: whoever may change it passes the role check
+    # and is then told so (400); the others are refused first.
+    ("state the decision of own use case", "post", lambda w: f"/api/use-cases/{w['use_case'].pk}/state-decision/",
+     lambda w: {"statement": "Which invoices are paid early?"}, {**OWNERS, "owner": 400, "office": 400}),
+    ("state the decision of someone else's use case", "post",
+     lambda w: f"/api/use-cases/{w['strangers_use_case'].pk}/state-decision/",
+     lambda w: {"statement": "Which invoices are paid early?"}, {**OWNERS, "owner": 403, "stranger": 400, "office": 400}),
     ("list KPI observations", "get", lambda w: "/api/kpi-observations/", None, READ),
     ("record KPI observation", "post", lambda w: "/api/kpi-observations/",
      lambda w: {"kpi": w["kpi"].pk, "observed_on": "2026-11-01", "value": "0.2"}, {**OWNERS, "owner": 201, "office": 201}),

@@ -3,7 +3,11 @@ portfolio.findings or portfolio.tasks; every role rule through registry.roles.""
 
 from __future__ import annotations
 
+from functools import reduce
+from operator import or_
+
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import filters, mixins, status
@@ -59,6 +63,24 @@ class SearchFilter(filters.SearchFilter):
         except ValidationError as error:
             raise ValidationError({self.search_param: error.detail}) from None
         return search_smart_split(cleaned)[:10]
+
+    def filter_queryset(self, request, queryset, view):
+        search_fields = self.get_search_fields(view, request)
+        terms = self.get_search_terms(request)
+        for term in terms if search_fields else []:
+            queryset = queryset.filter(reduce(or_, (_contains(queryset.model, path, term) for path in search_fields)))
+        return queryset
+
+
+def _contains(model, path: str, term: str) -> Q:
+    """`path` contains `term`, in any case. A field of a related row (through a foreign key)
+    becomes a subquery on that row's table, so every branch of the OR stays on one table and
+    PostgreSQL answers it from that column's trigram index (registry migration 0005)."""
+    relation, _, rest = path.partition("__")
+    if not rest:
+        return Q(**{f"{path}__icontains": term})
+    related = model._meta.get_field(relation).related_model
+    return Q(**{f"{relation}__in": related._base_manager.filter(_contains(related, rest, term)).values("pk")})
 
 
 BACKENDS = [DjangoFilterBackend, SearchFilter, filters.OrderingFilter]

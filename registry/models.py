@@ -246,7 +246,8 @@ class UseCase(models.Model):
             _non_negative_check("expected_annual_value"),
             models.CheckConstraint(condition=Q(version__gte=1), name="registry_usecase_version_positive"),
         ]
-        indexes = [models.Index(fields=["stage", "stage_entered_on"])]
+        # Lists are paged by id, or by title when asked (the API and pages).
+        indexes = [models.Index(fields=["stage", "stage_entered_on"]), models.Index(fields=["title", "id"], name="registry_usecase_title_id")]
 
     def __str__(self):
         return f"{self.external_id}: {self.title}" if self.external_id else self.title

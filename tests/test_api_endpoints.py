@@ -358,6 +358,22 @@ def test_use_case_filters_combine(office):
     assert office.get("/api/use-cases/?stage_entered_after=2999-01-01").json()["results"] == []
 
 
+def test_search_finds_any_field_and_the_decision_statement_and_every_term_must_match(office):
+    by_title = UseCaseFactory(title="Claims triage assistant", summary="Routes claims.")
+    by_statement = UseCaseFactory(title="Queue ranker", summary="Ranks work.",
+                                  decision=DecisionFactory(statement="Which CLAIMS are fast-tracked today?"))
+    by_external_id = UseCaseFactory(external_id="CLM-0042", title="Intake reader", summary="Reads forms.")
+    UseCaseFactory(title="Cash forecast", summary="Forecasts cash.", decision=DecisionFactory(statement="How much cash?"))
+
+    def found(query):
+        return {r["id"] for r in office.get(f"/api/use-cases/?search={query}").json()["results"]}
+
+    assert found("claims") == {by_title.pk, by_statement.pk}
+    assert found("clm-00") == {by_external_id.pk}
+    assert found("claims fast-tracked") == {by_statement.pk}
+    assert found("claims forecast") == set()
+
+
 def test_dismissed_finding_no_longer_counts_as_open(office):
     use_case = UseCaseFactory()
     FindingFactory(use_cases=[use_case], kind="stalled_pilot", status="dismissed", status_reason="known")

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from django.conf import settings
 from django.core.management import call_command
+from django.test import override_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -139,3 +141,15 @@ def test_the_suite_puts_back_the_migration_made_rows_a_flush_removed():
     assert Group.objects.get(name="auditor").permissions.filter(codename="view_finding").exists()
     assert Group.objects.get(name="program_office").permissions.filter(codename="change_policy").exists()
     assert FrictionPoint.objects.count() == 7
+
+
+def test_the_static_files_the_image_serves_collect_with_hashed_names(tmp_path):
+    """The Dockerfile's collectstatic, with the production storage: a stylesheet or script of
+    ours or of a package that names a missing file would fail the image build."""
+    storages = {**settings.STORAGES,
+                "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}
+    with override_settings(STATIC_ROOT=tmp_path, STORAGES=storages):
+        call_command("collectstatic", "--noinput", stdout=io.StringIO())
+
+    manifest = (tmp_path / "staticfiles.json").read_text()
+    assert "web/" in manifest and "drf_spectacular_sidecar/" in manifest and "admin/" in manifest

@@ -408,3 +408,14 @@ def test_lopsided_units_are_named(login, owner_person):
                    orchestration_readiness="none", infrastructure_readiness="none")
     body = login("office").get(reverse("web:portfolio")).content.decode()
     assert "lopsided</strong>" in body
+
+
+def test_a_refusal_and_a_missing_page_are_explained_in_the_sites_own_pages(client, auditor_user):
+    client.force_login(auditor_user)
+
+    refused = client.get(reverse("web:decision_new"))
+    missing = client.get("/use-cases/999999/")
+
+    assert refused.status_code == 403 and "auditors see everything and change nothing" in refused.content.decode()
+    assert missing.status_code == 404 and "Back to my work" in missing.content.decode()
+    assert "Sign out" in refused.content.decode()

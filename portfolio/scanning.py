@@ -15,11 +15,10 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError as KombuOperationalError
 
+from config.celery import hand_to_worker
 from registry.roles import acting_user
 
-from .digest import send_scan_digests
 from .findings import reconcile
 from .models import FindingKind, Policy, ScanRun
 
@@ -125,14 +124,8 @@ def _queue_digests(scan_run: ScanRun) -> None:
     """Hand the run's digests to a worker; with no broker configured or reachable, send them here."""
     from .tasks import send_scan_digests_task  # the tasks module imports this one
 
-    if not settings.CELERY_TASK_ALWAYS_EAGER:
-        try:
-            send_scan_digests_task.apply_async(args=[scan_run.pk], retry=False, ignore_result=True)
-            return
-        except (KombuOperationalError, OSError):
-            pass
     try:
-        send_scan_digests(scan_run)
+        hand_to_worker(send_scan_digests_task, scan_run.pk)
     except Exception:
         # The findings are written and the scan succeeded; the run says the mail failed, and
         # the pending-digests sweep tries again.

@@ -4,6 +4,7 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 from django.urls import reverse
 from openpyxl import Workbook
 
@@ -128,6 +129,7 @@ def test_unreadable_files_are_reported_not_crashed_on(office, content, name, mes
     assert "/tmp" not in response.content.decode()
 
 
+@override_settings(CELERY_TASK_ALWAYS_EAGER=False)
 def test_with_the_broker_down_the_upload_is_checked_and_imported_in_the_request(
     client, program_office_user, monkeypatch, django_capture_on_commit_callbacks
 ):

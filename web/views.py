@@ -19,9 +19,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
-from kombu.exceptions import OperationalError as KombuOperationalError
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.celery import hand_to_worker
 from portfolio.findings import FindingChangeRefused, assign_finding, change_finding_status, may_answer_finding
 from portfolio.models import ACTIVE_STATUSES, Finding, FindingStatus
 from registry import roles
@@ -641,14 +641,6 @@ def portfolio_export(request):
 # Import ----------------------------------------------------------------------------------------
 
 
-def _hand_to_worker(task, job_id: int) -> None:
-    """Queue `task` for a worker; with the broker down, run it here so the upload is not stuck."""
-    try:
-        task.apply_async(args=[job_id], retry=False, ignore_result=True)
-    except (KombuOperationalError, OSError):
-        task(job_id)
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_upload(request):
@@ -657,7 +649,7 @@ def import_upload(request):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         job = store_upload(filename=upload.name, content=upload.read(), actor=request.user)
-        transaction.on_commit(lambda: _hand_to_worker(check_uploaded_use_cases, job.pk))
+        transaction.on_commit(lambda: hand_to_worker(check_uploaded_use_cases, job.pk))
         return redirect("web:import_job", job.pk)
     recent = ImportJob.objects.select_related("uploaded_by").defer("content")[:10]
     return render(request, "web/import_upload.html", {"form": form, "recent": recent})
@@ -675,7 +667,7 @@ def import_job(request, pk):
         updated = ImportJob.objects.filter(pk=pk, status=ImportJob.Status.CHECKED).update(
             status=ImportJob.Status.QUEUED, phase="waiting for a worker")
         if updated:
-            transaction.on_commit(lambda: _hand_to_worker(import_uploaded_use_cases, pk))
+            transaction.on_commit(lambda: hand_to_worker(import_uploaded_use_cases, pk))
         return redirect("web:import_job", pk)
     if request.htmx and job.status in (ImportJob.Status.INVALID, ImportJob.Status.CHECKED):
         return HttpResponseClientRefresh()  # the check is over: show its report on the whole page

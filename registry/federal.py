@@ -108,7 +108,6 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from .bulk import bulk_update_with_history
 from .models import BusinessUnit, Decision, Person, Stage, StageTransition, TransitionSource, UseCase
 from .roles import acting_user
 
@@ -462,7 +461,9 @@ def import_federal(
     progress=lambda rows: rows,
 ):
     """Import a published US federal inventory (see the module docstring); all or nothing."""
-    from .importing import BATCH_SIZE, ImportReport, _chunks, _existing_use_cases, _start_of_day, _units_by_name
+    from .importing import (
+        BATCH_SIZE, ImportReport, _chunks, _existing_use_cases, _start_of_day, _units_by_name, write_use_cases,
+    )
 
     if fmt not in FORMATS:
         raise ValueError(f"Unknown inventory format {fmt!r}; known: {', '.join(FORMATS)}")
@@ -534,12 +535,9 @@ def import_federal(
                 to_update.append(use_case)
                 changed_fields |= changed | {"version", "updated_at"}
         if not dry_run:
-            bulk_create_with_history(to_create, UseCase, batch_size=BATCH_SIZE, default_user=actor, default_change_reason=reason)
-            bulk_update_with_history(to_update, sorted(changed_fields), default_user=actor, default_change_reason=reason)
-            StageTransition.objects.bulk_create(transitions, batch_size=BATCH_SIZE)
-    report.created, report.updated = len(to_create), len(to_update)
-    report.unchanged = report.rows - report.created - report.updated
-    return report
+            write_use_cases(to_create=to_create, to_update=to_update, changed_fields=changed_fields,
+                            transitions=transitions, actor=actor, reason=reason)
+    return report.count(created=to_create, updated=to_update)
 
 
 def _apply(use_case: UseCase, row: FederalRow, fmt: str, unit, owner, placeholders, today) -> set[str]:

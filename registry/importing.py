@@ -92,6 +92,12 @@ class ImportReport:
     dry_run: bool = False
     ignored_columns: list[str] = field(default_factory=list)
 
+    def count(self, *, created: list, updated: list) -> ImportReport:
+        """Tally what the import created and updated; every other row it read was unchanged."""
+        self.created, self.updated = len(created), len(updated)
+        self.unchanged = self.rows - self.created - self.updated
+        return self
+
     def summary(self, noun: str) -> str:
         verb = "would be" if self.dry_run else "were"
         text = (
@@ -285,9 +291,7 @@ def import_people(path: str | Path, *, actor=None, dry_run: bool = False, progre
             bulk_update_with_history(
                 to_update, ["name", "business_unit", "active"], default_user=actor, default_change_reason="import"
             )
-    report.created, report.updated = len(to_create), len(to_update)
-    report.unchanged = report.rows - report.created - report.updated
-    return report
+    return report.count(created=to_create, updated=to_update)
 
 
 # Use cases --------------------------------------------------------------------------------
@@ -493,12 +497,17 @@ def import_use_cases(
                 changed_decisions, ["owner", "owner_confirmed_on", "frequency", "cost_of_error", "updated_at"],
                 default_user=actor, default_change_reason=reason,
             )
-            bulk_create_with_history(to_create, UseCase, batch_size=BATCH_SIZE, default_user=actor, default_change_reason=reason)
-            bulk_update_with_history(to_update, sorted(changed_fields), default_user=actor, default_change_reason=reason)
-            StageTransition.objects.bulk_create(transitions, batch_size=BATCH_SIZE)
-    report.created, report.updated = len(to_create), len(to_update)
-    report.unchanged = report.rows - report.created - report.updated
-    return report
+            write_use_cases(to_create=to_create, to_update=to_update, changed_fields=changed_fields,
+                            transitions=transitions, actor=actor, reason=reason)
+    return report.count(created=to_create, updated=to_update)
+
+
+def write_use_cases(*, to_create: list[UseCase], to_update: list[UseCase], changed_fields: set[str],
+                    transitions: list[StageTransition], actor, reason: str) -> None:
+    """Write an import's new and changed use cases, with their history and stage transitions."""
+    bulk_create_with_history(to_create, UseCase, batch_size=BATCH_SIZE, default_user=actor, default_change_reason=reason)
+    bulk_update_with_history(to_update, sorted(changed_fields), default_user=actor, default_change_reason=reason)
+    StageTransition.objects.bulk_create(transitions, batch_size=BATCH_SIZE)
 
 
 def _plan_decisions(rows: list[UseCaseRow], units, today) -> dict[tuple[str, str], Decision]:

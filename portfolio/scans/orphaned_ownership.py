@@ -169,17 +169,11 @@ def _records(model, history_ids: list[int], fields: tuple[str, ...]) -> dict[int
 
 def _people_on(as_of: datetime.date, person_ids: set[int]) -> dict[int, tuple[str, bool]]:
     """(email, active) of each person on `as_of`: their history then, else as they are now."""
-    people = {}
-    rows = Person.objects.order_by().annotate(then=_history_then(Person, as_of)).values_list("pk", "email", "active", "then")
-    current = {pk: (email, active, then) for pk, email, active, then in rows if pk in person_ids}
-    records = _records(Person, [then for *_, then in current.values() if then is not None], ("email", "active"))
-    for pk, (email, active, then) in current.items():
-        record = records.get(then)
-        people[pk] = (record["email"], record["active"]) if record else (email, active)
-    return people
+    people = Person.objects.order_by().filter(pk__in=person_ids)
+    return {row["pk"]: (row["email"], row["active"]) for row in _rows_on(people, Person, as_of, ("email", "active"))}
 
 
-def _rows_on(queryset, model, as_of: datetime.date, fields: tuple[str, ...], roles: tuple[str, ...]) -> list[dict]:
+def _rows_on(queryset, model, as_of: datetime.date, fields: tuple[str, ...], roles: tuple[str, ...] = ()) -> list[dict]:
     """`queryset`'s rows (`pk`, `fields` and any annotations named) with the model's own
     `fields` as they were on `as_of` (history, else current), each role's owner completed
     with `<role>__email` and `<role>__active` as on that day."""
@@ -187,11 +181,12 @@ def _rows_on(queryset, model, as_of: datetime.date, fields: tuple[str, ...], rol
     recorded = tuple(name for name in fields if name not in queryset.query.annotations)
     records = _records(model, [row["then"] for row in current if row["then"] is not None], recorded)
     rows = [{**row, **records.get(row["then"], {})} for row in current]
-    people = _people_on(as_of, {row[f"{role}_id"] for row in rows for role in roles} - {None})
-    for row in rows:
-        for role in roles:
-            email, active = people.get(row[f"{role}_id"], (None, None))
-            row[f"{role}__email"], row[f"{role}__active"] = email, active
+    if roles:
+        people = _people_on(as_of, {row[f"{role}_id"] for row in rows for role in roles} - {None})
+        for row in rows:
+            for role in roles:
+                email, active = people.get(row[f"{role}_id"], (None, None))
+                row[f"{role}__email"], row[f"{role}__active"] = email, active
     return rows
 
 

@@ -1,4 +1,4 @@
-"""CONTRACT.md's roles for the API, through the same functions the admin uses (registry.roles).
+"""CONTRACT.md's roles for the API, through the same functions the admin uses (registry.access).
 
 Anonymous → 401. Any role reads. Writes: each view names who may write at all
 (`may_write(request)`) and who may change one object (`may_change(request, obj)`);
@@ -7,7 +7,7 @@ auditors never write.
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from registry import roles
+from registry import access
 
 
 class RolePermission(BasePermission):
@@ -17,12 +17,12 @@ class RolePermission(BasePermission):
         user = request.user
         if not (user and user.is_authenticated):
             return False  # DRF answers 401 with WWW-Authenticate
-        if not roles.has_role(user):
+        if not access.has_role(user):
             self.message = "Your login has no Last Mile role (program office, business owner or auditor)."
             return False
         if request.method in SAFE_METHODS:
             return True
-        if roles.is_auditor(user):
+        if access.is_auditor(user):
             self.message = "Auditors see everything and change nothing."
             return False
         may_write = getattr(view, "may_write", None)

@@ -1,5 +1,5 @@
 """API views: thin callers. Every write goes through registry.services, registry.lifecycle,
-portfolio.findings or portfolio.tasks; every role rule through registry.roles."""
+portfolio.findings or portfolio.tasks; every role rule through registry.access."""
 
 from __future__ import annotations
 
@@ -19,10 +19,11 @@ from rest_framework.filters import search_smart_split
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from portfolio.findings import assign_finding, change_finding_status, may_answer_finding
+from portfolio.findings import assign_finding, change_finding_status
 from portfolio.models import FindingStatus
 from portfolio.tasks import start_scan
-from registry import roles
+from portfolio import access as portfolio_access
+from registry import access
 from registry.lifecycle import move_use_case
 from registry.models import Decision, Person, TransitionSource, UseCase
 from registry.services import (
@@ -87,7 +88,7 @@ BACKENDS = [DjangoFilterBackend, SearchFilter, filters.OrderingFilter]
 
 
 def _is_writer(request) -> bool:
-    return roles.is_program_office(request.user) or roles.is_business_owner(request.user)
+    return access.is_program_office(request.user) or access.is_business_owner(request.user)
 
 
 class DetailETagMixin:
@@ -144,7 +145,7 @@ class BusinessUnitViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.Retriev
     ordering = ["name"]
 
     def may_write(self, request):
-        return roles.can_change_directory(request.user)
+        return access.can_change_directory(request.user)
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -172,7 +173,7 @@ class PersonViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveModel
     pagination_class = LargeListPagination
 
     def may_write(self, request):
-        return roles.can_change_directory(request.user)
+        return access.can_change_directory(request.user)
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -241,7 +242,7 @@ class DecisionViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMod
         return _is_writer(request)
 
     def may_change(self, request, decision):
-        return roles.can_change_decision(request.user, decision)
+        return access.can_change_decision(request.user, decision)
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -249,7 +250,7 @@ class DecisionViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMod
         data = dict(serializer.validated_data)
         data.pop("version", None)
         decision = Decision(**data)
-        if not roles.can_change_decision(request.user, decision):
+        if not access.can_change_decision(request.user, decision):
             raise PermissionDenied("A business owner registers only decisions they own.")
         save_decision(decision=decision, actor=request.user)
         return self.detail_response(decision, status_code=status.HTTP_201_CREATED)
@@ -262,7 +263,7 @@ class DecisionViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMod
         expected = expected_version(request, decision, body_version=data.pop("version", None), required=True)
         for field, value in data.items():
             setattr(decision, field, value)
-        if not roles.can_change_decision(request.user, decision):
+        if not access.can_change_decision(request.user, decision):
             raise PermissionDenied("A business owner cannot give their decision to someone else.")
         save_decision(decision=decision, actor=request.user, expected_version=expected)
         return self.detail_response(decision)
@@ -321,7 +322,7 @@ class UseCaseViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
         return _is_writer(request)
 
     def may_change(self, request, use_case):
-        return roles.can_change_use_case(request.user, use_case)
+        return access.can_change_use_case(request.user, use_case)
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -330,7 +331,7 @@ class UseCaseViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
         data.pop("version", None)
         friction_points = data.pop("friction_points", None)
         use_case = UseCase(**data)
-        if not roles.can_change_use_case(request.user, use_case):
+        if not access.can_change_use_case(request.user, use_case):
             raise PermissionDenied("A business owner registers only use cases they own or whose decision they own.")
         with transaction.atomic():
             register_use_case(use_case=use_case, actor=request.user, source=TransitionSource.API)
@@ -347,7 +348,7 @@ class UseCaseViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
         friction_points = data.pop("friction_points", None)
         for field, value in data.items():
             setattr(use_case, field, value)
-        if not roles.can_change_use_case(request.user, use_case):
+        if not access.can_change_use_case(request.user, use_case):
             raise PermissionDenied("A business owner cannot hand their use case to someone else.")
         with transaction.atomic():
             edit_use_case(use_case=use_case, actor=request.user, expected_version=expected)
@@ -434,7 +435,7 @@ class KPIObservationViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.Retri
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         kpi = serializer.validated_data["kpi"]
-        if not roles.can_record_kpi(request.user, kpi.use_case):
+        if not access.can_record_kpi(request.user, kpi.use_case):
             raise PermissionDenied("You may record observations only on use cases you own.")
         observation = record_kpi_observation(
             kpi=kpi, observed_on=serializer.validated_data["observed_on"], value=serializer.validated_data["value"],
@@ -483,8 +484,8 @@ class FindingViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
 
     def may_change(self, request, finding):
         if self.action == "assign":
-            return roles.can_assign_findings(request.user)
-        return may_answer_finding(request.user, finding)
+            return portfolio_access.can_assign_findings(request.user)
+        return portfolio_access.can_answer_finding(request.user, finding)
 
     def _change(self, request, to_status, serializer_class):
         finding = self.get_object()
@@ -546,7 +547,7 @@ class ScanRunViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
     ordering = ["-id"]
 
     def may_write(self, request):
-        return roles.can_run_scans(request.user)
+        return portfolio_access.can_run_scans(request.user)
 
     @extend_schema(
         summary="Start a scan (program office): queued for a worker",

@@ -6,7 +6,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from registry import roles
+from portfolio import access as portfolio_access
+from registry import access
 from registry.admin import ReadOnlyAdmin, ReadOnlyInline, RoleAwareAdmin
 
 from .findings import FindingChangeRefused, change_finding_status
@@ -102,7 +103,7 @@ class ScanRunAdmin(ReadOnlyAdmin):
         ]
 
     def start_view(self, request):
-        if not roles.can_run_scans(request.user):
+        if not portfolio_access.can_run_scans(request.user):
             raise PermissionDenied
         form = StartScanForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -119,7 +120,7 @@ class ScanRunAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/portfolio/scanrun/start.html", context)
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "may_start_scan": roles.can_run_scans(request.user)}
+        extra_context = {**(extra_context or {}), "may_start_scan": portfolio_access.can_run_scans(request.user)}
         return super().changelist_view(request, extra_context)
 
 
@@ -140,7 +141,7 @@ class PolicyAdmin(RoleAwareAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
-        return roles.is_program_office(request.user) and super().has_change_permission(request, obj)
+        return access.is_program_office(request.user) and super().has_change_permission(request, obj)
 
     def changelist_view(self, request, extra_context=None):
         # One policy: the list is just a step on the way to it.

@@ -19,7 +19,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.db.models import Q
 from django.utils import timezone
 
-from registry.roles import PROGRAM_OFFICE
+from registry.access import PROGRAM_OFFICE
 
 from .models import DigestDelivery, Finding, FindingEvent, FindingKind, FindingStatus, ScanRun, Severity
 

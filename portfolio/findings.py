@@ -17,9 +17,10 @@ from django.utils import timezone
 from django.db.models import Q, Value
 from django.db.models.functions import Greatest
 from registry.bulk import bulk_update_with_history, create_objects, insert_rows
-from registry import roles
+from core.actors import acting_user
 from registry.models import Person
 
+from .access import can_answer_finding
 from .models import ACTIVE_STATUSES, Finding, FindingEvent, FindingStatus, ScanRun
 from .scans.base import Detected
 
@@ -150,24 +151,9 @@ ALLOWED_CHANGES = {
 }
 
 
-def may_answer_finding(user, finding: Finding) -> bool:
-    """The program office answers any finding; a business owner those on what they own."""
-    if roles.is_program_office(user):
-        return True
-    if not roles.is_business_owner(user):
-        return False
-    person = roles.person_for_user(user)
-    if person is None:
-        return False
-    owns_use_case = finding.use_cases.filter(
-        Q(business_owner=person) | Q(technical_owner=person) | Q(decision__owner=person)
-    ).exists()
-    return owns_use_case or finding.decisions.filter(owner=person).exists()
-
-
 def change_finding_status(*, finding: Finding, to_status: str, actor, reason: str = "") -> Finding:
     """Move a finding along its lifecycle; dismissing needs a reason."""
-    if not may_answer_finding(actor, finding):
+    if not can_answer_finding(actor, finding):
         raise FindingChangeRefused("Only the program office or an owner of what it concerns may answer this finding.")
     reason = reason.strip()
     if to_status == FindingStatus.DISMISSED and not reason:
@@ -177,16 +163,16 @@ def change_finding_status(*, finding: Finding, to_status: str, actor, reason: st
         if to_status not in ALLOWED_CHANGES.get(locked.status, set()):
             raise FindingChangeRefused(f"A finding that is {locked.status} cannot become {to_status}.")
         FindingEvent.objects.create(finding=locked, from_status=locked.status, to_status=to_status,
-                                    actor=roles.acting_user(actor), reason=reason)
+                                    actor=acting_user(actor), reason=reason)
         locked.status, locked.status_reason, locked.status_changed_at = to_status, reason, timezone.now()
-        locked._history_user = roles.acting_user(actor)
+        locked._history_user = acting_user(actor)
         locked.save(update_fields=["status", "status_reason", "status_changed_at"])
     return locked
 
 
 def assign_finding(*, finding: Finding, assignee: Person | None, actor) -> Finding:
     finding.assignee = assignee
-    finding._history_user = roles.acting_user(actor)
+    finding._history_user = acting_user(actor)
     finding._change_reason = f"assigned to {assignee.email}" if assignee else "unassigned"
     finding.save(update_fields=["assignee"])
     return finding

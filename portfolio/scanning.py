@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.celery import hand_to_worker
-from registry.roles import acting_user
+from core.actors import acting_user
 
 from .findings import reconcile
 from .models import FindingKind, Policy, ScanRun

@@ -5,7 +5,7 @@ from django.db.models import Count
 from django.http import Http404, HttpResponseRedirect
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import lifecycle, roles, services
+from . import access, lifecycle, services
 from .models import (
     KPI,
     BusinessUnit,
@@ -23,16 +23,16 @@ class RoleAwareAdmin(SimpleHistoryAdmin):
     """Auditors see everything and change nothing, whatever permissions they were given."""
 
     def has_add_permission(self, request, *args):
-        return not roles.is_auditor(request.user) and super().has_add_permission(request, *args)
+        return not access.is_auditor(request.user) and super().has_add_permission(request, *args)
 
     def has_change_permission(self, request, obj=None):
-        return not roles.is_auditor(request.user) and super().has_change_permission(request, obj)
+        return not access.is_auditor(request.user) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return not roles.is_auditor(request.user) and super().has_delete_permission(request, obj)
+        return not access.is_auditor(request.user) and super().has_delete_permission(request, obj)
 
     def get_actions(self, request):
-        if roles.is_auditor(request.user):
+        if access.is_auditor(request.user):
             return {}
         return super().get_actions(request)
 
@@ -197,11 +197,11 @@ class DecisionAdmin(VersionedAdminMixin, RoleAwareAdmin):
     inlines = [UseCaseInline]
 
     def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and roles.can_change_decision(request.user, obj)
+        return super().has_change_permission(request, obj) and access.can_change_decision(request.user, obj)
 
     def save_model(self, request, obj, form, change):
         # Judged on the values chosen in the form: a business owner registers only decisions they own.
-        if not roles.can_change_decision(request.user, obj):
+        if not access.can_change_decision(request.user, obj):
             raise PermissionDenied
         services.save_decision(
             decision=obj, actor=request.user, expected_version=form.cleaned_data.get("expected_version") if change else None
@@ -262,11 +262,11 @@ class UseCaseAdmin(VersionedAdminMixin, RoleAwareAdmin):
     ]
 
     def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and roles.can_change_use_case(request.user, obj)
+        return super().has_change_permission(request, obj) and access.can_change_use_case(request.user, obj)
 
     def save_model(self, request, obj, form, change):
         # Judged on the values chosen in the form: a business owner keeps to what they own.
-        if not roles.can_change_use_case(request.user, obj):
+        if not access.can_change_use_case(request.user, obj):
             raise PermissionDenied
         if change:
             services.edit_use_case(
@@ -286,7 +286,7 @@ class UseCaseAdmin(VersionedAdminMixin, RoleAwareAdmin):
     def move_to_next_stage(self, request, queryset):
         for use_case in queryset.select_related("decision", "business_owner", "technical_owner"):
             next_stage = lifecycle.NEXT_STAGE.get(use_case.stage)
-            if next_stage is None or not roles.can_change_use_case(request.user, use_case):
+            if next_stage is None or not access.can_change_use_case(request.user, use_case):
                 self.message_user(request, f"'{use_case}' was not moved: no next stage or not yours.", messages.WARNING)
                 continue
             try:
@@ -316,11 +316,11 @@ class KPIAdmin(RoleAwareAdmin):
 
     def has_change_permission(self, request, obj=None):
         use_case = obj.use_case if obj else None
-        return super().has_change_permission(request, obj) and roles.can_change_use_case(request.user, use_case)
+        return super().has_change_permission(request, obj) and access.can_change_use_case(request.user, use_case)
 
     def save_model(self, request, obj, form, change):
         # Judged on the use case chosen in the form: business owners add KPIs to their own only.
-        if not roles.can_change_use_case(request.user, obj.use_case):
+        if not access.can_change_use_case(request.user, obj.use_case):
             raise PermissionDenied
         super().save_model(request, obj, form, change)
 
@@ -341,7 +341,7 @@ class KPIObservationAdmin(RoleAwareAdmin):
 
     def has_change_permission(self, request, obj=None):
         use_case = obj.kpi.use_case if obj else None
-        return super().has_change_permission(request, obj) and roles.can_change_use_case(request.user, use_case)
+        return super().has_change_permission(request, obj) and access.can_change_use_case(request.user, use_case)
 
     def get_readonly_fields(self, request, obj=None):
         # An observation is keyed by its KPI and day: correct its value, or record another day.
@@ -349,7 +349,7 @@ class KPIObservationAdmin(RoleAwareAdmin):
         return [*readonly, "kpi", "observed_on"] if obj else readonly
 
     def save_model(self, request, obj, form, change):
-        if not roles.can_change_use_case(request.user, obj.kpi.use_case):
+        if not access.can_change_use_case(request.user, obj.kpi.use_case):
             raise PermissionDenied
         saved = services.record_kpi_observation(
             kpi=obj.kpi, observed_on=obj.observed_on, value=obj.value, actor=request.user

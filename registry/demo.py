@@ -52,7 +52,7 @@ from .models import (
     UseCase,
 )
 from . import bulk
-from .roles import AUDITOR, BUSINESS_OWNER, PROGRAM_OFFICE
+from .access import AUDITOR, BUSINESS_OWNER, PROGRAM_OFFICE
 
 DEMO_PASSWORD = "lastmile-demo"
 DEMO_DOMAIN = "meridian.example"

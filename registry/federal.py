@@ -109,7 +109,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from .models import BusinessUnit, Decision, Person, Stage, StageTransition, TransitionSource, UseCase
-from .roles import acting_user
+from core.actors import acting_user
 
 OMB_2025 = "omb-2025"
 OMB_2024 = "omb-2024"
@@ -638,7 +638,7 @@ def seed_federal_demo(*, path: str | Path | None = None, reset: bool = False, to
     from django.db.models import Count
 
     from .demo import DEMO_PASSWORD, DemoLogin, make_room_for_demo
-    from .roles import AUDITOR, BUSINESS_OWNER, PROGRAM_OFFICE
+    from .access import AUDITOR, BUSINESS_OWNER, PROGRAM_OFFICE
 
     path = Path(path) if path else default_inventory_path()
     with transaction.atomic():

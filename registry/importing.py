@@ -30,7 +30,7 @@ from .models import (
     TransitionSource,
     UseCase,
 )
-from .roles import acting_user
+from core.actors import acting_user
 from .tabular import UnreadableFile, read_table, write_table
 
 BATCH_SIZE = 2000

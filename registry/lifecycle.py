@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import READINESS_ORDER, Decision, Readiness, Stage, StageTransition, TransitionSource, UseCase
-from .roles import acting_user
+from core.actors import acting_user
 
 FORWARD_MOVES = {
     (Stage.PROPOSED, Stage.VALIDATING),

@@ -21,7 +21,7 @@ from .models import (
     TransitionSource,
     UseCase,
 )
-from .roles import acting_user
+from core.actors import acting_user
 
 
 def normalise_email(email: str) -> str:

@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from registry.models import UseCase
-from registry.roles import ROLE_GROUPS
+from registry.access import ROLE_GROUPS
 from tests.factories import UseCaseFactory, UserFactory
 
 WRITERS = 20

@@ -125,7 +125,7 @@ def test_the_suite_puts_back_the_migration_made_rows_a_flush_removed():
     from django.contrib.auth.models import Group
 
     from registry.models import FrictionPoint
-    from registry.roles import ROLE_GROUPS
+    from registry.access import ROLE_GROUPS
     from tests.conftest import restore_reference_data
 
     # given: what a flush leaves

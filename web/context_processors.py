@@ -1,4 +1,4 @@
-from registry import roles
+from registry import access
 
 
 def navigation(request):
@@ -6,12 +6,12 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    role = ("auditor (read-only)" if roles.is_auditor(user) else "program office" if roles.is_program_office(user)
-            else "business owner" if roles.is_business_owner(user) else "")
+    role = ("auditor (read-only)" if access.is_auditor(user) else "program office" if access.is_program_office(user)
+            else "business owner" if access.is_business_owner(user) else "")
     match = getattr(request, "resolver_match", None)
     name = match.url_name if match else ""
     nav = {"home": "home", "portfolio": "portfolio", "findings": "findings", "import": "import", "import_job": "import"}
     return {
         "nav_role": role, "nav": nav.get(name, ""),
-        "nav_portfolio": roles.can_see_portfolio(user), "nav_import": roles.can_import(user),
+        "nav_portfolio": access.can_see_portfolio(user), "nav_import": access.can_import(user),
     }

@@ -1,4 +1,4 @@
-"""The pages. Each view: check the role (registry.roles), read with a selector, write with a
+"""The pages. Each view: check the role (registry.access), read with a selector, write with a
 service, render a template. An htmx request gets just the fragment it replaces; without
 JavaScript every action is a plain form POST followed by a redirect."""
 
@@ -22,9 +22,10 @@ from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.celery import hand_to_worker
-from portfolio.findings import FindingChangeRefused, assign_finding, change_finding_status, may_answer_finding
+from portfolio.findings import FindingChangeRefused, assign_finding, change_finding_status
 from portfolio.models import ACTIVE_STATUSES, Finding, FindingStatus
-from registry import roles
+from portfolio import access as portfolio_access
+from registry import access
 from registry.lifecycle import GATES, NEXT_STAGE, MoveRefused, StaleVersion, move_use_case, unmet_conditions
 from registry.models import VALUE_CHAIN_LAYERS, Decision, Person, Readiness, Stage, UseCase
 from registry.services import (
@@ -110,8 +111,8 @@ def _decorate(use_case: UseCase, user, *, today) -> UseCase:
     if use_case.next_stage:
         use_case.needs = unmet_conditions(use_case, use_case.next_stage)
         use_case.next_stage_label = Stage(use_case.next_stage).label
-    use_case.can_change = roles.can_change_use_case(user, use_case)
-    use_case.can_confirm = roles.can_confirm_use_case_ownership(user, use_case)
+    use_case.can_change = access.can_change_use_case(user, use_case)
+    use_case.can_confirm = access.can_confirm_use_case_ownership(user, use_case)
     use_case.kpi_list = list(use_case.kpis.all())
     if use_case.can_change:
         use_case.move_form = MoveForm(use_case=use_case, auto_id=f"uc{use_case.pk}-move-%s")
@@ -161,7 +162,7 @@ def _use_case_or_404(pk: int) -> UseCase:
 @require_GET
 def home(request):
     user = request.user
-    person = roles.person_for_user(user)
+    person = access.person_for_user(user)
     today = timezone.localdate()
     context = {"person": person, "today": today}
     if person is not None:
@@ -171,13 +172,13 @@ def home(request):
             _decorate(use_case, user, today=today)
         decisions = Paginator(selectors.home_decisions(person), PAGE_SIZE).get_page(request.GET.get("dpage"))
         for decision in decisions:
-            decision.can_confirm = roles.can_confirm_decision_ownership(user, decision)
-            decision.can_change = roles.can_change_decision(user, decision)
+            decision.can_confirm = access.can_confirm_decision_ownership(user, decision)
+            decision.can_change = access.can_change_decision(user, decision)
         context.update(
             use_cases=use_cases, decisions=decisions,
             open_findings=selectors.findings_for(person, everything=False).filter(status__in=ACTIVE_STATUSES).count(),
         )
-    context["can_register"] = roles.can_change_decision(user, None)
+    context["can_register"] = access.can_change_decision(user, None)
     return render(request, "web/home.html", context)
 
 
@@ -186,17 +187,17 @@ def home(request):
 
 def _decision_owner_fixed(user, decision: Decision | None):
     """A business owner registers and keeps decisions as their own; the program office picks anyone."""
-    if roles.is_program_office(user):
+    if access.is_program_office(user):
         return None
-    return decision.owner if decision is not None and decision.pk else roles.person_for_user(user)
+    return decision.owner if decision is not None and decision.pk else access.person_for_user(user)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def decision_new(request):
-    _must(roles.can_change_decision(request.user, None))
+    _must(access.can_change_decision(request.user, None))
     owner = _decision_owner_fixed(request.user, None)
-    if not roles.is_program_office(request.user) and owner is None:
+    if not access.is_program_office(request.user) and owner is None:
         messages.error(request, "Your login has no person in the directory, so you cannot own a decision yet. "
                                 "Ask the program office to import you.")
         return redirect("web:home")
@@ -217,7 +218,7 @@ def decision_new(request):
 @require_http_methods(["GET", "POST"])
 def decision_edit(request, pk):
     decision = get_object_or_404(Decision.objects.select_related("owner", "business_unit"), pk=pk)
-    _must(decision.is_defined and roles.can_change_decision(request.user, decision))
+    _must(decision.is_defined and access.can_change_decision(request.user, decision))
     form = DecisionForm(_posted(request), instance=decision, owner_fixed=_decision_owner_fixed(request.user, decision))
     if request.method == "POST" and form.is_valid():
         try:
@@ -236,7 +237,7 @@ def decision_edit(request, pk):
 @require_GET
 def decision_detail(request, pk):
     decision = get_object_or_404(Decision.objects.select_related("owner", "business_unit"), pk=pk)
-    _must(roles.has_role(request.user))
+    _must(access.has_role(request.user))
     today = timezone.localdate()
     use_cases = Paginator(
         selectors.use_cases_for_cards().filter(decision=decision).order_by("title", "pk"), PAGE_SIZE
@@ -248,9 +249,9 @@ def decision_detail(request, pk):
         "decision": decision, "use_cases": use_cases,
         # A placeholder is no decision: nobody edits, confirms or registers use cases under it;
         # each of its use cases states its own decision (on its card).
-        "can_change": decision.is_defined and roles.can_change_decision(request.user, decision),
-        "can_confirm": decision.is_defined and roles.can_confirm_decision_ownership(request.user, decision),
-        "can_add_use_case": decision.is_defined and roles.can_change_use_case(request.user, None),
+        "can_change": decision.is_defined and access.can_change_decision(request.user, decision),
+        "can_confirm": decision.is_defined and access.can_confirm_decision_ownership(request.user, decision),
+        "can_add_use_case": decision.is_defined and access.can_change_use_case(request.user, None),
         "validating_needs": GATES[Stage.VALIDATING](UseCase(decision=decision)) if decision.is_defined else [],
     })
 
@@ -259,7 +260,7 @@ def decision_detail(request, pk):
 @require_POST
 def decision_confirm(request, pk):
     decision = get_object_or_404(Decision, pk=pk)
-    _must(decision.is_defined and roles.can_confirm_decision_ownership(request.user, decision))
+    _must(decision.is_defined and access.can_confirm_decision_ownership(request.user, decision))
     confirm_decision_ownership(decision=decision, actor=request.user)
     if request.htmx:
         decision = selectors.home_decisions(decision.owner).get(pk=pk)
@@ -276,15 +277,15 @@ def decision_confirm(request, pk):
 @require_http_methods(["GET", "POST"])
 def use_case_new(request, decision_pk):
     decision = get_object_or_404(Decision.objects.select_related("owner", "business_unit"), pk=decision_pk)
-    _must(decision.is_defined and roles.can_change_use_case(request.user, None))
-    person = roles.person_for_user(request.user)
-    initial = {"business_owner_email": person.email} if person and not roles.is_program_office(request.user) else {}
+    _must(decision.is_defined and access.can_change_use_case(request.user, None))
+    person = access.person_for_user(request.user)
+    initial = {"business_owner_email": person.email} if person and not access.is_program_office(request.user) else {}
     form = UseCaseForm(_posted(request), initial=initial,
                        instance=UseCase(decision=decision, business_unit=decision.business_unit))
     if request.method == "POST" and form.is_valid():
         use_case = form.apply()
         use_case.decision, use_case.business_unit = decision, decision.business_unit
-        if not roles.can_change_use_case(request.user, use_case):
+        if not access.can_change_use_case(request.user, use_case):
             form.add_error(None, "You can only register a use case you own (as business or technical owner) "
                                  "or that serves a decision you own.")
         else:
@@ -306,11 +307,11 @@ def use_case_new(request, decision_pk):
 @require_http_methods(["GET", "POST"])
 def use_case_edit(request, pk):
     use_case = _use_case_or_404(pk)
-    _must(roles.can_change_use_case(request.user, use_case))
+    _must(access.can_change_use_case(request.user, use_case))
     form = UseCaseForm(_posted(request), instance=use_case)
     if request.method == "POST" and form.is_valid():
         edited = form.apply()
-        if not roles.can_change_use_case(request.user, edited):
+        if not access.can_change_use_case(request.user, edited):
             form.add_error(None, "You cannot hand this use case to others and keep no role on it; "
                                  "ask the program office to reassign it.")
         else:
@@ -336,7 +337,7 @@ def use_case_edit(request, pk):
 @login_required
 @require_GET
 def use_case_card(request, pk):
-    _must(roles.has_role(request.user))
+    _must(access.has_role(request.user))
     _use_case_or_404(pk)
     return _card(request, pk)
 
@@ -345,7 +346,7 @@ def use_case_card(request, pk):
 @require_POST
 def use_case_move(request, pk):
     use_case = _use_case_or_404(pk)
-    _must(roles.can_change_use_case(request.user, use_case))
+    _must(access.can_change_use_case(request.user, use_case))
     form = MoveForm(request.POST, use_case=use_case)
     if not form.is_valid():
         return _answer(request, use_case, Feedback(form_errors=form.errors))
@@ -364,8 +365,8 @@ def use_case_move(request, pk):
 @require_POST
 def use_case_confirm(request, pk):
     use_case = _use_case_or_404(pk)
-    _must(roles.can_confirm_use_case_ownership(request.user, use_case))
-    confirm_use_case_ownership(use_case=use_case, person=roles.person_for_user(request.user), actor=request.user)
+    _must(access.can_confirm_use_case_ownership(request.user, use_case))
+    confirm_use_case_ownership(use_case=use_case, person=access.person_for_user(request.user), actor=request.user)
     return _answer(request, use_case, Feedback(success="Ownership confirmed."))
 
 
@@ -373,7 +374,7 @@ def use_case_confirm(request, pk):
 @require_POST
 def kpi_observation_new(request, pk):
     use_case = _use_case_or_404(pk)
-    _must(roles.can_record_kpi(request.user, use_case))
+    _must(access.can_record_kpi(request.user, use_case))
     form = KPIObservationForm(request.POST, use_case=use_case)
     if not form.is_valid():
         return _answer(request, use_case, Feedback(form_errors=form.errors))
@@ -388,7 +389,7 @@ def kpi_observation_new(request, pk):
 @require_http_methods(["GET", "POST"])
 def kpi_new(request, pk):
     use_case = _use_case_or_404(pk)
-    _must(roles.can_change_use_case(request.user, use_case))
+    _must(access.can_change_use_case(request.user, use_case))
     form = KPIForm(_posted(request), use_case=use_case)
     if request.method == "POST" and form.is_valid():
         kpi = form.save(commit=False)
@@ -409,7 +410,7 @@ def kpi_new(request, pk):
 def use_case_state_decision(request, pk):
     """State the decision of a use case that sits under an imported inventory's placeholder."""
     use_case = _use_case_or_404(pk)
-    _must(roles.can_change_use_case(request.user, use_case))
+    _must(access.can_change_use_case(request.user, use_case))
     form = _state_form(use_case, request.POST)
     if form.is_valid():
         try:
@@ -437,7 +438,7 @@ def use_case_detail(request, pk):
 
 
 def _use_case_page(request, pk, *, state_form: StateDecisionForm | None = None) -> HttpResponse:
-    _must(roles.has_role(request.user))
+    _must(access.has_role(request.user))
     try:
         use_case = selectors.use_case_page(pk)
     except UseCase.DoesNotExist:
@@ -477,14 +478,14 @@ def _use_case_page(request, pk, *, state_form: StateDecisionForm | None = None) 
 
 
 def _finding_scope(user):
-    everything = roles.is_program_office(user) or roles.is_auditor(user)
-    return selectors.findings_for(roles.person_for_user(user), everything=everything)
+    everything = access.is_program_office(user) or access.is_auditor(user)
+    return selectors.findings_for(access.person_for_user(user), everything=everything)
 
 
 @login_required
 @require_GET
 def findings_inbox(request):
-    _must(roles.has_role(request.user))
+    _must(access.has_role(request.user))
     form = FindingFilterForm(request.GET or None)
     findings = _finding_scope(request.user)
     filters = {"status": "active"}
@@ -505,9 +506,9 @@ def findings_inbox(request):
     query.pop("page", None)
     return render(request, "web/findings.html", {
         "form": form, "page": page, "query": query.urlencode(),
-        "can_answer": not roles.is_auditor(request.user) and (
-            roles.is_program_office(request.user) or roles.is_business_owner(request.user)),
-        "can_assign": roles.can_assign_findings(request.user),
+        "can_answer": not access.is_auditor(request.user) and (
+            access.is_program_office(request.user) or access.is_business_owner(request.user)),
+        "can_assign": portfolio_access.can_assign_findings(request.user),
         "next": request.get_full_path(),
     })
 
@@ -517,8 +518,8 @@ def _finding_answer(request, finding_pk: int, *, success="", error="") -> HttpRe
         finding = selectors.findings_page_rows(Finding.objects.filter(pk=finding_pk)).get()
         return render(request, "web/_finding.html", {
             "f": finding, "success": success, "error": error,
-            "can_answer": not roles.is_auditor(request.user),
-            "can_assign": roles.can_assign_findings(request.user),
+            "can_answer": not access.is_auditor(request.user),
+            "can_assign": portfolio_access.can_assign_findings(request.user),
             "next": request.POST.get("next", ""),
         })
     if success:
@@ -532,7 +533,7 @@ def _finding_answer(request, finding_pk: int, *, success="", error="") -> HttpRe
 @require_POST
 def finding_status(request, pk):
     finding = get_object_or_404(Finding, pk=pk)
-    _must(may_answer_finding(request.user, finding))
+    _must(portfolio_access.can_answer_finding(request.user, finding))
     form = FindingActionForm(request.POST)
     if not form.is_valid():
         error = " ".join(e for errors in form.errors.values() for e in errors)
@@ -549,7 +550,7 @@ def finding_status(request, pk):
 @require_POST
 def finding_assign(request, pk):
     finding = get_object_or_404(Finding, pk=pk)
-    _must(roles.can_assign_findings(request.user))
+    _must(portfolio_access.can_assign_findings(request.user))
     form = AssignForm(request.POST)
     if not form.is_valid():
         return _finding_answer(request, pk, error=" ".join(form.errors.get("assignee", [])))
@@ -562,7 +563,7 @@ def finding_assign(request, pk):
 
 
 def _dashboard(request):
-    _must(roles.can_see_portfolio(request.user))
+    _must(access.can_see_portfolio(request.user))
     form = DashboardFilterForm(request.GET or None)
     unit = form.cleaned_data["unit"] if form.is_bound and form.is_valid() else None
     return form, selectors.dashboard(unit=unit, today=timezone.localdate())
@@ -644,7 +645,7 @@ def portfolio_export(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_upload(request):
-    _must(roles.can_import(request.user))
+    _must(access.can_import(request.user))
     form = ImportUploadForm(_posted(request), request.FILES if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -658,7 +659,7 @@ def import_upload(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_job(request, pk):
-    _must(roles.can_import(request.user))
+    _must(access.can_import(request.user))
     job = get_object_or_404(ImportJob.objects.defer("content"), pk=pk)
     if request.method == "POST":
         if job.status != ImportJob.Status.CHECKED:

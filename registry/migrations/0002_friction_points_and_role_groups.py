@@ -48,7 +48,7 @@ def create_friction_points_and_groups(apps, schema_editor):
         + _perms(Permission, ["delete"], ["kpiobservation"])
     )
 
-    # Object-level limits (only what they own) are enforced by registry.roles.
+    # Object-level limits (only what they own) are enforced by registry.access.
     business_owner, _ = Group.objects.get_or_create(name="business_owner")
     business_owner.permissions.set(
         _perms(Permission, ["view"], ["businessunit", "person", "frictionpoint", "decision", "usecase", "stagetransition", "kpi", "kpiobservation"])

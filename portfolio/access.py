@@ -1,0 +1,50 @@
+"""Who may run scans and answer findings: the portfolio's rules, on the registry's roles
+(`registry/access.py` explains rules and access functions)."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from core.errors import NotFound
+from registry.access import is_business_owner, is_program_office, person_for_user, require, require_role
+
+from .models import Finding
+
+
+def can_run_scans(user) -> bool:
+    return is_program_office(user)
+
+
+def can_assign_findings(user) -> bool:
+    return is_program_office(user)
+
+
+def can_answer_finding(user, finding: Finding) -> bool:
+    """The program office answers any finding; a business owner those on what they own."""
+    if is_program_office(user):
+        return True
+    if not is_business_owner(user):
+        return False
+    person = person_for_user(user)
+    if person is None:
+        return False
+    owns_use_case = finding.use_cases.filter(
+        Q(business_owner=person) | Q(technical_owner=person) | Q(decision__owner=person)
+    ).exists()
+    return owns_use_case or finding.decisions.filter(owner=person).exists()
+
+
+def access_finding(actor, pk, *, to_answer: bool = False, to_assign: bool = False, queryset=None) -> Finding:
+    """Load finding `pk` for `actor`: NotFound, or NotAllowed when they may not answer (or
+    assign) it."""
+    require_role(actor)
+    try:
+        finding = (queryset if queryset is not None else Finding.objects.all()).get(pk=pk)
+    except (Finding.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"No finding with id {pk}.") from None
+    if to_assign:
+        require(can_assign_findings(actor), "Only the program office assigns findings.")
+    if to_answer:
+        require(can_answer_finding(actor, finding),
+                "Only the program office or an owner of what it concerns may answer this finding.")
+    return finding

@@ -1,0 +1,197 @@
+"""Who may see and change what in the registry: CONTRACT.md's roles, written once.
+
+Two kinds of function live here and nowhere else:
+
+- rules, `can_*(actor, record)`: may this actor do that to this record (in the state it is
+  in, or the state a write would leave it in)? Services call them on the final state of every
+  write; pages call them only to decide what to offer.
+- access functions, `access_*(actor, pk, ...)`: load a record by id and check, in one call,
+  that the actor may see it (and, with `to_change=True`, change it): raise NotFound or
+  NotAllowed. Views, the API, the admin and commands load what they act on through them.
+
+An actor is a login (Django user) or a `core.actors.SystemActor`, which has the program
+office's rights. Portfolio's rules (findings, scans) are in `portfolio/access.py`, on the same
+role predicates.
+"""
+
+from __future__ import annotations
+
+from core.actors import is_system
+from core.errors import NotAllowed, NotFound
+
+from .models import KPI, Decision, Person, UseCase
+
+PROGRAM_OFFICE = "program_office"
+BUSINESS_OWNER = "business_owner"
+AUDITOR = "auditor"
+ROLE_GROUPS = (PROGRAM_OFFICE, BUSINESS_OWNER, AUDITOR)
+
+
+def require(allowed: bool, message: str) -> None:
+    """Refuse with NotAllowed unless `allowed`."""
+    if not allowed:
+        raise NotAllowed(message)
+
+
+# Roles -------------------------------------------------------------------------------------------
+
+
+def _group_names(user) -> set[str]:
+    if not hasattr(user, "_last_mile_groups"):
+        user._last_mile_groups = set(user.groups.values_list("name", flat=True)) if user.is_authenticated else set()
+    return user._last_mile_groups
+
+
+def is_auditor(user) -> bool:
+    """Auditors change nothing, even if someone also granted them another role."""
+    if user is None or is_system(user):
+        return False
+    return user.is_authenticated and not user.is_superuser and AUDITOR in _group_names(user)
+
+
+def is_program_office(user) -> bool:
+    if is_system(user):
+        return True
+    if user is None or is_auditor(user):
+        return False
+    return user.is_authenticated and (user.is_superuser or PROGRAM_OFFICE in _group_names(user))
+
+
+def is_business_owner(user) -> bool:
+    if user is None or is_system(user):
+        return False
+    return not is_auditor(user) and user.is_authenticated and BUSINESS_OWNER in _group_names(user)
+
+
+def has_role(user) -> bool:
+    """Signed in with one of CONTRACT.md's roles (a superuser counts as program office): who
+    may read the registry at all."""
+    return is_auditor(user) or is_program_office(user) or is_business_owner(user)
+
+
+def is_writer(user) -> bool:
+    """May write anything at all (what exactly, the rules below decide)."""
+    return is_program_office(user) or is_business_owner(user)
+
+
+def person_for_user(user) -> Person | None:
+    """The directory person with the login's email: that is who a user is in the registry."""
+    if user is None or is_system(user) or not user.is_authenticated or not user.email:
+        return None
+    if not hasattr(user, "_last_mile_person"):
+        user._last_mile_person = Person.objects.filter(email=user.email.strip().lower()).first()
+    return user._last_mile_person
+
+
+# Rules -------------------------------------------------------------------------------------------
+
+
+def can_change_decision(user, decision: Decision | None) -> bool:
+    """Program office changes any decision; a business owner only those they own."""
+    if is_program_office(user):
+        return True
+    if not is_business_owner(user):
+        return False
+    if decision is None:
+        return True
+    person = person_for_user(user)
+    return person is not None and decision.owner_id == person.pk
+
+
+def can_change_use_case(user, use_case: UseCase | None) -> bool:
+    """Program office changes any use case; a business owner those they own or whose decision they own."""
+    if is_program_office(user):
+        return True
+    if not is_business_owner(user):
+        return False
+    if use_case is None:
+        return True
+    person = person_for_user(user)
+    if person is None:
+        return False
+    return person.pk in (use_case.business_owner_id, use_case.technical_owner_id) or (
+        use_case.decision.owner_id == person.pk
+    )
+
+
+def can_change_directory(user) -> bool:
+    """People and business units come from the directory; the program office keeps them."""
+    return is_program_office(user)
+
+
+def can_record_kpi(user, use_case: UseCase | None) -> bool:
+    """Recording a KPI observation is a change to the use case: whoever may change it
+    (monitoring systems use a program office token)."""
+    return can_change_use_case(user, use_case)
+
+
+def can_confirm_use_case_ownership(user, use_case: UseCase) -> bool:
+    """Only an owner confirms, for themselves; auditors confirm nothing."""
+    if is_auditor(user):
+        return False
+    person = person_for_user(user)
+    return person is not None and person.pk in (use_case.business_owner_id, use_case.technical_owner_id)
+
+
+def can_confirm_decision_ownership(user, decision: Decision) -> bool:
+    if is_auditor(user):
+        return False
+    person = person_for_user(user)
+    return person is not None and decision.owner_id == person.pk
+
+
+def can_see_portfolio(user) -> bool:
+    """The dashboard is the program office's; auditors see everything."""
+    return is_program_office(user) or is_auditor(user)
+
+
+def can_import(user) -> bool:
+    """Bulk imports rewrite anyone's use cases: the program office only."""
+    return is_program_office(user)
+
+
+# Access: load and check in one call --------------------------------------------------------------
+
+
+def _load(queryset, pk, what: str):
+    try:
+        return queryset.get(pk=pk)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"No {what} with id {pk}.") from None
+
+
+def require_role(actor) -> None:
+    require(has_role(actor), "Your login has no Last Mile role (program office, business owner or auditor).")
+
+
+def access_decision(actor, pk, *, to_change: bool = False, queryset=None) -> Decision:
+    require_role(actor)
+    decision = _load(queryset if queryset is not None else Decision.objects.select_related("owner", "business_unit"),
+                     pk, "decision")
+    if to_change:
+        require(can_change_decision(actor, decision), "You may change only the decisions you own.")
+    return decision
+
+
+def access_use_case(actor, pk, *, to_change: bool = False, queryset=None) -> UseCase:
+    require_role(actor)
+    use_case = _load(queryset if queryset is not None else UseCase.objects.select_related("decision"), pk, "use case")
+    if to_change:
+        require(can_change_use_case(actor, use_case), "You may change only the use cases you own.")
+    return use_case
+
+
+def access_kpi(actor, pk, *, to_change: bool = False, queryset=None) -> KPI:
+    require_role(actor)
+    kpi = _load(queryset if queryset is not None else KPI.objects.select_related("use_case__decision"), pk, "KPI")
+    if to_change:
+        require(can_change_use_case(actor, kpi.use_case), "You may change only the use cases you own.")
+    return kpi
+
+
+def access_person(actor, pk, *, to_change: bool = False, queryset=None) -> Person:
+    require_role(actor)
+    person = _load(queryset if queryset is not None else Person.objects.select_related("business_unit"), pk, "person")
+    if to_change:
+        require(can_change_directory(actor), "The directory is kept by the program office.")
+    return person

@@ -18,7 +18,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from portfolio.findings import FindingChangeRefused
 from portfolio.scanning import ScanAlreadyRunning
 from portfolio.tasks import BrokerUnavailable
-from registry.lifecycle import MoveRefused, StaleVersion
+from registry.gates import MoveRefused
+from core.errors import StaleVersion
 
 
 class PreconditionFailed(APIException):

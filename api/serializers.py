@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from portfolio.models import Finding, ScanRun
 from portfolio.scanning import ALL_KINDS
-from registry.lifecycle import next_stage_needs
+from registry.gates import next_stage_needs
 from registry.models import (
     KPI,
     BusinessUnit,

@@ -24,7 +24,7 @@ from portfolio.models import FindingStatus
 from portfolio.tasks import start_scan
 from portfolio import access as portfolio_access
 from registry import access
-from registry.lifecycle import move_use_case
+from registry.services.lifecycle import move_use_case
 from registry.models import Decision, Person, TransitionSource, UseCase
 from registry.services import (
     business_unit_named,

@@ -83,7 +83,7 @@ def bench(database_url: str, repeat: int, warmup: int, seed: int) -> None:
     from django.test import Client
     from rest_framework.authtoken.models import Token
 
-    from registry.lifecycle import unmet_conditions
+    from registry.gates import unmet_conditions
     from registry.models import Stage, UseCase
 
     rng = random.Random(seed)

@@ -5,7 +5,10 @@ from django.db.models import Count
 from django.http import Http404, HttpResponseRedirect
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import access, lifecycle, services
+from core.errors import StaleVersion
+
+from . import access, gates, services
+from .services.lifecycle import move_use_case
 from .models import (
     KPI,
     BusinessUnit,
@@ -174,7 +177,7 @@ class VersionedAdminMixin:
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except lifecycle.StaleVersion:
+        except StaleVersion:
             # Someone saved between this form's check and the locked write: nothing was written.
             self.message_user(
                 request,
@@ -285,13 +288,13 @@ class UseCaseAdmin(VersionedAdminMixin, RoleAwareAdmin):
     @admin.action(description="Move selected use cases to their next stage")
     def move_to_next_stage(self, request, queryset):
         for use_case in queryset.select_related("decision", "business_owner", "technical_owner"):
-            next_stage = lifecycle.NEXT_STAGE.get(use_case.stage)
+            next_stage = gates.NEXT_STAGE.get(use_case.stage)
             if next_stage is None or not access.can_change_use_case(request.user, use_case):
                 self.message_user(request, f"'{use_case}' was not moved: no next stage or not yours.", messages.WARNING)
                 continue
             try:
-                lifecycle.move_use_case(use_case=use_case, to_stage=next_stage, actor=request.user)
-            except lifecycle.MoveRefused as refused:
+                move_use_case(use_case=use_case, to_stage=next_stage, actor=request.user)
+            except gates.MoveRefused as refused:
                 self.message_user(request, str(refused), messages.ERROR)
             else:
                 self.message_user(request, f"'{use_case}' moved to {next_stage}.", messages.SUCCESS)

@@ -13,7 +13,7 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from registry.lifecycle import move_use_case
+from registry.services.lifecycle import move_use_case
 from registry.models import (
     KPI,
     BusinessUnit,

@@ -192,7 +192,7 @@ def test_detail_says_what_the_next_gate_still_needs_and_lists_kpis(office):
 
 
 def test_production_ready_use_case_shows_nothing_missing_for_production(office, program_office_user):
-    from registry.lifecycle import move_use_case
+    from registry.services.lifecycle import move_use_case
 
     use_case = ProductionReadyUseCaseFactory()
     for stage in (Stage.VALIDATING, Stage.PILOT):

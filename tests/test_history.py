@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from registry.lifecycle import StaleVersion, move_use_case
+from registry.services.lifecycle import move_use_case
+from core.errors import StaleVersion
 from registry.models import KPI, Decision, KPIObservation, Person, Stage, StageTransition, UseCase
 from registry.services import (
     add_kpi,

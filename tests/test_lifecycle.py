@@ -7,7 +7,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from registry.lifecycle import MoveRefused, StaleVersion, move_use_case, next_stage_needs
+from registry.gates import MoveRefused, next_stage_needs
+from registry.services.lifecycle import move_use_case
+from core.errors import StaleVersion
 from registry.models import Readiness, Stage, StageTransition, TransitionSource, UseCase
 from tests.factories import (
     KPIFactory,

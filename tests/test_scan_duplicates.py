@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from portfolio.models import Policy, Severity
 from portfolio.scans import duplicates
-from registry.lifecycle import move_use_case
+from registry.services.lifecycle import move_use_case
 from registry.models import Stage, UseCase
 from tests.factories import BusinessUnitFactory, DecisionFactory, UseCaseFactory
 

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from portfolio.models import Policy
 from portfolio.scans import feedback_loops
-from registry.lifecycle import move_use_case
+from registry.services.lifecycle import move_use_case
 from registry.models import Stage, StageTransition, UseCase
 from registry.services import record_kpi_observation
 from tests.dates import at, days

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from portfolio.models import Policy
 from portfolio.scans import stalled_pilots
-from registry.lifecycle import move_use_case
+from registry.services.lifecycle import move_use_case
 from registry.models import Frequency, Stage
 from registry.services import record_kpi_observation
 from tests.dates import DAY, at, days

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from registry.demo import seed_demo_portfolio
 from tests.factories import PersonFactory
-from registry.lifecycle import ALLOWED_MOVES, BACKWARD_MOVES, GATES
+from registry.gates import ALLOWED_MOVES, BACKWARD_MOVES, GATES
 from registry.models import (
     KPI,
     VALUE_CHAIN_LAYERS,

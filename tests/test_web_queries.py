@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from registry.federal import PLACEHOLDER_STATEMENT
-from registry.lifecycle import move_use_case
+from registry.services.lifecycle import move_use_case
 from registry.models import KPIObservation, Stage
 from registry.services import record_kpi_observation
 from tests.factories import DecisionFactory, KPIFactory, ProductionReadyUseCaseFactory, UseCaseFactory

@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 
 from portfolio.models import FindingKind, FindingStatus
-from registry.lifecycle import ALLOWED_MOVES
+from registry.gates import ALLOWED_MOVES
 from registry.models import (
     KPI,
     VALUE_CHAIN_LAYERS,
@@ -136,7 +136,7 @@ class MoveForm(forms.Form):
         targets = [to for (frm, to) in ALLOWED_MOVES if frm == use_case.stage]
         order = list(Stage.values)
         self.fields["to_stage"].choices = [(s, Stage(s).label) for s in sorted(targets, key=order.index)]
-        from registry.lifecycle import NEXT_STAGE
+        from registry.gates import NEXT_STAGE
 
         self.fields["to_stage"].initial = NEXT_STAGE.get(use_case.stage)
         self.fields["expected_version"].initial = use_case.version

@@ -26,7 +26,9 @@ from portfolio.findings import FindingChangeRefused, assign_finding, change_find
 from portfolio.models import ACTIVE_STATUSES, Finding, FindingStatus
 from portfolio import access as portfolio_access
 from registry import access
-from registry.lifecycle import GATES, NEXT_STAGE, MoveRefused, StaleVersion, move_use_case, unmet_conditions
+from registry.gates import GATES, NEXT_STAGE, MoveRefused, unmet_conditions
+from registry.services.lifecycle import move_use_case
+from core.errors import StaleVersion
 from registry.models import VALUE_CHAIN_LAYERS, Decision, Person, Readiness, Stage, UseCase
 from registry.services import (
     add_kpi,

@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from portfolio.models import FindingStatus
-from registry.lifecycle import move_use_case
+from registry.services.lifecycle import move_use_case
 from registry.models import KPIObservation, Stage, UseCase
 from registry.federal import PLACEHOLDER_STATEMENT
 from tests.factories import BusinessUnitFactory, DecisionFactory, PersonFactory, UseCaseFactory

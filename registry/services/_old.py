@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from .lifecycle import StaleVersion
-from .models import (
+from core.errors import StaleVersion
+from ..models import (
     KPI,
     BusinessUnit,
     Decision,

@@ -1,20 +1,18 @@
-"""Stages and their gates: the one place a use case moves through its lifecycle.
+"""Stages and their gates, as pure functions of a use case: which moves are allowed, what each
+gate asks for, and who must own a use case from which stage on.
 
-`move_use_case` is the only function that changes a use case's stage in the product. The
-allowed moves are a table; each target stage has a gate, a list of conditions; a refused
-move names every unmet condition at once.
+The allowed moves are a table; each target stage has a gate, a list of conditions; a refused
+move names every unmet condition at once. `registry.services.lifecycle.move_use_case` is the
+only function that changes a use case's stage in the product.
 """
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass
 
-from django.db import transaction
-from django.utils import timezone
+from core.errors import Refused
 
-from .models import READINESS_ORDER, Decision, Readiness, Stage, StageTransition, TransitionSource, UseCase
-from core.actors import acting_user
+from .models import READINESS_ORDER, Readiness, Stage, UseCase
 
 FORWARD_MOVES = {
     (Stage.PROPOSED, Stage.VALIDATING),
@@ -34,6 +32,22 @@ BACKWARD_MOVES = {
 }
 ALLOWED_MOVES = FORWARD_MOVES | BACKWARD_MOVES
 
+# Who must own what from which stage on: the gate into that stage asks for the owner, and the
+# orphaned-ownership scan reports a missing one there and in every later live stage.
+OWNER_REQUIRED_FROM = {
+    "decision_owner": Stage.VALIDATING,
+    "business_owner": Stage.PILOT,
+    "technical_owner": Stage.PRODUCTION,
+}
+LIVE_STAGE_ORDER = (Stage.PROPOSED, Stage.VALIDATING, Stage.PILOT, Stage.PRODUCTION)
+
+
+def stages_requiring(owner: str) -> tuple[str, ...]:
+    """The live stages in which `owner` ("decision_owner", "business_owner", "technical_owner") must be set."""
+    first = LIVE_STAGE_ORDER.index(OWNER_REQUIRED_FROM[owner])
+    return LIVE_STAGE_ORDER[first:]
+
+
 NEXT_STAGE = {
     Stage.PROPOSED: Stage.VALIDATING,
     Stage.VALIDATING: Stage.PILOT,
@@ -49,7 +63,7 @@ class Condition:
     message: str
 
 
-class MoveRefused(Exception):
+class MoveRefused(Refused):
     """A move that is not allowed or whose gate is not met; `unmet` lists every reason."""
 
     def __init__(self, use_case: UseCase, to_stage: str, unmet: list[Condition]):
@@ -58,18 +72,6 @@ class MoveRefused(Exception):
         self.unmet = unmet
         reasons = "; ".join(c.message for c in unmet)
         super().__init__(f"Cannot move '{use_case}' to {to_stage}: {reasons}")
-
-
-class StaleVersion(Exception):
-    """The use case or decision changed since the caller read it; nothing was written."""
-
-    def __init__(self, record: UseCase | Decision, expected_version: int):
-        self.record = record
-        self.expected_version = expected_version
-        super().__init__(
-            f"'{record}' is at version {record.version}, not {expected_version}: "
-            "someone changed it since you read it. Reload and try again."
-        )
 
 
 def _at_least(readiness: str, minimum: str) -> bool:
@@ -155,53 +157,3 @@ def next_stage_needs(use_case: UseCase) -> tuple[str | None, list[Condition]]:
     if next_stage is None:
         return None, []
     return next_stage, unmet_conditions(use_case, next_stage)
-
-
-def move_use_case(
-    *,
-    use_case: UseCase,
-    to_stage: str,
-    actor,
-    reason: str = "",
-    source: str = TransitionSource.PRODUCT,
-    expected_version: int | None = None,
-    on: datetime.datetime | None = None,
-) -> UseCase:
-    """Move `use_case` to `to_stage` if allowed and its gate is met; record the transition.
-
-    Locks the row so two concurrent moves cannot both pass the gate. With
-    `expected_version`, refuses (StaleVersion) when the use case changed since it was read.
-    """
-    if to_stage not in Stage.values:
-        raise MoveRefused(use_case, to_stage, [Condition("unknown_stage", f"'{to_stage}' is not a stage")])
-    moved_at = on or timezone.now()
-    with transaction.atomic():
-        locked = (
-            UseCase.objects.select_for_update(of=("self",))
-            .select_related("decision", "business_owner", "technical_owner")
-            .get(pk=use_case.pk)
-        )
-        if expected_version is not None and locked.version != expected_version:
-            raise StaleVersion(locked, expected_version)
-        unmet = unmet_conditions(locked, to_stage, reason=reason)
-        if unmet:
-            raise MoveRefused(locked, to_stage, unmet)
-        from_stage = locked.stage
-        locked.stage = to_stage
-        locked.stage_entered_on = timezone.localdate(moved_at)
-        locked.version += 1
-        locked.updated_at = moved_at
-        locked._history_user = acting_user(actor)
-        locked._change_reason = f"stage {from_stage} → {to_stage}"
-        locked._history_date = moved_at  # a move recorded after the fact is dated when it happened
-        locked.save(update_fields=["stage", "stage_entered_on", "version", "updated_at"])
-        StageTransition.objects.create(
-            use_case=locked,
-            from_stage=from_stage,
-            to_stage=to_stage,
-            occurred_at=moved_at,
-            actor=acting_user(actor),
-            source=source,
-            reason=reason.strip(),
-        )
-    return locked

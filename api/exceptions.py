@@ -1,8 +1,9 @@
-"""Domain refusals as HTTP answers, so no refusal becomes a 500.
+"""Domain errors as HTTP answers, mapped once, so no refusal becomes a 500.
 
-StaleVersion → 412, MoveRefused → 409 with the unmet conditions, BrokerUnavailable → 503,
-a scan already running → 409, a finding change the lifecycle refuses → 409, Django's
-ValidationError and unique-constraint IntegrityErrors → 400 naming the field.
+core.errors: NotAllowed → 403, NotFound → 404, InvalidInput → 400 naming each field,
+StaleVersion → 412, MoveRefused → 409 with the unmet conditions, Refused and Conflict → 409,
+Unavailable → 503. Django's ValidationError and known unique-constraint IntegrityErrors → 400
+naming the field.
 """
 
 from __future__ import annotations
@@ -15,11 +16,8 @@ from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from portfolio.findings import FindingChangeRefused
-from portfolio.scanning import ScanAlreadyRunning
-from portfolio.tasks import BrokerUnavailable
+from core.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound, Refused, StaleVersion, Unavailable
 from registry.gates import MoveRefused
-from core.errors import StaleVersion
 
 
 class PreconditionFailed(APIException):
@@ -56,18 +54,14 @@ def _integrity_field(exc: IntegrityError) -> str:
     return NON_FIELD_ERRORS
 
 
-def _django_validation_errors(exc: DjangoValidationError) -> dict:
-    if hasattr(exc, "error_dict"):
-        return {("non_field_errors" if k == NON_FIELD_ERRORS else k): v for k, v in exc.message_dict.items()}
-    return {"non_field_errors": exc.messages}
+def _field_errors(errors: dict) -> dict:
+    return {("non_field_errors" if field == NON_FIELD_ERRORS else field): messages for field, messages in errors.items()}
 
 
-def exception_handler(exc, context):
+def _domain_answer(exc: DomainError) -> Response:
     if isinstance(exc, StaleVersion):
-        return Response(
-            {"detail": str(exc), "current_version": exc.record.version},
-            status=status.HTTP_412_PRECONDITION_FAILED,
-        )
+        return Response({"detail": exc.message, "current_version": exc.record.version},
+                        status=status.HTTP_412_PRECONDITION_FAILED)
     if isinstance(exc, MoveRefused):
         return Response(
             {
@@ -76,12 +70,27 @@ def exception_handler(exc, context):
             },
             status=status.HTTP_409_CONFLICT,
         )
-    if isinstance(exc, BrokerUnavailable):
-        return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "60"})
-    if isinstance(exc, (ScanAlreadyRunning, FindingChangeRefused)):
-        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, InvalidInput):
+        return Response(_field_errors(exc.errors), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, NotAllowed):
+        return Response({"detail": exc.message}, status=status.HTTP_403_FORBIDDEN)
+    if isinstance(exc, NotFound):
+        return Response({"detail": exc.message}, status=status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, Unavailable):
+        return Response({"detail": exc.message}, status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                        headers={"Retry-After": "60"})
+    if isinstance(exc, (Refused, Conflict)):
+        return Response({"detail": exc.message}, status=status.HTTP_409_CONFLICT)
+    return Response({"detail": exc.message}, status=status.HTTP_400_BAD_REQUEST)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        return _domain_answer(exc)
     if isinstance(exc, DjangoValidationError):
-        return Response(_django_validation_errors(exc), status=status.HTTP_400_BAD_REQUEST)
+        if hasattr(exc, "error_dict"):
+            return Response(_field_errors(exc.message_dict), status=status.HTTP_400_BAD_REQUEST)
+        return Response({"non_field_errors": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, IntegrityError):
         field = _integrity_field(exc)
         if field == NON_FIELD_ERRORS:

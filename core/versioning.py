@@ -22,8 +22,9 @@ class VersionedWrite:
         self.actor = actor
         self.reason = reason
 
-    def save(self, instance: Model | None = None, *, fields: list[str] | None = None, reason: str = "") -> Model:
-        """Save `instance` (default: the locked row) as the next version.
+    def save(self, instance: Model | None = None, *, fields: list[str] | None = None, reason: str = "",
+             at=None) -> Model:
+        """Save `instance` (default: the locked row) as the next version, changed `at` (default now).
 
         `fields` limits the UPDATE to those fields (version and updated_at are added).
         """
@@ -31,7 +32,7 @@ class VersionedWrite:
         instance.version = self.current.version + 1
         stamped = ["version"]
         if hasattr(instance, "updated_at"):
-            instance.updated_at = timezone.now()
+            instance.updated_at = at or timezone.now()
             stamped.append("updated_at")
         instance._history_user = acting_user(self.actor)
         if reason or self.reason:

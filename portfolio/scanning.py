@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from config.celery import hand_to_worker
 from core.actors import acting_user
+from core.errors import Conflict
 
 from .findings import reconcile
 from .models import FindingKind, Policy, ScanRun
@@ -40,7 +41,7 @@ def detector(kind: str) -> Callable:
     return importlib.import_module(DETECTORS[kind]).detect
 
 
-class ScanAlreadyRunning(Exception):
+class ScanAlreadyRunning(Conflict):
     def __init__(self, running: ScanRun):
         self.running = running
         super().__init__(

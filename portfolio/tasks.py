@@ -11,6 +11,7 @@ import smtplib
 
 from celery import shared_task
 from celery.exceptions import Retry
+from core.errors import Unavailable
 from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -96,7 +97,7 @@ def send_pending_digests_task() -> list[int]:
     return pending
 
 
-class BrokerUnavailable(Exception):
+class BrokerUnavailable(Unavailable):
     """The scan was recorded but no worker can be told to run it."""
 
 

@@ -16,6 +16,8 @@ role predicates.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from core.actors import is_system
 from core.errors import NotAllowed, NotFound
 
@@ -148,6 +150,56 @@ def can_see_portfolio(user) -> bool:
 def can_import(user) -> bool:
     """Bulk imports rewrite anyone's use cases: the program office only."""
     return is_program_office(user)
+
+
+# What to offer: the rules above, for pages and the admin deciding which actions to show ---------
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What an actor may do with one record (or, for `None`, with a new one)."""
+
+    change: bool = False
+    confirm: bool = False
+    record_kpi: bool = False
+
+
+def offer_use_case(actor, use_case: UseCase | None) -> Offer:
+    return Offer(
+        change=can_change_use_case(actor, use_case),
+        confirm=use_case is not None and can_confirm_use_case_ownership(actor, use_case),
+        record_kpi=can_record_kpi(actor, use_case),
+    )
+
+
+def offer_decision(actor, decision: Decision | None) -> Offer:
+    """A placeholder decision offers nothing: each of its use cases states its own decision."""
+    if decision is not None and decision.pk and not decision.is_defined:
+        return Offer()
+    return Offer(
+        change=can_change_decision(actor, decision),
+        confirm=decision is not None and can_confirm_decision_ownership(actor, decision),
+    )
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What an actor may do across the registry: which pages and forms to offer."""
+
+    read: bool
+    write: bool
+    register: bool
+    see_portfolio: bool
+    import_files: bool
+    keep_directory: bool
+
+
+def reach(actor) -> Reach:
+    return Reach(
+        read=has_role(actor), write=is_writer(actor), register=can_change_decision(actor, None),
+        see_portfolio=can_see_portfolio(actor), import_files=can_import(actor),
+        keep_directory=can_change_directory(actor),
+    )
 
 
 # Access: load and check in one call --------------------------------------------------------------

@@ -5,10 +5,14 @@ from django.db.models import Count
 from django.http import Http404, HttpResponseRedirect
 from simple_history.admin import SimpleHistoryAdmin
 
-from core.errors import StaleVersion
+from core.errors import DomainError, NotAllowed, StaleVersion
 
-from . import access, gates, services
+from . import access, gates
+from .services.decisions import save_decision
+from .services.directory import normalise_email, save_business_unit, save_person
+from .services.kpis import add_kpi, edit_kpi, record_kpi_observation
 from .services.lifecycle import move_use_case
+from .services.use_cases import edit_use_case, register_use_case
 from .models import (
     KPI,
     BusinessUnit,
@@ -38,6 +42,26 @@ class RoleAwareAdmin(SimpleHistoryAdmin):
         if access.is_auditor(request.user):
             return {}
         return super().get_actions(request)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """A save the service refuses writes nothing: NotAllowed is a 403, another refusal
+        says why on the form's page (StaleVersion: see VersionedAdminMixin)."""
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except NotAllowed:
+            raise PermissionDenied from None
+        except StaleVersion:
+            # Someone saved between this form's check and the locked write: nothing was written.
+            self.message_user(
+                request,
+                f"Someone changed this {self.model._meta.verbose_name} while you were saving; "
+                "your edit was not saved. Make it again.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(request.path)
+        except DomainError as refused:
+            self.message_user(request, f"Not saved: {refused.message}", messages.ERROR)
+            return HttpResponseRedirect(request.path)
 
     def _keeps_history(self):
         return hasattr(self.model._meta, "simple_history_manager_attribute")
@@ -84,6 +108,9 @@ class BusinessUnitAdmin(RoleAwareAdmin):
     search_fields = ["name"]
     date_hierarchy = "created_at"
 
+    def save_model(self, request, obj, form, change):
+        save_business_unit(unit=obj, actor=request.user)
+
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(
             people_total=Count("people", distinct=True), use_cases_total=Count("use_cases", distinct=True)
@@ -96,26 +123,6 @@ class BusinessUnitAdmin(RoleAwareAdmin):
     @admin.display(description="use cases", ordering="use_cases_total")
     def use_case_count(self, unit):
         return unit.use_cases_total
-
-
-class PersonAdminForm(forms.ModelForm):
-    def clean_email(self):
-        # Stored lower-case (a database constraint): normalise before the form validates it.
-        return services.normalise_email(self.cleaned_data["email"])
-
-
-@admin.register(Person)
-class PersonAdmin(RoleAwareAdmin):
-    form = PersonAdminForm
-    list_display = ["email", "name", "business_unit", "active"]
-    list_filter = ["active", "business_unit"]
-    list_select_related = ["business_unit"]
-    search_fields = ["email", "name"]
-    autocomplete_fields = ["business_unit"]
-
-    def save_model(self, request, obj, form, change):
-        obj.email = services.normalise_email(obj.email)
-        super().save_model(request, obj, form, change)
 
 
 @admin.register(FrictionPoint)
@@ -174,18 +181,26 @@ class VersionedAdminMixin:
             return fieldsets
         return [*fieldsets, (None, {"fields": ["expected_version"]})]
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except StaleVersion:
-            # Someone saved between this form's check and the locked write: nothing was written.
-            self.message_user(
-                request,
-                f"Someone changed this {self.model._meta.verbose_name} while you were saving; "
-                "your edit was not saved. Make it again.",
-                messages.ERROR,
-            )
-            return HttpResponseRedirect(request.path)
+
+
+class PersonAdminForm(VersionedAdminForm):
+    def clean_email(self):
+        # Stored lower-case (a database constraint): normalise before the form validates it.
+        return normalise_email(self.cleaned_data["email"])
+
+
+@admin.register(Person)
+class PersonAdmin(VersionedAdminMixin, RoleAwareAdmin):
+    form = PersonAdminForm
+    list_display = ["email", "name", "business_unit", "active"]
+    list_filter = ["active", "business_unit"]
+    list_select_related = ["business_unit"]
+    search_fields = ["email", "name"]
+    autocomplete_fields = ["business_unit"]
+
+    def save_model(self, request, obj, form, change):
+        save_person(person=obj, actor=request.user,
+                    expected_version=form.cleaned_data.get("expected_version") if change else None)
 
 
 @admin.register(Decision)
@@ -200,15 +215,11 @@ class DecisionAdmin(VersionedAdminMixin, RoleAwareAdmin):
     inlines = [UseCaseInline]
 
     def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and access.can_change_decision(request.user, obj)
+        return super().has_change_permission(request, obj) and access.offer_decision(request.user, obj).change
 
     def save_model(self, request, obj, form, change):
-        # Judged on the values chosen in the form: a business owner registers only decisions they own.
-        if not access.can_change_decision(request.user, obj):
-            raise PermissionDenied
-        services.save_decision(
-            decision=obj, actor=request.user, expected_version=form.cleaned_data.get("expected_version") if change else None
-        )
+        save_decision(decision=obj, actor=request.user,
+                      expected_version=form.cleaned_data.get("expected_version") if change else None)
 
 
 class KPIInline(admin.TabularInline):
@@ -265,37 +276,37 @@ class UseCaseAdmin(VersionedAdminMixin, RoleAwareAdmin):
     ]
 
     def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and access.can_change_use_case(request.user, obj)
+        return super().has_change_permission(request, obj) and access.offer_use_case(request.user, obj).change
 
     def save_model(self, request, obj, form, change):
-        # Judged on the values chosen in the form: a business owner keeps to what they own.
-        if not access.can_change_use_case(request.user, obj):
-            raise PermissionDenied
+        friction_points = list(form.cleaned_data.get("friction_points") or [])
         if change:
-            services.edit_use_case(
-                use_case=obj, actor=request.user, expected_version=form.cleaned_data.get("expected_version")
-            )
+            edit_use_case(use_case=obj, actor=request.user, friction_points=friction_points,
+                          expected_version=form.cleaned_data.get("expected_version"))
         else:
-            services.register_use_case(use_case=obj, actor=request.user, source=TransitionSource.PRODUCT)
+            register_use_case(use_case=obj, actor=request.user, source=TransitionSource.PRODUCT,
+                              friction_points=friction_points)
 
     def save_related(self, request, form, formsets, change):
-        # Friction points and KPIs are part of the same edit the version already counts.
+        # Friction points went with the use case's own save; KPIs go through their services.
         for formset in formsets:
-            for instance in formset.save(commit=False):
-                instance._history_user = request.user
-        super().save_related(request, form, formsets, change)
+            for kpi in formset.save(commit=False):  # the other inlines are read-only: nothing to save
+                kpi.use_case = form.instance
+                (edit_kpi if kpi.pk else add_kpi)(kpi=kpi, actor=request.user)
 
     @admin.action(description="Move selected use cases to their next stage")
     def move_to_next_stage(self, request, queryset):
         for use_case in queryset.select_related("decision", "business_owner", "technical_owner"):
             next_stage = gates.NEXT_STAGE.get(use_case.stage)
-            if next_stage is None or not access.can_change_use_case(request.user, use_case):
-                self.message_user(request, f"'{use_case}' was not moved: no next stage or not yours.", messages.WARNING)
+            if next_stage is None:
+                self.message_user(request, f"'{use_case}' was not moved: it has no next stage.", messages.WARNING)
                 continue
             try:
                 move_use_case(use_case=use_case, to_stage=next_stage, actor=request.user)
-            except gates.MoveRefused as refused:
-                self.message_user(request, str(refused), messages.ERROR)
+            except NotAllowed:
+                self.message_user(request, f"'{use_case}' was not moved: it is not yours.", messages.WARNING)
+            except DomainError as refused:
+                self.message_user(request, refused.message, messages.ERROR)
             else:
                 self.message_user(request, f"'{use_case}' moved to {next_stage}.", messages.SUCCESS)
 
@@ -319,13 +330,10 @@ class KPIAdmin(RoleAwareAdmin):
 
     def has_change_permission(self, request, obj=None):
         use_case = obj.use_case if obj else None
-        return super().has_change_permission(request, obj) and access.can_change_use_case(request.user, use_case)
+        return super().has_change_permission(request, obj) and access.offer_use_case(request.user, use_case).change
 
     def save_model(self, request, obj, form, change):
-        # Judged on the use case chosen in the form: business owners add KPIs to their own only.
-        if not access.can_change_use_case(request.user, obj.use_case):
-            raise PermissionDenied
-        super().save_model(request, obj, form, change)
+        (edit_kpi if change else add_kpi)(kpi=obj, actor=request.user)
 
 
 @admin.register(KPIObservation)
@@ -344,7 +352,7 @@ class KPIObservationAdmin(RoleAwareAdmin):
 
     def has_change_permission(self, request, obj=None):
         use_case = obj.kpi.use_case if obj else None
-        return super().has_change_permission(request, obj) and access.can_change_use_case(request.user, use_case)
+        return super().has_change_permission(request, obj) and access.offer_use_case(request.user, use_case).record_kpi
 
     def get_readonly_fields(self, request, obj=None):
         # An observation is keyed by its KPI and day: correct its value, or record another day.
@@ -352,9 +360,7 @@ class KPIObservationAdmin(RoleAwareAdmin):
         return [*readonly, "kpi", "observed_on"] if obj else readonly
 
     def save_model(self, request, obj, form, change):
-        if not access.can_change_use_case(request.user, obj.kpi.use_case):
-            raise PermissionDenied
-        saved = services.record_kpi_observation(
+        saved = record_kpi_observation(
             kpi=obj.kpi, observed_on=obj.observed_on, value=obj.value, actor=request.user
         )
         obj.pk = saved.pk  # so the admin's log and message name the row the service wrote

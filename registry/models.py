@@ -1,8 +1,8 @@
 """The registry: people, business units, decisions, use cases, their stages and KPIs.
 
 Models hold data and the invariants the database can enforce. Rules that need more than
-one row (stage gates, imports, ownership) live in `lifecycle.py`, `services.py` and
-`importing.py`.
+one row (stage gates, imports, ownership) live in `gates.py`, `services/` and
+`inventory/`.
 """
 
 from django.conf import settings
@@ -105,6 +105,7 @@ class Person(models.Model):
         BusinessUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="people"
     )
     active = models.BooleanField(default=True, help_text="Unticked when the person has left the company.")
+    version = models.PositiveIntegerField(default=1, editable=False, help_text="Bumped on every write; guards concurrent edits.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     history = HistoricalRecords()
 

@@ -6,6 +6,8 @@ import factory
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
+from core.actors import SystemActor
+
 from registry.models import KPI, BusinessUnit, Decision, Frequency, Person, Readiness, UseCase
 
 
@@ -136,3 +138,7 @@ class FindingFactory(factory.django.DjangoModelFactory):
     def decisions(self, create, extracted, **kwargs):
         if create and extracted:
             self.decisions.set(extracted)
+
+
+# The tests' own system actor: what tests set up is not what they test the rights of.
+TEST_ACTOR = SystemActor("tests")

@@ -25,7 +25,7 @@ from registry.models import (
     StageTransition,
     UseCase,
 )
-from registry.services import edit_use_case
+from registry.services.use_cases import edit_use_case
 from tests.factories import (
     BusinessUnitFactory,
     DecisionFactory,
@@ -35,6 +35,7 @@ from tests.factories import (
     UseCaseFactory,
     UserFactory,
 )
+from tests.factories import TEST_ACTOR
 
 pytestmark = pytest.mark.django_db
 
@@ -472,7 +473,7 @@ def test_program_office_changes_any_decision(client, program_office_user):
 
 def test_program_office_edit_bumps_use_case_version_and_keeps_stage(client, program_office_user):
     use_case = ProductionReadyUseCaseFactory(title="Churn offers")
-    move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=None)
+    move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=TEST_ACTOR)
     client.force_login(program_office_user)
     data = form_data(client.get(admin_url(UseCase, "change", use_case.pk)))
     data["title"] = "Churn retention offers"

@@ -98,9 +98,9 @@ def test_write_with_a_stale_version_in_the_body_is_refused_with_412(office, use_
 
 def test_write_whose_check_passes_but_loses_the_race_is_refused_by_the_locked_compare(office, use_case):
     # The view's check sees version 1; another writer commits before the service locks the row.
-    from registry import services
+    from registry.services import use_cases
 
-    real_edit = services.edit_use_case
+    real_edit = use_cases.edit_use_case
 
     def edit_after_someone_else(**kwargs):
         UseCase.objects.filter(pk=use_case.pk).update(version=2)

@@ -39,7 +39,8 @@ import portfolio.tasks
 from portfolio.models import ACTIVE_STATUSES, Finding, FindingEvent, FindingKind, ScanRun
 from portfolio.scanning import ALL_KINDS, ScanAlreadyRunning, run_scan_now
 from portfolio.tasks import run_queued_scan, scan_all
-from registry import services
+from registry.services import decisions as decision_services
+from registry.services import directory, use_cases
 from registry.demo import seed_demo_portfolio
 from registry.models import Decision, UseCase
 
@@ -60,6 +61,8 @@ real_worker_db = pytest.mark.django_db(transaction=True, serialized_rollback=Tru
 
 # Services ------------------------------------------------------------------------------------
 
+
+from tests.factories import TEST_ACTOR
 
 def _test_redis_url() -> str:
     parts = urlsplit(settings.REDIS_URL)
@@ -413,7 +416,8 @@ BROKER_DOWN_SCRIPT = """
 import datetime, json
 from portfolio.models import ScanRun
 from portfolio.tasks import BrokerUnavailable, start_scan
-from registry import services
+from core.actors import COMMAND
+from registry.services import decisions, directory, use_cases
 from registry.models import Decision, UseCase
 
 out = {}
@@ -424,17 +428,17 @@ except BrokerUnavailable as exc:
     out["message"] = str(exc)
 out["runs"] = list(ScanRun.objects.values_list("status", "error"))
 
-unit = services.business_unit_named(name="Finance")
-owner, _ = services.upsert_person(email="ada@example.com", name="Ada Lovelace", business_unit=unit)
-decision = services.save_decision(decision=Decision(
+unit = directory.business_unit_named(name="Finance", actor=COMMAND)
+owner, _ = directory.upsert_person(email="ada@example.com", name="Ada Lovelace", business_unit=unit, actor=COMMAND)
+decision = decisions.save_decision(decision=Decision(
     statement="Which supplier invoices do we pay early this week?", business_unit=unit, owner=owner,
-), actor=None)
-services.register_use_case(use_case=UseCase(
+), actor=COMMAND)
+use_cases.register_use_case(use_case=UseCase(
     decision=decision, external_id="FIN-001", title="Early payment optimiser", business_unit=unit, business_owner=owner,
-), actor=None)
+), actor=COMMAND)
 use_case = UseCase.objects.get(external_id="FIN-001")
 use_case.summary = "Ranks open invoices by the value of paying them early."
-services.edit_use_case(use_case=use_case, actor=None, expected_version=use_case.version)
+use_cases.edit_use_case(use_case=use_case, actor=COMMAND, expected_version=use_case.version)
 out["use_case"] = list(UseCase.objects.values_list("external_id", "stage", "version", "summary"))
 print("RESULT " + json.dumps(out))
 """
@@ -470,16 +474,16 @@ def running_run(*, started_ago: datetime.timedelta = datetime.timedelta(0), **fi
 def left_owner_use_case(external_id: str | None, title: str):
     """A registered use case whose business owner has left: an orphaned-ownership finding."""
     registered = timezone.make_aware(datetime.datetime(2025, 1, 6, 9, 0))
-    unit = services.business_unit_named(name="Finance")
-    owner, _ = services.upsert_person(email=f"left-{title.lower().replace(' ', '-')}@example.com", name=title,
-                                      business_unit=unit, active=False)
-    decision = services.save_decision(decision=Decision(statement=f"Which invoices does {title} pay early?",
+    unit = directory.business_unit_named(name="Finance", actor=TEST_ACTOR)
+    owner, _ = directory.upsert_person(email=f"left-{title.lower().replace(' ', '-')}@example.com", name=title,
+                                      business_unit=unit, active=False, actor=TEST_ACTOR)
+    decision = decision_services.save_decision(decision=Decision(statement=f"Which invoices does {title} pay early?",
                                                         business_unit=unit, owner=owner),
-                                      actor=None, on=registered.date())
-    return services.register_use_case(
+                                      actor=TEST_ACTOR, on=registered.date())
+    return use_cases.register_use_case(
         use_case=UseCase(decision=decision, external_id=external_id, title=title, business_unit=unit,
                          business_owner=owner),
-        actor=None, on=registered,
+        actor=TEST_ACTOR, on=registered,
     )
 
 

@@ -20,7 +20,7 @@ from registry.models import (
     StageTransition,
     UseCase,
 )
-from registry.services import register_use_case
+from registry.services.use_cases import register_use_case
 from tests.factories import (
     BusinessUnitFactory,
     DecisionFactory,
@@ -28,6 +28,7 @@ from tests.factories import (
     PersonFactory,
     UseCaseFactory,
 )
+from tests.factories import TEST_ACTOR
 
 pytestmark = pytest.mark.django_db
 
@@ -138,7 +139,7 @@ def test_owner_of_a_use_case_cannot_be_deleted():
 def test_use_case_with_stage_history_cannot_be_deleted():
     decision = DecisionFactory()
     use_case = register_use_case(
-        use_case=UseCase(decision=decision, business_unit=decision.business_unit, title="Churn offers"), actor=None
+        use_case=UseCase(decision=decision, business_unit=decision.business_unit, title="Churn offers"), actor=TEST_ACTOR
     )
 
     with pytest.raises(ProtectedError), transaction.atomic():

@@ -10,7 +10,8 @@ from django.core.management import CommandError, call_command
 from registry.federal import COLUMNS_2025, PLACEHOLDER_STATEMENT, parse_source_date
 from registry.importing import ImportFailed, export_use_cases, import_use_cases
 from registry.models import Decision, Person, Stage, StageTransition, UseCase
-from registry.services import state_decision
+from registry.services.use_cases import state_decision
+from tests.factories import TEST_ACTOR
 
 pytestmark = pytest.mark.django_db
 
@@ -174,7 +175,7 @@ def test_a_stated_decision_survives_a_reimport_and_moves_only_its_use_case(tmp_p
     import_use_cases(path, format="omb-2025", today=TODAY)
     first = UseCase.objects.get(external_id="DOE-1")
 
-    decision = state_decision(use_case=first, statement="Which code changes are reviewed first?", actor=None)
+    decision = state_decision(use_case=first, statement="Which code changes are reviewed first?", actor=TEST_ACTOR)
     report = import_use_cases(path, format="omb-2025", today=TODAY)
 
     assert report.updated == 0

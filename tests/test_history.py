@@ -4,23 +4,16 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
 from registry.services.lifecycle import move_use_case
-from core.errors import StaleVersion
+from core.errors import InvalidInput, Refused, StaleVersion
 from registry.models import KPI, Decision, KPIObservation, Person, Stage, StageTransition, UseCase
-from registry.services import (
-    add_kpi,
-    confirm_decision_ownership,
-    confirm_use_case_ownership,
-    edit_use_case,
-    record_kpi_observation,
-    register_use_case,
-    save_decision,
-    upsert_person,
-)
+from registry.services.decisions import confirm_decision_ownership, save_decision
+from registry.services.directory import upsert_person
+from registry.services.kpis import add_kpi, record_kpi_observation
+from registry.services.use_cases import confirm_use_case_ownership, edit_use_case, register_use_case
 from tests.factories import (
     BusinessUnitFactory,
     DecisionFactory,
@@ -31,6 +24,7 @@ from tests.factories import (
     UserFactory,
 )
 from tests.test_admin import form_data
+from tests.factories import TEST_ACTOR
 
 pytestmark = pytest.mark.django_db
 
@@ -114,7 +108,7 @@ def test_kpi_observation_records_who_recorded_it(ann):
 
 def test_correcting_a_kpi_observation_keeps_the_first_value_in_history(ann):
     kpi = KPIFactory()
-    bob = UserFactory(username="bob")
+    bob = UserFactory(username="bob", groups=["program_office"])
     record_kpi_observation(kpi=kpi, observed_on=TODAY, value=Decimal("0.21"), actor=ann)
 
     observation = record_kpi_observation(kpi=kpi, observed_on=TODAY, value=Decimal("0.12"), actor=bob)
@@ -137,11 +131,12 @@ def test_move_records_who_moved_it_and_why_in_history(ann):
 
 
 def test_ownership_confirmation_is_recorded(ann):
-    decision = DecisionFactory(owner_confirmed_on=LONG_AGO)
-    use_case = UseCaseFactory(business_owner_confirmed_on=LONG_AGO)
+    anns_person = PersonFactory(email=ann.email)
+    decision = DecisionFactory(owner=anns_person, owner_confirmed_on=LONG_AGO)
+    use_case = UseCaseFactory(business_owner=anns_person, business_owner_confirmed_on=LONG_AGO)
 
     confirm_decision_ownership(decision=decision, actor=ann, on=TODAY)
-    confirm_use_case_ownership(use_case=use_case, person=use_case.business_owner, actor=ann, on=TODAY)
+    confirm_use_case_ownership(use_case=use_case, actor=ann, on=TODAY)
 
     assert decision.history.latest().history_change_reason == "owner confirmed"
     assert decision.history.latest().owner_confirmed_on == TODAY
@@ -242,7 +237,7 @@ def test_edit_with_stale_version_is_refused_and_writes_nothing(ann):
     anns_copy = UseCase.objects.get(pk=use_case.pk)
     bobs_copy = UseCase.objects.get(pk=use_case.pk)
     bobs_copy.title = "Bob's title"
-    edit_use_case(use_case=bobs_copy, actor=UserFactory(username="bob"), expected_version=1)
+    edit_use_case(use_case=bobs_copy, actor=UserFactory(username="bob", groups=["program_office"]), expected_version=1)
     history_before = use_case.history.count()
 
     # when
@@ -264,7 +259,7 @@ def test_decision_saved_with_stale_version_is_refused_and_writes_nothing(ann):
     anns_copy = Decision.objects.get(pk=decision.pk)
     bobs_copy = Decision.objects.get(pk=decision.pk)
     bobs_copy.statement = "Which claims are fast-tracked today?"
-    save_decision(decision=bobs_copy, actor=UserFactory(username="bob"), expected_version=1)
+    save_decision(decision=bobs_copy, actor=UserFactory(username="bob", groups=["program_office"]), expected_version=1)
     history_before = decision.history.count()
 
     # when
@@ -282,12 +277,13 @@ def test_decision_saved_with_stale_version_is_refused_and_writes_nothing(ann):
 
 def test_confirming_ownership_bumps_the_version_so_stale_copies_are_refused(ann):
     # given
-    use_case = UseCaseFactory()
+    anns_person = PersonFactory(email=ann.email)
+    use_case = UseCaseFactory(business_owner=anns_person, decision=DecisionFactory(owner=anns_person))
     decision = use_case.decision
 
     # when
     confirm_decision_ownership(decision=decision, actor=ann)
-    confirm_use_case_ownership(use_case=use_case, person=use_case.business_owner, actor=ann)
+    confirm_use_case_ownership(use_case=use_case, actor=ann)
 
     # then
     assert Decision.objects.get(pk=decision.pk).version == 2
@@ -317,21 +313,21 @@ def test_a_kpi_with_a_blank_or_taken_name_is_refused_and_writes_nothing(ann, nam
     add_kpi(kpi=KPI(use_case=use_case, name="Churn rate"), actor=ann)
 
     # when
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(InvalidInput) as refused:
         add_kpi(kpi=KPI(use_case=use_case, name=name), actor=ann)
 
     # then
-    assert "name" in refused.value.message_dict and message in str(refused.value)
+    assert "name" in refused.value.errors and message in str(refused.value)
     assert use_case.kpis.count() == 1
     assert UseCase.objects.get(pk=use_case.pk).version == 2
 
 
 def test_add_kpi_refuses_a_kpi_without_a_use_case_or_one_that_exists(ann):
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(InvalidInput) as refused:
         add_kpi(kpi=KPI(name="Churn rate"), actor=ann)
-    assert "use_case" in refused.value.message_dict
+    assert "use_case" in refused.value.errors
     existing = add_kpi(kpi=KPI(use_case=UseCaseFactory(), name="Churn rate"), actor=ann)
-    with pytest.raises(ValueError, match="exists already"):
+    with pytest.raises(Refused, match="exists already"):
         add_kpi(kpi=existing, actor=ann)
 
 
@@ -357,7 +353,7 @@ def test_edit_keeps_the_stage_a_concurrent_move_set(ann):
     # given: Ann opened the use case, then it moved to validating
     use_case = ProductionReadyUseCaseFactory()
     anns_copy = UseCase.objects.get(pk=use_case.pk)
-    move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=None)
+    move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=TEST_ACTOR)
 
     # when: Ann saves her edit without a version check
     anns_copy.summary = "Updated summary"
@@ -432,7 +428,7 @@ def test_admin_refuses_to_save_a_decision_over_someone_elses_newer_edit(client, 
     anns_form = form_data(page)
     bobs_copy = Decision.objects.get(pk=decision.pk)
     bobs_copy.statement = "Which claims are fast-tracked today?"
-    save_decision(decision=bobs_copy, actor=UserFactory(username="bob"))
+    save_decision(decision=bobs_copy, actor=UserFactory(username="bob", groups=["program_office"]))
 
     # when
     anns_form["statement"] = "Which claims are paid at once?"
@@ -453,7 +449,7 @@ def test_admin_refuses_to_save_over_someone_elses_newer_edit(client, ann):
     anns_form = form_data(client.get(url))
     bobs_copy = UseCase.objects.get(pk=use_case.pk)
     bobs_copy.title = "Bob's title"
-    edit_use_case(use_case=bobs_copy, actor=UserFactory(username="bob"))
+    edit_use_case(use_case=bobs_copy, actor=UserFactory(username="bob", groups=["program_office"]))
 
     # when
     anns_form["title"] = "Ann's title"
@@ -489,7 +485,7 @@ def test_use_case_history_page_lists_every_change_with_who_made_it(client, ann, 
     use_case = UseCaseFactory(title="Churn offers")
     use_case.title = "Churn retention offers"
     edit_use_case(use_case=use_case, actor=ann)
-    bob = UserFactory(username="bob")
+    bob = UserFactory(username="bob", groups=["program_office"])
     move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=bob)
 
     # when: an auditor opens the history
@@ -543,7 +539,7 @@ def test_admin_save_racing_another_edit_is_refused_without_an_error_page(client,
     def bob_committed_first(*, use_case, expected_version, **kwargs):
         raise StaleVersion(use_case, expected_version)
 
-    monkeypatch.setattr("registry.services.edit_use_case", bob_committed_first)
+    monkeypatch.setattr("registry.admin.edit_use_case", bob_committed_first)
 
     # when
     anns_form["title"] = "Ann's title"

@@ -11,6 +11,7 @@ from registry.gates import MoveRefused, next_stage_needs
 from registry.services.lifecycle import move_use_case
 from core.errors import StaleVersion
 from registry.models import Readiness, Stage, StageTransition, TransitionSource, UseCase
+from tests.factories import TEST_ACTOR
 from tests.factories import (
     KPIFactory,
     PersonFactory,
@@ -55,10 +56,10 @@ PATH_TO = {
 
 @pytest.fixture
 def owner(db):
-    return UserFactory(username="ann", groups=["business_owner"])
+    return UserFactory(username="ann", groups=["program_office"])
 
 
-def walk_to(use_case: UseCase, stage: str, actor=None) -> UseCase:
+def walk_to(use_case: UseCase, stage: str, actor=TEST_ACTOR) -> UseCase:
     """Move `use_case` to `stage` through the real lifecycle, reasons given where needed."""
     for step in PATH_TO[stage]:
         use_case = move_use_case(use_case=use_case, to_stage=step, actor=actor, reason=f"ready for {step}")
@@ -81,7 +82,7 @@ def assert_nothing_written(use_case: UseCase, *, stage: str, version: int, trans
     assert StageTransition.objects.filter(use_case=use_case).count() == transitions
 
 
-def refuse(use_case: UseCase, to_stage: str, *, actor=None, reason: str = "") -> set[str]:
+def refuse(use_case: UseCase, to_stage: str, *, actor=TEST_ACTOR, reason: str = "") -> set[str]:
     """Attempt a move that must be refused; check nothing changed and return the unmet codes."""
     use_case.refresh_from_db()
     before = (use_case.stage, use_case.version, StageTransition.objects.filter(use_case=use_case).count())
@@ -145,7 +146,7 @@ def test_refusal_names_the_stages_in_its_message():
     use_case = UseCaseFactory()
 
     with pytest.raises(MoveRefused) as refused:
-        move_use_case(use_case=use_case, to_stage=Stage.PRODUCTION, actor=None)
+        move_use_case(use_case=use_case, to_stage=Stage.PRODUCTION, actor=TEST_ACTOR)
 
     assert "proposed" in str(refused.value) and "production" in str(refused.value)
 
@@ -172,7 +173,7 @@ def test_retiring_with_a_reason_succeeds_whatever_the_gates(from_stage):
     UseCase.objects.filter(pk=use_case.pk).update(business_owner=None, technical_owner=None, monitoring_plan="")
 
     # when
-    move_use_case(use_case=use_case, to_stage=Stage.RETIRED, actor=None, reason="Vendor product replaces it")
+    move_use_case(use_case=use_case, to_stage=Stage.RETIRED, actor=TEST_ACTOR, reason="Vendor product replaces it")
 
     # then
     use_case.refresh_from_db()
@@ -187,7 +188,7 @@ def test_moving_back_does_not_check_the_gate_of_the_earlier_stage():
     use_case.decision.save()
 
     # when
-    move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=None, reason="Data was not what we thought")
+    move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=TEST_ACTOR, reason="Data was not what we thought")
 
     # then
     use_case.refresh_from_db()
@@ -216,7 +217,7 @@ def test_owner_cannot_move_to_validating_without_decision_basics(field, value, c
 def test_owner_moves_to_validating_when_the_decision_is_described():
     use_case = UseCaseFactory(decision__cost_of_error=Decimal("0"))
 
-    move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=None)
+    move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=TEST_ACTOR)
 
     use_case.refresh_from_db()
     assert use_case.stage == Stage.VALIDATING
@@ -269,7 +270,7 @@ def test_owner_cannot_move_to_pilot_with_data_readiness_below_partial(readiness)
 def test_owner_moves_to_pilot_with_partial_or_ready_data(readiness):
     use_case = ready_use_case_in(Stage.VALIDATING, data_readiness=readiness)
 
-    move_use_case(use_case=use_case, to_stage=Stage.PILOT, actor=None)
+    move_use_case(use_case=use_case, to_stage=Stage.PILOT, actor=TEST_ACTOR)
 
     use_case.refresh_from_db()
     assert use_case.stage == Stage.PILOT
@@ -303,7 +304,7 @@ def test_owner_cannot_move_to_production_when_an_owner_has_left(role):
     person.save()
 
     with pytest.raises(MoveRefused) as refused:
-        move_use_case(use_case=use_case, to_stage=Stage.PRODUCTION, actor=None)
+        move_use_case(use_case=use_case, to_stage=Stage.PRODUCTION, actor=TEST_ACTOR)
 
     assert codes(refused.value) == {f"{role}_owner_active"}
     assert person.email in str(refused.value)
@@ -332,7 +333,7 @@ def test_one_complete_kpi_among_incomplete_ones_is_enough_for_production():
     KPIFactory(use_case=use_case, baseline=Decimal("1"), target=None)
     KPIFactory(use_case=use_case, baseline=Decimal("0"), target=Decimal("0"))
 
-    move_use_case(use_case=use_case, to_stage=Stage.PRODUCTION, actor=None)
+    move_use_case(use_case=use_case, to_stage=Stage.PRODUCTION, actor=TEST_ACTOR)
 
     use_case.refresh_from_db()
     assert use_case.stage == Stage.PRODUCTION
@@ -351,7 +352,7 @@ def test_owner_cannot_move_to_production_with_layer_below_partial(layer, readine
 def test_owner_moves_to_production_with_layer_partial_or_ready(layer, readiness):
     use_case = ready_use_case_in(Stage.PILOT, **{f"{layer}_readiness": readiness})
 
-    move_use_case(use_case=use_case, to_stage=Stage.PRODUCTION, actor=None)
+    move_use_case(use_case=use_case, to_stage=Stage.PRODUCTION, actor=TEST_ACTOR)
 
     use_case.refresh_from_db()
     assert use_case.stage == Stage.PRODUCTION
@@ -398,7 +399,7 @@ def test_production_refusal_names_both_departed_owners():
 def test_owner_moves_ready_pilot_to_production():
     use_case = ready_use_case_in(Stage.PILOT)
 
-    move_use_case(use_case=use_case, to_stage=Stage.PRODUCTION, actor=None, reason="Capture rate up 9 points")
+    move_use_case(use_case=use_case, to_stage=Stage.PRODUCTION, actor=TEST_ACTOR, reason="Capture rate up 9 points")
 
     use_case.refresh_from_db()
     assert use_case.stage == Stage.PRODUCTION
@@ -436,7 +437,7 @@ def test_move_records_who_when_where_from_and_why(source, owner):
 def test_move_without_a_signed_in_user_records_no_actor():
     use_case = UseCaseFactory()
 
-    move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=None)
+    move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=TEST_ACTOR)
 
     assert StageTransition.objects.get(use_case=use_case).actor is None
 
@@ -453,7 +454,7 @@ def test_each_move_bumps_version_by_one_and_restarts_the_stage_clock():
         move_use_case(
             use_case=use_case,
             to_stage=stage,
-            actor=None,
+            actor=TEST_ACTOR,
             on=timezone.make_aware(datetime.datetime.combine(day, datetime.time(12))),
         )
 
@@ -473,7 +474,7 @@ def test_each_move_bumps_version_by_one_and_restarts_the_stage_clock():
 def test_move_returns_the_moved_use_case():
     use_case = UseCaseFactory()
 
-    moved = move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=None)
+    moved = move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=TEST_ACTOR)
 
     assert moved.pk == use_case.pk
     assert moved.stage == Stage.VALIDATING
@@ -484,11 +485,11 @@ def test_move_with_stale_version_is_refused_and_writes_nothing():
     # given: Ann read version 1, then Bob moved it
     use_case = ready_use_case_in(Stage.PROPOSED)
     read_version = use_case.version
-    move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=None)
+    move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=TEST_ACTOR)
 
     # when
     with pytest.raises(StaleVersion) as stale:
-        move_use_case(use_case=use_case, to_stage=Stage.RETIRED, actor=None, reason="Obsolete", expected_version=read_version)
+        move_use_case(use_case=use_case, to_stage=Stage.RETIRED, actor=TEST_ACTOR, reason="Obsolete", expected_version=read_version)
 
     # then
     assert "Reload" in str(stale.value)
@@ -498,7 +499,7 @@ def test_move_with_stale_version_is_refused_and_writes_nothing():
 def test_move_with_current_version_succeeds():
     use_case = UseCaseFactory()
 
-    move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=None, expected_version=use_case.version)
+    move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=TEST_ACTOR, expected_version=use_case.version)
 
     use_case.refresh_from_db()
     assert use_case.stage == Stage.VALIDATING
@@ -508,7 +509,7 @@ def test_stale_version_is_reported_before_the_gate():
     use_case = UseCaseFactory(decision__owner=None)
 
     with pytest.raises(StaleVersion):
-        move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=None, expected_version=7)
+        move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=TEST_ACTOR, expected_version=7)
 
     assert_nothing_written(use_case, stage=Stage.PROPOSED, version=1, transitions=0)
 
@@ -566,7 +567,7 @@ def test_no_next_stage_after_production_or_retirement(stage):
 
 def test_stage_transition_cannot_be_edited():
     use_case = UseCaseFactory()
-    move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=None, reason="Signed off")
+    move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=TEST_ACTOR, reason="Signed off")
     transition = StageTransition.objects.get(use_case=use_case)
 
     transition.reason = "Nobody signed off"
@@ -579,7 +580,7 @@ def test_stage_transition_cannot_be_edited():
 
 def test_stage_transition_cannot_be_deleted():
     use_case = UseCaseFactory()
-    move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=None)
+    move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=TEST_ACTOR)
     transition = StageTransition.objects.get(use_case=use_case)
 
     with pytest.raises(ValueError):

@@ -12,6 +12,7 @@ from portfolio.models import Policy, Severity
 from portfolio.scans import duplicates
 from registry.services.lifecycle import move_use_case
 from registry.models import Stage, UseCase
+from tests.factories import TEST_ACTOR
 from tests.factories import BusinessUnitFactory, DecisionFactory, UseCaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -143,7 +144,7 @@ def test_a_use_case_retired_after_the_judged_day_still_counts_on_that_day(policy
     kept = add_use_case("Human Resources", "HR FAQ chatbot", summary, "conversational assistant")
     retired = add_use_case("IT Operations", "IT FAQ chatbot", summary, "conversational assistant")
     UseCase.objects.filter(pk__in=[kept.pk, retired.pk]).update(created_at=timezone.now() - datetime.timedelta(days=30))
-    move_use_case(use_case=retired, to_stage=Stage.RETIRED, actor=None, reason="superseded by the HR chatbot",
+    move_use_case(use_case=retired, to_stage=Stage.RETIRED, actor=TEST_ACTOR, reason="superseded by the HR chatbot",
                   on=timezone.now() - datetime.timedelta(days=5))
 
     # when / then: ten days ago both were alive; today only one is

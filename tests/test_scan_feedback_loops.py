@@ -11,8 +11,9 @@ from portfolio.models import Policy
 from portfolio.scans import feedback_loops
 from registry.services.lifecycle import move_use_case
 from registry.models import Stage, StageTransition, UseCase
-from registry.services import record_kpi_observation
+from registry.services.kpis import record_kpi_observation
 from tests.dates import at, days
+from tests.factories import TEST_ACTOR
 from tests.factories import KPIFactory, ProductionReadyUseCaseFactory, UseCaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -32,12 +33,12 @@ def live_use_case(since: datetime.date = LIVE, **kwargs) -> UseCase:
     kwargs.setdefault("kpi__created_at", at(since - days(60)))
     use_case = ProductionReadyUseCaseFactory(**kwargs)
     for step, on in ((Stage.VALIDATING, since - days(60)), (Stage.PILOT, since - days(30)), (Stage.PRODUCTION, since)):
-        use_case = move_use_case(use_case=use_case, to_stage=step, actor=None, on=at(on))
+        use_case = move_use_case(use_case=use_case, to_stage=step, actor=TEST_ACTOR, on=at(on))
     return use_case
 
 
 def observe(use_case: UseCase, on: datetime.date, value="0.2"):
-    return record_kpi_observation(kpi=use_case.kpis.get(), observed_on=on, value=Decimal(value), actor=None)
+    return record_kpi_observation(kpi=use_case.kpis.get(), observed_on=on, value=Decimal(value), actor=TEST_ACTOR)
 
 
 # --- stale observations ----------------------------------------------------------------------
@@ -77,7 +78,7 @@ def test_a_kpi_last_observed_91_days_ago_is_a_broken_feedback_loop():
 def test_the_latest_observation_of_any_kpi_counts():
     use_case = live_use_case()
     second = KPIFactory(use_case=use_case, name="Retention revenue", created_at=at(LIVE))
-    record_kpi_observation(kpi=second, observed_on=LIVE + days(50), value=Decimal("1"), actor=None)
+    record_kpi_observation(kpi=second, observed_on=LIVE + days(50), value=Decimal("1"), actor=TEST_ACTOR)
 
     assert detect(LIVE + days(140)) == []
     [found] = detect(LIVE + days(141))
@@ -190,7 +191,7 @@ def test_an_observation_after_the_judged_date_does_not_count():
 def test_only_use_cases_in_production_on_the_judged_date_are_judged():
     # given a use case that went live on LIVE and was retired 200 days later, never observed
     use_case = live_use_case()
-    move_use_case(use_case=use_case, to_stage=Stage.RETIRED, actor=None, reason="replaced", on=at(LIVE + days(200)))
+    move_use_case(use_case=use_case, to_stage=Stage.RETIRED, actor=TEST_ACTOR, reason="replaced", on=at(LIVE + days(200)))
 
     # then before going live and after retiring it is not judged; in between it is
     assert detect(LIVE - days(1)) == []
@@ -201,7 +202,7 @@ def test_only_use_cases_in_production_on_the_judged_date_are_judged():
 def test_pilots_are_not_judged():
     use_case = ProductionReadyUseCaseFactory()
     for step in (Stage.VALIDATING, Stage.PILOT):
-        move_use_case(use_case=use_case, to_stage=step, actor=None, on=at(LIVE - days(300)))
+        move_use_case(use_case=use_case, to_stage=step, actor=TEST_ACTOR, on=at(LIVE - days(300)))
 
     assert detect(LIVE) == []
 

@@ -7,10 +7,11 @@ import pytest
 from portfolio.models import FindingKind, Policy
 from portfolio.scans import missing_decision
 from registry.federal import PLACEHOLDER_STATEMENT
-from core.errors import StaleVersion
+from core.errors import InvalidInput, StaleVersion
 from registry.models import Decision, Stage, StageTransition
-from registry.services import state_decision
+from registry.services.use_cases import state_decision
 from tests.dates import at, days
+from tests.factories import TEST_ACTOR
 from tests.factories import BusinessUnitFactory, DecisionFactory, UseCaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -76,7 +77,7 @@ def test_stating_the_decision_moves_only_that_use_case_and_resolves_only_its_fin
     second = use_case_in(Stage.PILOT, decision=waiting)
 
     # when the owner of the first states its decision
-    decision = state_decision(use_case=first, statement="  Which grant  applications are reviewed first? ", actor=None,
+    decision = state_decision(use_case=first, statement="  Which grant  applications are reviewed first? ", actor=TEST_ACTOR,
                               on=IMPORTED)
 
     # then the first serves it, the second still waits, and only the second is flagged
@@ -97,7 +98,7 @@ def test_stating_a_decision_the_unit_already_has_joins_it():
     existing = DecisionFactory(business_unit=unit, statement="Which claims are fast-tracked today?")
     use_case = use_case_in(Stage.VALIDATING, decision=placeholder(unit))
 
-    decision = state_decision(use_case=use_case, statement="Which claims are fast-tracked today?", actor=None)
+    decision = state_decision(use_case=use_case, statement="Which claims are fast-tracked today?", actor=TEST_ACTOR)
 
     assert decision == existing
 
@@ -110,22 +111,22 @@ def test_stating_a_decision_the_unit_already_has_joins_it():
 def test_a_statement_that_names_no_decision_is_refused(statement, message):
     use_case = use_case_in(Stage.PILOT, decision=placeholder())
 
-    with pytest.raises(ValueError, match=message):
-        state_decision(use_case=use_case, statement=statement, actor=None)
+    with pytest.raises(InvalidInput, match=message):
+        state_decision(use_case=use_case, statement=statement, actor=TEST_ACTOR)
 
 
 def test_a_use_case_that_already_has_its_decision_is_refused():
     use_case = use_case_in(Stage.PILOT, decision=DecisionFactory())
 
-    with pytest.raises(ValueError, match="already serves the decision"):
-        state_decision(use_case=use_case, statement="Which invoices are paid first?", actor=None)
+    with pytest.raises(InvalidInput, match="already serves the decision"):
+        state_decision(use_case=use_case, statement="Which invoices are paid first?", actor=TEST_ACTOR)
 
 
 def test_a_stale_version_is_refused():
     use_case = use_case_in(Stage.PILOT, decision=placeholder())
 
     with pytest.raises(StaleVersion):
-        state_decision(use_case=use_case, statement="Which invoices are paid first?", actor=None,
+        state_decision(use_case=use_case, statement="Which invoices are paid first?", actor=TEST_ACTOR,
                        expected_version=use_case.version + 1)
 
 

@@ -10,8 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from portfolio.models import Policy
 from portfolio.scans import orphaned_ownership
 from registry.models import Stage, StageTransition, UseCase
-from registry.services import confirm_use_case_ownership, edit_use_case, register_use_case, save_decision
+from registry.services.decisions import save_decision
+from registry.services.use_cases import confirm_use_case_ownership, edit_use_case, register_use_case
 from tests.dates import at, days
+from tests.factories import TEST_ACTOR
 from tests.factories import BusinessUnitFactory, DecisionFactory, PersonFactory, UseCaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -52,10 +54,10 @@ def use_case_in(stage: str, *, since=ASSIGNED, confirmed_on=ASSIGNED, decision=N
 def test_owners_assigned_through_the_services_are_not_flagged_until_the_window_has_passed():
     # given a decision and a use case registered with their owners on ASSIGNED
     decision = DecisionFactory.build(owner=PersonFactory(), business_unit=BusinessUnitFactory(), owner_confirmed_on=None)
-    decision = save_decision(decision=decision, actor=None, on=ASSIGNED)
+    decision = save_decision(decision=decision, actor=TEST_ACTOR, on=ASSIGNED)
     use_case = register_use_case(
         use_case=UseCaseFactory.build(decision=decision, business_owner=PersonFactory(), technical_owner=PersonFactory()),
-        actor=None, on=at(ASSIGNED),
+        actor=TEST_ACTOR, on=at(ASSIGNED),
     )
 
     # then at 180 days nothing is flagged; at 181 all three owners are
@@ -110,7 +112,7 @@ def test_the_confirmation_window_comes_from_the_policy():
 def test_a_confirmation_restarts_the_clock():
     # given
     use_case = use_case_in(Stage.PILOT, confirmed_on=ASSIGNED)
-    confirm_use_case_ownership(use_case=use_case, person=use_case.business_owner, actor=None, on=ASSIGNED + days(100))
+    confirm_use_case_ownership(use_case=use_case, person=use_case.business_owner, actor=TEST_ACTOR, on=ASSIGNED + days(100))
 
     # then only the technical owner and the decision's owner are late at 181 days
     found = by_identity(detect(ASSIGNED + days(181)))
@@ -247,7 +249,7 @@ def test_a_new_owner_changes_the_substance_not_the_identity():
 
     # when a new owner who is a shared mailbox takes over
     use_case.business_owner = PersonFactory(email="info@example.com")
-    edit_use_case(use_case=use_case, actor=None, on=ASSIGNED + days(2))
+    edit_use_case(use_case=use_case, actor=TEST_ACTOR, on=ASSIGNED + days(2))
     [after] = detect(ASSIGNED + days(3))
 
     # then
@@ -410,7 +412,7 @@ def test_a_past_day_is_judged_with_the_owners_and_departures_of_that_day():
     ann.save()
     dated_history(ann, ASSIGNED + days(100))
     use_case.business_owner = bob
-    edit_use_case(use_case=use_case, actor=None, on=ASSIGNED + days(130))
+    edit_use_case(use_case=use_case, actor=TEST_ACTOR, on=ASSIGNED + days(130))
     dated_history(use_case, ASSIGNED + days(130))
     key = ("use_case", use_case.pk, "business_owner")
 
@@ -445,7 +447,7 @@ def test_a_past_day_whose_owner_has_since_been_deleted_is_not_reported_as_gone()
     use_case = use_case_in(Stage.PILOT, business_owner=cy)
     dated_history(use_case, ASSIGNED)
     use_case.business_owner = dee
-    edit_use_case(use_case=use_case, actor=None, on=ASSIGNED + days(100))
+    edit_use_case(use_case=use_case, actor=TEST_ACTOR, on=ASSIGNED + days(100))
     dated_history(use_case, ASSIGNED + days(100))
     cy.delete()
 

@@ -11,8 +11,9 @@ from portfolio.models import Policy
 from portfolio.scans import stalled_pilots
 from registry.services.lifecycle import move_use_case
 from registry.models import Frequency, Stage
-from registry.services import record_kpi_observation
+from registry.services.kpis import record_kpi_observation
 from tests.dates import DAY, at, days
+from tests.factories import TEST_ACTOR
 from tests.factories import DecisionFactory, KPIFactory, ProductionReadyUseCaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -37,12 +38,12 @@ def detect(as_of, **policy_overrides):
 
 def in_validating(since: datetime.date, **factory_kwargs):
     use_case = ProductionReadyUseCaseFactory(**factory_kwargs)
-    return move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=None, on=at(since))
+    return move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=TEST_ACTOR, on=at(since))
 
 
 def in_pilot(since: datetime.date, **factory_kwargs):
     use_case = in_validating(since - 20 * DAY, **factory_kwargs)
-    return move_use_case(use_case=use_case, to_stage=Stage.PILOT, actor=None, on=at(since))
+    return move_use_case(use_case=use_case, to_stage=Stage.PILOT, actor=TEST_ACTOR, on=at(since))
 
 
 
@@ -98,7 +99,7 @@ def test_activity_does_not_reset_the_stage_limit():
     use_case = in_pilot(ENTERED)
     kpi = use_case.kpis.get()
     for week in range(14):
-        record_kpi_observation(kpi=kpi, observed_on=ENTERED + days(7 * week), value=Decimal("0.2"), actor=None)
+        record_kpi_observation(kpi=kpi, observed_on=ENTERED + days(7 * week), value=Decimal("0.2"), actor=TEST_ACTOR)
 
     # when judged one day past the pilot limit
     [found] = detect(ENTERED + days(91))
@@ -116,7 +117,7 @@ def test_proposed_production_and_retired_use_cases_are_never_stalled_pilots(path
     use_case = ProductionReadyUseCaseFactory()
     use_case.transitions.create(from_stage="", to_stage=Stage.PROPOSED, occurred_at=at(ENTERED, hour=9), source="import")
     for step in path:
-        use_case = move_use_case(use_case=use_case, to_stage=step, actor=None, reason="no longer needed", on=at(ENTERED))
+        use_case = move_use_case(use_case=use_case, to_stage=step, actor=TEST_ACTOR, reason="no longer needed", on=at(ENTERED))
 
     # then it is never a stalled pilot
     assert detect(ENTERED + days(500)) == []
@@ -127,7 +128,7 @@ def test_proposed_production_and_retired_use_cases_are_never_stalled_pilots(path
 
 def test_a_pilot_with_no_kpi_observation_for_exactly_60_days_is_not_stalled():
     use_case = in_pilot(ENTERED)
-    record_kpi_observation(kpi=use_case.kpis.get(), observed_on=ENTERED + days(10), value=Decimal("1"), actor=None)
+    record_kpi_observation(kpi=use_case.kpis.get(), observed_on=ENTERED + days(10), value=Decimal("1"), actor=TEST_ACTOR)
 
     assert detect(ENTERED + days(70), **INACTIVITY_RULE_ONLY) == []
 
@@ -136,7 +137,7 @@ def test_a_pilot_with_no_activity_for_61_days_is_stalled_naming_its_last_activit
     # given
     use_case = in_pilot(ENTERED, title="Churn model")
     last = ENTERED + days(10)
-    record_kpi_observation(kpi=use_case.kpis.get(), observed_on=last, value=Decimal("1"), actor=None)
+    record_kpi_observation(kpi=use_case.kpis.get(), observed_on=last, value=Decimal("1"), actor=TEST_ACTOR)
 
     # when
     [found] = detect(last + days(61), **INACTIVITY_RULE_ONLY)
@@ -195,7 +196,7 @@ def test_a_pilot_over_both_limits_gives_one_finding_with_both_reasons():
 def test_a_move_out_of_pilot_after_the_judged_date_does_not_count():
     # given a pilot that went live 100 days after it started
     use_case = in_pilot(ENTERED)
-    move_use_case(use_case=use_case, to_stage=Stage.PRODUCTION, actor=None, on=at(ENTERED + days(100)))
+    move_use_case(use_case=use_case, to_stage=Stage.PRODUCTION, actor=TEST_ACTOR, on=at(ENTERED + days(100)))
 
     # then judged before it went live it was stalled, judged on the day it went live it is not
     [found] = detect(ENTERED + days(99), **STAGE_RULE_ONLY)
@@ -211,7 +212,7 @@ def test_a_use_case_that_did_not_exist_yet_is_ignored():
 
 def test_a_kpi_observation_after_the_judged_date_does_not_count_as_activity():
     use_case = in_pilot(ENTERED)
-    record_kpi_observation(kpi=use_case.kpis.get(), observed_on=ENTERED + days(70), value=Decimal("1"), actor=None)
+    record_kpi_observation(kpi=use_case.kpis.get(), observed_on=ENTERED + days(70), value=Decimal("1"), actor=TEST_ACTOR)
 
     [found] = detect(ENTERED + days(61), **INACTIVITY_RULE_ONLY)
     assert found.detail["last_activity_kind"] == "stage_move"
@@ -231,10 +232,10 @@ def test_a_new_stall_after_moving_back_is_a_new_finding():
     # given a pilot that stalled, went back to validating, and came back to pilot
     use_case = in_pilot(ENTERED)
     first = detect(ENTERED + days(95))
-    use_case = move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=None, reason="data gaps",
+    use_case = move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=TEST_ACTOR, reason="data gaps",
                              on=at(ENTERED + days(100)))
     back = ENTERED + days(120)
-    move_use_case(use_case=use_case, to_stage=Stage.PILOT, actor=None, on=at(back))
+    move_use_case(use_case=use_case, to_stage=Stage.PILOT, actor=TEST_ACTOR, on=at(back))
 
     # when it stalls again
     second = detect(back + days(95))
@@ -318,7 +319,7 @@ def test_findings_come_sorted_by_use_case():
 def _queries_for_portfolio_of(size: int) -> int:
     for index in range(size):
         use_case = in_pilot(ENTERED - days(index))
-        record_kpi_observation(kpi=use_case.kpis.get(), observed_on=ENTERED, value=Decimal("1"), actor=None)
+        record_kpi_observation(kpi=use_case.kpis.get(), observed_on=ENTERED, value=Decimal("1"), actor=TEST_ACTOR)
         KPIFactory(use_case=use_case)
     with CaptureQueriesContext(connection) as queries:
         found = detect(ENTERED + days(100))

@@ -11,9 +11,10 @@ from django.urls import reverse
 from registry.federal import PLACEHOLDER_STATEMENT
 from registry.services.lifecycle import move_use_case
 from registry.models import KPIObservation, Stage
-from registry.services import record_kpi_observation
+from registry.services.kpis import record_kpi_observation
 from tests.factories import DecisionFactory, KPIFactory, ProductionReadyUseCaseFactory, UseCaseFactory
 from tests.web_setup import htmx, make_finding, owner_person  # noqa: F401  (fixtures)
+from tests.factories import TEST_ACTOR
 
 pytestmark = pytest.mark.django_db
 
@@ -25,9 +26,9 @@ def grow(owner, n: int):
         use_case = ProductionReadyUseCaseFactory(business_owner=owner, **({"decision__owner": owner} if i % 2 else {}))
         kpi = use_case.kpis.get()
         for day in range(1, 4):
-            record_kpi_observation(kpi=kpi, observed_on=datetime.date(2026, 10, day), value=Decimal(day), actor=None)
+            record_kpi_observation(kpi=kpi, observed_on=datetime.date(2026, 10, day), value=Decimal(day), actor=TEST_ACTOR)
         KPIFactory(use_case=use_case)
-        move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=None)
+        move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=TEST_ACTOR)
         make_finding(use_case)
         make_finding(use_case, UseCaseFactory(), kind="duplicate_capability", title=f"Duplicate {i}")
         made.append(use_case)
@@ -71,7 +72,7 @@ def test_owner_pages_run_constant_queries(client, business_owner_user, owner_per
     for _ in range(5):  # the first use case grows too: more observations, KPIs and history
         KPIFactory(use_case=first)
     for day in range(5, 20):
-        record_kpi_observation(kpi=first.kpis.first(), observed_on=datetime.date(2026, 10, day), value=Decimal(day), actor=None)
+        record_kpi_observation(kpi=first.kpis.first(), observed_on=datetime.date(2026, 10, day), value=Decimal(day), actor=TEST_ACTOR)
     assert KPIObservation.objects.count() > 40
 
     for url, queries in small.items():

@@ -8,9 +8,10 @@ from django.urls import reverse
 
 from registry.federal import PLACEHOLDER_STATEMENT
 from registry.models import Decision, UseCase
-from registry.services import edit_use_case
+from registry.services.use_cases import edit_use_case
 from tests.factories import BusinessUnitFactory, DecisionFactory, PersonFactory, UseCaseFactory
 from tests.web_setup import htmx, make_finding, owner_person  # noqa: F401  (fixtures)
+from tests.factories import TEST_ACTOR
 
 pytestmark = pytest.mark.django_db
 
@@ -128,7 +129,7 @@ def test_garbage_gets_an_error_next_to_the_statement_and_writes_nothing(owner, i
 
 def test_a_stale_version_says_to_reload_and_writes_nothing(owner, imported, placeholder):
     # given: someone saved the use case after the owner opened the page
-    edit_use_case(use_case=UseCase.objects.get(pk=imported.pk), actor=None)
+    edit_use_case(use_case=UseCase.objects.get(pk=imported.pk), actor=TEST_ACTOR)
     # when
     response = post(owner, imported, version=1, **htmx())
     # then

@@ -28,20 +28,14 @@ from portfolio import access as portfolio_access
 from registry import access
 from registry.gates import GATES, NEXT_STAGE, MoveRefused, unmet_conditions
 from registry.services.lifecycle import move_use_case
-from core.errors import StaleVersion
+from core.errors import DomainError, InvalidInput, StaleVersion
 from registry.models import VALUE_CHAIN_LAYERS, Decision, Person, Readiness, Stage, UseCase
-from registry.services import (
-    add_kpi,
-    confirm_decision_ownership,
-    confirm_use_case_ownership,
-    edit_use_case,
-    record_kpi_observation,
-    register_use_case,
-    save_decision,
-    state_decision,
-)
+from registry.services.decisions import confirm_decision_ownership, save_decision
+from registry.services.kpis import add_kpi, record_kpi_observation
+from registry.services.use_cases import confirm_use_case_ownership, edit_use_case, register_use_case, state_decision
 
 from . import charts, selectors
+from .errors import STALE_MESSAGE, add_to_form
 from .forms import (
     AssignForm,
     DashboardFilterForm,
@@ -60,7 +54,6 @@ from .models import ImportJob
 from .tasks import check_uploaded_use_cases, import_uploaded_use_cases
 
 PAGE_SIZE = 25
-STALE_MESSAGE = "Someone changed this since you opened it, so nothing was saved. Reload the page and make your change again."
 
 
 def _next_url(request, default: str) -> str:
@@ -292,13 +285,12 @@ def use_case_new(request, decision_pk):
                                  "or that serves a decision you own.")
         else:
             try:
-                with transaction.atomic():
-                    register_use_case(use_case=use_case, actor=request.user)
-                    use_case.friction_points.set(form.cleaned_data["friction_points"])
+                register_use_case(use_case=use_case, actor=request.user,
+                                  friction_points=form.cleaned_data["friction_points"])
             except IntegrityError:
                 form.add_error("external_id", "Another use case already has this external id.")
-            except ValidationError as exc:  # the service's full_clean: say what it found
-                form.add_error(None, "; ".join(exc.messages))
+            except DomainError as refused:
+                add_to_form(form, refused)
             else:
                 messages.success(request, "Use case registered in Proposed.")
                 return redirect("web:use_case", use_case.pk)
@@ -318,10 +310,8 @@ def use_case_edit(request, pk):
                                  "ask the program office to reassign it.")
         else:
             try:
-                with transaction.atomic():
-                    edited.friction_points.set(form.cleaned_data["friction_points"])
-                    edit_use_case(use_case=edited, actor=request.user,
-                                  expected_version=form.cleaned_data["expected_version"])
+                edit_use_case(use_case=edited, actor=request.user, friction_points=form.cleaned_data["friction_points"],
+                              expected_version=form.cleaned_data["expected_version"])
             except StaleVersion:
                 form.add_error(None, STALE_MESSAGE)
             except IntegrityError:
@@ -368,7 +358,7 @@ def use_case_move(request, pk):
 def use_case_confirm(request, pk):
     use_case = _use_case_or_404(pk)
     _must(access.can_confirm_use_case_ownership(request.user, use_case))
-    confirm_use_case_ownership(use_case=use_case, person=access.person_for_user(request.user), actor=request.user)
+    confirm_use_case_ownership(use_case=use_case, actor=request.user)
     return _answer(request, use_case, Feedback(success="Ownership confirmed."))
 
 
@@ -397,8 +387,8 @@ def kpi_new(request, pk):
         kpi = form.save(commit=False)
         try:
             add_kpi(kpi=kpi, actor=request.user)
-        except ValidationError as invalid:
-            form.add_error(None, invalid)
+        except DomainError as refused:
+            add_to_form(form, refused)
         except IntegrityError:
             form.add_error("name", "This use case already has a KPI with that name.")
         else:
@@ -421,8 +411,8 @@ def use_case_state_decision(request, pk):
                            expected_version=form.cleaned_data["expected_version"])
         except StaleVersion:
             return _answer(request, use_case, Feedback(error=STALE_MESSAGE))
-        except ValueError as refused:
-            form.add_error("statement", str(refused))
+        except InvalidInput as refused:
+            form.add_error("statement", refused.message)
         else:
             response = _answer(request, use_case, Feedback(success="Decision stated. The use case now serves it."))
             if request.htmx:  # the home page's decision list and counts follow (home.html listens)

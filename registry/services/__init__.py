@@ -1,2 +1,3 @@
-from ._old import *  # noqa: F401,F403  (split by entity in the next commit)
-from ._old import normalise_email  # noqa: F401
+"""Every write to the registry, by entity. Each service takes the acting person (`actor`,
+required) and refuses with `core.errors.NotAllowed` what that actor may not do, judged on the
+state the write would leave (registry/access.py has the rules)."""

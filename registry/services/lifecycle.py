@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime
 
-from django.db import transaction
 from django.utils import timezone
 
 from core.actors import acting_user
-from core.errors import StaleVersion
+from core.versioning import versioned_write
 
+from .. import access
 from ..gates import Condition, MoveRefused, unmet_conditions
 from ..models import Stage, StageTransition, TransitionSource, UseCase
 
@@ -32,26 +32,18 @@ def move_use_case(
     if to_stage not in Stage.values:
         raise MoveRefused(use_case, to_stage, [Condition("unknown_stage", f"'{to_stage}' is not a stage")])
     moved_at = on or timezone.now()
-    with transaction.atomic():
-        locked = (
-            UseCase.objects.select_for_update(of=("self",))
-            .select_related("decision", "business_owner", "technical_owner")
-            .get(pk=use_case.pk)
-        )
-        if expected_version is not None and locked.version != expected_version:
-            raise StaleVersion(locked, expected_version)
+    queryset = UseCase.objects.select_related("decision", "business_owner", "technical_owner")
+    with versioned_write(queryset, use_case.pk, actor=actor, expected_version=expected_version) as write:
+        locked = write.current
+        access.require(access.can_change_use_case(actor, locked), "You may move only the use cases you own.")
         unmet = unmet_conditions(locked, to_stage, reason=reason)
         if unmet:
             raise MoveRefused(locked, to_stage, unmet)
         from_stage = locked.stage
         locked.stage = to_stage
         locked.stage_entered_on = timezone.localdate(moved_at)
-        locked.version += 1
-        locked.updated_at = moved_at
-        locked._history_user = acting_user(actor)
-        locked._change_reason = f"stage {from_stage} → {to_stage}"
         locked._history_date = moved_at  # a move recorded after the fact is dated when it happened
-        locked.save(update_fields=["stage", "stage_entered_on", "version", "updated_at"])
+        write.save(fields=["stage", "stage_entered_on"], reason=f"stage {from_stage} → {to_stage}", at=moved_at)
         StageTransition.objects.create(
             use_case=locked,
             from_stage=from_stage,

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from .bulk import bulk_update_with_history
+from core.bulk import bulk_update_with_history
 from .models import (
     BusinessUnit,
     Decision,
@@ -31,7 +31,7 @@ from .models import (
     UseCase,
 )
 from core.actors import acting_user
-from .tabular import UnreadableFile, read_table, write_table
+from core.tabular import UnreadableFile, read_table, write_table
 
 BATCH_SIZE = 2000
 # A progress bar is worth showing from here on; below, the import is over before it would help.

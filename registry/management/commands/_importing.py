@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from registry.cli import progress_bar
+from core.cli import progress_bar
 from registry.importing import PROGRESS_THRESHOLD_ROWS, ImportFailed
 
 

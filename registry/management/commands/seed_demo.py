@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
 from django.utils import timezone
 
-from registry.cli import iso_date, positive_int, progress_bar
+from core.cli import iso_date, positive_int, progress_bar
 from registry.demo import DEMO_PASSWORD, RegistryNotEmpty, registry_holds_data, seed_demo_portfolio
 from registry.importing import ImportFailed
 

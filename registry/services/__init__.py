@@ -1,2 +1,2 @@
 from ._old import *  # noqa: F401,F403  (split by entity in the next commit)
-from ._old import normalise_email  # noqa: F401
+from core.text import normalise_email  # noqa: F401

@@ -22,10 +22,7 @@ from ..models import (
     UseCase,
 )
 from core.actors import acting_user
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
+from core.text import normalise_email
 
 
 def business_unit_named(*, name: str, actor=None) -> BusinessUnit:

@@ -1,6 +1,8 @@
 """Imports uploaded through the pages: keep the file, dry-run it, then import it with progress.
 
-The rules are registry.importing's; this module only stores the upload and reports on it.
+The rules are registry.inventory's (the contract format); this module only stores the
+upload, reports on it and queues it. Only who may import (the program office) stores, checks,
+queues and imports; the background work acts as the user who uploaded.
 """
 
 from __future__ import annotations
@@ -13,12 +15,16 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from registry.importing import ImportFailed, import_use_cases
+from core.errors import NotAllowed
+from registry import access
+from registry.inventory.common import ImportFailed
+from registry.inventory.formats import CONTRACT_FORMAT, import_use_cases
 
 from .models import ImportJob
 
 # How often a running import writes its progress (rows).
 PROGRESS_EVERY = 250
+NOT_ALLOWED = "Imports are the program office's."
 
 
 def _safe_name(filename: str) -> str:
@@ -70,10 +76,12 @@ def check_upload(job: ImportJob) -> ImportJob:
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.CHECKING, phase="checking rows")
     with _uploaded_file(job) as path:
         try:
-            report = import_use_cases(path, actor=job.uploaded_by, dry_run=True,
+            report = import_use_cases(path, format=CONTRACT_FORMAT, actor=job.uploaded_by, dry_run=True,
                                       progress=_progress_of(job, then="comparing with the registry"))
         except ImportFailed as failed:
             fields = dict(status=ImportJob.Status.INVALID, errors=_named(failed, path, job.filename), content=b"")
+        except NotAllowed as refused:  # the uploader lost the right to import since the upload
+            fields = dict(status=ImportJob.Status.INVALID, errors=[refused.message], content=b"")
         else:
             fields = dict(status=ImportJob.Status.CHECKED, summary=report.summary("use cases"))
     ImportJob.objects.filter(pk=job.pk).update(phase="", **fields)
@@ -88,11 +96,13 @@ def run_import(job: ImportJob) -> ImportJob:
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING, phase="checking rows", rows_done=0)
     with _uploaded_file(job) as path:
         try:
-            report = import_use_cases(path, actor=job.uploaded_by,
+            report = import_use_cases(path, format=CONTRACT_FORMAT, actor=job.uploaded_by,
                                       progress=_progress_of(job, then="writing to the registry"))
         except ImportFailed as failed:
             # The registry changed since the dry run: nothing was written.
             fields = dict(status=ImportJob.Status.FAILED, errors=_named(failed, path, job.filename), phase="")
+        except NotAllowed as refused:  # the uploader lost the right to import since the check
+            fields = dict(status=ImportJob.Status.FAILED, errors=[refused.message], phase="")
         else:
             fields = dict(status=ImportJob.Status.DONE, summary=report.summary("use cases"), rows_done=job.rows,
                           phase="", content=b"")

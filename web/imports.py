@@ -48,9 +48,21 @@ def _named(failed: ImportFailed, path: Path, filename: str) -> list[str]:
 
 
 def store_upload(*, filename: str, content: bytes, actor) -> ImportJob:
-    """Keep the upload; the dry run happens in the background (check_upload)."""
+    """Keep the upload; the dry run happens in the background (check_upload). Refuses
+    (NotAllowed) unless the actor may import."""
+    access.require(access.can_import(actor), NOT_ALLOWED)
     return ImportJob.objects.create(filename=Path(filename).name[:255], content=content, uploaded_by=actor,
                                     status=ImportJob.Status.UPLOADED, phase="waiting to be checked")
+
+
+def queue_checked_import(*, job_pk: int, actor) -> bool:
+    """Queue a checked upload for import: CHECKED becomes QUEUED, waiting for a worker.
+    Returns whether it did (False when the job is not, or no longer, checked: someone else
+    queued it, or it has errors). The caller hands the job to a worker when it did.
+    Refuses (NotAllowed) unless the actor may import."""
+    access.require(access.can_import(actor), NOT_ALLOWED)
+    return bool(ImportJob.objects.filter(pk=job_pk, status=ImportJob.Status.CHECKED).update(
+        status=ImportJob.Status.QUEUED, phase="waiting for a worker"))
 
 
 def _progress_of(job: ImportJob, *, then: str):

@@ -1,6 +1,7 @@
 """The 2025 federal inventory as the demo portfolio.
 
-Leaving for the demo app: kept here, unchanged but for import paths, until then.
+Leaving for the demo app: kept here until then, unchanged but for import paths and the
+actor the import acts as (`core.actors.DEMO`, which an importer now requires).
 """
 
 from __future__ import annotations

@@ -42,9 +42,11 @@ from ..common import (
     BATCH_SIZE,
     ImportFailed,
     ImportReport,
+    Progress,
     RowError,
     chunks,
     existing_use_cases,
+    no_progress,
     start_of_day,
     units_by_name,
     write_use_cases,
@@ -63,7 +65,7 @@ from .mapping import (
     C24_RETIRED,
     C24_STAGE,
     C24_TOPIC,
-    FORMATS,
+    FEDERAL_FORMATS,
     OMB_2025,
     PLACEHOLDER_STATEMENT,
     REQUIRED,
@@ -248,13 +250,13 @@ def import_federal(
     actor,
     dry_run: bool = False,
     today: datetime.date | None = None,
-    progress=lambda rows: rows,
+    progress: Progress = no_progress,
 ):
     """Import a published US federal inventory (see the package's and this module's docstrings);
     all or nothing. Refuses (NotAllowed) unless the actor may import."""
     access.require(access.can_import(actor), NOT_ALLOWED)
-    if fmt not in FORMATS:
-        raise ValueError(f"Unknown inventory format {fmt!r}; known: {', '.join(FORMATS)}")
+    if fmt not in FEDERAL_FORMATS:
+        raise ValueError(f"Unknown inventory format {fmt!r}; known: {', '.join(FEDERAL_FORMATS)}")
     today = today or timezone.localdate()
     now = timezone.now()
     actor = acting_user(actor)

@@ -24,7 +24,10 @@ from collections import Counter
 
 from core.text import collapse_whitespace
 
-from .mapping import OMB_2024, PLACEHOLDER_IDS
+from .mapping import OMB_2024
+
+# Ids that are no id: the row is keyed by its digest.
+PLACEHOLDER_IDS = {"", "tbd", "n/a", "na", "none", "-"}
 
 
 def _digest(*parts: str) -> str:

@@ -58,7 +58,7 @@ from ...models import Stage
 
 OMB_2025 = "omb-2025"
 OMB_2024 = "omb-2024"
-FORMATS = (OMB_2025, OMB_2024)
+FEDERAL_FORMATS = (OMB_2025, OMB_2024)
 
 PLACEHOLDER_STATEMENT = "Not yet defined: the source inventory names no decision"
 
@@ -119,7 +119,6 @@ STAGE_TO_2025 = {
     Stage.RETIRED: "Retired",
 }
 STAGE_ORDER = [Stage.PROPOSED, Stage.VALIDATING, Stage.PILOT, Stage.PRODUCTION, Stage.RETIRED]
-PLACEHOLDER_IDS = {"", "tbd", "n/a", "na", "none", "-"}
 
 TITLE_MAX, SUMMARY_MAX, CAPABILITY_MAX, UNIT_MAX = 200, 5000, 200, 200
 

@@ -25,7 +25,8 @@ from portfolio.tasks import start_scan
 from portfolio import access as portfolio_access
 from registry import access
 from registry.services.lifecycle import move_use_case
-from registry.models import Decision, Person, TransitionSource, UseCase
+from registry.inventory.directory import upsert_people
+from registry.models import Decision, TransitionSource, UseCase
 from registry.services.decisions import save_decision
 from registry.services.directory import business_unit_named, save_person, upsert_person
 from registry.services.kpis import record_kpi_observation
@@ -196,24 +197,7 @@ class PersonViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveModel
     def bulk_upsert(self, request):
         serializer = s.PeopleUpsertSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        rows = serializer.validated_data["people"]
-        counts = {"created": 0, "updated": 0, "unchanged": 0}
-        with transaction.atomic():
-            known = set(Person.objects.filter(email__in=[row["email"] for row in rows]).values_list("email", flat=True))
-            units = {}
-            for row in rows:
-                unit_name = " ".join(row.get("business_unit", "").split())
-                unit = None
-                if unit_name:
-                    if unit_name.lower() not in units:
-                        units[unit_name.lower()] = business_unit_named(name=unit_name, actor=request.user)
-                    unit = units[unit_name.lower()]
-                _, changed = upsert_person(
-                    email=row["email"], actor=request.user, name=row.get("name"), business_unit=unit,
-                    active=row.get("active"),
-                )
-                key = "updated" if changed else "unchanged"
-                counts["created" if row["email"] not in known else key] += 1
+        counts = upsert_people(serializer.validated_data["people"], actor=request.user)
         return Response(counts)
 
 

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.db.models import Q, Value
 from django.db.models.functions import Greatest
-from registry.bulk import bulk_update_with_history, create_objects, insert_rows
+from core.bulk import bulk_update_with_history, create_objects, insert_rows
 from core.actors import acting_user
 from core.errors import Refused
 from registry.models import Person

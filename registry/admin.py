@@ -9,7 +9,9 @@ from core.errors import DomainError, NotAllowed, StaleVersion
 
 from . import access, gates
 from .services.decisions import save_decision
-from .services.directory import normalise_email, save_business_unit, save_person
+from core.text import normalise_email
+
+from .services.directory import save_business_unit, save_person
 from .services.kpis import add_kpi, edit_kpi, record_kpi_observation
 from .services.lifecycle import move_use_case
 from .services.use_cases import edit_use_case, register_use_case

@@ -51,7 +51,7 @@ from .models import (
     TransitionSource,
     UseCase,
 )
-from . import bulk
+from core import bulk
 from .access import AUDITOR, BUSINESS_OWNER, PROGRAM_OFFICE
 
 DEMO_PASSWORD = "lastmile-demo"

@@ -594,7 +594,7 @@ def test_health_endpoints_still_answer(client):
 
 @pytest.fixture
 def imported(db):
-    from registry.federal import PLACEHOLDER_STATEMENT
+    from registry.inventory.federal.mapping import PLACEHOLDER_STATEMENT
 
     unit = BusinessUnitFactory(name="Department of Energy (DOE)")
     placeholder = DecisionFactory(statement=PLACEHOLDER_STATEMENT, business_unit=unit, owner=None, is_defined=False,

@@ -128,3 +128,25 @@ def test_token_caller_queries_are_constant_too(portfolio, django_assert_num_quer
     assert len(one.captured_queries) == 5
     with django_assert_num_queries(len(one.captured_queries)):
         client.get("/api/use-cases/?page_size=100")
+
+
+def test_people_bulk_upsert_queries_do_not_grow_with_the_rows(program_office_user, django_assert_num_queries):
+    """The directory sync writes set-based: 100 rows (half new, half changed, some new units)
+    take the queries 10 rows take."""
+    client = token_client(program_office_user)
+
+    def rows(size):
+        Person.objects.bulk_create(Person(email=f"s{size}-{n}@example.com", name="Old") for n in range(size // 2))
+        return [{"email": f"s{size}-{n}@example.com", "name": f"P {n}", "business_unit": f"Unit {size}-{n % 3}",
+                 "active": n % 4 != 0} for n in range(size)]
+
+    ten, hundred = rows(10), rows(100)
+    with CaptureQueriesContext(connection) as measured:
+        response = client.post("/api/people/bulk-upsert/", {"people": ten}, format="json")
+    assert response.json() == {"created": 5, "updated": 5, "unchanged": 0}
+    with django_assert_num_queries(len(measured.captured_queries)):
+        response = client.post("/api/people/bulk-upsert/", {"people": hundred}, format="json")
+    assert response.json() == {"created": 50, "updated": 50, "unchanged": 0}
+    ada = Person.objects.get(email="s100-99@example.com")
+    assert (ada.name, ada.business_unit.name, ada.active) == ("P 99", "Unit 100-0", True)
+    assert ada.history.get().history_user == program_office_user

@@ -7,8 +7,10 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from registry.federal import COLUMNS_2025, PLACEHOLDER_STATEMENT, parse_source_date
-from registry.importing import ImportFailed, export_use_cases, import_use_cases
+from registry.inventory.federal.mapping import COLUMNS_2025, PLACEHOLDER_STATEMENT, parse_source_date
+from core.actors import IMPORT
+from registry.inventory.common import ImportFailed
+from registry.inventory.formats import export_use_cases, import_use_cases
 from registry.models import Decision, Person, Stage, StageTransition, UseCase
 from registry.services.use_cases import state_decision
 from tests.factories import TEST_ACTOR
@@ -49,7 +51,7 @@ def test_keys_are_the_agency_id_else_a_digest_and_repeats_are_numbered(tmp_path)
         row(id="TBD", agency="STB", agency_name="Surface Transportation Board", use_case_name="RelativityOne"),
     ])
 
-    import_use_cases(path, format="omb-2025", today=TODAY)
+    import_use_cases(path, actor=IMPORT, format="omb-2025", today=TODAY)
 
     found = keys()
     assert {"DOE-12", "DOE-12~2", "EPA-12", "NSF-12"} <= set(found)
@@ -61,8 +63,8 @@ def test_a_renamed_row_without_id_keeps_its_key_only_while_bureau_and_name_stay(
     first = write_2025(tmp_path, [row(agency="HHS", agency_name="HHS", use_case_name="Chatbot  for FAQs")], name="a.csv")
     same = write_2025(tmp_path, [row(agency="HHS", agency_name="HHS", use_case_name="chatbot for faqs")], name="b.csv")
 
-    import_use_cases(first, format="omb-2025", today=TODAY)
-    report = import_use_cases(same, format="omb-2025", today=TODAY)
+    import_use_cases(first, actor=IMPORT, format="omb-2025", today=TODAY)
+    report = import_use_cases(same, actor=IMPORT, format="omb-2025", today=TODAY)
 
     assert report.created == 0 and UseCase.objects.count() == 1
 
@@ -71,7 +73,7 @@ def test_an_unknown_stage_is_an_error_naming_the_column_and_nothing_is_written(t
     path = write_2025(tmp_path, [row(id="DOE-1"), row(id="DOE-2", development_stage="Sunset")])
 
     with pytest.raises(ImportFailed) as failed:
-        import_use_cases(path, format="omb-2025", today=TODAY)
+        import_use_cases(path, actor=IMPORT, format="omb-2025", today=TODAY)
 
     [error] = failed.value.errors
     assert str(error).startswith("row 2, column development_stage: 'Sunset' is not a stage this importer knows")
@@ -98,7 +100,7 @@ def test_stages_map_to_ours_and_pilots_count_from_their_operational_date(tmp_pat
         row(id="DOE-6", development_stage="Pilot", operational_date="12/2099"),
     ])
 
-    import_use_cases(path, format="omb-2025", today=TODAY)
+    import_use_cases(path, actor=IMPORT, format="omb-2025", today=TODAY)
 
     got = {u.external_id: (u.stage, u.stage_entered_on) for u in UseCase.objects.all()}
     assert got == {
@@ -138,7 +140,7 @@ def test_contacts_become_business_owners_and_people_are_created(tmp_path):
         row(id="DOE-5", contact_email="known@doe.gov"),
     ])
 
-    import_use_cases(path, format="omb-2025", today=TODAY)
+    import_use_cases(path, actor=IMPORT, format="omb-2025", today=TODAY)
 
     owners = dict(UseCase.objects.values_list("external_id", "business_owner__email"))
     assert owners == {"DOE-1": "jane.doe@doe.gov", "DOE-2": "jacob.carley@noaa.gov", "DOE-3": None,
@@ -155,14 +157,14 @@ def test_the_default_format_still_refuses_unknown_owner_emails(tmp_path):
     path.write_text("external_id,title,business_unit,decision,business_owner\nX-1,T,Unit,Which?,nobody@x.com\n")
 
     with pytest.raises(ImportFailed, match="no person with email 'nobody@x.com'"):
-        import_use_cases(path)
+        import_use_cases(path, actor=IMPORT)
 
 
 def test_every_use_case_starts_under_its_agencys_placeholder_decision(tmp_path):
     path = write_2025(tmp_path, [row(id="DOE-1"), row(id="DOE-2"),
                                  row(id="1", agency="EPA", agency_name="Environmental Protection Agency")])
 
-    import_use_cases(path, format="omb-2025", today=TODAY)
+    import_use_cases(path, actor=IMPORT, format="omb-2025", today=TODAY)
 
     placeholders = Decision.objects.filter(is_defined=False)
     assert placeholders.count() == 2
@@ -172,11 +174,11 @@ def test_every_use_case_starts_under_its_agencys_placeholder_decision(tmp_path):
 
 def test_a_stated_decision_survives_a_reimport_and_moves_only_its_use_case(tmp_path):
     path = write_2025(tmp_path, [row(id="DOE-1"), row(id="DOE-2")])
-    import_use_cases(path, format="omb-2025", today=TODAY)
+    import_use_cases(path, actor=IMPORT, format="omb-2025", today=TODAY)
     first = UseCase.objects.get(external_id="DOE-1")
 
     decision = state_decision(use_case=first, statement="Which code changes are reviewed first?", actor=TEST_ACTOR)
-    report = import_use_cases(path, format="omb-2025", today=TODAY)
+    report = import_use_cases(path, actor=IMPORT, format="omb-2025", today=TODAY)
 
     assert report.updated == 0
     assert UseCase.objects.get(external_id="DOE-1").decision == decision
@@ -188,7 +190,7 @@ def test_the_published_encodings_and_line_breaks_are_read(tmp_path):
     rows = [row(id="DOE-1", use_case_name="Café résumé triage", problem_solved="Line one\nline two")]
     cp1252 = write_2025(tmp_path, rows, encoding="cp1252", name="old.csv")
 
-    import_use_cases(cp1252, format="omb-2025", today=TODAY)
+    import_use_cases(cp1252, actor=IMPORT, format="omb-2025", today=TODAY)
 
     use_case = UseCase.objects.get()
     assert use_case.title == "Café résumé triage"
@@ -210,7 +212,7 @@ def test_summary_and_capability_come_from_the_problem_benefits_outputs_and_class
     path = write_2025(tmp_path, [row(problem_solved="Slow reviews.", benefits="Faster reviews.", system_outputs="",
                                      classification="Generative AI", topic_area="IT")])
 
-    import_use_cases(path, format="omb-2025", today=TODAY)
+    import_use_cases(path, actor=IMPORT, format="omb-2025", today=TODAY)
 
     use_case = UseCase.objects.get()
     assert use_case.summary == "Slow reviews.\n\nFaster reviews."
@@ -224,7 +226,7 @@ def test_an_imported_file_exports_back_byte_for_byte(tmp_path):
         row(id="", agency="HHS", agency_name="Department of Health and Human Services", development_stage="",
             contact_email="hhs.caio@hhs.gov", use_case_name="  Chatbot  "),
     ])
-    import_use_cases(path, format="omb-2025", today=TODAY)
+    import_use_cases(path, actor=IMPORT, format="omb-2025", today=TODAY)
     exported = tmp_path / "back.csv"
 
     count = export_use_cases(exported, format="omb-2025")
@@ -235,7 +237,7 @@ def test_an_imported_file_exports_back_byte_for_byte(tmp_path):
 
 def test_changes_made_in_last_mile_are_exported_in_the_omb_columns(tmp_path):
     path = write_2025(tmp_path, [row(id="DOE-1", development_stage="Pre-deployment", vendor_name="GitHub")])
-    import_use_cases(path, format="omb-2025", today=TODAY)
+    import_use_cases(path, actor=IMPORT, format="omb-2025", today=TODAY)
     use_case = UseCase.objects.get()
     use_case.title = "GitHub Copilot for code review"
     use_case.business_owner = Person.objects.create(email="new.owner@doe.gov")
@@ -290,7 +292,7 @@ def test_the_2024_stage_dates_become_the_stage_history(tmp_path):
         ["Plan", "Department of Commerce", "DOC", "", "", "", "", "Initiated", "1/1/2025", "6/1/2025", "9/1/2025", "", "", ""],
     ])
 
-    import_use_cases(path, format="omb-2024", today=TODAY)
+    import_use_cases(path, actor=IMPORT, format="omb-2024", today=TODAY)
 
     def history(title):
         return [(t.to_stage, t.occurred_at.date()) for t in
@@ -316,7 +318,7 @@ def test_a_workbook_is_refused_with_a_clear_message(tmp_path):
     path.write_bytes(b"PK\x03\x04 not a csv")
 
     with pytest.raises(ImportFailed, match="read the CSV file as published"):
-        import_use_cases(path, format="omb-2025")
+        import_use_cases(path, actor=IMPORT, format="omb-2025")
 
 
 def test_only_the_agencies_of_the_file_get_a_placeholder(tmp_path):
@@ -325,6 +327,6 @@ def test_only_the_agencies_of_the_file_get_a_placeholder(tmp_path):
     BusinessUnitFactory(name="Finance")
     path = write_2025(tmp_path, [row(id="DOE-1")])
 
-    import_use_cases(path, format="omb-2025", today=TODAY)
+    import_use_cases(path, actor=IMPORT, format="omb-2025", today=TODAY)
 
     assert list(Decision.objects.values_list("business_unit__name", flat=True)) == ["Department of Energy (DOE)"]

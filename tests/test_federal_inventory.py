@@ -16,10 +16,11 @@ from django.db.models import Count
 from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
+from core.actors import IMPORT
 from portfolio.models import FindingKind, Policy
 from portfolio.scans import duplicates, missing_decision, orphaned_ownership, stalled_pilots
-from registry.federal import PLACEHOLDER_STATEMENT
-from registry.importing import export_use_cases, import_use_cases
+from registry.inventory.federal.mapping import PLACEHOLDER_STATEMENT
+from registry.inventory.formats import export_use_cases, import_use_cases
 from registry.models import BusinessUnit, Decision, Person, Stage, StageTransition, UseCase
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -47,7 +48,7 @@ def test_the_whole_2025_inventory_imports_with_counts_per_stage_and_agency_as_in
     assert len(rows) == 3611
 
     # when it is imported
-    report = import_use_cases(FILE_2025, format="omb-2025")
+    report = import_use_cases(FILE_2025, actor=IMPORT, format="omb-2025")
 
     # then every row is a use case, none refused, each under a stable key
     assert (report.rows, report.created) == (3611, 3611)
@@ -80,7 +81,7 @@ def test_the_whole_2025_inventory_imports_with_counts_per_stage_and_agency_as_in
 
 @needs_2025
 def test_the_2025_inventory_exported_again_gives_the_same_values_column_by_column(tmp_path):
-    import_use_cases(FILE_2025, format="omb-2025")
+    import_use_cases(FILE_2025, actor=IMPORT, format="omb-2025")
     exported = tmp_path / "inventory.csv"
 
     out = io.StringIO()
@@ -98,10 +99,10 @@ def test_the_2025_inventory_exported_again_gives_the_same_values_column_by_colum
 
 @needs_2025
 def test_reimporting_the_2025_inventory_changes_nothing():
-    import_use_cases(FILE_2025, format="omb-2025")
+    import_use_cases(FILE_2025, actor=IMPORT, format="omb-2025")
     transitions = StageTransition.objects.count()
 
-    report = import_use_cases(FILE_2025, format="omb-2025")
+    report = import_use_cases(FILE_2025, actor=IMPORT, format="omb-2025")
 
     assert (report.created, report.updated, report.unchanged) == (0, 0, 3611)
     assert StageTransition.objects.count() == transitions
@@ -111,7 +112,7 @@ def test_reimporting_the_2025_inventory_changes_nothing():
 def test_the_2024_inventory_gives_each_use_case_its_stage_history():
     today = timezone.localdate()
 
-    report = import_use_cases(FILE_2024, format="omb-2024")
+    report = import_use_cases(FILE_2024, actor=IMPORT, format="omb-2024")
 
     assert report.created == 2133
     assert UseCase.objects.count() == 2133
@@ -146,7 +147,7 @@ def test_the_2024_inventory_gives_each_use_case_its_stage_history():
 
 @needs_2025
 def test_the_scans_find_mailboxes_long_pilots_cross_agency_duplicates_and_missing_decisions():
-    import_use_cases(FILE_2025, format="omb-2025")
+    import_use_cases(FILE_2025, actor=IMPORT, format="omb-2025")
     today = timezone.localdate()
     policy = Policy.current()
     keys = dict(UseCase.objects.values_list("pk", "external_id"))

@@ -6,7 +6,7 @@ import pytest
 
 from portfolio.models import FindingKind, Policy
 from portfolio.scans import missing_decision
-from registry.federal import PLACEHOLDER_STATEMENT
+from registry.inventory.federal.mapping import PLACEHOLDER_STATEMENT
 from core.errors import InvalidInput, StaleVersion
 from registry.models import Decision, Stage, StageTransition
 from registry.services.use_cases import state_decision

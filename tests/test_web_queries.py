@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from registry.federal import PLACEHOLDER_STATEMENT
+from registry.inventory.federal.mapping import PLACEHOLDER_STATEMENT
 from registry.services.lifecycle import move_use_case
 from registry.models import KPIObservation, Stage
 from registry.services.kpis import record_kpi_observation

@@ -6,7 +6,7 @@ from html import unescape
 import pytest
 from django.urls import reverse
 
-from registry.federal import PLACEHOLDER_STATEMENT
+from registry.inventory.federal.mapping import PLACEHOLDER_STATEMENT
 from registry.models import Decision, UseCase
 from registry.services.use_cases import edit_use_case
 from tests.factories import BusinessUnitFactory, DecisionFactory, PersonFactory, UseCaseFactory

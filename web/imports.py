@@ -1,6 +1,8 @@
 """Imports uploaded through the pages: keep the file, dry-run it, then import it with progress.
 
-The rules are registry.importing's; this module only stores the upload and reports on it.
+The rules are registry.inventory's (the contract format); this module only stores the
+upload, reports on it and queues it. Only who may import (the program office) stores, checks,
+queues and imports; the background work acts as the user who uploaded.
 """
 
 from __future__ import annotations
@@ -13,12 +15,16 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from registry.importing import ImportFailed, import_use_cases
+from core.errors import NotAllowed
+from registry import access
+from registry.inventory.common import ImportFailed
+from registry.inventory.formats import CONTRACT_FORMAT, import_use_cases
 
 from .models import ImportJob
 
 # How often a running import writes its progress (rows).
 PROGRESS_EVERY = 250
+NOT_ALLOWED = "Imports are the program office's."
 
 
 def _safe_name(filename: str) -> str:
@@ -42,9 +48,21 @@ def _named(failed: ImportFailed, path: Path, filename: str) -> list[str]:
 
 
 def store_upload(*, filename: str, content: bytes, actor) -> ImportJob:
-    """Keep the upload; the dry run happens in the background (check_upload)."""
+    """Keep the upload; the dry run happens in the background (check_upload). Refuses
+    (NotAllowed) unless the actor may import."""
+    access.require(access.can_import(actor), NOT_ALLOWED)
     return ImportJob.objects.create(filename=Path(filename).name[:255], content=content, uploaded_by=actor,
                                     status=ImportJob.Status.UPLOADED, phase="waiting to be checked")
+
+
+def queue_checked_import(*, job_pk: int, actor) -> bool:
+    """Queue a checked upload for import: CHECKED becomes QUEUED, waiting for a worker.
+    Returns whether it did (False when the job is not, or no longer, checked: someone else
+    queued it, or it has errors). The caller hands the job to a worker when it did.
+    Refuses (NotAllowed) unless the actor may import."""
+    access.require(access.can_import(actor), NOT_ALLOWED)
+    return bool(ImportJob.objects.filter(pk=job_pk, status=ImportJob.Status.CHECKED).update(
+        status=ImportJob.Status.QUEUED, phase="waiting for a worker"))
 
 
 def _progress_of(job: ImportJob, *, then: str):
@@ -70,10 +88,12 @@ def check_upload(job: ImportJob) -> ImportJob:
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.CHECKING, phase="checking rows")
     with _uploaded_file(job) as path:
         try:
-            report = import_use_cases(path, actor=job.uploaded_by, dry_run=True,
+            report = import_use_cases(path, format=CONTRACT_FORMAT, actor=job.uploaded_by, dry_run=True,
                                       progress=_progress_of(job, then="comparing with the registry"))
         except ImportFailed as failed:
             fields = dict(status=ImportJob.Status.INVALID, errors=_named(failed, path, job.filename), content=b"")
+        except NotAllowed as refused:  # the uploader lost the right to import since the upload
+            fields = dict(status=ImportJob.Status.INVALID, errors=[refused.message], content=b"")
         else:
             fields = dict(status=ImportJob.Status.CHECKED, summary=report.summary("use cases"))
     ImportJob.objects.filter(pk=job.pk).update(phase="", **fields)
@@ -88,11 +108,13 @@ def run_import(job: ImportJob) -> ImportJob:
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING, phase="checking rows", rows_done=0)
     with _uploaded_file(job) as path:
         try:
-            report = import_use_cases(path, actor=job.uploaded_by,
+            report = import_use_cases(path, format=CONTRACT_FORMAT, actor=job.uploaded_by,
                                       progress=_progress_of(job, then="writing to the registry"))
         except ImportFailed as failed:
             # The registry changed since the dry run: nothing was written.
             fields = dict(status=ImportJob.Status.FAILED, errors=_named(failed, path, job.filename), phase="")
+        except NotAllowed as refused:  # the uploader lost the right to import since the check
+            fields = dict(status=ImportJob.Status.FAILED, errors=[refused.message], phase="")
         else:
             fields = dict(status=ImportJob.Status.DONE, summary=report.summary("use cases"), rows_done=job.rows,
                           phase="", content=b"")

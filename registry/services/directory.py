@@ -6,6 +6,7 @@ from django.db import transaction
 
 from core.actors import acting_user
 from core.errors import InvalidInput
+from core.text import collapse_whitespace, normalise_email
 from core.versioning import versioned_write
 
 from .. import access
@@ -13,13 +14,9 @@ from ..models import BusinessUnit, Person
 from ._validation import validated
 
 
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
-
-
 def business_unit_named(*, name: str, actor) -> BusinessUnit:
     """The unit with this name (case-insensitive), created if new (by the program office)."""
-    name = " ".join(name.split())
+    name = collapse_whitespace(name)
     if not name:
         raise InvalidInput("A business unit needs a name.", field="name")
     unit = BusinessUnit.objects.filter(name__iexact=name).first()
@@ -67,7 +64,7 @@ def upsert_person(
 def save_business_unit(*, unit: BusinessUnit, actor) -> BusinessUnit:
     """Add or rename a business unit (the program office)."""
     access.require(access.can_change_directory(actor), "Only the program office keeps business units.")
-    unit.name = " ".join((unit.name or "").split())
+    unit.name = collapse_whitespace(unit.name or "")
     validated(unit, validate_constraints=False)
     if BusinessUnit.objects.filter(name__iexact=unit.name).exclude(pk=unit.pk).exists():
         raise InvalidInput(f"There is already a business unit named '{unit.name}'.", field="name")

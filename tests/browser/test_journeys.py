@@ -13,7 +13,7 @@ from django.urls import reverse
 from portfolio.models import FindingStatus
 from registry.services.lifecycle import move_use_case
 from registry.models import KPIObservation, Stage, UseCase
-from registry.federal import PLACEHOLDER_STATEMENT
+from registry.inventory.federal.mapping import PLACEHOLDER_STATEMENT
 from tests.factories import BusinessUnitFactory, DecisionFactory, PersonFactory, UseCaseFactory
 from tests.web_setup import make_finding
 

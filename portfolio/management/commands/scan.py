@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from portfolio.models import ACTIVE_STATUSES, Finding
 from portfolio.scanning import ALL_KINDS, ScanAlreadyRunning, run_scan_now
-from registry.cli import iso_date
+from core.cli import iso_date
 
 
 class Command(BaseCommand):

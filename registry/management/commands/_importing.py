@@ -2,12 +2,15 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from registry.cli import progress_bar
-from registry.importing import PROGRESS_THRESHOLD_ROWS, ImportFailed
+from core.actors import IMPORT
+from core.cli import progress_bar
+from registry.inventory.common import PROGRESS_THRESHOLD_ROWS, ImportFailed
 
 
 class ImportCommand(BaseCommand):
-    """Subclasses name the plain function that imports (`importer`) and what a row is (`noun`)."""
+    """Subclasses name the plain function that imports (`importer`) and what a row is (`noun`).
+
+    Commands import as the system actor IMPORT."""
 
     noun = "rows"
     importer = None
@@ -22,7 +25,7 @@ class ImportCommand(BaseCommand):
         return progress_bar(self, rows, desc="checking rows", unit="row")
 
     def import_file(self, file, *, dry_run, **options):
-        return self.importer(file, dry_run=dry_run, progress=self.progress)
+        return self.importer(file, actor=IMPORT, dry_run=dry_run, progress=self.progress)
 
     def handle(self, *args, file, dry_run, **options):
         try:

@@ -1,7 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from registry.importing import CONTRACT_FORMAT, export_use_cases
-from registry.federal import OMB_2025
+from registry.inventory.formats import DEFAULT_FORMAT, EXPORT_FORMATS, exporter_for
 
 
 class Command(BaseCommand):
@@ -13,13 +12,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", help="where to write; a name ending in .xlsx writes a workbook")
         parser.add_argument(
-            "--format", choices=(CONTRACT_FORMAT, OMB_2025), default=CONTRACT_FORMAT,
+            "--format", choices=EXPORT_FORMATS, default=DEFAULT_FORMAT,
             help="contract (default: the columns import_use_cases reads) or omb-2025 (CSV, UTF-8 with BOM)",
         )
 
     def handle(self, *args, file, format, **options):
         try:
-            count = export_use_cases(file, format=format)
+            count = exporter_for(format)(file)
         except OSError as exc:
             raise CommandError(f"cannot write {file}: {exc.strerror or exc}") from None
         self.stdout.write(f"{count} use cases written to {file}.")

@@ -1,4 +1,4 @@
-from registry.importing import import_people
+from registry.inventory.directory import import_people
 
 from ._importing import ImportCommand
 

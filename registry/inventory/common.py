@@ -1,0 +1,239 @@
+"""What every import shares: the all-or-nothing error and its row errors, the report, reading
+a file's rows and values, and the set-based lookups and writes of the formats.
+
+Nothing here knows a format's columns; `contract`, `directory` and `federal` do.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from core.bulk import bulk_update_with_history
+from core.errors import InvalidInput
+from core.tabular import Table, UnreadableFile, read_table
+from core.text import collapse_whitespace
+
+from ..models import BusinessUnit, Person, StageTransition, UseCase
+
+BATCH_SIZE = 2000
+# A progress bar is worth showing from here on; below, the import is over before it would help.
+PROGRESS_THRESHOLD_ROWS = 300
+
+Progress = Callable[[Iterable], Iterable]
+
+
+def no_progress(rows: Iterable) -> Iterable:
+    return rows
+
+
+# Errors and the report ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class RowError:
+    row: int
+    column: str
+    message: str
+
+    def __str__(self):
+        if not self.row:
+            return self.message
+        return f"row {self.row}, column {self.column}: {self.message}" if self.column else f"row {self.row}: {self.message}"
+
+
+class ImportFailed(InvalidInput):
+    """Nothing was written; `errors` names every problem found.
+
+    Unlike other InvalidInput, `errors` is the list of RowErrors in row order (each prints as
+    `row N, column C: message`), and the message is those lines joined.
+    """
+
+    def __init__(self, errors: list[RowError]):
+        row_errors = sorted(errors)
+        super().__init__("\n".join(str(e) for e in row_errors))
+        self.errors = row_errors
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    dry_run: bool = False
+    ignored_columns: list[str] = field(default_factory=list)
+
+    def count(self, *, created: list, updated: list) -> ImportReport:
+        """Tally what the import created and updated; every other row it read was unchanged."""
+        self.created, self.updated = len(created), len(updated)
+        self.unchanged = self.rows - self.created - self.updated
+        return self
+
+    def summary(self, noun: str) -> str:
+        verb = "would be" if self.dry_run else "were"
+        text = (
+            f"{self.rows} rows read: {self.created} {noun} {verb} created, {self.updated} updated, "
+            f"{self.unchanged} unchanged."
+        )
+        if self.ignored_columns:
+            text += f" Ignored unknown columns: {', '.join(self.ignored_columns)}."
+        return text
+
+
+# Reading -----------------------------------------------------------------------------------
+
+
+class RowReader:
+    """Reads typed values out of one row, collecting every problem instead of stopping."""
+
+    def __init__(self, row: dict[str, str], number: int, errors: list[RowError]):
+        self.row, self.number, self.errors = row, number, errors
+
+    def has(self, column: str) -> bool:
+        return column in self.row
+
+    def fail(self, column: str, message: str) -> None:
+        self.errors.append(RowError(self.number, column, message))
+
+    def text(self, column: str, *, max_length: int, required: bool = False) -> str:
+        value = self.row.get(column, "").strip()
+        if required and not value:
+            self.fail(column, "is required")
+        elif len(value) > max_length:
+            self.fail(column, f"is {len(value):,} characters long; at most {max_length:,} are allowed")
+            return value[:max_length]
+        return value
+
+    def choice(self, column: str, allowed: list[str], default: str = "") -> str:
+        value = self.row.get(column, "").strip().lower()
+        if not value:
+            return default
+        if value not in allowed:
+            shown = value if len(value) <= 40 else value[:40] + "…"
+            self.fail(column, f"'{shown}' is not one of: {', '.join(allowed)}")
+            return default
+        return value
+
+    def amount(self, column: str) -> Decimal | None:
+        raw = self.row.get(column, "").strip()
+        if not raw:
+            return None
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            self.fail(column, f"'{raw[:40]}' is not a number")
+            return None
+        if not value.is_finite():
+            self.fail(column, f"'{raw[:40]}' is not a number")
+        elif value < 0:
+            self.fail(column, f"must not be negative (got {raw})")
+        elif value >= Decimal(10) ** 14:
+            self.fail(column, f"{raw} is too large")
+        elif value != value.quantize(Decimal("0.01")):
+            self.fail(column, f"{raw} has more than 2 decimal places")
+        else:
+            return value
+        return None
+
+    def date(self, column: str, *, not_after: datetime.date) -> datetime.date | None:
+        raw = self.row.get(column, "").strip()
+        if not raw:
+            return None
+        try:
+            value = datetime.date.fromisoformat(raw)
+        except ValueError:
+            self.fail(column, f"'{raw[:40]}' is not a date in the form YYYY-MM-DD")
+            return None
+        if value > not_after:
+            self.fail(column, f"{raw} is in the future")
+            return None
+        return value
+
+    def person(self, column: str, people: dict[str, Person]) -> Person | None:
+        email = self.row.get(column, "").strip().lower()
+        if not email:
+            return None
+        person = people.get(email)
+        if person is None:
+            shown = email if len(email) <= 80 else email[:80] + "…"
+            self.fail(column, f"no person with email '{shown}' in the directory (import people first)")
+        return person
+
+
+def check_columns(columns: list[str], required: list[str], known: list[str]) -> list[str]:
+    """Refuse a file lacking a required column; returns the columns the format does not know."""
+    missing = [c for c in required if c not in columns]
+    if missing:
+        raise ImportFailed(
+            [RowError(0, "", f"missing required column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")]
+        )
+    return [c for c in columns if c and c not in known]
+
+
+def read_rows(path: str | Path) -> Table:
+    """The table of a CSV or XLSX file with a header row and data rows, else ImportFailed."""
+    try:
+        table = read_table(path)
+    except UnreadableFile as exc:
+        raise ImportFailed([RowError(0, "", f"{path}: {exc}")]) from None
+    if not table.rows:
+        raise ImportFailed([RowError(0, "", f"{path}: the file has a header row but no data rows")])
+    return table
+
+
+# Set-based lookups and writes --------------------------------------------------------------
+
+
+def chunks(items: list, size: int = BATCH_SIZE):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def people_by_email(emails: set[str]) -> dict[str, Person]:
+    people = {}
+    for chunk in chunks(sorted(emails)):
+        people.update({p.email: p for p in Person.objects.filter(email__in=chunk)})
+    return people
+
+
+def units_by_name(names: Iterable[str], actor, *, create: bool, reason: str | None) -> dict[str, BusinessUnit]:
+    """Units keyed by lower-cased name (whitespace collapsed); with `create`, the missing ones
+    are created, with a history record each naming `actor` (a login or None) and `reason`."""
+    wanted = {collapse_whitespace(n).lower(): collapse_whitespace(n) for n in names if n}
+    units = {u.name.lower(): u for u in BusinessUnit.objects.all()}
+    missing = [BusinessUnit(name=wanted[key]) for key in wanted if key not in units]
+    if create and missing:
+        for unit in bulk_create_with_history(missing, BusinessUnit, default_user=actor, default_change_reason=reason):
+            units[unit.name.lower()] = unit
+    return units
+
+
+def existing_use_cases(external_ids: list[str]) -> dict[str, UseCase]:
+    """Use cases by external id; an id that is a bare number also finds the use case of that
+    primary key that has no external id, which is how an export names such use cases."""
+    found = {}
+    for chunk in chunks(external_ids):
+        found.update({u.external_id: u for u in UseCase.objects.filter(external_id__in=chunk)})
+    unmatched_numbers = [int(i) for i in external_ids if i not in found and i.isdigit()]
+    for chunk in chunks(unmatched_numbers):
+        found.update({str(u.pk): u for u in UseCase.objects.filter(pk__in=chunk, external_id__isnull=True)})
+    return found
+
+
+def start_of_day(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
+
+
+def write_use_cases(*, to_create: list[UseCase], to_update: list[UseCase], changed_fields: set[str],
+                    transitions: list[StageTransition], actor, reason: str) -> None:
+    """Write an import's new and changed use cases, with their history and stage transitions."""
+    bulk_create_with_history(to_create, UseCase, batch_size=BATCH_SIZE, default_user=actor, default_change_reason=reason)
+    bulk_update_with_history(to_update, sorted(changed_fields), default_user=actor, default_change_reason=reason)
+    StageTransition.objects.bulk_create(transitions, batch_size=BATCH_SIZE)

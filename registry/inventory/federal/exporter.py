@@ -1,0 +1,71 @@
+"""Writing the inventory back in the US federal 2025 columns.
+
+**Export** (``omb-2025``) writes the 36 columns in the published order, UTF-8 with a
+byte-order mark: a use case imported from that format gets back its source cells, except
+where it changed in Last Mile — title, business owner (``contact_email``), stage
+(``development_stage``: proposed and validating → Pre-deployment, pilot → Pilot, production
+→ Deployed, retired → Retired), and an edited summary (written to ``problem_solved``). Other
+use cases get their key as ``id``, unit, title, owner, stage and summary.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from ...models import Stage, UseCase
+from ..common import BATCH_SIZE
+from .mapping import (
+    COLUMNS_2025,
+    OMB_2025,
+    STAGE_TO_2025,
+    STAGES_2025,
+    derive_summary,
+    derive_title,
+    map_stage,
+    owner_email,
+    split_unit_name,
+    unit_name,
+)
+
+
+def _row_2025(use_case: UseCase) -> list[str]:
+    record = use_case.source_record if use_case.source_format == OMB_2025 else {}
+    owner = use_case.business_owner.email if use_case.business_owner else None
+    if not record:
+        agency, agency_name = split_unit_name(use_case.business_unit.name)
+        values = dict.fromkeys(COLUMNS_2025, "")
+        values.update(
+            agency=agency, agency_name=agency_name, id=use_case.key, use_case_name=use_case.title,
+            contact_email=owner or "", development_stage=STAGE_TO_2025[use_case.stage], problem_solved=use_case.summary,
+        )
+        if use_case.stage in (Stage.PILOT, Stage.PRODUCTION):
+            values["operational_date"] = use_case.stage_entered_on.isoformat()
+        return [values[c] for c in COLUMNS_2025]
+    values = {c: record.get(c, "") for c in COLUMNS_2025}
+    if use_case.title != derive_title(values["use_case_name"], use_case.key):
+        values["use_case_name"] = use_case.title
+    if owner != owner_email(values["contact_email"]):
+        values["contact_email"] = owner or ""
+    if use_case.stage != map_stage(values["development_stage"], STAGES_2025):
+        values["development_stage"] = STAGE_TO_2025[use_case.stage]
+    if use_case.summary != derive_summary(values[c] for c in ("problem_solved", "benefits", "system_outputs")):
+        values["problem_solved"] = use_case.summary
+    if use_case.business_unit.name.lower() != unit_name(values["agency"], values["agency_name"]).lower():
+        values["agency"], values["agency_name"] = split_unit_name(use_case.business_unit.name)
+    return [values[c] for c in COLUMNS_2025]
+
+
+def export_federal(path: str | Path, *, fmt: str = OMB_2025) -> int:
+    """Write every use case in the OMB 2025 columns; returns the row count."""
+    if fmt != OMB_2025:
+        raise ValueError(f"Export writes the {OMB_2025} format only (asked for {fmt!r}).")
+    queryset = UseCase.objects.select_related("business_unit", "business_owner").order_by("pk").iterator(chunk_size=BATCH_SIZE)
+    count = 0
+    with Path(path).open("w", newline="", encoding="utf-8-sig") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(COLUMNS_2025)
+        for use_case in queryset:
+            writer.writerow(_row_2025(use_case))
+            count += 1
+    return count

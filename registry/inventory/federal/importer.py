@@ -1,0 +1,352 @@
+"""Importing a published US federal inventory: read the file as published, map its rows, and
+write them all or nothing.
+
+The files are read as published: UTF-8 with or without a byte-order mark (cp1252 for older
+copies that are not UTF-8), line breaks inside quoted fields, cells kept exactly as written.
+
+**Stage dates.** 2025: a use case in pilot or production entered its stage on its
+``operational_date`` when that is a readable date not in the future (ISO, ``M/D/YYYY``,
+``MM/YYYY``, ``Mon-YY``, ``YYYY``; a month or a year alone counts from its first day);
+otherwise on the import day. 2024: each stage date gives a transition — ``Date Initiated``
+→ proposed, ``Date when Acquisition and/or Development began`` → validating, ``Date
+Implemented`` → pilot for a use case reported in implementation and assessment, production
+for one in operation or retired, ``Date Retired`` → retired — as far as the stage the row
+reports (a date for a later stage is a plan, not history). A date earlier than the step
+before it counts as that step's date, so the trail reads in order. When the reported stage
+has no date of its own it is entered on the import day: no duration is invented.
+
+**Decisions.** The inventory names no decision. Each use case is created under its unit's
+placeholder decision (``is_defined`` false); re-importing never moves a use case whose owner
+has since stated its decision (``services.state_decision``) back under the placeholder.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from core.actors import acting_user
+from core.text import collapse_whitespace
+
+from ... import access
+from ...models import BusinessUnit, Decision, Person, Stage, StageTransition, TransitionSource, UseCase
+from ..common import (
+    BATCH_SIZE,
+    ImportFailed,
+    ImportReport,
+    Progress,
+    RowError,
+    chunks,
+    existing_use_cases,
+    no_progress,
+    start_of_day,
+    units_by_name,
+    write_use_cases,
+)
+from .keys import base_key, stable_keys
+from .mapping import (
+    C24_ABBREVIATION,
+    C24_AGENCY,
+    C24_BUREAU,
+    C24_DEVELOPMENT,
+    C24_IMPLEMENTED,
+    C24_INITIATED,
+    C24_NAME,
+    C24_OUTPUTS,
+    C24_PURPOSE,
+    C24_RETIRED,
+    C24_STAGE,
+    C24_TOPIC,
+    FEDERAL_FORMATS,
+    OMB_2025,
+    PLACEHOLDER_STATEMENT,
+    REQUIRED,
+    STAGE_ORDER,
+    STAGES_2024,
+    STAGES_2025,
+    derive_capability,
+    derive_summary,
+    derive_title,
+    map_stage,
+    owner_email,
+    parse_source_date,
+    unit_name,
+)
+
+NOT_ALLOWED = "Imports are the program office's."
+
+
+# Reading the published file -----------------------------------------------------------------
+
+
+def read_published(path: str | Path) -> tuple[list[str], list[list[str]]]:
+    """The header and the rows of a published inventory, cells exactly as written."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImportFailed([RowError(0, "", f"{path}: no such file")])
+    data = path.read_bytes()
+    if path.suffix.lower() == ".xlsx" or data[:4] == b"PK\x03\x04" or b"\x00" in data[:8192]:
+        raise ImportFailed([RowError(0, "", f"{path}: the inventory formats read the CSV file as published, not a workbook")])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")  # older copies were saved from Excel
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as exc:
+        raise ImportFailed([RowError(0, "", f"{path}: the CSV cannot be parsed: {exc}")]) from None
+    if not records or not any(cell.strip() for cell in records[0]):
+        raise ImportFailed([RowError(0, "", f"{path}: the file is empty: expected a header row and data rows")])
+    header = [cell.strip() for cell in records[0]]
+    rows = []
+    for number, cells in enumerate(records[1:], start=1):
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) > len(header) and any(cell.strip() for cell in cells[len(header):]):
+            raise ImportFailed([RowError(number, "", f"has {len(cells)} cells but the header has {len(header)} columns")])
+        rows.append((cells + [""] * len(header))[:len(header)])
+    if not rows:
+        raise ImportFailed([RowError(0, "", f"{path}: the file has a header row but no data rows")])
+    return header, rows
+
+
+def record_keys(header: list[str]) -> list[str]:
+    """Keys of the source record: the header, a repeated header numbered (``If Other… (2)``)."""
+    seen: Counter = Counter()
+    keys = []
+    for name in header:
+        seen[name] += 1
+        keys.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return keys
+
+
+# Mapping a row ------------------------------------------------------------------------------
+
+
+@dataclass
+class FederalRow:
+    number: int
+    key: str
+    unit: str
+    title: str
+    summary: str
+    capability: str
+    owner_email: str | None
+    stage: str
+    steps: list[tuple[str, datetime.date]]  # the stage history, oldest first; last = current
+    record: dict = field(default_factory=dict)
+
+
+def _history_2024(record: dict, stage: str, today: datetime.date) -> list[tuple[str, datetime.date]]:
+    rank = STAGE_ORDER.index(stage)
+    implemented_stage = Stage.PILOT if stage == Stage.PILOT else Stage.PRODUCTION
+    candidates = [
+        (Stage.PROPOSED, record.get(C24_INITIATED, "")),
+        (Stage.VALIDATING, record.get(C24_DEVELOPMENT, "")),
+        (implemented_stage, record.get(C24_IMPLEMENTED, "")),
+        (Stage.RETIRED, record.get(C24_RETIRED, "")),
+    ]
+    steps: list[tuple[str, datetime.date]] = []
+    for step_stage, text in candidates:
+        day = parse_source_date(text)
+        if day is None or day > today or STAGE_ORDER.index(step_stage) > rank:
+            continue
+        if step_stage == Stage.RETIRED and stage != Stage.RETIRED:
+            continue
+        if steps and day < steps[-1][1]:
+            day = steps[-1][1]
+        steps.append((step_stage, day))
+    if not steps or steps[-1][0] != stage:
+        steps.append((stage, max(today, steps[-1][1]) if steps else today))
+    return steps
+
+
+def map_rows(fmt: str, header: list[str], rows: list[list[str]], today: datetime.date, progress) -> list[FederalRow]:
+    keys = record_keys(header)
+    missing = [c for c in REQUIRED[fmt] if c not in keys]
+    if missing:
+        raise ImportFailed([RowError(0, "", f"not an {fmt} inventory: missing column{'s' if len(missing) > 1 else ''} "
+                                              f"{', '.join(missing)}")])
+    records = [dict(zip(keys, cells)) for cells in rows]
+    if fmt == OMB_2025:
+        bases = [base_key(fmt, r["agency"], r.get("id", ""), r.get("agency_bureau", ""), r["use_case_name"]) for r in records]
+    else:
+        bases = [base_key(fmt, r.get(C24_ABBREVIATION) or r[C24_AGENCY], "", r.get(C24_BUREAU, ""), r[C24_NAME])
+                 for r in records]
+    row_keys = stable_keys(bases)
+    errors = []
+    mapped = []
+    for number, (record, key) in enumerate(progress(list(zip(records, row_keys))), start=1):
+        if fmt == OMB_2025:
+            agency, agency_name, name = record["agency"], record.get("agency_name", ""), record["use_case_name"]
+            stage_column, table = "development_stage", STAGES_2025
+            summary = derive_summary(record.get(c, "") for c in ("problem_solved", "benefits", "system_outputs"))
+            capability = derive_capability(record.get(c, "") for c in ("classification", "topic_area"))
+            owner = owner_email(record.get("contact_email", ""))
+            agency_column = "agency"
+        else:
+            agency, agency_name, name = record.get(C24_ABBREVIATION, ""), record[C24_AGENCY], record[C24_NAME]
+            stage_column, table = C24_STAGE, STAGES_2024
+            summary = derive_summary(record.get(c, "") for c in (C24_PURPOSE, C24_OUTPUTS))
+            capability = derive_capability([record.get(C24_TOPIC, "")])
+            owner = None
+            agency_column = C24_AGENCY
+        unit = unit_name(agency, agency_name)
+        if not unit:
+            errors.append(RowError(number, agency_column, "is required: the agency becomes the business unit"))
+        stage = map_stage(record[stage_column], table)
+        if stage is None:
+            shown = collapse_whitespace(record[stage_column])[:60]
+            known = ", ".join(sorted({k for k in table if k}))
+            errors.append(RowError(number, stage_column, f"'{shown}' is not a stage this importer knows ({known})"))
+            continue
+        if fmt == OMB_2025:
+            since = None
+            if stage in (Stage.PILOT, Stage.PRODUCTION):
+                since = parse_source_date(record.get("operational_date", ""))
+                if since is not None and since > today:
+                    since = None
+            steps = [(stage, since or today)]
+        else:
+            steps = _history_2024(record, stage, today)
+        mapped.append(FederalRow(number, key, unit, derive_title(name, key), summary, capability, owner, stage, steps, record))
+    if errors:
+        raise ImportFailed(errors)
+    return mapped
+
+
+# Import -----------------------------------------------------------------------------------
+
+
+def _placeholders(units: dict[str, BusinessUnit], now) -> tuple[dict[str, Decision], list[Decision]]:
+    """Each unit's placeholder decision (by lower-cased unit name), and those to create."""
+    existing = {
+        d.business_unit_id: d
+        for d in Decision.objects.filter(statement=PLACEHOLDER_STATEMENT, business_unit__in=[u for u in units.values() if u.pk])
+    }
+    found, new = {}, []
+    for key, unit in units.items():
+        decision = existing.get(unit.pk) if unit.pk else None
+        if decision is None:
+            decision = Decision(statement=PLACEHOLDER_STATEMENT, business_unit=unit, is_defined=False,
+                                created_at=now, updated_at=now)
+            new.append(decision)
+        found[key] = decision
+    return found, new
+
+
+def import_federal(
+    path: str | Path,
+    *,
+    fmt: str,
+    actor,
+    dry_run: bool = False,
+    today: datetime.date | None = None,
+    progress: Progress = no_progress,
+):
+    """Import a published US federal inventory (see the package's and this module's docstrings);
+    all or nothing. Refuses (NotAllowed) unless the actor may import."""
+    access.require(access.can_import(actor), NOT_ALLOWED)
+    if fmt not in FEDERAL_FORMATS:
+        raise ValueError(f"Unknown inventory format {fmt!r}; known: {', '.join(FEDERAL_FORMATS)}")
+    today = today or timezone.localdate()
+    now = timezone.now()
+    actor = acting_user(actor)
+    header, raw_rows = read_published(path)
+    rows = map_rows(fmt, header, raw_rows, today, progress)
+    report = ImportReport(rows=len(rows), dry_run=dry_run)
+    reason = f"imported from {Path(path).name} ({fmt})"
+
+    with transaction.atomic():
+        units = units_by_name({r.unit for r in rows}, actor, create=not dry_run, reason="import")
+        for r in rows:  # a dry run creates no unit: plan with unsaved ones
+            units.setdefault(r.unit.lower(), BusinessUnit(name=r.unit))
+        placeholders, new_placeholders = _placeholders({r.unit.lower(): units[r.unit.lower()] for r in rows}, now)
+        if not dry_run:
+            bulk_create_with_history(new_placeholders, Decision, default_user=actor, default_change_reason=reason)
+
+        emails = {r.owner_email for r in rows if r.owner_email}
+        people = {}
+        for chunk in chunks(sorted(emails)):
+            people.update({p.email: p for p in Person.objects.filter(email__in=chunk)})
+        unit_of_email = {}
+        for r in rows:
+            if r.owner_email:
+                unit_of_email.setdefault(r.owner_email, units.get(r.unit.lower()))
+        new_people = [Person(email=e, business_unit=unit_of_email[e]) for e in sorted(emails - set(people))]
+        if not dry_run:
+            bulk_create_with_history(new_people, Person, batch_size=BATCH_SIZE, default_user=actor, default_change_reason=reason)
+        people.update({p.email: p for p in new_people})
+
+        existing = existing_use_cases([r.key for r in rows])
+        to_create, to_update, transitions = [], [], []
+        changed_fields: set[str] = set()
+        for row in rows:
+            unit = units.get(row.unit.lower())
+            owner = people.get(row.owner_email) if row.owner_email else None
+            use_case = existing.get(row.key)
+            if use_case is None:
+                stage, entered_on = row.steps[-1]
+                use_case = UseCase(
+                    external_id=row.key, decision=placeholders[row.unit.lower()], business_unit=unit, title=row.title,
+                    summary=row.summary, capability=row.capability, business_owner=owner,
+                    business_owner_confirmed_on=today if owner else None, stage=stage, stage_entered_on=entered_on,
+                    source_format=fmt, source_record=row.record, created_at=now, updated_at=now,
+                )
+                to_create.append(use_case)
+                previous = ""
+                for step_stage, day in row.steps:
+                    transitions.append(StageTransition(
+                        use_case=use_case, from_stage=previous, to_stage=step_stage, occurred_at=start_of_day(day),
+                        actor=actor, source=TransitionSource.IMPORT, reason=reason,
+                    ))
+                    previous = step_stage
+                continue
+            changed = _apply(use_case, row, fmt, unit, owner, placeholders, today)
+            if use_case.stage != row.stage:
+                moved_on = max(row.steps[-1][1], use_case.stage_entered_on)
+                transitions.append(StageTransition(
+                    use_case=use_case, from_stage=use_case.stage, to_stage=row.stage, occurred_at=start_of_day(moved_on),
+                    actor=actor, source=TransitionSource.IMPORT, reason=reason,
+                ))
+                use_case.stage, use_case.stage_entered_on = row.stage, moved_on
+                changed |= {"stage", "stage_entered_on"}
+            if changed:
+                use_case.version += 1
+                use_case.updated_at = now
+                to_update.append(use_case)
+                changed_fields |= changed | {"version", "updated_at"}
+        if not dry_run:
+            write_use_cases(to_create=to_create, to_update=to_update, changed_fields=changed_fields,
+                            transitions=transitions, actor=actor, reason=reason)
+    return report.count(created=to_create, updated=to_update)
+
+
+def _apply(use_case: UseCase, row: FederalRow, fmt: str, unit, owner, placeholders, today) -> set[str]:
+    """Set the row's values on an existing use case; the names of the fields that changed."""
+    changed = set()
+    updates = {"title": row.title, "summary": row.summary, "capability": row.capability,
+               "source_format": fmt, "source_record": row.record}
+    for attribute, value in updates.items():
+        if getattr(use_case, attribute) != value:
+            setattr(use_case, attribute, value)
+            changed.add(attribute)
+    if use_case.business_unit_id != unit.pk:
+        use_case.business_unit = unit
+        changed.add("business_unit")
+        if not use_case.decision.is_defined:
+            use_case.decision = placeholders[row.unit.lower()]
+            changed.add("decision")
+    if fmt == OMB_2025 and use_case.business_owner_id != (owner.pk if owner else None):
+        use_case.business_owner = owner
+        use_case.business_owner_confirmed_on = today if owner else None
+        changed |= {"business_owner", "business_owner_confirmed_on"}
+    return changed

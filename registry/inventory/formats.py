@@ -1,0 +1,76 @@
+"""The inventory formats by name, each with its importer and exporter: the one table the
+commands and the pages pick from.
+
+- `contract`: CONTRACT.md's columns, CSV or XLSX (`contract.py`); imports and exports.
+- `omb-2025`: the US federal 2025 inventory as published (`federal/`); imports and exports.
+- `omb-2024`: the US federal 2024 inventory as published (`federal/`); imports only.
+
+An importer is called as `importer(path, *, actor, dry_run=False, today=None, progress=…)`
+and returns an ImportReport; an exporter as `exporter(path)` and returns the row count.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from . import contract
+from .common import ImportReport, Progress, no_progress
+from .contract import CONTRACT_FORMAT
+from .federal.exporter import export_federal
+from .federal.importer import import_federal
+from .federal.mapping import OMB_2024, OMB_2025
+
+
+@dataclass(frozen=True)
+class InventoryFormat:
+    name: str
+    importer: Callable[..., ImportReport]
+    exporter: Callable[[str | Path], int] | None = None
+
+
+FORMATS: dict[str, InventoryFormat] = {
+    f.name: f
+    for f in (
+        InventoryFormat(CONTRACT_FORMAT, contract.import_use_cases, contract.export_use_cases),
+        InventoryFormat(OMB_2025, partial(import_federal, fmt=OMB_2025), partial(export_federal, fmt=OMB_2025)),
+        InventoryFormat(OMB_2024, partial(import_federal, fmt=OMB_2024)),
+    )
+}
+IMPORT_FORMATS = tuple(FORMATS)
+EXPORT_FORMATS = tuple(name for name, f in FORMATS.items() if f.exporter is not None)
+DEFAULT_FORMAT = CONTRACT_FORMAT
+
+
+def importer_for(format: str) -> Callable[..., ImportReport]:
+    if format not in FORMATS:
+        raise ValueError(f"Unknown inventory format {format!r}; known: {', '.join(IMPORT_FORMATS)}")
+    return FORMATS[format].importer
+
+
+def exporter_for(format: str) -> Callable[[str | Path], int]:
+    if format not in EXPORT_FORMATS:
+        raise ValueError(f"Export writes the {', '.join(EXPORT_FORMATS)} formats only (asked for {format!r}).")
+    return FORMATS[format].exporter
+
+
+def import_use_cases(
+    path: str | Path,
+    *,
+    actor,
+    format: str = DEFAULT_FORMAT,
+    dry_run: bool = False,
+    today: datetime.date | None = None,
+    progress: Progress = no_progress,
+) -> ImportReport:
+    """Import use cases from a file in `format`, all or nothing; refuses (NotAllowed) unless
+    the actor may import."""
+    return importer_for(format)(path, actor=actor, dry_run=dry_run, today=today, progress=progress)
+
+
+def export_use_cases(path: str | Path, *, format: str = DEFAULT_FORMAT) -> int:
+    """Write every use case in `format`; returns the row count."""
+    return exporter_for(format)(path)

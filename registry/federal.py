@@ -637,7 +637,8 @@ def seed_federal_demo(*, path: str | Path | None = None, reset: bool = False, to
     from django.contrib.auth.models import Group
     from django.db.models import Count
 
-    from .demo import DEMO_PASSWORD, DemoLogin, make_room_for_demo
+    from demo.logins import DEMO_PASSWORD, DemoLogin
+    from demo.reset import make_room_for_demo
     from .access import AUDITOR, BUSINESS_OWNER, PROGRAM_OFFICE
 
     path = Path(path) if path else default_inventory_path()

@@ -2,8 +2,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
 from django.utils import timezone
 
+from demo.generator import seed_demo_portfolio
+from demo.logins import DEMO_PASSWORD
+from demo.reset import RegistryNotEmpty, registry_holds_data
 from registry.cli import iso_date, positive_int, progress_bar
-from registry.demo import DEMO_PASSWORD, RegistryNotEmpty, registry_holds_data, seed_demo_portfolio
 from registry.importing import ImportFailed
 
 # Below this many use cases the seeding is over before a progress bar would help.

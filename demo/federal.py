@@ -6,16 +6,13 @@ import datetime
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Count
 
 from registry.access import AUDITOR, BUSINESS_OWNER, PROGRAM_OFFICE
 from registry.models import Person
 
-from .logins import DEMO_PASSWORD, DemoLogin
+from .logins import create_logins
 from .reset import make_room_for_demo
 
 
@@ -48,19 +45,9 @@ def seed_federal_demo(*, path: str | Path | None = None, reset: bool = False, to
             .annotate(n=Count("business_owned_use_cases")).order_by("-n", "email")
         )
         owner = next((p for p in owners if _looks_personal(p.email)), None)
-        User = get_user_model()
-        password = make_password(DEMO_PASSWORD)
-        logins = []
-        for username, role, email, name in (
-            ("office", PROGRAM_OFFICE, "office@lastmile.example", "Program Office"),
-            ("owner", BUSINESS_OWNER, owner.email if owner else "owner@lastmile.example", owner.name if owner else ""),
-            ("auditor", AUDITOR, "auditor@lastmile.example", "Auditor"),
-        ):
-            user, _ = User.objects.get_or_create(username=username)
-            user.email, user.password = email, password
-            user.first_name, _, user.last_name = name.partition(" ")
-            user.is_staff, user.is_active, user.is_superuser = True, True, False
-            user.save()
-            user.groups.set([Group.objects.get(name=role)])
-            logins.append(DemoLogin(username, role, email, name))
+        logins = create_logins({
+            PROGRAM_OFFICE: ("office@lastmile.example", "Program Office"),
+            BUSINESS_OWNER: (owner.email, owner.name) if owner else ("owner@lastmile.example", ""),
+            AUDITOR: ("auditor@lastmile.example", "Auditor"),
+        })
     return report, logins

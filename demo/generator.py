@@ -26,9 +26,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.apps import apps
-from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Group
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -65,7 +62,7 @@ from .catalogue import (
     KPITemplate,
     UseCaseTemplate,
 )
-from .logins import DEMO_PASSWORD, DemoLogin
+from .logins import DEMO_PASSWORD, DemoLogin, create_logins
 from .profile import (
     BROKEN_FEEDBACK_SHARE,
     DUPLICATE_FAMILY_RATE,
@@ -645,21 +642,9 @@ class _PortfolioBuilder:
 
     # Logins
 
-    def create_logins(self) -> list[DemoLogin]:
-        User = get_user_model()
-        password_hash = make_password(DEMO_PASSWORD)
-        logins = []
-        for username, role in (("office", PROGRAM_OFFICE), ("owner", BUSINESS_OWNER), ("auditor", AUDITOR)):
-            _, person = self.directory.login_people[role]
-            first_name, _, last_name = person.name.partition(" ")
-            user, _ = User.objects.get_or_create(username=username)
-            user.email, user.first_name, user.last_name = person.email, first_name, last_name
-            user.password = password_hash
-            user.is_staff, user.is_active, user.is_superuser = True, True, False
-            user.save()
-            user.groups.set([Group.objects.get(name=role)])
-            logins.append(DemoLogin(username, role, person.email, person.name))
-        return logins
+    def login_people(self) -> dict[str, tuple[str, str]]:
+        """Each role's demo login: the (email, name) of the person picked for it in create_people."""
+        return {role: (person.email, person.name) for role, (_, person) in self.directory.login_people.items()}
 
     def summary(self, logins: list[DemoLogin]) -> DemoSummary:
         today = self.clock.today
@@ -717,5 +702,5 @@ def seed_demo_portfolio(
         builder.create_people(max(100, use_cases // 3))
         builder.write_all_use_cases()
         builder.record_leaving()
-        logins = builder.create_logins()
+        logins = create_logins(builder.login_people())
         return builder.summary(logins)

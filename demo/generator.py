@@ -78,6 +78,7 @@ from .profile import (
     NO_TECHNICAL_OWNER_SHARE,
     OBSERVATIONS_KEPT,
     PEOPLE_LEFT_SHARE,
+    POLICY,
     READINESS_BY_STAGE,
     STALE_CONFIRMATION_SHARE,
 )
@@ -297,12 +298,12 @@ class _PortfolioBuilder:
         they left can come after everything they did.
         """
         clock = self.clock
-        stale_before = clock.days_ago(181)
+        stale_before = clock.days_ago(POLICY.ownership_confirmation_days + 1)
         if owner_id in self.directory.leavers:
             return since
         if since <= stale_before and self.rng.random() < STALE_CONFIRMATION_SHARE:
             return clock.between(since, stale_before)
-        return clock.between(max(since, clock.days_ago(170)), clock.last_day)
+        return clock.between(max(since, clock.days_ago(POLICY.ownership_confirmation_days - 10)), clock.last_day)
 
     def _new_decision(self, unit_code: str, template: DecisionTemplate, scope: str) -> DecisionRow:
         rng, clock = self.rng, self.clock
@@ -391,12 +392,16 @@ class _PortfolioBuilder:
         return path
 
     def _days_in_final_stage(self, path: list[str]) -> int:
+        """Days since the last stage move; those that have stalled are past the policy's limit for
+        their stage, the others a few days short of it."""
         rng, final = self.rng, path[-1]
         if final == Stage.VALIDATING:
-            return rng.randint(3, 55) if rng.random() < 0.6 else rng.randint(61, 400)
+            limit = POLICY.validating_max_days
+            return rng.randint(3, limit - 5) if rng.random() < 0.6 else rng.randint(limit + 1, 400)
         if final == Stage.PILOT:
             # Nearly half the pilots have stalled: the pattern the essays warn about.
-            return rng.randint(5, 85) if rng.random() < 0.55 else rng.randint(91, 540)
+            limit = POLICY.pilot_max_days
+            return rng.randint(5, limit - 5) if rng.random() < 0.55 else rng.randint(limit + 1, 540)
         if final == Stage.PRODUCTION:
             return rng.randint(20, 600)
         if final == Stage.RETIRED:
@@ -460,8 +465,8 @@ class _PortfolioBuilder:
         return business, technical
 
     def _stalled(self, path: list[str], days: list[datetime.date]) -> bool:
-        """Stuck in validation or pilot for over two months, and nobody touched it since then."""
-        return path[-1] in (Stage.PILOT, Stage.VALIDATING) and days[-1] < self.clock.days_ago(60)
+        """Stuck in validation or pilot past the policy's inactivity limit, and nobody touched it since then."""
+        return path[-1] in (Stage.PILOT, Stage.VALIDATING) and days[-1] < self.clock.days_ago(POLICY.inactivity_days)
 
     def _kpis(self, template: DecisionTemplate, path: list[str], days: list[datetime.date],
               broken_feedback: bool) -> list[tuple[KPIRow, list[ObservationRow]]]:
@@ -502,9 +507,10 @@ class _PortfolioBuilder:
         if final == Stage.RETIRED:
             return entered_final - datetime.timedelta(days=rng.randint(0, 20))
         if final == Stage.PRODUCTION and broken_feedback:
-            return clock.days_ago(rng.randint(100, 400))
+            return clock.days_ago(rng.randint(POLICY.kpi_observation_days + 10, 400))
         if self._stalled(path, days):
-            return min(entered_final + datetime.timedelta(days=rng.randint(14, 40)), clock.days_ago(61))
+            return min(entered_final + datetime.timedelta(days=rng.randint(14, 40)),
+                       clock.days_ago(POLICY.inactivity_days + 1))
         return clock.days_ago(rng.randint(0, 30))
 
     def _observations(self, kpi_template: KPITemplate, baseline: float, target: float, final: str,
@@ -650,6 +656,9 @@ class _PortfolioBuilder:
         today = self.clock.today
         use_cases = UseCase.objects.all()
         production = use_cases.filter(stage=Stage.PRODUCTION)
+        pilot_days, ownership_days, kpi_days = (
+            POLICY.pilot_max_days, POLICY.ownership_confirmation_days, POLICY.kpi_observation_days
+        )
         return DemoSummary(
             counts={
                 "business units": BusinessUnit.objects.count(),
@@ -663,17 +672,17 @@ class _PortfolioBuilder:
             },
             use_cases_by_stage=dict(use_cases.order_by("stage").values_list("stage").annotate(count=models.Count("pk"))),
             situations={
-                "pilots in their stage for more than 90 days": use_cases.filter(
-                    stage=Stage.PILOT, stage_entered_on__lt=today - datetime.timedelta(days=90)).count(),
+                f"pilots in their stage for more than {pilot_days} days": use_cases.filter(
+                    stage=Stage.PILOT, stage_entered_on__lt=today - datetime.timedelta(days=pilot_days)).count(),
                 "duplicate families planted": self.families_planted,
                 "use cases owned by people who left": use_cases.filter(
                     Q(business_owner__active=False) | Q(technical_owner__active=False)).count(),
                 "decisions owned by people who left": Decision.objects.filter(owner__active=False).count(),
-                "decisions with ownership unconfirmed for more than 180 days": Decision.objects.filter(
-                    owner_confirmed_on__lt=today - datetime.timedelta(days=180)).count(),
+                f"decisions with ownership unconfirmed for more than {ownership_days} days": Decision.objects.filter(
+                    owner_confirmed_on__lt=today - datetime.timedelta(days=ownership_days)).count(),
                 "production use cases without a technical owner": production.filter(technical_owner__isnull=True).count(),
-                "production use cases with no KPI observation in 90 days": production.exclude(
-                    kpis__observations__observed_on__gte=today - datetime.timedelta(days=90)).count(),
+                f"production use cases with no KPI observation in {kpi_days} days": production.exclude(
+                    kpis__observations__observed_on__gte=today - datetime.timedelta(days=kpi_days)).count(),
             },
             logins=logins,
         )

@@ -1,10 +1,13 @@
 """The demo portfolio's shape: how long its history is, how use cases spread over fates and
 stages, how ready they are, what friction they meet, and how often each situation the scans
-look for occurs.
+look for occurs, on either side of the scan policy's default thresholds.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
+from portfolio.models import Policy
 from registry.models import Readiness, Stage
 
 HISTORY_DAYS = 730
@@ -74,3 +77,19 @@ NO_TECHNICAL_OWNER_SHARE = {Stage.PROPOSED: 0.45, Stage.VALIDATING: 0.25, Stage.
 NO_BUSINESS_OWNER_SHARE = {Stage.PROPOSED: 0.10, Stage.VALIDATING: 0.04}
 MAILBOX_OWNER_SHARE = 0.03
 OBSERVATIONS_KEPT = 8
+
+
+@dataclass(frozen=True)
+class ScanThresholds:
+    """The scan policy's thresholds, in days."""
+
+    pilot_max_days: int
+    validating_max_days: int
+    inactivity_days: int
+    ownership_confirmation_days: int
+    kpi_observation_days: int
+
+
+# The thresholds as a new Policy has them (not as the program office may have edited them),
+# so that the same seed and date give the same portfolio whatever the policy row says.
+POLICY = ScanThresholds(**{f.name: Policy._meta.get_field(f.name).get_default() for f in fields(ScanThresholds)})

@@ -30,6 +30,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.actors import DEMO, acting_user
 from registry import bulk
 from registry.access import AUDITOR, BUSINESS_OWNER, PROGRAM_OFFICE
 from registry.models import (
@@ -96,6 +97,8 @@ from .rows import (
 
 HISTORY_REASON = "demo data"
 CHUNK_SIZE = 5000
+# The demo acts as the system actor core.actors.DEMO: the login its rows record is none.
+ACTOR_ID = getattr(acting_user(DEMO), "pk", None)
 
 
 @dataclass
@@ -442,7 +445,8 @@ class _PortfolioBuilder:
                 reason = rng.choice(BACKWARD_REASONS[(from_stage, to_stage)])
             else:
                 reason = rng.choice(FORWARD_EVIDENCE[to_stage])
-            transitions.append(TransitionRow(None, from_stage, to_stage, self.clock.at(day), None, TransitionSource.DEMO, reason))
+            transitions.append(TransitionRow(None, from_stage, to_stage, self.clock.at(day), ACTOR_ID, TransitionSource.DEMO,
+                                             reason))
         return transitions
 
     def _owners(self, unit_code: str, decision: _DecisionRef, gate_stage: str) -> tuple[int | None, int | None]:
@@ -530,7 +534,7 @@ class _PortfolioBuilder:
             progress = progress_at_end * (index + 1) / len(days) + rng.gauss(0, 0.12)
             value = max(0.0, baseline + (target - baseline) * progress)
             observations.append(ObservationRow(None, observed_on, _decimal(value, kpi_template.decimals),
-                                               clock.at(observed_on, hour=17), None, TransitionSource.DEMO))
+                                               clock.at(observed_on, hour=17), ACTOR_ID, TransitionSource.DEMO))
         return observations
 
     def plan_use_case(self, unit_code: str, decision_key: str, scope_index: int, template: UseCaseTemplate) -> _Plan:

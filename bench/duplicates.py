@@ -12,7 +12,7 @@ the groups it finds and the ratio of the two times.
         postgres://postgres@127.0.0.1:5432/lastmile_dup_10000 postgres://postgres@127.0.0.1:5432/lastmile_dup_100000
 
 Each database is judged in a fresh process, so the peak memory (ru_maxrss) is that run's own,
-Django included. The demo plants families of near-duplicate use cases (registry/demo.py); the
+Django included. The demo plants families of near-duplicate use cases (demo/catalogue.py); the
 report says how many groups are exactly such a family (its members, in one market), how many
 mix planted members with others, and how many hold no planted member.
 """
@@ -43,7 +43,7 @@ def _judge(database_url: str, as_of: datetime.date, min_similarity: float | None
     django.setup()
     from portfolio.models import Policy
     from portfolio.scans import duplicates
-    from registry.demo import DUPLICATE_FAMILIES
+    from demo.catalogue import DUPLICATE_FAMILIES
     from registry.models import UseCase
 
     policy = Policy() if min_similarity is None else Policy(duplicate_min_similarity=min_similarity)

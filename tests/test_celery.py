@@ -35,13 +35,14 @@ from django.utils import timezone
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from demo.generator import seed_demo_portfolio
 import portfolio.tasks
 from portfolio.models import ACTIVE_STATUSES, Finding, FindingEvent, FindingKind, ScanRun
 from portfolio.scanning import ALL_KINDS, ScanAlreadyRunning, run_scan_now
 from portfolio.tasks import run_queued_scan, scan_all
 from registry.services import decisions as decision_services
 from registry.services import directory, use_cases
-from registry.demo import seed_demo_portfolio
+from demo.generator import seed_demo_portfolio
 from registry.models import Decision, UseCase
 
 AS_OF = datetime.date(2025, 6, 30)

@@ -92,7 +92,8 @@ def test_held_out_set_is_measured(policy):
 
 
 def test_the_planted_demo_families_are_found(policy):
-    from registry.demo import DUPLICATE_FAMILIES, seed_demo_portfolio
+    from demo.catalogue import DUPLICATE_FAMILIES
+    from demo.generator import seed_demo_portfolio
 
     seed_demo_portfolio(use_cases=200, seed=1, today=TODAY)
     judged = UseCase.objects.exclude(stage=Stage.RETIRED).order_by("pk")

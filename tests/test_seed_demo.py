@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Q
 from django.utils import timezone
 
-from registry.demo import seed_demo_portfolio
+from demo.generator import seed_demo_portfolio
 from tests.factories import PersonFactory
 from registry.gates import ALLOWED_MOVES, BACKWARD_MOVES, GATES
 from registry.models import (

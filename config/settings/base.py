@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "portfolio",
     "web",
     "api",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -14,5 +14,4 @@ Each direction and each rule has its module:
 - `keys`: the stable key (``external_id``) of a row;
 - `importer`: reading the file as published and importing it (`import_federal`);
 - `exporter`: writing the 2025 columns back (`export_federal`);
-- `demo_seed`: the 2025 inventory as the demo portfolio (leaving for the demo app).
 """

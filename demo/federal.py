@@ -1,27 +1,24 @@
-"""The 2025 federal inventory as the demo portfolio.
-
-Leaving for the demo app: kept here until then, unchanged but for import paths and the
-actor the import acts as (`core.actors.DEMO`, which an importer now requires).
-"""
+"""The published 2025 US federal AI use case inventory as the demo portfolio (`seed_demo --federal`)."""
 
 from __future__ import annotations
 
 import datetime
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Count
 
 from core.actors import DEMO
+from registry.access import AUDITOR, BUSINESS_OWNER, PROGRAM_OFFICE
+from registry.models import Person
 
-from ...models import Person
-from .importer import import_federal
-from .mapping import OMB_2025
+from .logins import create_logins
+from .reset import make_room_for_demo
 
 
 def default_inventory_path() -> Path:
     """Where the published 2025 inventory lives beside the repository (``../shared/data``)."""
-    from django.conf import settings
-
     return Path(settings.BASE_DIR).parent / "shared" / "data" / "federal_ai_use_cases.csv"
 
 
@@ -38,13 +35,9 @@ def seed_federal_demo(*, path: str | Path | None = None, reset: bool = False, to
     contact of the most use cases (not a shared mailbox), so their home page has work on it:
     every one of their use cases asks for its decision. Returns (ImportReport, logins).
     """
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.hashers import make_password
-    from django.contrib.auth.models import Group
-    from django.db.models import Count
-
-    from registry.access import AUDITOR, BUSINESS_OWNER, PROGRAM_OFFICE
-    from registry.demo import DEMO_PASSWORD, DemoLogin, make_room_for_demo
+    # the importer, loaded only when used
+    from registry.inventory.federal.importer import import_federal
+    from registry.inventory.federal.mapping import OMB_2025
 
     path = Path(path) if path else default_inventory_path()
     with transaction.atomic():
@@ -55,19 +48,9 @@ def seed_federal_demo(*, path: str | Path | None = None, reset: bool = False, to
             .annotate(n=Count("business_owned_use_cases")).order_by("-n", "email")
         )
         owner = next((p for p in owners if _looks_personal(p.email)), None)
-        User = get_user_model()
-        password = make_password(DEMO_PASSWORD)
-        logins = []
-        for username, role, email, name in (
-            ("office", PROGRAM_OFFICE, "office@lastmile.example", "Program Office"),
-            ("owner", BUSINESS_OWNER, owner.email if owner else "owner@lastmile.example", owner.name if owner else ""),
-            ("auditor", AUDITOR, "auditor@lastmile.example", "Auditor"),
-        ):
-            user, _ = User.objects.get_or_create(username=username)
-            user.email, user.password = email, password
-            user.first_name, _, user.last_name = name.partition(" ")
-            user.is_staff, user.is_active, user.is_superuser = True, True, False
-            user.save()
-            user.groups.set([Group.objects.get(name=role)])
-            logins.append(DemoLogin(username, role, email, name))
+        logins = create_logins({
+            PROGRAM_OFFICE: ("office@lastmile.example", "Program Office"),
+            BUSINESS_OWNER: (owner.email, owner.name) if owner else ("owner@lastmile.example", ""),
+            AUDITOR: ("auditor@lastmile.example", "Auditor"),
+        })
     return report, logins

@@ -2,9 +2,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
 from django.utils import timezone
 
+from demo.federal import default_inventory_path, seed_federal_demo
+from demo.generator import seed_demo_portfolio
+from demo.logins import DEMO_PASSWORD
+from demo.reset import RegistryNotEmpty, registry_holds_data
 from core.cli import iso_date, positive_int, progress_bar
-from registry.demo import DEMO_PASSWORD, RegistryNotEmpty, registry_holds_data, seed_demo_portfolio
 from registry.inventory.common import ImportFailed
+from registry.models import BusinessUnit, Person, UseCase
 
 # Below this many use cases the seeding is over before a progress bar would help.
 PROGRESS_THRESHOLD_USE_CASES = 1000
@@ -73,9 +77,6 @@ class Command(BaseCommand):
             self.stdout.write(f"  {login.username:<8} {login.role:<15} {login.name} <{login.email}>")
 
     def seed_federal(self, *, path, reset, today):
-        from registry.inventory.federal.demo_seed import default_inventory_path, seed_federal_demo
-        from registry.models import BusinessUnit, Person, UseCase
-
         path = path or default_inventory_path()
         try:
             report, logins = seed_federal_demo(path=path, reset=reset, today=today)

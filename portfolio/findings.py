@@ -22,7 +22,7 @@ from registry.models import Person
 
 from .access import can_answer_finding
 from .models import ACTIVE_STATUSES, Finding, FindingEvent, FindingStatus, ScanRun
-from .scans.base import Detected
+from .detectors.base import Detected
 
 BATCH_SIZE = 1000
 REFRESHED_FIELDS = ["severity", "title", "detail", "substance", "first_seen", "last_seen", "status",

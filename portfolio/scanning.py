@@ -27,11 +27,11 @@ logger = logging.getLogger(__name__)
 # Detectors by dotted path, imported when a scan needs them: the duplicate detector pulls in
 # SciPy, which pages and commands that never scan should not pay for.
 DETECTORS: dict[str, str] = {
-    FindingKind.STALLED_PILOT: "portfolio.scans.stalled_pilots",
-    FindingKind.DUPLICATE_CAPABILITY: "portfolio.scans.duplicates",
-    FindingKind.ORPHANED_OWNERSHIP: "portfolio.scans.orphaned_ownership",
-    FindingKind.BROKEN_FEEDBACK_LOOP: "portfolio.scans.feedback_loops",
-    FindingKind.MISSING_DECISION: "portfolio.scans.missing_decision",
+    FindingKind.STALLED_PILOT: "portfolio.detectors.stalled_pilots",
+    FindingKind.DUPLICATE_CAPABILITY: "portfolio.detectors.duplicates",
+    FindingKind.ORPHANED_OWNERSHIP: "portfolio.detectors.orphaned_ownership",
+    FindingKind.BROKEN_FEEDBACK_LOOP: "portfolio.detectors.feedback_loops",
+    FindingKind.MISSING_DECISION: "portfolio.detectors.missing_decision",
 }
 ALL_KINDS = list(DETECTORS)
 

@@ -16,7 +16,7 @@ from portfolio.models import DigestDelivery, ScanRun
 from portfolio.tasks import send_pending_digests_task
 
 from portfolio.scanning import run_scan_now
-from portfolio.scans.base import Detected
+from portfolio.detectors.base import Detected
 from tests.factories import PersonFactory, UseCaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

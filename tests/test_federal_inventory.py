@@ -17,7 +17,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from portfolio.models import FindingKind, Policy
-from portfolio.scans import duplicates, missing_decision, orphaned_ownership, stalled_pilots
+from portfolio.detectors import duplicates, missing_decision, orphaned_ownership, stalled_pilots
 from registry.federal import PLACEHOLDER_STATEMENT
 from registry.importing import export_use_cases, import_use_cases
 from registry.models import BusinessUnit, Decision, Person, Stage, StageTransition, UseCase

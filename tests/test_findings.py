@@ -6,7 +6,7 @@ import pytest
 
 from portfolio.findings import FindingChangeRefused, assign_finding, change_finding_status, reconcile
 from portfolio.models import Finding, FindingEvent, FindingStatus
-from portfolio.scans.base import Detected
+from portfolio.detectors.base import Detected
 from tests.factories import PersonFactory, UseCaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

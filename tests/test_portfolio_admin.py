@@ -9,7 +9,7 @@ from config.celery import app as celery_app
 
 from portfolio.findings import reconcile
 from portfolio.models import Finding, FindingStatus, Policy, ScanRun
-from portfolio.scans.base import Detected
+from portfolio.detectors.base import Detected
 from tests.factories import UseCaseFactory
 
 pytestmark = pytest.mark.django_db

@@ -15,8 +15,8 @@ from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from portfolio.findings import FindingChangeRefused
-from portfolio.scanning import ScanAlreadyRunning
+from portfolio.services.findings import FindingChangeRefused
+from portfolio.services.scans import ScanAlreadyRunning
 from portfolio.tasks import BrokerUnavailable
 from registry.gates import MoveRefused
 from core.errors import StaleVersion

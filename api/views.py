@@ -1,5 +1,5 @@
 """API views: thin callers. Every write goes through registry.services, registry.lifecycle,
-portfolio.findings or portfolio.tasks; every role rule through registry.access."""
+portfolio.services.findings or portfolio.tasks; every role rule through registry.access."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from rest_framework.filters import search_smart_split
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from portfolio.findings import assign_finding, change_finding_status
+from portfolio.services.findings import assign_finding, change_finding_status
 from portfolio.models import FindingStatus
 from portfolio.tasks import start_scan
 from portfolio import access as portfolio_access

@@ -10,9 +10,9 @@ from portfolio import access as portfolio_access
 from registry import access
 from registry.admin import ReadOnlyAdmin, ReadOnlyInline, RoleAwareAdmin
 
-from .findings import FindingChangeRefused, change_finding_status
+from .services.findings import FindingChangeRefused, change_finding_status
 from .models import Finding, FindingEvent, FindingStatus, Policy, ScanRun
-from .scanning import ALL_KINDS, ScanAlreadyRunning
+from .services.scans import ALL_KINDS, ScanAlreadyRunning
 from .tasks import BrokerUnavailable, start_scan
 
 

@@ -14,9 +14,9 @@ from celery.exceptions import Retry
 from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from .digest import send_pending_digests, send_scan_digests
+from .services.digests import send_pending_digests, send_scan_digests
 from .models import FindingKind, ScanRun
-from .scanning import ALL_KINDS, ScanAlreadyRunning, execute_scan, queue_scan
+from .services.scans import ALL_KINDS, ScanAlreadyRunning, execute_scan, queue_scan
 
 FINISHED = (ScanRun.Status.SUCCEEDED,)
 RETRY_ON = (OperationalError, InterfaceError)

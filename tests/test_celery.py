@@ -37,7 +37,7 @@ from redis.retry import Retry
 
 import portfolio.tasks
 from portfolio.models import ACTIVE_STATUSES, Finding, FindingEvent, FindingKind, ScanRun
-from portfolio.scanning import ALL_KINDS, ScanAlreadyRunning, run_scan_now
+from portfolio.services.scans import ALL_KINDS, ScanAlreadyRunning, run_scan_now
 from portfolio.tasks import run_queued_scan, scan_all
 from registry import services
 from registry.demo import seed_demo_portfolio

@@ -11,11 +11,11 @@ from django.utils import timezone
 from django.test import override_settings
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from portfolio.digest import send_pending_digests, send_scan_digests
+from portfolio.services.digests import send_pending_digests, send_scan_digests
 from portfolio.models import DigestDelivery, ScanRun
 from portfolio.tasks import send_pending_digests_task
 
-from portfolio.scanning import run_scan_now
+from portfolio.services.scans import run_scan_now
 from portfolio.detectors.base import Detected
 from tests.factories import PersonFactory, UseCaseFactory, UserFactory
 
@@ -36,7 +36,7 @@ def flagged(monkeypatch):
             for u in use_cases
         ]
 
-    monkeypatch.setattr("portfolio.scanning.detector", lambda kind: detect)
+    monkeypatch.setattr("portfolio.services.scans.detector", lambda kind: detect)
     return use_cases
 
 

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from portfolio.findings import FindingChangeRefused, assign_finding, change_finding_status, reconcile
+from portfolio.services.findings import FindingChangeRefused, assign_finding, change_finding_status, reconcile
 from portfolio.models import Finding, FindingEvent, FindingStatus
 from portfolio.detectors.base import Detected
 from tests.factories import PersonFactory, UseCaseFactory, UserFactory

@@ -5,7 +5,7 @@ import datetime
 
 import pytest
 
-from portfolio.findings import reconcile
+from portfolio.services.findings import reconcile
 from portfolio.models import Finding
 from portfolio.detectors.base import Detected
 from tests.factories import KPIFactory, PersonFactory, UseCaseFactory, UserFactory

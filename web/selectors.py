@@ -201,7 +201,7 @@ def _linked(*, use_cases: QuerySet, decisions) -> Q:
 
 def findings_for(person: Person | None, *, everything: bool) -> QuerySet[Finding]:
     """Findings a user may see: everything for the program office and auditors, otherwise those
-    on what `person` owns (the reach of portfolio.findings.may_answer_finding)."""
+    on what `person` owns (the reach of portfolio.services.findings.may_answer_finding)."""
     if everything:
         return Finding.objects.all()
     if person is None:

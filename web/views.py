@@ -22,7 +22,7 @@ from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.celery import hand_to_worker
-from portfolio.findings import FindingChangeRefused, assign_finding, change_finding_status
+from portfolio.services.findings import FindingChangeRefused, assign_finding, change_finding_status
 from portfolio.models import ACTIVE_STATUSES, Finding, FindingStatus
 from portfolio import access as portfolio_access
 from registry import access

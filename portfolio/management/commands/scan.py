@@ -3,7 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from portfolio.models import ACTIVE_STATUSES, Finding
-from portfolio.scanning import ALL_KINDS, ScanAlreadyRunning, run_scan_now
+from portfolio.services.scans import ALL_KINDS, ScanAlreadyRunning, run_scan_now
 from registry.cli import iso_date
 
 

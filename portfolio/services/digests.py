@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from registry.access import PROGRAM_OFFICE
 
-from .models import DigestDelivery, Finding, FindingEvent, FindingKind, FindingStatus, ScanRun, Severity
+from ..models import DigestDelivery, Finding, FindingEvent, FindingKind, FindingStatus, ScanRun, Severity
 
 # How long a sender holds a run's digests without news before another may take over; renewed
 # after every RECORD_EVERY emails.

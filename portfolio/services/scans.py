@@ -20,7 +20,7 @@ from config.celery import hand_to_worker
 from core.actors import acting_user
 
 from .findings import reconcile
-from .models import FindingKind, Policy, ScanRun
+from ..models import FindingKind, Policy, ScanRun
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ def execute_scan(scan_run: ScanRun) -> ScanRun:
 
 def _queue_digests(scan_run: ScanRun) -> None:
     """Hand the run's digests to a worker; with no broker configured or reachable, send them here."""
-    from .tasks import send_scan_digests_task  # the tasks module imports this one
+    from ..tasks import send_scan_digests_task  # the tasks module imports this one
 
     try:
         hand_to_worker(send_scan_digests_task, scan_run.pk)

@@ -20,9 +20,9 @@ from registry.bulk import bulk_update_with_history, create_objects, insert_rows
 from core.actors import acting_user
 from registry.models import Person
 
-from .access import can_answer_finding
-from .models import ACTIVE_STATUSES, Finding, FindingEvent, FindingStatus, ScanRun
-from .detectors.base import Detected
+from ..access import can_answer_finding
+from ..models import ACTIVE_STATUSES, Finding, FindingEvent, FindingStatus, ScanRun
+from ..detectors.base import Detected
 
 BATCH_SIZE = 1000
 REFRESHED_FIELDS = ["severity", "title", "detail", "substance", "first_seen", "last_seen", "status",

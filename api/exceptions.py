@@ -16,8 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from portfolio.services.findings import FindingChangeRefused
-from portfolio.services.scans import ScanAlreadyRunning
-from portfolio.tasks import BrokerUnavailable
+from portfolio.services.scans import BrokerUnavailable, ScanAlreadyRunning
 from registry.gates import MoveRefused
 from core.errors import StaleVersion
 

@@ -1,5 +1,5 @@
 """API views: thin callers. Every write goes through registry.services, registry.lifecycle,
-portfolio.services.findings or portfolio.tasks; every role rule through registry.access."""
+portfolio.services; every role rule through registry.access."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from rest_framework.viewsets import GenericViewSet
 
 from portfolio.services.findings import assign_finding, change_finding_status
 from portfolio.models import FindingStatus
-from portfolio.tasks import start_scan
+from portfolio.services.scans import start_scan
 from portfolio import access as portfolio_access
 from registry import access
 from registry.services.lifecycle import move_use_case

@@ -12,8 +12,7 @@ from registry.admin import ReadOnlyAdmin, ReadOnlyInline, RoleAwareAdmin
 
 from .services.findings import FindingChangeRefused, change_finding_status
 from .models import Finding, FindingEvent, FindingStatus, Policy, ScanRun
-from .services.scans import ALL_KINDS, ScanAlreadyRunning
-from .tasks import BrokerUnavailable, start_scan
+from .services.scans import ALL_KINDS, BrokerUnavailable, ScanAlreadyRunning, start_scan
 
 
 class FindingActionForm(admin.helpers.ActionForm):

@@ -25,7 +25,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 import redis
-from celery import Celery
+from celery import Celery, current_task
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -35,7 +35,7 @@ from django.utils import timezone
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-import portfolio.tasks
+import portfolio.services.scans
 from portfolio.models import ACTIVE_STATUSES, Finding, FindingEvent, FindingKind, ScanRun
 from portfolio.services.scans import ALL_KINDS, ScanAlreadyRunning, run_scan_now
 from portfolio.tasks import run_queued_scan, scan_all
@@ -412,7 +412,7 @@ def manage(database: Path, *arguments: str, redis_url: str = "", timeout: float 
 BROKER_DOWN_SCRIPT = """
 import datetime, json
 from portfolio.models import ScanRun
-from portfolio.tasks import BrokerUnavailable, start_scan
+from portfolio.services.scans import BrokerUnavailable, start_scan
 from registry import services
 from registry.models import Decision, UseCase
 
@@ -485,15 +485,16 @@ def left_owner_use_case(external_id: str | None, title: str):
 
 @pytest.fixture
 def execute_calls(monkeypatch):
-    """Count the scans the tasks actually execute."""
+    """Count the scans the tasks actually execute (inside a task, not a test's own run_scan_now)."""
     calls = []
-    real = portfolio.tasks.execute_scan
+    real = portfolio.services.scans.execute_scan
 
     def counting(scan_run):
-        calls.append(scan_run.pk)
+        if current_task:
+            calls.append(scan_run.pk)
         return real(scan_run)
 
-    monkeypatch.setattr(portfolio.tasks, "execute_scan", counting)
+    monkeypatch.setattr(portfolio.services.scans, "execute_scan", counting)
     return calls
 
 

@@ -21,7 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from config.celery import hand_to_worker
+from core.workers import hand_to_worker
 from portfolio.services.findings import FindingChangeRefused, assign_finding, change_finding_status
 from portfolio.models import ACTIVE_STATUSES, Finding, FindingStatus
 from portfolio import access as portfolio_access

@@ -18,6 +18,7 @@ from django.db.models import Q, Value
 from django.db.models.functions import Greatest
 from registry.bulk import bulk_update_with_history, create_objects, insert_rows
 from core.actors import acting_user
+from core.errors import Refused
 from registry.models import Person
 
 from ..access import can_answer_finding
@@ -29,7 +30,7 @@ REFRESHED_FIELDS = ["severity", "title", "detail", "substance", "first_seen", "l
                     "status_changed_at", "status_reason", "last_scan"]
 
 
-class FindingChangeRefused(Exception):
+class FindingChangeRefused(Refused):
     """A status change that the lifecycle does not allow; nothing was written."""
 
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from core.actors import acting_user
+from core.errors import Conflict, InvalidInput, Refused, Unavailable
 from core.workers import hand_to_worker, task_named
 
 from ..models import FindingKind, Policy, ScanRun
@@ -50,7 +51,9 @@ def detector(kind: str) -> Callable:
     return importlib.import_module(DETECTORS[kind]).detect
 
 
-class ScanAlreadyRunning(Exception):
+class ScanAlreadyRunning(Conflict):
+    """Another scan holds the lock; `running` is that run."""
+
     def __init__(self, running: ScanRun):
         self.running = running
         super().__init__(
@@ -69,7 +72,7 @@ def queue_scan(
     """Record a scan to be run; the caller hands its id to a worker or runs it at once."""
     kinds = kinds or ALL_KINDS
     if unknown := unknown_kinds(kinds):
-        raise ValueError(f"Unknown scan kind: {', '.join(unknown)}. Known: {', '.join(ALL_KINDS)}.")
+        raise InvalidInput(f"Unknown scan kind: {', '.join(unknown)}. Known: {', '.join(ALL_KINDS)}.", field="kinds")
     return ScanRun.objects.create(
         kinds=list(dict.fromkeys(kinds)), as_of=as_of or timezone.localdate(),
         triggered_by=acting_user(actor), task_id=task_id,
@@ -103,7 +106,7 @@ def _claim(scan_run: ScanRun) -> None:
         scan_run.refresh_from_db()
         if scan_run.status == ScanRun.Status.RUNNING:
             raise ScanAlreadyRunning(scan_run)
-        raise ValueError(f"Scan run {scan_run.pk} has already succeeded.")
+        raise Refused(f"Scan run {scan_run.pk} has already succeeded.")
     scan_run.refresh_from_db()
 
 
@@ -175,7 +178,7 @@ def run_scan_of_task(*, task_id: str, kinds: list[str] | None = None, as_of: dat
     return execute_scan(scan_run)
 
 
-class BrokerUnavailable(Exception):
+class BrokerUnavailable(Unavailable):
     """The scan was recorded but no worker can be told to run it."""
 
 

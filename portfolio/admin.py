@@ -6,6 +6,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
+from core.errors import NotAllowed
 from portfolio import access as portfolio_access
 from registry import access
 from registry.admin import ReadOnlyAdmin, ReadOnlyInline, RoleAwareAdmin
@@ -54,7 +55,7 @@ class FindingAdmin(RoleAwareAdmin):
         for finding in queryset:
             try:
                 change_finding_status(finding=finding, to_status=to_status, actor=request.user, reason=reason)
-            except FindingChangeRefused as refused:
+            except (FindingChangeRefused, NotAllowed) as refused:
                 self.message_user(request, f"'{finding}': {refused}", messages.ERROR)
             else:
                 changed += 1

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from core.actors import SCHEDULER
+
 from .models import ScanRun
 from .services.digests import hand_pending_digests_to_workers, send_scan_digests
 from .services.scans import ScanAlreadyRunning, run_queued_scan as run_queued, run_scan_of_task
@@ -49,6 +51,7 @@ def scan_all(self, as_of: str | None = None) -> int:
     with _waiting_for_a_running_scan(self):
         return run_scan_of_task(
             task_id=self.request.id or "", as_of=datetime.date.fromisoformat(as_of) if as_of else None,
+            actor=SCHEDULER,
         ).pk
 
 

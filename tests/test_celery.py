@@ -36,6 +36,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 import portfolio.services.scans
+from core.actors import COMMAND
 from portfolio.models import ACTIVE_STATUSES, Finding, FindingEvent, FindingKind, ScanRun
 from portfolio.services.scans import ALL_KINDS, ScanAlreadyRunning, run_scan_now
 from portfolio.tasks import run_queued_scan, scan_all
@@ -411,6 +412,7 @@ def manage(database: Path, *arguments: str, redis_url: str = "", timeout: float 
 
 BROKER_DOWN_SCRIPT = """
 import datetime, json
+from core.actors import COMMAND
 from portfolio.models import ScanRun
 from portfolio.services.scans import BrokerUnavailable, start_scan
 from registry import services
@@ -418,7 +420,7 @@ from registry.models import Decision, UseCase
 
 out = {}
 try:
-    start_scan(as_of=datetime.date(2025, 6, 30))
+    start_scan(as_of=datetime.date(2025, 6, 30), actor=COMMAND)
     out["message"] = None
 except BrokerUnavailable as exc:
     out["message"] = str(exc)
@@ -503,7 +505,7 @@ def test_a_running_scan_refuses_another_and_the_command_names_it():
     blocker = running_run()
 
     with pytest.raises(ScanAlreadyRunning) as refused:
-        run_scan_now(as_of=AS_OF)
+        run_scan_now(as_of=AS_OF, actor=COMMAND)
     assert refused.value.running == blocker
 
     with pytest.raises(CommandError, match=rf"Another scan \(run {blocker.pk}, started .*\) is still running"):
@@ -523,7 +525,7 @@ def test_a_scan_running_past_the_lock_expiry_is_failed_as_abandoned_and_the_new_
     left_owner_use_case("FIN-001", "Early payment optimiser")
     abandoned = running_run(started_ago=datetime.timedelta(seconds=601))
 
-    run = run_scan_now(as_of=AS_OF)
+    run = run_scan_now(as_of=AS_OF, actor=COMMAND)
 
     abandoned.refresh_from_db()
     assert abandoned.status == ScanRun.Status.FAILED and abandoned.finished_at is not None
@@ -537,7 +539,7 @@ def test_a_scan_running_within_the_lock_expiry_is_not_abandoned():
     recent = running_run(started_ago=datetime.timedelta(seconds=590))
 
     with pytest.raises(ScanAlreadyRunning):
-        run_scan_now(as_of=AS_OF)
+        run_scan_now(as_of=AS_OF, actor=COMMAND)
 
     assert ScanRun.objects.get(pk=recent.pk).status == ScanRun.Status.RUNNING
 
@@ -591,7 +593,7 @@ def test_a_redelivered_task_takes_over_its_own_run_once_the_lock_expired(execute
 @pytest.mark.django_db
 def test_running_a_succeeded_run_again_does_nothing(execute_calls):
     left_owner_use_case("FIN-001", "Early payment optimiser")
-    run = run_scan_now(as_of=AS_OF)
+    run = run_scan_now(as_of=AS_OF, actor=COMMAND)
     events = FindingEvent.objects.count()
 
     result = run_queued_scan.apply(args=[run.pk])

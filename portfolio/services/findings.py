@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
-from django.db.models import Q, Value
+from django.db.models import Value
 from django.db.models.functions import Greatest
 from registry.bulk import bulk_update_with_history, create_objects, insert_rows
 from core.actors import acting_user
-from core.errors import Refused
+from core.errors import NotAllowed, Refused
 from registry.models import Person
 
-from ..access import can_answer_finding
+from ..access import can_answer_finding, can_assign_findings
 from ..models import ACTIVE_STATUSES, Finding, FindingEvent, FindingStatus, ScanRun
 from ..detectors.base import Detected
 
@@ -144,24 +144,32 @@ def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.dat
 # People acting on findings -------------------------------------------------------------------
 
 
-ALLOWED_CHANGES = {
-    FindingStatus.OPEN: {FindingStatus.ACKNOWLEDGED, FindingStatus.RESOLVED, FindingStatus.DISMISSED},
-    FindingStatus.ACKNOWLEDGED: {FindingStatus.RESOLVED, FindingStatus.DISMISSED, FindingStatus.OPEN},
-    FindingStatus.RESOLVED: {FindingStatus.OPEN},
-    FindingStatus.DISMISSED: {FindingStatus.OPEN},
+# Where a person may move a finding from each status, in the order the pages offer the moves.
+ALLOWED_CHANGES: dict[str, tuple[str, ...]] = {
+    FindingStatus.OPEN: (FindingStatus.ACKNOWLEDGED, FindingStatus.RESOLVED, FindingStatus.DISMISSED),
+    FindingStatus.ACKNOWLEDGED: (FindingStatus.RESOLVED, FindingStatus.DISMISSED, FindingStatus.OPEN),
+    FindingStatus.RESOLVED: (FindingStatus.OPEN,),
+    FindingStatus.DISMISSED: (FindingStatus.OPEN,),
 }
+DISMISSAL_NEEDS_A_REASON = "Say why you dismiss this finding: dismissing a finding needs a reason."
+
+
+def allowed_changes(status: str) -> tuple[str, ...]:
+    """The statuses a person may move a finding in `status` to, in the order pages offer them."""
+    return ALLOWED_CHANGES.get(status, ())
 
 
 def change_finding_status(*, finding: Finding, to_status: str, actor, reason: str = "") -> Finding:
-    """Move a finding along its lifecycle; dismissing needs a reason."""
+    """Move a finding along its lifecycle, as `actor` (the program office, or an owner of what
+    it concerns); dismissing needs a reason."""
     if not can_answer_finding(actor, finding):
-        raise FindingChangeRefused("Only the program office or an owner of what it concerns may answer this finding.")
+        raise NotAllowed("Only the program office or an owner of what it concerns may answer this finding.")
     reason = reason.strip()
     if to_status == FindingStatus.DISMISSED and not reason:
-        raise FindingChangeRefused("Dismissing a finding needs a reason.")
+        raise FindingChangeRefused(DISMISSAL_NEEDS_A_REASON)
     with transaction.atomic():
         locked = Finding.objects.select_for_update().get(pk=finding.pk)
-        if to_status not in ALLOWED_CHANGES.get(locked.status, set()):
+        if to_status not in allowed_changes(locked.status):
             raise FindingChangeRefused(f"A finding that is {locked.status} cannot become {to_status}.")
         FindingEvent.objects.create(finding=locked, from_status=locked.status, to_status=to_status,
                                     actor=acting_user(actor), reason=reason)
@@ -172,6 +180,9 @@ def change_finding_status(*, finding: Finding, to_status: str, actor, reason: st
 
 
 def assign_finding(*, finding: Finding, assignee: Person | None, actor) -> Finding:
+    """Give the finding to `assignee` to answer (None: to nobody), as `actor` (the program office)."""
+    if not can_assign_findings(actor):
+        raise NotAllowed("Only the program office assigns findings.")
     finding.assignee = assignee
     finding._history_user = acting_user(actor)
     finding._change_reason = f"assigned to {assignee.email}" if assignee else "unassigned"

@@ -23,9 +23,10 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from core.actors import acting_user
-from core.errors import Conflict, InvalidInput, Refused, Unavailable
+from core.errors import Conflict, InvalidInput, NotAllowed, Refused, Unavailable
 from core.workers import hand_to_worker, task_named
 
+from ..access import can_run_scans
 from ..models import FindingKind, Policy, ScanRun
 from .findings import reconcile
 
@@ -67,9 +68,12 @@ def unknown_kinds(kinds: list[str]) -> list[str]:
 
 
 def queue_scan(
-    *, kinds: list[str] | None = None, as_of: datetime.date | None = None, actor=None, task_id: str = ""
+    *, kinds: list[str] | None = None, as_of: datetime.date | None = None, actor, task_id: str = ""
 ) -> ScanRun:
-    """Record a scan to be run; the caller hands its id to a worker or runs it at once."""
+    """Record a scan to be run, as `actor` (the program office, or the system acting as it);
+    the caller hands its id to a worker or runs it at once."""
+    if not can_run_scans(actor):
+        raise NotAllowed("Only the program office runs scans.")
     kinds = kinds or ALL_KINDS
     if unknown := unknown_kinds(kinds):
         raise InvalidInput(f"Unknown scan kind: {', '.join(unknown)}. Known: {', '.join(ALL_KINDS)}.", field="kinds")
@@ -144,8 +148,8 @@ def _queue_digests(scan_run: ScanRun) -> None:
     scan_run.refresh_from_db(fields=["error", "digests_sent_at"])
 
 
-def run_scan_now(*, kinds: list[str] | None = None, as_of: datetime.date | None = None, actor=None) -> ScanRun:
-    """Queue and run a scan in this process (the `scan` command)."""
+def run_scan_now(*, kinds: list[str] | None = None, as_of: datetime.date | None = None, actor) -> ScanRun:
+    """Queue and run a scan in this process (the `scan` command), as `actor`."""
     scan_run = queue_scan(kinds=kinds, as_of=as_of, actor=actor)
     try:
         return execute_scan(scan_run)
@@ -167,9 +171,10 @@ def run_queued_scan(scan_run_id: int) -> ScanRun:
 
 
 def run_scan_of_task(*, task_id: str, kinds: list[str] | None = None, as_of: datetime.date | None = None,
-                     actor=None) -> ScanRun:
-    """The scan of Celery task `task_id` (the nightly scan): a redelivered task finds its run
-    again by the task id and takes it over, or leaves it alone if it has succeeded."""
+                     actor) -> ScanRun:
+    """The scan of Celery task `task_id` (the nightly scan), queued as `actor`: a redelivered
+    task finds its run again by the task id and takes it over, or leaves it alone if it has
+    succeeded."""
     scan_run = ScanRun.objects.filter(task_id=task_id).first() if task_id else None
     if scan_run is None:
         scan_run = queue_scan(kinds=kinds, as_of=as_of, actor=actor, task_id=task_id)
@@ -182,8 +187,8 @@ class BrokerUnavailable(Unavailable):
     """The scan was recorded but no worker can be told to run it."""
 
 
-def start_scan(*, kinds: list[str] | None = None, as_of: datetime.date | None = None, actor=None) -> ScanRun:
-    """Queue a scan for a worker (admin, API); raises BrokerUnavailable when Redis is down."""
+def start_scan(*, kinds: list[str] | None = None, as_of: datetime.date | None = None, actor) -> ScanRun:
+    """Queue a scan for a worker (admin, API), as `actor`; raises BrokerUnavailable when Redis is down."""
     scan_run = queue_scan(kinds=kinds, as_of=as_of, actor=actor)
     try:
         # The ScanRun is the record, so nobody waits on the task's result: without

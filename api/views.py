@@ -489,11 +489,12 @@ class FindingViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
 
     def _change(self, request, to_status, serializer_class):
         finding = self.get_object()
-        check_if_match(request, self.current_etag(finding))
+        expected = expected_version(request, finding, body_version=None, required=False)
         serializer = serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
         changed = change_finding_status(
-            finding=finding, to_status=to_status, actor=request.user, reason=serializer.validated_data["reason"]
+            finding=finding, to_status=to_status, actor=request.user, reason=serializer.validated_data["reason"],
+            expected_version=expected,
         )
         return self.detail_response(changed, serializer_class=s.FindingSerializer)
 
@@ -526,10 +527,11 @@ class FindingViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
     @action(detail=True, methods=["post"], filter_backends=[])
     def assign(self, request, pk=None):
         finding = self.get_object()
-        check_if_match(request, self.current_etag(finding))
+        expected = expected_version(request, finding, body_version=None, required=False)
         serializer = s.FindingAssignSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        assigned = assign_finding(finding=finding, assignee=serializer.validated_data["assignee"], actor=request.user)
+        assigned = assign_finding(finding=finding, assignee=serializer.validated_data["assignee"], actor=request.user,
+                                  expected_version=expected)
         return self.detail_response(assigned, serializer_class=s.FindingSerializer)
 
 

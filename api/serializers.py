@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portfolio.models import Finding, ScanRun
-from portfolio.scanning import ALL_KINDS
+from portfolio.services.scans import ALL_KINDS
 from registry.gates import next_stage_needs
 from registry.models import (
     KPI,

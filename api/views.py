@@ -1,5 +1,5 @@
 """API views: thin callers. Every write goes through registry.services, registry.lifecycle,
-portfolio.findings or portfolio.tasks; every role rule through registry.access."""
+portfolio.services; every role rule through registry.access."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ from rest_framework.filters import search_smart_split
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from portfolio.findings import assign_finding, change_finding_status
+from portfolio.services.findings import assign_finding, change_finding_status
 from portfolio.models import FindingStatus
-from portfolio.tasks import start_scan
+from portfolio.services.scans import start_scan
 from portfolio import access as portfolio_access
 from registry import access
 from registry.services.lifecycle import move_use_case
@@ -456,11 +456,12 @@ class FindingViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
 
     def _change(self, request, to_status, serializer_class):
         finding = self.get_object()
-        check_if_match(request, self.current_etag(finding))
+        expected = expected_version(request, finding, body_version=None, required=False)
         serializer = serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
         changed = change_finding_status(
-            finding=finding, to_status=to_status, actor=request.user, reason=serializer.validated_data["reason"]
+            finding=finding, to_status=to_status, actor=request.user, reason=serializer.validated_data["reason"],
+            expected_version=expected,
         )
         return self.detail_response(changed, serializer_class=s.FindingSerializer)
 
@@ -493,10 +494,11 @@ class FindingViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
     @action(detail=True, methods=["post"], filter_backends=[])
     def assign(self, request, pk=None):
         finding = self.get_object()
-        check_if_match(request, self.current_etag(finding))
+        expected = expected_version(request, finding, body_version=None, required=False)
         serializer = s.FindingAssignSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        assigned = assign_finding(finding=finding, assignee=serializer.validated_data["assignee"], actor=request.user)
+        assigned = assign_finding(finding=finding, assignee=serializer.validated_data["assignee"], actor=request.user,
+                                  expected_version=expected)
         return self.detail_response(assigned, serializer_class=s.FindingSerializer)
 
 

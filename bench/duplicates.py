@@ -42,7 +42,7 @@ def _judge(database_url: str, as_of: datetime.date, min_similarity: float | None
 
     django.setup()
     from portfolio.models import Policy
-    from portfolio.scans import duplicates
+    from portfolio.detectors import duplicates
     from demo.catalogue import DUPLICATE_FAMILIES
     from registry.models import UseCase
 

@@ -102,7 +102,7 @@ def main() -> None:
         print(f"  export identical to the published file, byte for byte: {same}", flush=True)
 
     _setup_django(database_url)
-    from portfolio.scanning import ALL_KINDS
+    from portfolio.services.scans import ALL_KINDS
 
     for kind in ALL_KINDS:
         seconds, peak, found = _in_fresh_process(_time_detector, database_url, str(kind), options.today)

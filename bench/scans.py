@@ -33,7 +33,7 @@ from seed import (
 def _time_detector(database_url: str, kind: str, as_of: str) -> tuple[float, float, int]:
     _setup_django(database_url)
     from portfolio.models import Policy
-    from portfolio.scanning import detector
+    from portfolio.services.scans import detector
 
     detect = detector(kind)  # imported before the clock starts: a worker has it loaded
     started = time.perf_counter()
@@ -48,7 +48,7 @@ def bench_size(server_url: str, database: str, size: int, seed: int, today: str)
     )
     _report(f"[{size:,}] seed_demo", seconds, peak)
     _setup_django(database_url)
-    from portfolio.scanning import ALL_KINDS
+    from portfolio.services.scans import ALL_KINDS
 
     duplicate_seconds = 0.0
     total = 0.0

@@ -6,14 +6,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
+from core.errors import NotAllowed
 from portfolio import access as portfolio_access
 from registry import access
 from registry.admin import ReadOnlyAdmin, ReadOnlyInline, RoleAwareAdmin
 
-from .findings import FindingChangeRefused, change_finding_status
+from .services.findings import FindingChangeRefused, change_finding_status
 from .models import Finding, FindingEvent, FindingStatus, Policy, ScanRun
-from .scanning import ALL_KINDS, ScanAlreadyRunning
-from .tasks import BrokerUnavailable, start_scan
+from .services.scans import ALL_KINDS, BrokerUnavailable, ScanAlreadyRunning, start_scan
 
 
 class FindingActionForm(admin.helpers.ActionForm):
@@ -55,7 +55,7 @@ class FindingAdmin(RoleAwareAdmin):
         for finding in queryset:
             try:
                 change_finding_status(finding=finding, to_status=to_status, actor=request.user, reason=reason)
-            except FindingChangeRefused as refused:
+            except (FindingChangeRefused, NotAllowed) as refused:
                 self.message_user(request, f"'{finding}': {refused}", messages.ERROR)
             else:
                 changed += 1

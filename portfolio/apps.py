@@ -5,3 +5,8 @@ class PortfolioConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "portfolio"
     verbose_name = "Portfolio"
+
+    def ready(self):
+        # Register the Celery tasks in every process (web, commands, workers): the scan
+        # service hands work to them by name (core.workers.task_named), never importing them.
+        from . import tasks  # noqa: F401

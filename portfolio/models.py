@@ -159,6 +159,7 @@ class Finding(models.Model):
     status_changed_at = models.DateTimeField(default=timezone.now)
     status_reason = models.TextField(blank=True)
     last_scan = models.ForeignKey(ScanRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    version = models.PositiveIntegerField(default=1, editable=False, help_text="Bumped on every write; guards concurrent edits.")
     history = HistoricalRecords()
 
     class Meta:

@@ -1,6 +1,8 @@
-"""Twenty writers on one use case, at once, against the real PostgreSQL: each sends the ETag
-it read; exactly one wins per version and every other one is told (412), never overwritten."""
+"""Twenty writers on one use case (or one finding), at once, against the real PostgreSQL: each
+sends the ETag it read; exactly one wins per version and every other one is told (412), never
+overwritten."""
 
+import datetime
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -10,9 +12,12 @@ from django.db import connection, connections
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from portfolio.detectors.base import Detected
+from portfolio.models import Finding, FindingEvent, FindingStatus
+from portfolio.services.findings import reconcile
 from registry.models import UseCase
 from registry.access import ROLE_GROUPS
-from tests.factories import UseCaseFactory, UserFactory
+from tests.factories import PersonFactory, UseCaseFactory, UserFactory
 
 WRITERS = 20
 
@@ -123,3 +128,60 @@ def test_twenty_concurrent_moves_one_stage_forward_only_one_moves(writers):
     statuses = sorted(_in_threads(move, range(WRITERS)))
     assert statuses == [200] + [412] * (WRITERS - 1), statuses
     assert UseCase.objects.get(pk=use_case.pk).transitions.filter(to_stage="validating").count() == 1
+
+
+@pytest.fixture
+def finding(writers):
+    use_case = UseCaseFactory()
+    reconcile(kinds=["stalled_pilot"], as_of=datetime.date(2026, 11, 2), detected=[
+        Detected(kind="stalled_pilot", identity=(use_case.pk,), severity="high",
+                 title=f"'{use_case.title}' has been in pilot for 120 days", use_case_ids=[use_case.pk]),
+    ])
+    return Finding.objects.get()
+
+
+def test_twenty_writers_acknowledging_a_finding_with_the_same_etag_exactly_one_wins(writers, finding):
+    # given: everyone read version 1
+    url = f"/api/findings/{finding.pk}/"
+    etag = _client(writers[0]).get(url)["ETag"]
+    assert etag == f'"finding-{finding.pk}-v1"'
+    barrier = threading.Barrier(WRITERS)
+
+    def acknowledge(n):
+        client = _client(writers[n])
+        barrier.wait()
+        return client.post(f"{url}acknowledge/", {"reason": f"seen by {n}"}, format="json",
+                           HTTP_IF_MATCH=etag).status_code
+
+    # when: all twenty acknowledge at once
+    statuses = sorted(_in_threads(acknowledge, range(WRITERS)))
+
+    # then: one 200, nineteen 412, and one acknowledgement recorded
+    assert statuses == [200] + [412] * (WRITERS - 1), statuses
+    finding.refresh_from_db()
+    assert (finding.status, finding.version) == (FindingStatus.ACKNOWLEDGED, 2)
+    assert FindingEvent.objects.filter(finding=finding, to_status=FindingStatus.ACKNOWLEDGED).count() == 1
+
+
+def test_twenty_writers_assigning_a_finding_with_the_same_etag_exactly_one_wins(writers, finding):
+    # given: everyone read version 1, and each would give it to someone else
+    url = f"/api/findings/{finding.pk}/"
+    etag = _client(writers[0]).get(url)["ETag"]
+    people = [PersonFactory(email=f"assignee{n}@example.com") for n in range(WRITERS)]
+    barrier = threading.Barrier(WRITERS)
+
+    def assign(n):
+        client = _client(writers[n])
+        barrier.wait()
+        response = client.post(f"{url}assign/", {"assignee": people[n].pk}, format="json", HTTP_IF_MATCH=etag)
+        return n, response.status_code
+
+    # when: all twenty assign at once
+    results = _in_threads(assign, range(WRITERS))
+
+    # then: one 200, nineteen 412, and the finding is the winner's assignee's
+    statuses = sorted(status for _, status in results)
+    assert statuses == [200] + [412] * (WRITERS - 1), statuses
+    [winner] = [n for n, status in results if status == 200]
+    finding.refresh_from_db()
+    assert (finding.assignee, finding.version) == (people[winner], 2)

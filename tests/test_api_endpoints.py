@@ -518,7 +518,7 @@ def test_starting_a_scan_as_of_a_date_out_of_range_is_a_400(office, as_of):
 
 
 def test_starting_a_scan_while_one_runs_in_process_is_409(office):
-    from portfolio.scanning import ScanAlreadyRunning
+    from portfolio.services.scans import ScanAlreadyRunning
 
     running = ScanRun.objects.create(as_of=datetime.date(2026, 1, 1), status="running",
                                      started_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))

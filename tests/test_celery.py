@@ -25,7 +25,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 import redis
-from celery import Celery
+from celery import Celery, current_task
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -36,9 +36,10 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from demo.generator import seed_demo_portfolio
-import portfolio.tasks
+import portfolio.services.scans
+from core.actors import COMMAND
 from portfolio.models import ACTIVE_STATUSES, Finding, FindingEvent, FindingKind, ScanRun
-from portfolio.scanning import ALL_KINDS, ScanAlreadyRunning, run_scan_now
+from portfolio.services.scans import ALL_KINDS, ScanAlreadyRunning, run_scan_now
 from portfolio.tasks import run_queued_scan, scan_all
 from registry.services import decisions as decision_services
 from registry.services import directory, use_cases
@@ -415,15 +416,16 @@ def manage(database: Path, *arguments: str, redis_url: str = "", timeout: float 
 
 BROKER_DOWN_SCRIPT = """
 import datetime, json
+from core.actors import COMMAND
 from portfolio.models import ScanRun
-from portfolio.tasks import BrokerUnavailable, start_scan
+from portfolio.services.scans import BrokerUnavailable, start_scan
 from core.actors import COMMAND
 from registry.services import decisions, directory, use_cases
 from registry.models import Decision, UseCase
 
 out = {}
 try:
-    start_scan(as_of=datetime.date(2025, 6, 30))
+    start_scan(as_of=datetime.date(2025, 6, 30), actor=COMMAND)
     out["message"] = None
 except BrokerUnavailable as exc:
     out["message"] = str(exc)
@@ -490,15 +492,16 @@ def left_owner_use_case(external_id: str | None, title: str):
 
 @pytest.fixture
 def execute_calls(monkeypatch):
-    """Count the scans the tasks actually execute."""
+    """Count the scans the tasks actually execute (inside a task, not a test's own run_scan_now)."""
     calls = []
-    real = portfolio.tasks.execute_scan
+    real = portfolio.services.scans.execute_scan
 
     def counting(scan_run):
-        calls.append(scan_run.pk)
+        if current_task:
+            calls.append(scan_run.pk)
         return real(scan_run)
 
-    monkeypatch.setattr(portfolio.tasks, "execute_scan", counting)
+    monkeypatch.setattr(portfolio.services.scans, "execute_scan", counting)
     return calls
 
 
@@ -507,7 +510,7 @@ def test_a_running_scan_refuses_another_and_the_command_names_it():
     blocker = running_run()
 
     with pytest.raises(ScanAlreadyRunning) as refused:
-        run_scan_now(as_of=AS_OF)
+        run_scan_now(as_of=AS_OF, actor=COMMAND)
     assert refused.value.running == blocker
 
     with pytest.raises(CommandError, match=rf"Another scan \(run {blocker.pk}, started .*\) is still running"):
@@ -527,7 +530,7 @@ def test_a_scan_running_past_the_lock_expiry_is_failed_as_abandoned_and_the_new_
     left_owner_use_case("FIN-001", "Early payment optimiser")
     abandoned = running_run(started_ago=datetime.timedelta(seconds=601))
 
-    run = run_scan_now(as_of=AS_OF)
+    run = run_scan_now(as_of=AS_OF, actor=COMMAND)
 
     abandoned.refresh_from_db()
     assert abandoned.status == ScanRun.Status.FAILED and abandoned.finished_at is not None
@@ -541,7 +544,7 @@ def test_a_scan_running_within_the_lock_expiry_is_not_abandoned():
     recent = running_run(started_ago=datetime.timedelta(seconds=590))
 
     with pytest.raises(ScanAlreadyRunning):
-        run_scan_now(as_of=AS_OF)
+        run_scan_now(as_of=AS_OF, actor=COMMAND)
 
     assert ScanRun.objects.get(pk=recent.pk).status == ScanRun.Status.RUNNING
 
@@ -595,7 +598,7 @@ def test_a_redelivered_task_takes_over_its_own_run_once_the_lock_expired(execute
 @pytest.mark.django_db
 def test_running_a_succeeded_run_again_does_nothing(execute_calls):
     left_owner_use_case("FIN-001", "Early payment optimiser")
-    run = run_scan_now(as_of=AS_OF)
+    run = run_scan_now(as_of=AS_OF, actor=COMMAND)
     events = FindingEvent.objects.count()
 
     result = run_queued_scan.apply(args=[run.pk])

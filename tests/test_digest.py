@@ -11,12 +11,13 @@ from django.utils import timezone
 from django.test import override_settings
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from portfolio.digest import send_pending_digests, send_scan_digests
+from portfolio.services.digests import send_pending_digests, send_scan_digests
+from core.actors import COMMAND
 from portfolio.models import DigestDelivery, ScanRun
 from portfolio.tasks import send_pending_digests_task
 
-from portfolio.scanning import run_scan_now
-from portfolio.scans.base import Detected
+from portfolio.services.scans import run_scan_now
+from portfolio.detectors.base import Detected
 from tests.factories import PersonFactory, UseCaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +37,7 @@ def flagged(monkeypatch):
             for u in use_cases
         ]
 
-    monkeypatch.setattr("portfolio.scanning.detector", lambda kind: detect)
+    monkeypatch.setattr("portfolio.services.scans.detector", lambda kind: detect)
     return use_cases
 
 
@@ -47,7 +48,7 @@ def test_each_active_owner_gets_one_email_listing_their_new_findings(flagged):
         UseCaseFactory(title="Invoice capture", business_owner=ana, technical_owner=PersonFactory(active=False)),
     ])
 
-    run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF)
+    run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF, actor=COMMAND)
 
     by_recipient = {message.to[0]: message for message in mail.outbox}
     assert "ana@example.com" in by_recipient and "bo@example.com" in by_recipient
@@ -61,7 +62,7 @@ def test_the_program_office_gets_the_whole_list(flagged):
     UserFactory(username="office-lead", email="office@example.com", groups=["program_office"])
     flagged.append(UseCaseFactory(title="Churn offers"))
 
-    run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF)
+    run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF, actor=COMMAND)
 
     office = [m for m in mail.outbox if m.to == ["office@example.com"]]
     assert len(office) == 1
@@ -70,10 +71,10 @@ def test_the_program_office_gets_the_whole_list(flagged):
 
 def test_a_finding_that_stays_open_is_not_mailed_again(flagged):
     flagged.append(UseCaseFactory(title="Churn offers"))
-    run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF)
+    run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF, actor=COMMAND)
     mail.outbox.clear()
 
-    run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF + datetime.timedelta(days=1))
+    run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF + datetime.timedelta(days=1), actor=COMMAND)
 
     assert mail.outbox == []
 
@@ -102,7 +103,7 @@ def test_a_mail_failure_leaves_the_scan_succeeded_and_says_so(flagged, monkeypat
     mail_server_down(monkeypatch)
     flagged.append(UseCaseFactory(title="Churn offers"))
 
-    run = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF)
+    run = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF, actor=COMMAND)
 
     run.refresh_from_db()
     assert run.status == "succeeded" and run.opened == 1
@@ -111,7 +112,7 @@ def test_a_mail_failure_leaves_the_scan_succeeded_and_says_so(flagged, monkeypat
 
 def test_a_runs_digests_go_out_once_however_often_they_are_asked_for(flagged):
     flagged.append(UseCaseFactory(title="Churn offers"))
-    run = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF)
+    run = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF, actor=COMMAND)
     sent = len(mail.outbox)
 
     # when: a redelivered digest task runs again
@@ -129,7 +130,7 @@ def test_digests_that_failed_are_sent_by_the_retry(flagged, monkeypatch):
     flagged.append(UseCaseFactory(title="Churn offers"))
     with monkeypatch.context() as patched:
         mail_server_down(patched)
-        run = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF)
+        run = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF, actor=COMMAND)
     assert mail.outbox == [] and run.digests_sent_at is None
 
     # when: the digest task retries once the server is back
@@ -150,7 +151,7 @@ def test_a_scan_queues_its_digests_for_a_worker_and_sends_them_itself_when_the_b
     flagged.append(UseCaseFactory(title="Churn offers"))
 
     # when the broker takes the task, nothing is mailed by the scan itself
-    run = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF)
+    run = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF, actor=COMMAND)
     assert queued == [[run.pk]] and mail.outbox == []
 
     # when the broker is down, the scan mails the digests itself
@@ -159,7 +160,7 @@ def test_a_scan_queues_its_digests_for_a_worker_and_sends_them_itself_when_the_b
 
     monkeypatch.setattr("portfolio.tasks.send_scan_digests_task.apply_async", broker_down)
     flagged.append(UseCaseFactory(title="Invoice capture"))
-    run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF + datetime.timedelta(days=1))
+    run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF + datetime.timedelta(days=1), actor=COMMAND)
     assert any("'Invoice capture' is stalled" in message.body for message in mail.outbox)
     assert not any("Churn offers" in message.body for message in mail.outbox)
 
@@ -170,7 +171,7 @@ def test_a_retry_after_the_mail_server_dropped_half_way_mails_only_those_not_rea
         flagged.append(UseCaseFactory(title=f"Churn offers of {email}", business_owner=PersonFactory(email=email)))
     with monkeypatch.context() as patched:
         mail_server_dropping_after(patched, delivered=1)
-        run = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF)
+        run = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF, actor=COMMAND)
     assert len(mail.outbox) == 1 and "could not be sent" in run.error and run.digests_sent_at is None
 
     # when: the retry runs with the server back
@@ -186,7 +187,7 @@ def test_a_second_sender_leaves_the_run_to_the_one_holding_it(flagged, monkeypat
     flagged.append(UseCaseFactory(title="Churn offers"))
     with monkeypatch.context() as patched:
         mail_server_down(patched)
-        run = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF)
+        run = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF, actor=COMMAND)
     # another worker holds the run's digests (its lease still runs)
     ScanRun.objects.filter(pk=run.pk).update(digests_claimed_until=timezone.now() + datetime.timedelta(minutes=5))
 
@@ -200,10 +201,10 @@ def test_the_sweep_hands_digests_whose_sender_died_to_a_worker_again(flagged, mo
     flagged.append(UseCaseFactory(title="Churn offers"))
     with monkeypatch.context() as patched:
         mail_server_down(patched)
-        run = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF)
+        run = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF, actor=COMMAND)
     ScanRun.objects.filter(pk=run.pk).update(digests_claimed_until=timezone.now() - datetime.timedelta(seconds=1))
     # and an old run, long finished, is left alone
-    old = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF - datetime.timedelta(days=1))
+    old = run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF - datetime.timedelta(days=1), actor=COMMAND)
     ScanRun.objects.filter(pk=old.pk).update(digests_sent_at=None, finished_at=timezone.now() - datetime.timedelta(days=3))
 
     # when

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from core.actors import IMPORT
 from portfolio.models import FindingKind, Policy
-from portfolio.scans import duplicates, missing_decision, orphaned_ownership, stalled_pilots
+from portfolio.detectors import duplicates, missing_decision, orphaned_ownership, stalled_pilots
 from registry.inventory.federal.mapping import PLACEHOLDER_STATEMENT
 from registry.inventory.formats import export_use_cases, import_use_cases
 from registry.models import BusinessUnit, Decision, Person, Stage, StageTransition, UseCase

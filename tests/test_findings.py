@@ -4,9 +4,10 @@ import datetime
 
 import pytest
 
-from portfolio.findings import FindingChangeRefused, assign_finding, change_finding_status, reconcile
+from core.errors import NotAllowed, StaleVersion
+from portfolio.services.findings import FindingChangeRefused, assign_finding, change_finding_status, reconcile
 from portfolio.models import Finding, FindingEvent, FindingStatus
-from portfolio.scans.base import Detected
+from portfolio.detectors.base import Detected
 from tests.factories import PersonFactory, UseCaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -177,7 +178,7 @@ def test_a_business_owner_answers_findings_on_what_they_own_only(pair):
     owner = UserFactory(username="owner-of-first", email=pair[0].business_owner.email, groups=["business_owner"])
     stranger = UserFactory(username="stranger", email="stranger@example.com", groups=["business_owner"])
 
-    with pytest.raises(FindingChangeRefused, match="Only the program office or an owner"):
+    with pytest.raises(NotAllowed, match="Only the program office or an owner"):
         change_finding_status(finding=finding, to_status="dismissed", actor=stranger, reason="Not mine.")
     change_finding_status(finding=finding, to_status="acknowledged", actor=owner)
 
@@ -191,3 +192,64 @@ def test_a_back_dated_scan_leaves_later_findings_alone(pair):
 
     finding = Finding.objects.get()
     assert (finding.status, finding.last_seen) == (FindingStatus.OPEN, TUESDAY)
+
+
+# Versions: every change a reader could notice moves the finding's version ---------------------
+
+
+def test_every_change_a_scan_makes_moves_the_version(pair):
+    scan(found(*pair))
+    assert Finding.objects.get().version == 1
+
+    scan(found(*pair), on=TUESDAY)  # seen again: only last_seen moves
+    assert Finding.objects.get().version == 2
+
+    scan(found(*pair, severity="high"), on=WEDNESDAY)  # refreshed
+    assert Finding.objects.get().version == 3
+
+    scan(on=datetime.date(2026, 11, 5))  # resolved
+    assert (Finding.objects.get().status, Finding.objects.get().version) == (FindingStatus.RESOLVED, 4)
+
+    scan(found(*pair, severity="high"), on=datetime.date(2026, 11, 6))  # reopened
+    assert (Finding.objects.get().status, Finding.objects.get().version) == (FindingStatus.OPEN, 5)
+
+
+def test_a_back_dated_scan_that_changes_nothing_leaves_the_version(pair):
+    scan(found(*pair), on=TUESDAY)
+
+    scan(found(*pair), on=MONDAY)
+
+    assert Finding.objects.get().version == 1
+
+
+def test_answering_and_assigning_move_the_version_and_record_who_and_why(pair):
+    scan(found(*pair))
+    lead = UserFactory(username="office-lead", groups=["program_office"])
+    person = PersonFactory()
+
+    answered = change_finding_status(finding=Finding.objects.get(), to_status="dismissed", actor=lead,
+                                     reason="Planned overlap.", expected_version=1)
+    assigned = assign_finding(finding=Finding.objects.get(), assignee=person, actor=lead, expected_version=2)
+
+    assert (answered.version, assigned.version, Finding.objects.get().version) == (2, 3, 3)
+    dismissed, assigned_record = Finding.objects.get().history.order_by("history_id")[1:]
+    assert (dismissed.version, dismissed.history_user, dismissed.history_change_reason) == (2, lead, "Planned overlap.")
+    assert (assigned_record.version, assigned_record.history_user) == (3, lead)
+
+
+@pytest.mark.parametrize("write", [
+    lambda finding, actor: change_finding_status(finding=finding, to_status="acknowledged", actor=actor,
+                                                 expected_version=1),
+    lambda finding, actor: assign_finding(finding=finding, assignee=PersonFactory(), actor=actor, expected_version=1),
+], ids=["change status", "assign"])
+def test_a_write_with_a_stale_version_is_refused_and_writes_nothing(pair, write):
+    scan(found(*pair))
+    scan(found(*pair), on=TUESDAY)  # the finding moved to version 2 since it was read
+    finding = Finding.objects.get()
+
+    with pytest.raises(StaleVersion):
+        write(finding, office())
+
+    again = Finding.objects.get()
+    assert (again.version, again.status, again.assignee) == (2, FindingStatus.OPEN, None)
+    assert FindingEvent.objects.count() == 1

@@ -7,9 +7,9 @@ from django.urls import reverse
 
 from config.celery import app as celery_app
 
-from portfolio.findings import reconcile
+from portfolio.services.findings import reconcile
 from portfolio.models import Finding, FindingStatus, Policy, ScanRun
-from portfolio.scans.base import Detected
+from portfolio.detectors.base import Detected
 from tests.factories import UseCaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,7 @@ def finding():
 def no_detectors(monkeypatch):
     """Scans that find nothing, run in process, so admin tests exercise the run, not the
     detectors or a worker (CI has a real broker configured)."""
-    monkeypatch.setattr("portfolio.scanning.detector", lambda kind: lambda *, as_of, policy: [])
+    monkeypatch.setattr("portfolio.services.scans.detector", lambda kind: lambda *, as_of, policy: [])
     monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
 
 

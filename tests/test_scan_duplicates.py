@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from portfolio.models import Policy, Severity
-from portfolio.scans import duplicates
+from portfolio.detectors import duplicates
 from registry.services.lifecycle import move_use_case
 from registry.models import Stage, UseCase
 from tests.factories import TEST_ACTOR

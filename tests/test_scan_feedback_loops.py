@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from portfolio.models import Policy
-from portfolio.scans import feedback_loops
+from portfolio.detectors import feedback_loops
 from registry.services.lifecycle import move_use_case
 from registry.models import Stage, StageTransition, UseCase
 from registry.services.kpis import record_kpi_observation

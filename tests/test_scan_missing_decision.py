@@ -5,7 +5,7 @@ import datetime
 import pytest
 
 from portfolio.models import FindingKind, Policy
-from portfolio.scans import missing_decision
+from portfolio.detectors import missing_decision
 from registry.inventory.federal.mapping import PLACEHOLDER_STATEMENT
 from core.errors import InvalidInput, StaleVersion
 from registry.models import Decision, Stage, StageTransition
@@ -131,7 +131,7 @@ def test_a_stale_version_is_refused():
 
 
 def test_a_placeholder_is_not_reported_as_a_decision_without_owner():
-    from portfolio.scans import orphaned_ownership
+    from portfolio.detectors import orphaned_ownership
 
     use_case_in(Stage.PILOT, decision=placeholder(), business_owner_confirmed_on=IMPORTED,
                 technical_owner_confirmed_on=IMPORTED)

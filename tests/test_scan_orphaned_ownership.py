@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from portfolio.models import Policy
-from portfolio.scans import orphaned_ownership
+from portfolio.detectors import orphaned_ownership
 from registry.models import Stage, StageTransition, UseCase
 from registry.services.decisions import save_decision
 from registry.services.use_cases import confirm_use_case_ownership, edit_use_case, register_use_case

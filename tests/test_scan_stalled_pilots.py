@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from portfolio.models import Policy
-from portfolio.scans import stalled_pilots
+from portfolio.detectors import stalled_pilots
 from registry.services.lifecycle import move_use_case
 from registry.models import Frequency, Stage
 from registry.services.kpis import record_kpi_observation

@@ -5,9 +5,9 @@ import datetime
 
 import pytest
 
-from portfolio.findings import reconcile
+from portfolio.services.findings import reconcile
 from portfolio.models import Finding
-from portfolio.scans.base import Detected
+from portfolio.detectors.base import Detected
 from tests.factories import KPIFactory, PersonFactory, UseCaseFactory, UserFactory
 
 AS_OF = datetime.date(2026, 11, 2)

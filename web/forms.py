@@ -211,13 +211,7 @@ class FindingActionForm(forms.Form):
     ACTIONS = {"acknowledge": FindingStatus.ACKNOWLEDGED, "resolve": FindingStatus.RESOLVED,
                "dismiss": FindingStatus.DISMISSED, "reopen": FindingStatus.OPEN}
     action = forms.ChoiceField(choices=[(a, a) for a in ACTIONS])
-    reason = forms.CharField(required=False, max_length=5000)
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("action") == "dismiss" and not (cleaned.get("reason") or "").strip():
-            self.add_error("reason", "Say why you dismiss this finding.")
-        return cleaned
+    reason = forms.CharField(required=False, max_length=5000)  # dismissing needs one: the service says so
 
     @property
     def to_status(self) -> str:

@@ -21,10 +21,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRefresh, trigger_client_event
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from config.celery import hand_to_worker
-from portfolio.findings import FindingChangeRefused, assign_finding, change_finding_status
+from core.workers import hand_to_worker
+from portfolio.services.findings import FindingChangeRefused, assign_finding, change_finding_status
 from portfolio.models import ACTIVE_STATUSES, Finding, FindingStatus
 from portfolio import access as portfolio_access
+from portfolio.selectors import dashboard as dashboard_selectors, findings as finding_selectors
 from registry import access
 from registry.gates import GATES, NEXT_STAGE, MoveRefused, unmet_conditions
 from registry.services.lifecycle import move_use_case
@@ -171,7 +172,7 @@ def home(request):
             decision.can_change = access.can_change_decision(user, decision)
         context.update(
             use_cases=use_cases, decisions=decisions,
-            open_findings=selectors.findings_for(person, everything=False).filter(status__in=ACTIVE_STATUSES).count(),
+            open_findings=finding_selectors.findings_for(person, everything=False).filter(status__in=ACTIVE_STATUSES).count(),
         )
     context["can_register"] = access.can_change_decision(user, None)
     return render(request, "web/home.html", context)
@@ -471,7 +472,7 @@ def _use_case_page(request, pk, *, state_form: StateDecisionForm | None = None) 
 
 def _finding_scope(user):
     everything = access.is_program_office(user) or access.is_auditor(user)
-    return selectors.findings_for(access.person_for_user(user), everything=everything)
+    return finding_selectors.findings_for(access.person_for_user(user), everything=everything)
 
 
 @login_required
@@ -491,9 +492,9 @@ def findings_inbox(request):
         form = FindingFilterForm(initial={"status": "active"})
     else:
         findings = findings.none()
-    findings = selectors.filter_findings(findings, **filters)
-    page = Paginator(selectors.finding_ids_in_inbox_order(findings), PAGE_SIZE).get_page(request.GET.get("page"))
-    page.rows = list(selectors.findings_page_rows(Finding.objects.filter(pk__in=list(page))))
+    findings = finding_selectors.filter_findings(findings, **filters)
+    page = Paginator(finding_selectors.finding_ids_in_inbox_order(findings), PAGE_SIZE).get_page(request.GET.get("page"))
+    page.rows = list(finding_selectors.findings_page_rows(Finding.objects.filter(pk__in=list(page))))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "web/findings.html", {
@@ -507,7 +508,7 @@ def findings_inbox(request):
 
 def _finding_answer(request, finding_pk: int, *, success="", error="") -> HttpResponse:
     if request.htmx:
-        finding = selectors.findings_page_rows(Finding.objects.filter(pk=finding_pk)).get()
+        finding = finding_selectors.findings_page_rows(Finding.objects.filter(pk=finding_pk)).get()
         return render(request, "web/_finding.html", {
             "f": finding, "success": success, "error": error,
             "can_answer": not access.is_auditor(request.user),
@@ -558,25 +559,25 @@ def _dashboard(request):
     _must(access.can_see_portfolio(request.user))
     form = DashboardFilterForm(request.GET or None)
     unit = form.cleaned_data["unit"] if form.is_bound and form.is_valid() else None
-    return form, selectors.dashboard(unit=unit, today=timezone.localdate())
+    return form, dashboard_selectors.dashboard(unit=unit, today=timezone.localdate())
 
 
 @login_required
 @require_GET
 def portfolio(request):
     form, board = _dashboard(request)
-    stage_labels = {s: Stage(s).label for s in selectors.STAGE_ORDER}
+    stage_labels = {s: Stage(s).label for s in dashboard_selectors.STAGE_ORDER}
     funnel_chart = charts.horizontal_bars(
-        [(stage_labels[s], board.funnel[s], charts.STAGE_COLOURS[s]) for s in selectors.STAGE_ORDER],
+        [(stage_labels[s], board.funnel[s], charts.STAGE_COLOURS[s]) for s in dashboard_selectors.STAGE_ORDER],
         title="Use cases per stage",
     )
     age_chart = charts.stacked_bars(
-        [(stage_labels[s], board.ages[s]) for s in selectors.ACTIVE_STAGES],
-        segments=[label for *_, label in selectors.AGE_BUCKETS], colours=charts.AGE_COLOURS,
+        [(stage_labels[s], board.ages[s]) for s in dashboard_selectors.ACTIVE_STAGES],
+        segments=[label for *_, label in dashboard_selectors.AGE_BUCKETS], colours=charts.AGE_COLOURS,
         title="Use cases per stage by days in that stage",
     )
     value_chart = charts.horizontal_bars(
-        [(stage_labels[s], float(board.value_by_stage[s][1]), charts.STAGE_COLOURS[s]) for s in selectors.STAGE_ORDER],
+        [(stage_labels[s], float(board.value_by_stage[s][1]), charts.STAGE_COLOURS[s]) for s in dashboard_selectors.STAGE_ORDER],
         title="Expected annual value by stage", value_format=lambda v: f"{v:,.0f}",
     )
     layer_chart = charts.horizontal_bars(
@@ -590,13 +591,13 @@ def portfolio(request):
     ]
     query = request.GET.urlencode()
     return render(request, "web/portfolio.html", {
-        "form": form, "board": board, "stages": [(s, stage_labels[s]) for s in selectors.STAGE_ORDER],
+        "form": form, "board": board, "stages": [(s, stage_labels[s]) for s in dashboard_selectors.STAGE_ORDER],
         "funnel_chart": funnel_chart, "age_chart": age_chart, "value_chart": value_chart, "layer_chart": layer_chart,
-        "readiness_rows": readiness_rows, "layers": VALUE_CHAIN_LAYERS, "age_buckets": selectors.AGE_BUCKETS,
-        "active_stages": [(s, stage_labels[s]) for s in selectors.ACTIVE_STAGES],
+        "readiness_rows": readiness_rows, "layers": VALUE_CHAIN_LAYERS, "age_buckets": dashboard_selectors.AGE_BUCKETS,
+        "active_stages": [(s, stage_labels[s]) for s in dashboard_selectors.ACTIVE_STAGES],
         "export_url": reverse("web:portfolio_export") + (f"?{query}" if query else ""),
         "currency": settings.LAST_MILE_CURRENCY,
-        "lopsided_spread": selectors.LOPSIDED_SPREAD,
+        "lopsided_spread": dashboard_selectors.LOPSIDED_SPREAD,
     })
 
 
@@ -611,11 +612,11 @@ def portfolio_export(request):
     writer = csv.writer(response)
     writer.writerow(["table", "scope", "row", "column", "value"])
     for name, stages, total in board.funnel_by_unit:
-        for stage in selectors.STAGE_ORDER:
+        for stage in dashboard_selectors.STAGE_ORDER:
             writer.writerow(["stage funnel", scope, name, stage, stages[stage]])
         writer.writerow(["stage funnel", scope, name, "total", total])
-    for stage in selectors.ACTIVE_STAGES:
-        for (_, _, label), n in zip(selectors.AGE_BUCKETS, board.ages[stage]):
+    for stage in dashboard_selectors.ACTIVE_STAGES:
+        for (_, _, label), n in zip(dashboard_selectors.AGE_BUCKETS, board.ages[stage]):
             writer.writerow(["time in stage", scope, stage, label, n])
     for name, scores, lopsided, n in board.readiness:
         for layer in VALUE_CHAIN_LAYERS:
@@ -624,7 +625,7 @@ def portfolio_export(request):
     for name, kinds, total in board.findings_by_kind_unit:
         for kind, _ in board.findings_kinds:
             writer.writerow(["open findings", scope, name, kind, kinds.get(kind, 0)])
-    for stage in selectors.STAGE_ORDER:
+    for stage in dashboard_selectors.STAGE_ORDER:
         n, total = board.value_by_stage[stage]
         writer.writerow(["expected annual value", scope, stage, "use cases with a value", n])
         writer.writerow(["expected annual value", scope, stage, "total", f"{total:.2f}"])

@@ -2,8 +2,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.actors import COMMAND
 from portfolio.models import ACTIVE_STATUSES, Finding
-from portfolio.scanning import ALL_KINDS, ScanAlreadyRunning, run_scan_now
+from portfolio.services.scans import ALL_KINDS, ScanAlreadyRunning, run_scan_now
 from core.cli import iso_date
 
 
@@ -18,7 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, as_of, kinds, as_json, **options):
         try:
-            scan_run = run_scan_now(kinds=kinds, as_of=as_of)
+            scan_run = run_scan_now(kinds=kinds, as_of=as_of, actor=COMMAND)
         except ScanAlreadyRunning as exc:
             raise CommandError(str(exc)) from None
         if as_json:

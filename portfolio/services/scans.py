@@ -1,8 +1,12 @@
-"""Running scans: one code path for the `scan` command, the Celery tasks and the admin.
+"""Running scans: one code path for the `scan` command, the Celery tasks, the admin and the API.
 
 Two scans never overlap: a database constraint allows one running ScanRun at a time, and a
 run that has been "running" longer than SCAN_LOCK_EXPIRY is taken to belong to a dead
-worker and is failed, which frees the lock. A redelivered task takes over its own run.
+worker and is failed, which frees the lock. A redelivered task takes over its own run, and
+a finished run is never run again.
+
+The Celery tasks (portfolio/tasks.py) call these services, so this module never imports
+them: it hands work to a task by its registered name (core.workers.task_named).
 """
 
 from __future__ import annotations
@@ -12,27 +16,34 @@ import importlib
 import logging
 from collections.abc import Callable
 
+from celery.exceptions import Retry
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
-from config.celery import hand_to_worker
 from core.actors import acting_user
-from core.errors import Conflict
+from core.errors import Conflict, InvalidInput, NotAllowed, Refused, Unavailable
+from core.workers import hand_to_worker, task_named
 
+from ..access import can_run_scans
+from ..models import FindingKind, Policy, ScanRun
 from .findings import reconcile
-from .models import FindingKind, Policy, ScanRun
 
 logger = logging.getLogger(__name__)
+
+# The tasks this service hands work to, by their registered names (see the module docstring).
+RUN_QUEUED_SCAN_TASK = "portfolio.tasks.run_queued_scan"
+SEND_DIGESTS_TASK = "portfolio.tasks.send_scan_digests_task"
 
 # Detectors by dotted path, imported when a scan needs them: the duplicate detector pulls in
 # SciPy, which pages and commands that never scan should not pay for.
 DETECTORS: dict[str, str] = {
-    FindingKind.STALLED_PILOT: "portfolio.scans.stalled_pilots",
-    FindingKind.DUPLICATE_CAPABILITY: "portfolio.scans.duplicates",
-    FindingKind.ORPHANED_OWNERSHIP: "portfolio.scans.orphaned_ownership",
-    FindingKind.BROKEN_FEEDBACK_LOOP: "portfolio.scans.feedback_loops",
-    FindingKind.MISSING_DECISION: "portfolio.scans.missing_decision",
+    FindingKind.STALLED_PILOT: "portfolio.detectors.stalled_pilots",
+    FindingKind.DUPLICATE_CAPABILITY: "portfolio.detectors.duplicates",
+    FindingKind.ORPHANED_OWNERSHIP: "portfolio.detectors.orphaned_ownership",
+    FindingKind.BROKEN_FEEDBACK_LOOP: "portfolio.detectors.feedback_loops",
+    FindingKind.MISSING_DECISION: "portfolio.detectors.missing_decision",
 }
 ALL_KINDS = list(DETECTORS)
 
@@ -42,6 +53,8 @@ def detector(kind: str) -> Callable:
 
 
 class ScanAlreadyRunning(Conflict):
+    """Another scan holds the lock; `running` is that run."""
+
     def __init__(self, running: ScanRun):
         self.running = running
         super().__init__(
@@ -55,12 +68,15 @@ def unknown_kinds(kinds: list[str]) -> list[str]:
 
 
 def queue_scan(
-    *, kinds: list[str] | None = None, as_of: datetime.date | None = None, actor=None, task_id: str = ""
+    *, kinds: list[str] | None = None, as_of: datetime.date | None = None, actor, task_id: str = ""
 ) -> ScanRun:
-    """Record a scan to be run; the caller hands its id to a worker or runs it at once."""
+    """Record a scan to be run, as `actor` (the program office, or the system acting as it);
+    the caller hands its id to a worker or runs it at once."""
+    if not can_run_scans(actor):
+        raise NotAllowed("Only the program office runs scans.")
     kinds = kinds or ALL_KINDS
     if unknown := unknown_kinds(kinds):
-        raise ValueError(f"Unknown scan kind: {', '.join(unknown)}. Known: {', '.join(ALL_KINDS)}.")
+        raise InvalidInput(f"Unknown scan kind: {', '.join(unknown)}. Known: {', '.join(ALL_KINDS)}.", field="kinds")
     return ScanRun.objects.create(
         kinds=list(dict.fromkeys(kinds)), as_of=as_of or timezone.localdate(),
         triggered_by=acting_user(actor), task_id=task_id,
@@ -94,7 +110,7 @@ def _claim(scan_run: ScanRun) -> None:
         scan_run.refresh_from_db()
         if scan_run.status == ScanRun.Status.RUNNING:
             raise ScanAlreadyRunning(scan_run)
-        raise ValueError(f"Scan run {scan_run.pk} has already succeeded.")
+        raise Refused(f"Scan run {scan_run.pk} has already succeeded.")
     scan_run.refresh_from_db()
 
 
@@ -123,10 +139,8 @@ def execute_scan(scan_run: ScanRun) -> ScanRun:
 
 def _queue_digests(scan_run: ScanRun) -> None:
     """Hand the run's digests to a worker; with no broker configured or reachable, send them here."""
-    from .tasks import send_scan_digests_task  # the tasks module imports this one
-
     try:
-        hand_to_worker(send_scan_digests_task, scan_run.pk)
+        hand_to_worker(task_named(SEND_DIGESTS_TASK), scan_run.pk)
     except Exception:
         # The findings are written and the scan succeeded; the run says the mail failed, and
         # the pending-digests sweep tries again.
@@ -134,8 +148,8 @@ def _queue_digests(scan_run: ScanRun) -> None:
     scan_run.refresh_from_db(fields=["error", "digests_sent_at"])
 
 
-def run_scan_now(*, kinds: list[str] | None = None, as_of: datetime.date | None = None, actor=None) -> ScanRun:
-    """Queue and run a scan in this process (the `scan` command)."""
+def run_scan_now(*, kinds: list[str] | None = None, as_of: datetime.date | None = None, actor) -> ScanRun:
+    """Queue and run a scan in this process (the `scan` command), as `actor`."""
     scan_run = queue_scan(kinds=kinds, as_of=as_of, actor=actor)
     try:
         return execute_scan(scan_run)
@@ -145,3 +159,56 @@ def run_scan_now(*, kinds: list[str] | None = None, as_of: datetime.date | None 
             status=ScanRun.Status.FAILED, finished_at=timezone.now(), error=f"Not started: {exc}"
         )
         raise
+
+
+def run_queued_scan(scan_run_id: int) -> ScanRun:
+    """Run a scan someone queued (admin, API), unless it has already succeeded: a task
+    delivered twice runs it once."""
+    scan_run = ScanRun.objects.get(pk=scan_run_id)
+    if scan_run.status == ScanRun.Status.SUCCEEDED:
+        return scan_run
+    return execute_scan(scan_run)
+
+
+def run_scan_of_task(*, task_id: str, kinds: list[str] | None = None, as_of: datetime.date | None = None,
+                     actor) -> ScanRun:
+    """The scan of Celery task `task_id` (the nightly scan), queued as `actor`: a redelivered
+    task finds its run again by the task id and takes it over, or leaves it alone if it has
+    succeeded."""
+    scan_run = ScanRun.objects.filter(task_id=task_id).first() if task_id else None
+    if scan_run is None:
+        scan_run = queue_scan(kinds=kinds, as_of=as_of, actor=actor, task_id=task_id)
+    if scan_run.status == ScanRun.Status.SUCCEEDED:
+        return scan_run
+    return execute_scan(scan_run)
+
+
+class BrokerUnavailable(Unavailable):
+    """The scan was recorded but no worker can be told to run it."""
+
+
+def start_scan(*, kinds: list[str] | None = None, as_of: datetime.date | None = None, actor) -> ScanRun:
+    """Queue a scan for a worker (admin, API), as `actor`; raises BrokerUnavailable when Redis is down."""
+    scan_run = queue_scan(kinds=kinds, as_of=as_of, actor=actor)
+    try:
+        # The ScanRun is the record, so nobody waits on the task's result: without
+        # ignore_result, sending first subscribes to the result store, which with Redis down
+        # retries for ~20 s and then raises RuntimeError instead of the broker's error.
+        result = task_named(RUN_QUEUED_SCAN_TASK).apply_async(args=[scan_run.pk], retry=False, ignore_result=True)
+    except Retry as retry:
+        # Run in process (no broker): a scan already running cannot be waited for here.
+        ScanRun.objects.filter(pk=scan_run.pk).update(status=ScanRun.Status.FAILED, error=f"Not started: {retry.exc}")
+        if isinstance(retry.exc, ScanAlreadyRunning):
+            raise retry.exc from None
+        raise
+    except (KombuOperationalError, OSError) as exc:
+        ScanRun.objects.filter(pk=scan_run.pk).update(
+            status=ScanRun.Status.FAILED, error=f"Not started: the task broker cannot be reached ({exc})."
+        )
+        raise BrokerUnavailable(
+            "The scan could not be started: the task broker (Redis) cannot be reached. "
+            "Registry edits still work; try again when the broker is back, or run `manage.py scan`."
+        ) from exc
+    ScanRun.objects.filter(pk=scan_run.pk).exclude(task_id=result.id).update(task_id=result.id)
+    scan_run.refresh_from_db()
+    return scan_run

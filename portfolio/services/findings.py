@@ -14,20 +14,21 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
-from django.db.models import Q, Value
+from django.db.models import F, Value
 from django.db.models.functions import Greatest
 from core.bulk import bulk_update_with_history, create_objects, insert_rows
 from core.actors import acting_user
-from core.errors import Refused
+from core.errors import NotAllowed, Refused
+from core.versioning import versioned_write
 from registry.models import Person
 
-from .access import can_answer_finding
-from .models import ACTIVE_STATUSES, Finding, FindingEvent, FindingStatus, ScanRun
-from .scans.base import Detected
+from ..access import can_answer_finding, can_assign_findings
+from ..models import ACTIVE_STATUSES, Finding, FindingEvent, FindingStatus, ScanRun
+from ..detectors.base import Detected
 
 BATCH_SIZE = 1000
 REFRESHED_FIELDS = ["severity", "title", "detail", "substance", "first_seen", "last_seen", "status",
-                    "status_changed_at", "status_reason", "last_scan"]
+                    "status_changed_at", "status_reason", "last_scan", "version"]
 
 
 class FindingChangeRefused(Refused):
@@ -70,7 +71,8 @@ def _sync_links(findings_with_targets: list[tuple[Finding, list[int], list[int]]
 
 
 def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.date, scan_run: ScanRun | None = None) -> ReconcileResult:
-    """Write one scan's results for `kinds` in one transaction, keyed by fingerprint."""
+    """Write one scan's results for `kinds` in one transaction, keyed by fingerprint. Every
+    finding it changes (refreshed, resolved, reopened, or only seen again) goes up a version."""
     now = timezone.now()
     result = ReconcileResult()
     by_fingerprint = {d.fingerprint: d for d in detected}
@@ -114,6 +116,7 @@ def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.dat
                 for name, value in news.items():
                     setattr(finding, name, value)
                 finding.last_seen, finding.last_scan = max(finding.last_seen, as_of), scan_run
+                finding.version += 1
                 refreshed.append(finding)
             linked.append((finding, found.use_case_ids, found.decision_ids))
 
@@ -125,6 +128,7 @@ def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.dat
                                        reason=f"Resolved by the scan: no longer holds as of {as_of.isoformat()}."))
             finding.status, finding.status_changed_at, finding.last_scan = FindingStatus.RESOLVED, now, scan_run
             finding.status_reason = f"no longer holds as of {as_of.isoformat()}"
+            finding.version += 1
             refreshed.append(finding)
             result.resolved += 1
 
@@ -134,7 +138,7 @@ def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.dat
         bulk_update_with_history(refreshed, REFRESHED_FIELDS, default_change_reason="updated by a scan")
         for start in range(0, len(seen_again), BATCH_SIZE):
             Finding.objects.filter(pk__in=seen_again[start:start + BATCH_SIZE]).update(
-                last_seen=Greatest("last_seen", Value(as_of)), last_scan=scan_run
+                last_seen=Greatest("last_seen", Value(as_of)), last_scan=scan_run, version=F("version") + 1
             )
         create_objects(events)
         _sync_links(linked, new_ids={finding.pk for finding in new})
@@ -144,36 +148,52 @@ def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.dat
 # People acting on findings -------------------------------------------------------------------
 
 
-ALLOWED_CHANGES = {
-    FindingStatus.OPEN: {FindingStatus.ACKNOWLEDGED, FindingStatus.RESOLVED, FindingStatus.DISMISSED},
-    FindingStatus.ACKNOWLEDGED: {FindingStatus.RESOLVED, FindingStatus.DISMISSED, FindingStatus.OPEN},
-    FindingStatus.RESOLVED: {FindingStatus.OPEN},
-    FindingStatus.DISMISSED: {FindingStatus.OPEN},
+# Where a person may move a finding from each status, in the order the pages offer the moves.
+ALLOWED_CHANGES: dict[str, tuple[str, ...]] = {
+    FindingStatus.OPEN: (FindingStatus.ACKNOWLEDGED, FindingStatus.RESOLVED, FindingStatus.DISMISSED),
+    FindingStatus.ACKNOWLEDGED: (FindingStatus.RESOLVED, FindingStatus.DISMISSED, FindingStatus.OPEN),
+    FindingStatus.RESOLVED: (FindingStatus.OPEN,),
+    FindingStatus.DISMISSED: (FindingStatus.OPEN,),
 }
+DISMISSAL_NEEDS_A_REASON = "Say why you dismiss this finding: dismissing a finding needs a reason."
 
 
-def change_finding_status(*, finding: Finding, to_status: str, actor, reason: str = "") -> Finding:
-    """Move a finding along its lifecycle; dismissing needs a reason."""
+def allowed_changes(status: str) -> tuple[str, ...]:
+    """The statuses a person may move a finding in `status` to, in the order pages offer them."""
+    return ALLOWED_CHANGES.get(status, ())
+
+
+def change_finding_status(*, finding: Finding, to_status: str, actor, reason: str = "",
+                          expected_version: int | None = None) -> Finding:
+    """Move a finding along its lifecycle, as `actor` (the program office, or an owner of what
+    it concerns); dismissing needs a reason. With `expected_version`, refuses (StaleVersion)
+    when the finding changed since it was read."""
     if not can_answer_finding(actor, finding):
-        raise FindingChangeRefused("Only the program office or an owner of what it concerns may answer this finding.")
+        raise NotAllowed("Only the program office or an owner of what it concerns may answer this finding.")
     reason = reason.strip()
     if to_status == FindingStatus.DISMISSED and not reason:
-        raise FindingChangeRefused("Dismissing a finding needs a reason.")
-    with transaction.atomic():
-        locked = Finding.objects.select_for_update().get(pk=finding.pk)
-        if to_status not in ALLOWED_CHANGES.get(locked.status, set()):
+        raise FindingChangeRefused(DISMISSAL_NEEDS_A_REASON)
+    with versioned_write(Finding.objects.all(), finding.pk, actor=actor, expected_version=expected_version,
+                         reason=reason) as write:
+        locked = write.current
+        if to_status not in allowed_changes(locked.status):
             raise FindingChangeRefused(f"A finding that is {locked.status} cannot become {to_status}.")
         FindingEvent.objects.create(finding=locked, from_status=locked.status, to_status=to_status,
                                     actor=acting_user(actor), reason=reason)
         locked.status, locked.status_reason, locked.status_changed_at = to_status, reason, timezone.now()
-        locked._history_user = acting_user(actor)
-        locked.save(update_fields=["status", "status_reason", "status_changed_at"])
+        write.save(fields=["status", "status_reason", "status_changed_at"])
     return locked
 
 
-def assign_finding(*, finding: Finding, assignee: Person | None, actor) -> Finding:
-    finding.assignee = assignee
-    finding._history_user = acting_user(actor)
-    finding._change_reason = f"assigned to {assignee.email}" if assignee else "unassigned"
-    finding.save(update_fields=["assignee"])
-    return finding
+def assign_finding(*, finding: Finding, assignee: Person | None, actor, expected_version: int | None = None) -> Finding:
+    """Give the finding to `assignee` to answer (None: to nobody), as `actor` (the program
+    office). With `expected_version`, refuses (StaleVersion) when the finding changed since it
+    was read."""
+    if not can_assign_findings(actor):
+        raise NotAllowed("Only the program office assigns findings.")
+    reason = f"assigned to {assignee.email}" if assignee else "unassigned"
+    with versioned_write(Finding.objects.all(), finding.pk, actor=actor, expected_version=expected_version,
+                         reason=reason) as write:
+        write.current.assignee = assignee
+        write.save(fields=["assignee"])
+    return write.current

@@ -19,9 +19,10 @@ from django.core.mail import EmailMessage, get_connection
 from django.db.models import Q
 from django.utils import timezone
 
+from core.workers import task_named
 from registry.access import PROGRAM_OFFICE
 
-from .models import DigestDelivery, Finding, FindingEvent, FindingKind, FindingStatus, ScanRun, Severity
+from ..models import DigestDelivery, Finding, FindingEvent, FindingKind, FindingStatus, ScanRun, Severity
 
 # How long a sender holds a run's digests without news before another may take over; renewed
 # after every RECORD_EVERY emails.
@@ -29,6 +30,9 @@ DIGEST_LEASE = datetime.timedelta(minutes=10)
 RECORD_EVERY = 100
 # How far back the sweeper looks for runs whose digests did not all go out.
 PENDING_WINDOW = datetime.timedelta(days=2)
+# The task that sends a run's digests, by its registered name: portfolio/tasks.py imports
+# this module, so this module never imports it (core.workers.task_named).
+SEND_DIGESTS_TASK = "portfolio.tasks.send_scan_digests_task"
 KIND_LABELS = dict(FindingKind.choices)
 SEVERITY_LABELS = dict(Severity.choices)
 
@@ -166,3 +170,12 @@ def send_pending_digests(*, within: datetime.timedelta = PENDING_WINDOW) -> list
             status=ScanRun.Status.SUCCEEDED, opened__gt=0, digests_sent_at__isnull=True, finished_at__gte=now - within,
         ).filter(Q(digests_claimed_until__isnull=True) | Q(digests_claimed_until__lt=now)).values_list("pk", flat=True)
     )
+
+
+def hand_pending_digests_to_workers() -> list[int]:
+    """Queue the digests of every run send_pending_digests names for a worker again; returns
+    those runs."""
+    pending = send_pending_digests()
+    for scan_run_id in pending:
+        task_named(SEND_DIGESTS_TASK).apply_async(args=[scan_run_id], ignore_result=True)
+    return pending

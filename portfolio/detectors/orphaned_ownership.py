@@ -49,16 +49,12 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from portfolio.models import FindingKind, Severity
+from registry.gates import stages_requiring
 from registry.models import Decision, Person, Stage, UseCase
 
 from .base import LIVE_STAGES, Detected, end_of_day, severity_up, stage_on
 
 KIND = FindingKind.ORPHANED_OWNERSHIP
-
-# Where a missing owner is a finding (earlier, the gate into the next stage asks for it).
-BUSINESS_OWNER_REQUIRED_IN = (Stage.PILOT, Stage.PRODUCTION)
-TECHNICAL_OWNER_REQUIRED_IN = (Stage.PRODUCTION,)
-DECISION_OWNER_REQUIRED_IN = (Stage.VALIDATING, Stage.PILOT, Stage.PRODUCTION)
 
 HIGH_COST_OF_ERROR = Decimal("1000")
 BATCH_SIZE = 5000
@@ -203,8 +199,8 @@ def _use_case_rows(*, as_of, cutoff, mailboxes: list[int]) -> list[dict]:
                 row["decision_id"] = None
         return rows
     may_have_problem = (
-        Q(business_owner__isnull=True, stage_on__in=BUSINESS_OWNER_REQUIRED_IN)
-        | Q(technical_owner__isnull=True, stage_on__in=TECHNICAL_OWNER_REQUIRED_IN)
+        Q(business_owner__isnull=True, stage_on__in=stages_requiring("business_owner"))
+        | Q(technical_owner__isnull=True, stage_on__in=stages_requiring("technical_owner"))
         | _problem_filter("business_owner", cutoff=cutoff, mailboxes=mailboxes)
         | _problem_filter("technical_owner", cutoff=cutoff, mailboxes=mailboxes)
     )
@@ -219,17 +215,15 @@ def _use_case_rows(*, as_of, cutoff, mailboxes: list[int]) -> list[dict]:
 
 
 def _use_case_findings(*, rows: list[dict], policy, as_of) -> list[Detected]:
+    required_in = {role: stages_requiring(role) for role in ("business_owner", "technical_owner")}
     found = []
     for row in rows:
         stage = row["stage_on"]
-        for role, required_in in (
-            ("business_owner", BUSINESS_OWNER_REQUIRED_IN),
-            ("technical_owner", TECHNICAL_OWNER_REQUIRED_IN),
-        ):
+        for role in ("business_owner", "technical_owner"):
             owner_id, email = row[f"{role}_id"], row[f"{role}__email"]
             judged = _judge(
                 owner_id=owner_id, email=email, active=row[f"{role}__active"],
-                confirmed_on=row[f"{role}_confirmed_on"], required=stage in required_in,
+                confirmed_on=row[f"{role}_confirmed_on"], required=stage in required_in[role],
                 as_of=as_of, policy=policy,
             )
             if judged is None:
@@ -293,7 +287,7 @@ def _decision_findings(*, as_of, policy, cutoff, mailboxes: list[int], use_cases
         stages = {stage for _, stage in served}
         judged = _judge(
             owner_id=row["owner_id"], email=row["owner__email"], active=row["owner__active"],
-            confirmed_on=row["owner_confirmed_on"], required=bool(stages & set(DECISION_OWNER_REQUIRED_IN)),
+            confirmed_on=row["owner_confirmed_on"], required=bool(stages & set(stages_requiring("decision_owner"))),
             as_of=as_of, policy=policy,
         )
         if judged is None:

@@ -1,0 +1,72 @@
+"""Reads of findings for the inbox (pages and API): who sees which, filters, and one page of
+rows with what each row shows."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from registry.models import Decision, Person, UseCase
+from registry.selectors.ownership import owned_by, owned_decision_ids
+
+from ..models import ACTIVE_STATUSES, Finding
+
+UseCaseLinks = Finding.use_cases.through
+DecisionLinks = Finding.decisions.through
+
+
+def _linked(*, use_cases: QuerySet, decisions) -> Q:
+    """Findings linked to any of these use cases or decisions: one IN over the union of the link
+    tables (PostgreSQL plans it as a semi-join, where an OR of two INs scans every finding)."""
+    links = [
+        UseCaseLinks.objects.filter(usecase_id__in=use_cases.values("pk")).values("finding_id"),
+        DecisionLinks.objects.filter(decision_id__in=decisions).values("finding_id"),
+    ]
+    return Q(pk__in=links[0].union(links[1]))
+
+
+def findings_for(person: Person | None, *, everything: bool) -> QuerySet[Finding]:
+    """Findings a user may see: everything for the program office and auditors, otherwise those
+    on what `person` owns (the reach of portfolio.access.can_answer_finding)."""
+    if everything:
+        return Finding.objects.all()
+    if person is None:
+        return Finding.objects.none()
+    return Finding.objects.filter(
+        _linked(use_cases=UseCase.objects.filter(owned_by(person)), decisions=owned_decision_ids(person))
+    )
+
+
+def filter_findings(findings: QuerySet[Finding], *, kind="", unit=None, status="", owner: Person | None = None,
+                    owner_unknown=False) -> QuerySet[Finding]:
+    if kind:
+        findings = findings.filter(kind=kind)
+    if status == "active":
+        findings = findings.filter(status__in=ACTIVE_STATUSES)
+    elif status:
+        findings = findings.filter(status=status)
+    if unit is not None:
+        findings = findings.filter(_linked(use_cases=UseCase.objects.filter(business_unit=unit),
+                                           decisions=Decision.objects.filter(business_unit=unit).values("pk")))
+    if owner_unknown:
+        return findings.none()
+    if owner is not None:
+        findings = findings.filter(Q(assignee=owner) | _linked(use_cases=UseCase.objects.filter(owned_by(owner)),
+                                                              decisions=owned_decision_ids(owner)))
+    return findings
+
+
+def finding_ids_in_inbox_order(findings: QuerySet[Finding]) -> QuerySet:
+    """Newest first, as ids: the sort reads narrow rows; `findings_page_rows` loads one page."""
+    return findings.order_by("-last_seen", "-id").values_list("pk", flat=True)
+
+
+def findings_page_rows(findings: QuerySet[Finding]) -> QuerySet[Finding]:
+    return (
+        findings.select_related("assignee")
+        .prefetch_related(
+            Prefetch("use_cases", queryset=UseCase.objects.select_related("business_unit").only(
+                "id", "title", "external_id", "stage", "business_unit__name").order_by("title")),
+            Prefetch("decisions", queryset=Decision.objects.only("id", "statement").order_by("statement")),
+        )
+        .order_by("-last_seen", "-id")
+    )

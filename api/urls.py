@@ -4,7 +4,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from . import views
+from .views import decisions, directory, findings, use_cases
 
 app_name = "api"
 
@@ -15,14 +15,14 @@ def not_found(request, *args, **kwargs):
 
 
 router = DefaultRouter()
-router.register("business-units", views.BusinessUnitViewSet, basename="business-unit")
-router.register("people", views.PersonViewSet, basename="person")
-router.register("decisions", views.DecisionViewSet, basename="decision")
-router.register("use-cases", views.UseCaseViewSet, basename="use-case")
-router.register("kpi-observations", views.KPIObservationViewSet, basename="kpi-observation")
-router.register("stage-transitions", views.StageTransitionViewSet, basename="stage-transition")
-router.register("findings", views.FindingViewSet, basename="finding")
-router.register("scan-runs", views.ScanRunViewSet, basename="scan-run")
+router.register("business-units", directory.BusinessUnitViewSet, basename="business-unit")
+router.register("people", directory.PersonViewSet, basename="person")
+router.register("decisions", decisions.DecisionViewSet, basename="decision")
+router.register("use-cases", use_cases.UseCaseViewSet, basename="use-case")
+router.register("kpi-observations", use_cases.KPIObservationViewSet, basename="kpi-observation")
+router.register("stage-transitions", use_cases.StageTransitionViewSet, basename="stage-transition")
+router.register("findings", findings.FindingViewSet, basename="finding")
+router.register("scan-runs", findings.ScanRunViewSet, basename="scan-run")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Q
 
 from core.errors import NotFound
-from registry.access import is_business_owner, is_program_office, person_for_user, require, require_role
+from registry.access import is_business_owner, is_program_office, is_writer, person_for_user, require, require_role
 
 from .models import Finding
 
@@ -32,6 +34,26 @@ def can_answer_finding(user, finding: Finding) -> bool:
         Q(business_owner=person) | Q(technical_owner=person) | Q(decision__owner=person)
     ).exists()
     return owns_use_case or finding.decisions.filter(owner=person).exists()
+
+
+@dataclass(frozen=True)
+class FindingsOffer:
+    """Which finding actions to show an actor: answering (acknowledge, resolve, dismiss,
+    reopen: the service still checks each finding) and assigning; and whether to offer scans."""
+
+    answer: bool
+    assign: bool
+    run_scans: bool
+
+
+def offer_findings(actor) -> FindingsOffer:
+    return FindingsOffer(answer=is_writer(actor), assign=can_assign_findings(actor), run_scans=can_run_scans(actor))
+
+
+def offer_finding(actor, finding: Finding) -> FindingsOffer:
+    """What to offer on one finding: answering it needs to own what it concerns (or the office)."""
+    return FindingsOffer(answer=can_answer_finding(actor, finding), assign=can_assign_findings(actor),
+                         run_scans=can_run_scans(actor))
 
 
 def access_finding(actor, pk, *, to_answer: bool = False, to_assign: bool = False, queryset=None) -> Finding:

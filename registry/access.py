@@ -173,9 +173,6 @@ def offer_use_case(actor, use_case: UseCase | None) -> Offer:
 
 
 def offer_decision(actor, decision: Decision | None) -> Offer:
-    """A placeholder decision offers nothing: each of its use cases states its own decision."""
-    if decision is not None and decision.pk and not decision.is_defined:
-        return Offer()
     return Offer(
         change=can_change_decision(actor, decision),
         confirm=decision is not None and can_confirm_decision_ownership(actor, decision),
@@ -187,6 +184,7 @@ class Reach:
     """What an actor may do across the registry: which pages and forms to offer."""
 
     read: bool
+    sees_everything: bool
     write: bool
     register: bool
     see_portfolio: bool
@@ -196,7 +194,7 @@ class Reach:
 
 def reach(actor) -> Reach:
     return Reach(
-        read=has_role(actor), write=is_writer(actor), register=can_change_decision(actor, None),
+        read=has_role(actor), sees_everything=is_program_office(actor) or is_auditor(actor), write=is_writer(actor), register=can_change_decision(actor, None),
         see_portfolio=can_see_portfolio(actor), import_files=can_import(actor),
         keep_directory=can_change_directory(actor),
     )

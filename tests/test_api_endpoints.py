@@ -106,7 +106,7 @@ def test_write_whose_check_passes_but_loses_the_race_is_refused_by_the_locked_co
         UseCase.objects.filter(pk=use_case.pk).update(version=2)
         return real_edit(**kwargs)
 
-    with mock.patch("api.views.edit_use_case", side_effect=edit_after_someone_else):
+    with mock.patch("api.views.use_cases.edit_use_case", side_effect=edit_after_someone_else):
         response = office.patch(f"/api/use-cases/{use_case.pk}/", {"capability": "mine", "version": 1})
     assert response.status_code == 412
     assert UseCase.objects.get(pk=use_case.pk).capability == use_case.capability
@@ -522,7 +522,7 @@ def test_starting_a_scan_while_one_runs_in_process_is_409(office):
 
     running = ScanRun.objects.create(as_of=datetime.date(2026, 1, 1), status="running",
                                      started_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))
-    with mock.patch("api.views.start_scan", side_effect=ScanAlreadyRunning(running)):
+    with mock.patch("api.views.findings.start_scan", side_effect=ScanAlreadyRunning(running)):
         assert office.post("/api/scan-runs/", {}).status_code == 409
 
 

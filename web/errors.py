@@ -7,8 +7,11 @@ problem next to that field, anything else at the top. NotAllowed and NotFound ar
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from core.errors import DomainError, InvalidInput, NotAllowed, NotFound, StaleVersion
 
@@ -24,16 +27,17 @@ def message_for(error: DomainError) -> str:
 def add_to_form(form, error: DomainError) -> None:
     """Show `error` on `form`: each named field's messages beside it, the rest at the top."""
     if isinstance(error, InvalidInput):
-        for field, messages in error.errors.items():
+        for field, texts in error.errors.items():
             target = field if field in form.fields else None
-            for message in messages:
-                form.add_error(target, message)
+            for text in texts:
+                form.add_error(target, text)
         return
     form.add_error(None, message_for(error))
 
 
 class DomainErrorMiddleware:
-    """NotAllowed → 403 and NotFound → 404, in the site's own layout, from any view."""
+    """NotAllowed → 403 and NotFound → 404, in the site's own layout, from any view; any other
+    refusal a view did not show itself goes back to the page the request came from, as a message."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -46,4 +50,10 @@ class DomainErrorMiddleware:
             raise PermissionDenied(exception.message)
         if isinstance(exception, NotFound):
             raise Http404(exception.message)
+        if isinstance(exception, DomainError):
+            messages.error(request, message_for(exception))
+            back = request.META.get("HTTP_REFERER", "")
+            safe = url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                                   require_https=request.is_secure())
+            return redirect(back if safe and back else "/")
         return None

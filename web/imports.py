@@ -13,9 +13,11 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from django.db import transaction
 from django.utils import timezone
 
 from core.errors import NotAllowed
+from core.workers import hand_to_worker, task_named
 from registry import access
 from registry.inventory.common import ImportFailed
 from registry.inventory.formats import CONTRACT_FORMAT, import_use_cases
@@ -48,21 +50,26 @@ def _named(failed: ImportFailed, path: Path, filename: str) -> list[str]:
 
 
 def store_upload(*, filename: str, content: bytes, actor) -> ImportJob:
-    """Keep the upload; the dry run happens in the background (check_upload). Refuses
+    """Keep the upload and hand its dry run (check_upload) to a worker once committed. Refuses
     (NotAllowed) unless the actor may import."""
     access.require(access.can_import(actor), NOT_ALLOWED)
-    return ImportJob.objects.create(filename=Path(filename).name[:255], content=content, uploaded_by=actor,
-                                    status=ImportJob.Status.UPLOADED, phase="waiting to be checked")
+    job = ImportJob.objects.create(filename=Path(filename).name[:255], content=content, uploaded_by=actor,
+                                   status=ImportJob.Status.UPLOADED, phase="waiting to be checked")
+    transaction.on_commit(lambda: hand_to_worker(task_named("web.tasks.check_uploaded_use_cases"), job.pk))
+    return job
 
 
 def queue_checked_import(*, job_pk: int, actor) -> bool:
-    """Queue a checked upload for import: CHECKED becomes QUEUED, waiting for a worker.
-    Returns whether it did (False when the job is not, or no longer, checked: someone else
-    queued it, or it has errors). The caller hands the job to a worker when it did.
+    """Queue a checked upload for import: CHECKED becomes QUEUED and goes to a worker once
+    committed. Returns whether it did (False when the job is not, or no longer, checked:
+    someone else queued it, or it has errors).
     Refuses (NotAllowed) unless the actor may import."""
     access.require(access.can_import(actor), NOT_ALLOWED)
-    return bool(ImportJob.objects.filter(pk=job_pk, status=ImportJob.Status.CHECKED).update(
+    queued = bool(ImportJob.objects.filter(pk=job_pk, status=ImportJob.Status.CHECKED).update(
         status=ImportJob.Status.QUEUED, phase="waiting for a worker"))
+    if queued:
+        transaction.on_commit(lambda: hand_to_worker(task_named("web.tasks.import_uploaded_use_cases"), job_pk))
+    return queued
 
 
 def _progress_of(job: ImportJob, *, then: str):

@@ -1,29 +1,29 @@
 from django.urls import path
 
-from . import views
+from .views import decisions, findings, home, imports, portfolio, use_cases
 
 app_name = "web"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("decisions/new/", views.decision_new, name="decision_new"),
-    path("decisions/<int:pk>/", views.decision_detail, name="decision"),
-    path("decisions/<int:pk>/edit/", views.decision_edit, name="decision_edit"),
-    path("decisions/<int:pk>/confirm/", views.decision_confirm, name="decision_confirm"),
-    path("decisions/<int:decision_pk>/use-cases/new/", views.use_case_new, name="use_case_new"),
-    path("use-cases/<int:pk>/", views.use_case_detail, name="use_case"),
-    path("use-cases/<int:pk>/card/", views.use_case_card, name="use_case_card"),
-    path("use-cases/<int:pk>/edit/", views.use_case_edit, name="use_case_edit"),
-    path("use-cases/<int:pk>/move/", views.use_case_move, name="use_case_move"),
-    path("use-cases/<int:pk>/decision/", views.use_case_state_decision, name="use_case_state_decision"),
-    path("use-cases/<int:pk>/confirm/", views.use_case_confirm, name="use_case_confirm"),
-    path("use-cases/<int:pk>/kpis/new/", views.kpi_new, name="kpi_new"),
-    path("use-cases/<int:pk>/kpi-observations/", views.kpi_observation_new, name="kpi_observation_new"),
-    path("findings/", views.findings_inbox, name="findings"),
-    path("findings/<int:pk>/status/", views.finding_status, name="finding_status"),
-    path("findings/<int:pk>/assign/", views.finding_assign, name="finding_assign"),
-    path("portfolio/", views.portfolio, name="portfolio"),
-    path("portfolio/export.csv", views.portfolio_export, name="portfolio_export"),
-    path("import/", views.import_upload, name="import"),
-    path("import/<int:pk>/", views.import_job, name="import_job"),
+    path("", home.home, name="home"),
+    path("decisions/new/", decisions.decision_new, name="decision_new"),
+    path("decisions/<int:pk>/", decisions.decision_detail, name="decision"),
+    path("decisions/<int:pk>/edit/", decisions.decision_edit, name="decision_edit"),
+    path("decisions/<int:pk>/confirm/", decisions.decision_confirm, name="decision_confirm"),
+    path("decisions/<int:decision_pk>/use-cases/new/", use_cases.use_case_new, name="use_case_new"),
+    path("use-cases/<int:pk>/", use_cases.use_case_detail, name="use_case"),
+    path("use-cases/<int:pk>/card/", use_cases.use_case_card, name="use_case_card"),
+    path("use-cases/<int:pk>/edit/", use_cases.use_case_edit, name="use_case_edit"),
+    path("use-cases/<int:pk>/move/", use_cases.use_case_move, name="use_case_move"),
+    path("use-cases/<int:pk>/decision/", use_cases.use_case_state_decision, name="use_case_state_decision"),
+    path("use-cases/<int:pk>/confirm/", use_cases.use_case_confirm, name="use_case_confirm"),
+    path("use-cases/<int:pk>/kpis/new/", use_cases.kpi_new, name="kpi_new"),
+    path("use-cases/<int:pk>/kpi-observations/", use_cases.kpi_observation_new, name="kpi_observation_new"),
+    path("findings/", findings.findings_inbox, name="findings"),
+    path("findings/<int:pk>/status/", findings.finding_status, name="finding_status"),
+    path("findings/<int:pk>/assign/", findings.finding_assign, name="finding_assign"),
+    path("portfolio/", portfolio.portfolio, name="portfolio"),
+    path("portfolio/export.csv", portfolio.portfolio_export, name="portfolio_export"),
+    path("import/", imports.import_upload, name="import"),
+    path("import/<int:pk>/", imports.import_job, name="import_job"),
 ]

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.actors import acting_user
-from core.errors import Refused
+from core.errors import NotAllowed
 from core.versioning import versioned_write
 
 from .. import access
@@ -45,7 +45,7 @@ def save_decision(
 def confirm_decision_ownership(*, decision: Decision, actor, on: datetime.date | None = None) -> Decision:
     """The decision's owner confirms they still own it (a placeholder has no owner to confirm)."""
     if not decision.is_defined:
-        raise Refused("A placeholder decision has no owner to confirm; state the use case's decision instead.")
+        raise NotAllowed("A placeholder decision has no owner to confirm; state the use case's decision instead.")
     with versioned_write(Decision.objects.all(), decision.pk, actor=actor, reason="owner confirmed") as write:
         access.require(access.can_confirm_decision_ownership(actor, write.current),
                        "Only the decision's owner confirms they own it.")

@@ -16,8 +16,9 @@ from .. import access
 from ..models import Decision, FrictionPoint, Stage, StageTransition, TransitionSource, UseCase
 from ._validation import validated
 
-KEEP_A_ROLE = ("A business owner registers and keeps only use cases they own (as business or technical owner) "
-               "or whose decision they own; ask the program office to hand one over.")
+REGISTER_OWN = ("You can only register a use case you own (as business or technical owner) "
+                "or that serves a decision you own.")
+KEEP_A_ROLE = "You cannot hand this use case to others and keep no role on it; ask the program office to reassign it."
 
 
 def register_use_case(
@@ -25,7 +26,7 @@ def register_use_case(
     friction_points: list[FrictionPoint] | None = None, on: datetime.datetime | None = None,
 ) -> UseCase:
     """Register a new use case in `proposed`, writing its first transition (and its friction points)."""
-    access.require(access.can_change_use_case(actor, use_case), KEEP_A_ROLE)
+    access.require(access.can_change_use_case(actor, use_case), REGISTER_OWN)
     registered_at = on or timezone.now()
     with transaction.atomic():
         use_case.stage = Stage.PROPOSED

@@ -1,0 +1,106 @@
+"""What the API's viewsets share: bounded search, filter backends, ETags on details, history pages."""
+
+from __future__ import annotations
+
+from functools import reduce
+from operator import or_
+
+from django.db.models import Q
+from django.urls import reverse
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import filters, status
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, ValidationError
+from rest_framework.fields import CharField
+from rest_framework.filters import search_smart_split
+from rest_framework.response import Response
+
+from registry import access
+
+from .. import selectors
+from .. import serializers as s
+from ..etag import etag_for
+from ..pagination import PagePagination
+
+MAX_SEARCH_LENGTH = 200
+
+
+class SearchFilter(filters.SearchFilter):
+    """DRF's search with a bounded query: a NUL or an over-long query is a 400, at most 10 terms."""
+
+    def get_search_terms(self, request):
+        value = request.query_params.get(self.search_param, "")
+        field = CharField(trim_whitespace=False, allow_blank=True, max_length=MAX_SEARCH_LENGTH)
+        try:
+            cleaned = field.run_validation(value)
+        except ValidationError as error:
+            raise ValidationError({self.search_param: error.detail}) from None
+        return search_smart_split(cleaned)[:10]
+
+    def filter_queryset(self, request, queryset, view):
+        search_fields = self.get_search_fields(view, request)
+        terms = self.get_search_terms(request)
+        for term in terms if search_fields else []:
+            queryset = queryset.filter(reduce(or_, (_contains(queryset.model, path, term) for path in search_fields)))
+        return queryset
+
+
+def _contains(model, path: str, term: str) -> Q:
+    """`path` contains `term`, in any case. A field of a related row (through a foreign key)
+    becomes a subquery on that row's table, so every branch of the OR stays on one table and
+    PostgreSQL answers it from that column's trigram index (registry migration 0005)."""
+    relation, _, rest = path.partition("__")
+    if not rest:
+        return Q(**{f"{path}__icontains": term})
+    related = model._meta.get_field(relation).related_model
+    return Q(**{f"{relation}__in": related._base_manager.filter(_contains(related, rest, term)).values("pk")})
+
+
+BACKENDS = [DjangoFilterBackend, SearchFilter, filters.OrderingFilter]
+
+
+def is_writer(request) -> bool:
+    return access.reach(request.user).write
+
+
+class DetailETagMixin:
+    """Detail responses carry an ETag; so do the answers to writes.
+
+    Callers who fail to authenticate are throttled too (DRF checks throttles only after
+    permissions), so guessing tokens is slowed like any other anonymous traffic.
+    """
+
+    detail_queryset = None
+
+    def initial(self, request, *args, **kwargs):
+        try:
+            super().initial(request, *args, **kwargs)
+        except (NotAuthenticated, AuthenticationFailed):
+            self.check_throttles(request)
+            raise
+
+    def detail_response(self, instance, *, status_code=status.HTTP_200_OK, serializer_class=None):
+        fresh = self.detail_queryset().get(pk=instance.pk) if self.detail_queryset else instance
+        serializer = (serializer_class or self.get_serializer_class())(fresh, context=self.get_serializer_context())
+        headers = {"ETag": etag_for(fresh, serializer.data)}
+        if status_code == status.HTTP_201_CREATED:
+            headers["Location"] = reverse(f"api:{self.basename}-detail", args=[fresh.pk])
+        return Response(serializer.data, status=status_code, headers=headers)
+
+    def retrieve(self, request, *args, **kwargs):
+        instance = self.get_object()
+        data = self.get_serializer(instance).data
+        etag = etag_for(instance, data)
+        if etag in {tag.strip().removeprefix("W/") for tag in request.headers.get("If-None-Match", "").split(",")}:
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        return Response(data, headers={"ETag": etag})
+
+    def current_etag(self, instance) -> str:
+        return etag_for(instance, self.get_serializer(instance).data)
+
+
+def history_page(view, record):
+    paginator = PagePagination()
+    page = paginator.paginate_queryset(selectors.history_of(record), view.request, view=view)
+    return paginator.get_paginated_response(s.HistoryRecordSerializer(page, many=True).data)
+
+

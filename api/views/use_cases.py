@@ -1,0 +1,182 @@
+"""Use cases (register, edit, move through a gate, state the decision, history), their KPI
+observations and their stage transitions."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.viewsets import GenericViewSet
+
+from registry import access
+from registry.models import TransitionSource, UseCase
+from registry.services.kpis import record_kpi_observation
+from registry.services.lifecycle import move_use_case
+from registry.services.use_cases import edit_use_case, register_use_case, state_decision
+
+from .. import selectors
+from .. import serializers as s
+from ..etag import expected_version
+from ..filters import KPIObservationFilter, StageTransitionFilter, UseCaseFilter
+from ..pagination import LargeListPagination, PagePagination
+from .common import BACKENDS, DetailETagMixin, history_page, is_writer
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Use cases (the inventory)"),
+    retrieve=extend_schema(summary="A use case, its KPIs and what its next stage's gate still needs"),
+    create=extend_schema(summary="Register a use case (enters proposed)"),
+    update=extend_schema(summary="Edit a use case (needs If-Match or version; never its stage)"),
+    partial_update=extend_schema(summary="Edit some of a use case (needs If-Match or version)"),
+)
+class UseCaseViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                     mixins.UpdateModelMixin, GenericViewSet):
+    filter_backends = BACKENDS
+    filterset_class = UseCaseFilter
+    search_fields = ["title", "external_id", "summary", "capability", "decision__statement"]
+    ordering_fields = ["id", "title", "stage", "stage_entered_on", "updated_at", "created_at"]
+    ordering = ["id"]
+    pagination_class = LargeListPagination
+    detail_queryset = staticmethod(selectors.use_case_detail)
+    versioned = True
+
+    def get_queryset(self):
+        return selectors.use_case_rows() if self.action == "list" else selectors.use_case_detail()
+
+    def list(self, request, *args, **kwargs):
+        # Flat rows straight to JSON: building 100 model instances and running DRF's fields
+        # over them was most of a page's time. UseCaseListSerializer still describes the shape.
+        page = selectors.label_use_case_rows(self.paginate_queryset(self.filter_queryset(self.get_queryset())))
+        return self.get_paginated_response([_use_case_row(row) for row in page])
+
+    def get_serializer_class(self):
+        if self.action == "list":
+            return s.UseCaseListSerializer
+        if self.action == "move":
+            return s.MoveSerializer
+        return s.UseCaseSerializer
+
+    def may_write(self, request):
+        return is_writer(request)
+
+    def may_change(self, request, use_case):
+        return access.offer_use_case(request.user, use_case).change
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data.pop("version", None)
+        friction_points = data.pop("friction_points", None)
+        use_case = UseCase(**data)
+        register_use_case(use_case=use_case, actor=request.user, source=TransitionSource.API,
+                          friction_points=friction_points)
+        return self.detail_response(use_case, status_code=status.HTTP_201_CREATED, serializer_class=s.UseCaseSerializer)
+
+    def update(self, request, *args, partial=False, **kwargs):
+        use_case = self.get_object()
+        serializer = self.get_serializer(use_case, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        expected = expected_version(request, use_case, body_version=data.pop("version", None), required=True)
+        friction_points = data.pop("friction_points", None)
+        for field, value in data.items():
+            setattr(use_case, field, value)
+        edit_use_case(use_case=use_case, actor=request.user, expected_version=expected, friction_points=friction_points)
+        return self.detail_response(use_case)
+
+    @extend_schema(
+        summary="Move the use case to another stage through its gate",
+        request=s.MoveSerializer,
+        responses={
+            200: s.UseCaseSerializer,
+            409: OpenApiResponse(s.MoveRefusedSerializer, description="Refused: the move is not allowed or the gate is not met; `unmet` lists every reason."),
+        },
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def move(self, request, pk=None):
+        use_case = self.get_object()
+        serializer = s.MoveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        expected = expected_version(request, use_case, body_version=data.get("version"), required=False)
+        moved = move_use_case(
+            use_case=use_case, to_stage=data["to_stage"], actor=request.user, reason=data["reason"],
+            source=TransitionSource.API, expected_version=expected,
+        )
+        return self.detail_response(moved, serializer_class=s.UseCaseSerializer)
+
+    @extend_schema(
+        summary="State the decision of a use case imported without one (it sits under a placeholder)",
+        request=s.StateDecisionSerializer,
+        responses={200: s.UseCaseSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="state-decision", filter_backends=[])
+    def state_decision(self, request, pk=None):
+        use_case = self.get_object()
+        serializer = s.StateDecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        expected = expected_version(request, use_case, body_version=data.get("version"), required=False)
+        state_decision(use_case=use_case, statement=data["statement"], frequency=data["frequency"],
+                       actor=request.user, expected_version=expected)
+        return self.detail_response(use_case, serializer_class=s.UseCaseSerializer)
+
+    @extend_schema(summary="The use case's history of changes", responses={200: s.HistoryRecordSerializer(many=True)},
+                   filters=False)
+    @action(detail=True, methods=["get"], pagination_class=PagePagination, filter_backends=[])
+    def history(self, request, pk=None):
+        return history_page(self, self.get_object())
+
+
+def _use_case_row(row: dict) -> dict:
+    value = row["expected_annual_value"]
+    return {**row, "expected_annual_value": None if value is None else str(value)}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="KPI observations"),
+    retrieve=extend_schema(summary="A KPI observation"),
+    create=extend_schema(summary="Record a KPI's value on a day (recording the same day again corrects it)"),
+)
+class KPIObservationViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                            mixins.CreateModelMixin, GenericViewSet):
+    serializer_class = s.KPIObservationSerializer
+    queryset = selectors.kpi_observations()
+    detail_queryset = staticmethod(selectors.kpi_observations)
+    filter_backends = BACKENDS
+    filterset_class = KPIObservationFilter
+    search_fields = []
+    ordering_fields = ["id", "observed_on"]
+    ordering = ["-id"]
+    pagination_class = LargeListPagination
+
+    def may_write(self, request):
+        return is_writer(request)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        kpi = serializer.validated_data["kpi"]
+        observation = record_kpi_observation(
+            kpi=kpi, observed_on=serializer.validated_data["observed_on"], value=serializer.validated_data["value"],
+            actor=request.user, source=TransitionSource.API,
+        )
+        return self.detail_response(observation, status_code=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Stage transitions (the lifecycle's audit trail)"),
+    retrieve=extend_schema(summary="A stage transition"),
+)
+class StageTransitionViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
+    serializer_class = s.StageTransitionSerializer
+    queryset = selectors.stage_transitions()
+    filter_backends = BACKENDS
+    filterset_class = StageTransitionFilter
+    search_fields = ["reason"]
+    ordering_fields = ["id", "occurred_at"]
+    ordering = ["-id"]
+    pagination_class = LargeListPagination
+
+

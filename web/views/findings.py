@@ -1,0 +1,108 @@
+"""The findings inbox, and answering or assigning one finding."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from core.errors import DomainError
+from core.text import normalise_email
+from portfolio import access as portfolio_access
+from portfolio.models import Finding, FindingStatus
+from portfolio.selectors import findings as finding_selectors
+from portfolio.services.findings import assign_finding, change_finding_status
+from registry import access
+from registry.models import Person
+
+from ..errors import message_for
+from ..forms import AssignForm, FindingActionForm, FindingFilterForm
+from .common import PAGE_SIZE, next_url
+
+
+def _finding_scope(user):
+    everything = access.reach(user).sees_everything
+    return finding_selectors.findings_for(access.person_for_user(user), everything=everything)
+
+
+@login_required
+@require_GET
+def findings_inbox(request):
+    access.require_role(request.user)
+    form = FindingFilterForm(request.GET or None)
+    findings = _finding_scope(request.user)
+    filters = {"status": "active"}
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        filters = {"kind": data["kind"], "unit": data["unit"], "status": data["status"]}
+        if data["owner"]:
+            owner = Person.objects.filter(email=normalise_email(data["owner"])).first()
+            filters.update(owner=owner, owner_unknown=owner is None)
+    elif not form.is_bound:
+        form = FindingFilterForm(initial={"status": "active"})
+    else:
+        findings = findings.none()
+    findings = finding_selectors.filter_findings(findings, **filters)
+    page = Paginator(finding_selectors.finding_ids_in_inbox_order(findings), PAGE_SIZE).get_page(request.GET.get("page"))
+    page.rows = list(finding_selectors.findings_page_rows(Finding.objects.filter(pk__in=list(page))))
+    query = request.GET.copy()
+    query.pop("page", None)
+    offer = portfolio_access.offer_findings(request.user)
+    return render(request, "web/findings.html", {
+        "form": form, "page": page, "query": query.urlencode(),
+        "can_answer": offer.answer, "can_assign": offer.assign,
+        "next": request.get_full_path(),
+    })
+
+
+def _finding_answer(request, finding_pk: int, *, success="", error="") -> HttpResponse:
+    if request.htmx:
+        finding = finding_selectors.findings_page_rows(Finding.objects.filter(pk=finding_pk)).get()
+        offer = portfolio_access.offer_findings(request.user)
+        return render(request, "web/_finding.html", {
+            "f": finding, "success": success, "error": error,
+            "can_answer": offer.answer, "can_assign": offer.assign,
+            "next": request.POST.get("next", ""),
+        })
+    if success:
+        messages.success(request, success)
+    if error:
+        messages.error(request, error)
+    return redirect(next_url(request, reverse("web:findings")))
+
+
+@login_required
+@require_POST
+def finding_status(request, pk):
+    finding = portfolio_access.access_finding(request.user, pk, to_answer=True)
+    form = FindingActionForm(request.POST)
+    if not form.is_valid():
+        error = " ".join(e for errors in form.errors.values() for e in errors)
+        return _finding_answer(request, pk, error=error)
+    try:
+        change_finding_status(finding=finding, to_status=form.to_status, actor=request.user,
+                              reason=form.cleaned_data["reason"])
+    except DomainError as refused:
+        return _finding_answer(request, pk, error=message_for(refused))
+    return _finding_answer(request, pk, success=f"Finding {FindingStatus(form.to_status).label.lower()}.")
+
+
+@login_required
+@require_POST
+def finding_assign(request, pk):
+    finding = portfolio_access.access_finding(request.user, pk, to_assign=True)
+    form = AssignForm(request.POST)
+    if not form.is_valid():
+        return _finding_answer(request, pk, error=" ".join(form.errors.get("assignee", [])))
+    assignee = form.cleaned_data["assignee"]
+    try:
+        assign_finding(finding=finding, assignee=assignee, actor=request.user)
+    except DomainError as refused:
+        return _finding_answer(request, pk, error=message_for(refused))
+    return _finding_answer(request, pk, success=f"Assigned to {assignee.email}." if assignee else "Unassigned.")
+
+

@@ -1,0 +1,42 @@
+"""The signed-in user's home: their use cases as cards, their decisions, their open findings."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from portfolio.models import ACTIVE_STATUSES
+from portfolio.selectors import findings as finding_selectors
+from registry import access
+
+from .. import selectors
+from .common import PAGE_SIZE, decorate
+
+
+@login_required
+@require_GET
+def home(request):
+    user = request.user
+    person = access.person_for_user(user)
+    today = timezone.localdate()
+    context = {"person": person, "today": today}
+    if person is not None:
+        use_cases = Paginator(selectors.home_use_case_ids(person), PAGE_SIZE).get_page(request.GET.get("page"))
+        use_cases.cards = selectors.cards(use_cases)
+        for use_case in use_cases.cards:
+            decorate(use_case, user, today=today)
+        decisions = Paginator(selectors.home_decisions(person), PAGE_SIZE).get_page(request.GET.get("dpage"))
+        for decision in decisions:
+            offer = access.offer_decision(user, decision)
+            decision.can_confirm, decision.can_change = offer.confirm, offer.change
+        context.update(
+            use_cases=use_cases, decisions=decisions,
+            open_findings=finding_selectors.findings_for(person, everything=False).filter(status__in=ACTIVE_STATUSES).count(),
+        )
+    context["can_register"] = access.reach(user).register
+    return render(request, "web/home.html", context)
+
+

@@ -21,6 +21,10 @@ def can_assign_findings(user) -> bool:
     return is_program_office(user)
 
 
+def can_change_policy(user) -> bool:
+    return is_program_office(user)
+
+
 def can_answer_finding(user, finding: Finding) -> bool:
     """The program office answers any finding; a business owner those on what they own."""
     if is_program_office(user):

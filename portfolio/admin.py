@@ -4,16 +4,15 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 
-from core.errors import NotAllowed
+from core.errors import DomainError
 from portfolio import access as portfolio_access
-from registry import access
 from registry.admin import ReadOnlyAdmin, ReadOnlyInline, RoleAwareAdmin
 
-from .services.findings import FindingChangeRefused, change_finding_status
+from .services.findings import assign_finding, change_finding_status
 from .models import Finding, FindingEvent, FindingStatus, Policy, ScanRun
-from .services.scans import ALL_KINDS, BrokerUnavailable, ScanAlreadyRunning, start_scan
+from .services.policy import save_policy
+from .services.scans import ALL_KINDS, start_scan
 
 
 class FindingActionForm(admin.helpers.ActionForm):
@@ -49,14 +48,17 @@ class FindingAdmin(RoleAwareAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def save_model(self, request, obj, form, change):
+        assign_finding(finding=obj, assignee=obj.assignee, actor=request.user)
+
     def _change(self, request, queryset, to_status):
         reason = request.POST.get("reason", "")
         changed = 0
         for finding in queryset:
             try:
                 change_finding_status(finding=finding, to_status=to_status, actor=request.user, reason=reason)
-            except (FindingChangeRefused, NotAllowed) as refused:
-                self.message_user(request, f"'{finding}': {refused}", messages.ERROR)
+            except DomainError as refused:
+                self.message_user(request, f"'{finding}': {refused.message}", messages.ERROR)
             else:
                 changed += 1
         if changed:
@@ -103,15 +105,15 @@ class ScanRunAdmin(ReadOnlyAdmin):
         ]
 
     def start_view(self, request):
-        if not portfolio_access.can_run_scans(request.user):
+        if not portfolio_access.offer_findings(request.user).run_scans:
             raise PermissionDenied
         form = StartScanForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
                 scan_run = start_scan(kinds=form.cleaned_data["kinds"], as_of=form.cleaned_data["as_of"],
                                       actor=request.user)
-            except (BrokerUnavailable, ScanAlreadyRunning) as exc:
-                self.message_user(request, str(exc), messages.ERROR)
+            except DomainError as refused:
+                self.message_user(request, refused.message, messages.ERROR)
             else:
                 self.message_user(request, f"Scan run {scan_run.pk} is {scan_run.status}.", messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:portfolio_scanrun_changelist"))
@@ -120,7 +122,7 @@ class ScanRunAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/portfolio/scanrun/start.html", context)
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "may_start_scan": portfolio_access.can_run_scans(request.user)}
+        extra_context = {**(extra_context or {}), "may_start_scan": portfolio_access.offer_findings(request.user).run_scans}
         return super().changelist_view(request, extra_context)
 
 
@@ -131,8 +133,7 @@ class PolicyAdmin(RoleAwareAdmin):
     readonly_fields = ["updated_at"]
 
     def save_model(self, request, obj, form, change):
-        obj.updated_at = timezone.now()
-        super().save_model(request, obj, form, change)
+        save_policy(policy=obj, actor=request.user)
 
     def has_add_permission(self, request, *args):
         return not Policy.objects.exists() and super().has_add_permission(request, *args)
@@ -141,7 +142,7 @@ class PolicyAdmin(RoleAwareAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
-        return access.is_program_office(request.user) and super().has_change_permission(request, obj)
+        return portfolio_access.offer_findings(request.user).run_scans and super().has_change_permission(request, obj)
 
     def changelist_view(self, request, extra_context=None):
         # One policy: the list is just a step on the way to it.

@@ -8,10 +8,11 @@ def navigation(request):
         return {}
     role = ("auditor (read-only)" if access.is_auditor(user) else "program office" if access.is_program_office(user)
             else "business owner" if access.is_business_owner(user) else "")
+    reach = access.reach(user)
     match = getattr(request, "resolver_match", None)
     name = match.url_name if match else ""
     nav = {"home": "home", "portfolio": "portfolio", "findings": "findings", "import": "import", "import_job": "import"}
     return {
         "nav_role": role, "nav": nav.get(name, ""),
-        "nav_portfolio": access.can_see_portfolio(user), "nav_import": access.can_import(user),
+        "nav_portfolio": reach.see_portfolio, "nav_import": reach.import_files,
     }

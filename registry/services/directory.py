@@ -11,7 +11,7 @@ from core.versioning import versioned_write
 
 from .. import access
 from ..models import BusinessUnit, Person
-from ._validation import validated
+from core.validation import validated
 
 
 def business_unit_named(*, name: str, actor) -> BusinessUnit:

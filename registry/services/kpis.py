@@ -14,7 +14,7 @@ from core.versioning import versioned_write
 
 from .. import access
 from ..models import KPI, KPIObservation, TransitionSource, UseCase
-from ._validation import validated
+from core.validation import validated
 
 KPI_FIELDS = ["name", "unit", "direction", "baseline", "target"]
 

@@ -14,7 +14,7 @@ from core.versioning import versioned_write
 
 from .. import access
 from ..models import Decision, FrictionPoint, Stage, StageTransition, TransitionSource, UseCase
-from ._validation import validated
+from core.validation import validated
 
 REGISTER_OWN = ("You can only register a use case you own (as business or technical owner) "
                 "or that serves a decision you own.")

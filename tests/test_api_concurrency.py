@@ -185,3 +185,46 @@ def test_twenty_writers_assigning_a_finding_with_the_same_etag_exactly_one_wins(
     [winner] = [n for n, status in results if status == 200]
     finding.refresh_from_db()
     assert (finding.assignee, finding.version) == (people[winner], 2)
+
+
+def test_twenty_writers_on_one_person_with_the_same_etag_exactly_one_wins(writers):
+    # given: everyone read version 1 of a directory person
+    person = PersonFactory(name="Ada")
+    url = f"/api/people/{person.pk}/"
+    etag = _client(writers[0]).get(url)["ETag"]
+    barrier = threading.Barrier(WRITERS)
+
+    def write(n):
+        client = _client(writers[n])
+        barrier.wait()
+        return n, client.patch(url, {"name": f"Ada {n}"}, format="json", HTTP_IF_MATCH=etag).status_code
+
+    # when
+    results = _in_threads(write, range(WRITERS))
+
+    # then: one 200, nineteen 412; the stored name is the winner's, at version 2
+    statuses = sorted(status for _, status in results)
+    assert statuses == [200] + [412] * (WRITERS - 1), statuses
+    [winner] = [n for n, status in results if status == 200]
+    person.refresh_from_db()
+    assert (person.name, person.version) == (f"Ada {winner}", 2)
+
+
+def test_twenty_writers_on_one_decision_with_the_same_etag_exactly_one_wins(writers):
+    decision = UseCaseFactory().decision
+    url = f"/api/decisions/{decision.pk}/"
+    etag = _client(writers[0]).get(url)["ETag"]
+    barrier = threading.Barrier(WRITERS)
+
+    def write(n):
+        client = _client(writers[n])
+        barrier.wait()
+        return n, client.patch(url, {"execution_point": f"queue {n}"}, format="json", HTTP_IF_MATCH=etag).status_code
+
+    results = _in_threads(write, range(WRITERS))
+
+    statuses = sorted(status for _, status in results)
+    assert statuses == [200] + [412] * (WRITERS - 1), statuses
+    [winner] = [n for n, status in results if status == 200]
+    decision.refresh_from_db()
+    assert (decision.execution_point, decision.version) == (f"queue {winner}", 2)

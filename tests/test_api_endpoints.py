@@ -10,6 +10,7 @@ import pytest
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.test import override_settings
+from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -447,6 +448,17 @@ def test_kpi_observation_is_recorded_and_the_same_day_again_corrects_it(office):
     assert again.status_code == 201
     observation = KPIObservation.objects.get(kpi=kpi)
     assert observation.value == Decimal("0.3") and observation.source == TransitionSource.API
+
+
+def test_an_observation_in_the_future_is_refused_like_the_page_does(office):
+    kpi = KPIFactory()
+    tomorrow = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+
+    for day in (tomorrow, "2999-01-01"):
+        response = office.post("/api/kpi-observations/", {"kpi": kpi.pk, "observed_on": day, "value": "0.2"})
+        assert response.status_code == 400, response.json()
+        assert response.json() == {"observed_on": ["An observation cannot be in the future."]}
+    assert not KPIObservation.objects.exists()
 
 
 # Findings ----------------------------------------------------------------------------------------

@@ -173,12 +173,6 @@ class KPIObservationForm(forms.Form):
             self.fields["kpi"].choices = [(k.pk, str(k)) for k in kpis]
         self.fields["observed_on"].initial = timezone.localdate()
 
-    def clean_observed_on(self):
-        day = self.cleaned_data["observed_on"]
-        if day > timezone.localdate():
-            raise forms.ValidationError("An observation cannot be in the future.")
-        return day
-
 
 class KPIForm(forms.ModelForm):
     class Meta:

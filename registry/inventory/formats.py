@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from core.errors import InvalidInput
+
 from . import contract
 from .common import ImportReport, Progress, no_progress
 from .contract import CONTRACT_FORMAT
@@ -47,13 +49,13 @@ DEFAULT_FORMAT = CONTRACT_FORMAT
 
 def importer_for(format: str) -> Callable[..., ImportReport]:
     if format not in FORMATS:
-        raise ValueError(f"Unknown inventory format {format!r}; known: {', '.join(IMPORT_FORMATS)}")
+        raise InvalidInput(f"Unknown inventory format {format!r}; known: {', '.join(IMPORT_FORMATS)}", field="format")
     return FORMATS[format].importer
 
 
 def exporter_for(format: str) -> Callable[[str | Path], int]:
     if format not in EXPORT_FORMATS:
-        raise ValueError(f"Export writes the {', '.join(EXPORT_FORMATS)} formats only (asked for {format!r}).")
+        raise InvalidInput(f"Export writes the {', '.join(EXPORT_FORMATS)} formats only (asked for {format!r}).", field="format")
     return FORMATS[format].exporter
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from core.errors import InvalidInput
+
 from ...models import Stage, UseCase
 from ..common import BATCH_SIZE
 from .mapping import (
@@ -59,7 +61,7 @@ def _row_2025(use_case: UseCase) -> list[str]:
 def export_federal(path: str | Path, *, fmt: str = OMB_2025) -> int:
     """Write every use case in the OMB 2025 columns; returns the row count."""
     if fmt != OMB_2025:
-        raise ValueError(f"Export writes the {OMB_2025} format only (asked for {fmt!r}).")
+        raise InvalidInput(f"Export writes the {OMB_2025} format only (asked for {fmt!r}).", field="format")
     queryset = UseCase.objects.select_related("business_unit", "business_owner").order_by("pk").iterator(chunk_size=BATCH_SIZE)
     count = 0
     with Path(path).open("w", newline="", encoding="utf-8-sig") as handle:

@@ -34,6 +34,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from core.actors import acting_user
+from core.errors import InvalidInput
 from core.text import collapse_whitespace
 
 from ... import access
@@ -256,7 +257,7 @@ def import_federal(
     all or nothing. Refuses (NotAllowed) unless the actor may import."""
     access.require(access.can_import(actor), NOT_ALLOWED)
     if fmt not in FEDERAL_FORMATS:
-        raise ValueError(f"Unknown inventory format {fmt!r}; known: {', '.join(FEDERAL_FORMATS)}")
+        raise InvalidInput(f"Unknown inventory format {fmt!r}; known: {', '.join(FEDERAL_FORMATS)}", field="format")
     today = today or timezone.localdate()
     now = timezone.now()
     actor = acting_user(actor)

@@ -48,6 +48,8 @@ VISIBILITY_TIMEOUT = 3
 # friction points) is put back after the flush that follows each such test.
 real_worker_db = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
+pytestmark = pytest.mark.slow
+
 
 # Services ------------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ def _test_settings():
     # The manifest storage needs `collectstatic` first; pages rendered in tests need no hashing.
     # A slow password hash is for real passwords; every test user would otherwise cost ~0.3 s.
     # Follow-up tasks (digests) run in the test process: a task queued to the real broker would
-    # outlive its test's database and be picked up by the real workers of test_celery.py.
+    # outlive its test's database and be picked up by the real workers of tests/e2e/test_celery.py.
     storages = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     with override_settings(STORAGES=storages, PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
                            CELERY_TASK_ALWAYS_EAGER=True):

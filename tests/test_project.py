@@ -24,6 +24,7 @@ def run_manage(*args, **env):
     )
 
 
+@pytest.mark.slow
 def test_production_settings_pass_the_deployment_checks():
     result = run_manage(
         "check", "--deploy", "--fail-level", "WARNING",
@@ -143,6 +144,7 @@ def test_the_suite_puts_back_the_migration_made_rows_a_flush_removed():
     assert FrictionPoint.objects.count() == 7
 
 
+@pytest.mark.slow
 def test_the_static_files_the_image_serves_collect_with_hashed_names(tmp_path):
     """The Dockerfile's collectstatic, with the production storage: a stylesheet or script of
     ours or of a package that names a missing file would fail the image build."""

@@ -28,6 +28,8 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.factories import FindingFactory, KPIFactory, UseCaseFactory, UserFactory
 
+pytestmark = pytest.mark.slow
+
 EXAMPLES = 20
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]

@@ -25,7 +25,7 @@ from registry.models import BusinessUnit, Decision, Person, Stage, StageTransiti
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 FILE_2025 = DATA / "federal_ai_use_cases.csv"
 FILE_2024 = DATA / "federal_ai_use_cases_2024.csv"
 

@@ -736,6 +736,7 @@ def _changelist_queries(client, model) -> int:
     return len(queries)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", REGISTRY_MODELS, ids=MODEL_IDS)
 def test_changelist_query_count_does_not_grow_with_rows(model, client, program_office_user):
     # given

@@ -23,7 +23,7 @@ from tests.factories import (
     UseCaseFactory,
     UserFactory,
 )
-from tests.test_admin import form_data
+from tests.registry.test_admin import form_data
 from tests.factories import TEST_ACTOR
 
 pytestmark = pytest.mark.django_db

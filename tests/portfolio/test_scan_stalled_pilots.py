@@ -327,6 +327,7 @@ def _queries_for_portfolio_of(size: int) -> int:
     return len(queries)
 
 
+@pytest.mark.slow
 def test_the_number_of_queries_does_not_grow_with_the_portfolio():
     small = _queries_for_portfolio_of(3)
     large = _queries_for_portfolio_of(27)  # 30 in all

@@ -92,6 +92,7 @@ def token_client(user):
     return client
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", LISTS)
 def test_list_queries_do_not_grow_with_the_page(portfolio, program_office_user, path, django_assert_num_queries):
     client = token_client(program_office_user)

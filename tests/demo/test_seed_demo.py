@@ -102,6 +102,7 @@ def test_same_seed_and_date_give_the_same_portfolio():
     assert len(first["use_cases"]) == USE_CASES
 
 
+@pytest.mark.slow
 def test_another_seed_or_date_gives_another_portfolio():
     seed("--seed", "1")
     first = portfolio_dump()

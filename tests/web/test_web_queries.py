@@ -62,6 +62,7 @@ def urls_for(use_case):
     ]
 
 
+@pytest.mark.slow
 def test_owner_pages_run_constant_queries(client, business_owner_user, owner_person, django_assert_num_queries):
     client.force_login(business_owner_user)
     first = grow(owner_person, 2)[0]

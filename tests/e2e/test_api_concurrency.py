@@ -22,6 +22,7 @@ from tests.factories import PersonFactory, UseCaseFactory, UserFactory
 WRITERS = 20
 
 pytestmark = [
+    pytest.mark.slow,
     # Committed rows, seen by every thread; the migrations' data is put back afterwards.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need the real PostgreSQL"),

@@ -17,7 +17,7 @@ from tests.factories import BusinessUnitFactory, DecisionFactory, UseCaseFactory
 
 pytestmark = pytest.mark.django_db
 
-LABELLED = Path(__file__).parent / "data" / "duplicate_use_cases.csv"
+LABELLED = Path(__file__).resolve().parents[1] / "data" / "duplicate_use_cases.csv"
 TODAY = timezone.localdate()
 # The similarity the detector is tuned for (see the report on the policy's default).
 MIN_SIMILARITY = 0.3

@@ -10,6 +10,7 @@ from portfolio import access as portfolio_access
 from registry.admin import ReadOnlyAdmin, ReadOnlyInline, RoleAwareAdmin
 
 from .services.findings import assign_finding, change_finding_status
+from .selectors import findings as finding_selectors
 from .models import Finding, FindingEvent, FindingStatus, Policy, ScanRun
 from .services.policy import save_policy
 from .services.scans import ALL_KINDS, start_scan
@@ -41,6 +42,9 @@ class FindingAdmin(RoleAwareAdmin):
     inlines = [FindingEventInline]
     action_form = FindingActionForm
     actions = ["acknowledge", "resolve", "dismiss", "reopen"]
+
+    def get_queryset(self, request):
+        return finding_selectors.visible_to(request.user, super().get_queryset(request))
 
     def has_add_permission(self, request, *args):
         return False

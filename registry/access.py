@@ -116,6 +116,34 @@ def can_change_use_case(user, use_case: UseCase | None) -> bool:
     )
 
 
+def can_attach_to_decision(user, decision: Decision, use_case: UseCase | None = None) -> bool:
+    """May `use_case` serve `decision` (be registered under it, or moved to it) by this actor?
+    The program office attaches anything anywhere. A business owner attaches use cases to the
+    decisions she owns, and a use case she is the business owner of (she stays answerable for
+    it) to another decision of her own business unit; never a use case she does not answer
+    for to someone else's decision, nor to another unit's."""
+    if is_program_office(user):
+        return True
+    person = person_for_user(user)
+    if not is_business_owner(user) or person is None:
+        return False
+    if decision.owner_id == person.pk:
+        return True
+    return (use_case is not None and use_case.business_owner_id == person.pk
+            and person.business_unit_id is not None and decision.business_unit_id == person.business_unit_id)
+
+
+def can_move_between_units(user) -> bool:
+    """Units are the directory's: only the program office moves a decision or a use case to
+    another unit."""
+    return is_program_office(user)
+
+
+def can_see_all_findings(user) -> bool:
+    """The program office and auditors see every finding; a business owner those on what she owns."""
+    return is_program_office(user) or is_auditor(user)
+
+
 def can_change_directory(user) -> bool:
     """People and business units come from the directory; the program office keeps them."""
     return is_program_office(user)
@@ -162,6 +190,7 @@ class Offer:
     change: bool = False
     confirm: bool = False
     record_kpi: bool = False
+    attach: bool = False
 
 
 def offer_use_case(actor, use_case: UseCase | None) -> Offer:
@@ -176,6 +205,8 @@ def offer_decision(actor, decision: Decision | None) -> Offer:
     return Offer(
         change=can_change_decision(actor, decision),
         confirm=decision is not None and can_confirm_decision_ownership(actor, decision),
+        attach=decision is not None and (can_attach_to_decision(actor, decision)
+                                         or can_attach_to_decision(actor, decision, UseCase(business_owner=person_for_user(actor)))),
     )
 
 
@@ -194,7 +225,7 @@ class Reach:
 
 def reach(actor) -> Reach:
     return Reach(
-        read=has_role(actor), sees_everything=is_program_office(actor) or is_auditor(actor), write=is_writer(actor), register=can_change_decision(actor, None),
+        read=has_role(actor), sees_everything=can_see_all_findings(actor), write=is_writer(actor), register=can_change_decision(actor, None),
         see_portfolio=can_see_portfolio(actor), import_files=can_import(actor),
         keep_directory=can_change_directory(actor),
     )

@@ -8,7 +8,7 @@ import pytest
 from portfolio.services.findings import reconcile
 from portfolio.models import Finding
 from portfolio.detectors.base import Detected
-from tests.factories import KPIFactory, PersonFactory, UseCaseFactory, UserFactory
+from tests.factories import DecisionFactory, KPIFactory, PersonFactory, UseCaseFactory, UserFactory
 
 AS_OF = datetime.date(2026, 11, 2)
 
@@ -20,7 +20,9 @@ def owner_person(business_owner_user):
 
 @pytest.fixture
 def own_use_case(owner_person):
-    use_case = UseCaseFactory(business_owner=owner_person, title="Invoice early payment ranking")
+    # Someone else's decision of the owner's own unit: she answers for the use case, not the decision.
+    decision = DecisionFactory(business_unit=owner_person.business_unit)
+    use_case = UseCaseFactory(decision=decision, business_owner=owner_person, title="Invoice early payment ranking")
     KPIFactory(use_case=use_case, name="Discount captured")
     return use_case
 

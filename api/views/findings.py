@@ -11,6 +11,7 @@ from rest_framework.viewsets import GenericViewSet
 
 from portfolio import access as portfolio_access
 from portfolio.models import FindingStatus
+from portfolio.selectors import findings as finding_selectors
 from portfolio.services.findings import assign_finding, change_finding_status
 from portfolio.services.scans import start_scan
 
@@ -40,6 +41,10 @@ class FindingViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
     ordering_fields = ["id", "last_seen", "first_seen", "status_changed_at"]
     ordering = ["-id"]
     pagination_class = LargeListPagination
+
+    def get_queryset(self):
+        # A business owner sees the findings on what she owns, as in the inbox; 404 for others.
+        return finding_selectors.visible_to(self.request.user, super().get_queryset())
 
     def may_write(self, request):
         return is_writer(request)

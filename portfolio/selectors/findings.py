@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, Q, QuerySet
 
+from registry import access
 from registry.models import Decision, Person, UseCase
 from registry.selectors.ownership import owned_by, owned_decision_ids
 
@@ -24,16 +25,26 @@ def _linked(*, use_cases: QuerySet, decisions) -> Q:
     return Q(pk__in=links[0].union(links[1]))
 
 
-def findings_for(person: Person | None, *, everything: bool) -> QuerySet[Finding]:
-    """Findings a user may see: everything for the program office and auditors, otherwise those
-    on what `person` owns (the reach of portfolio.access.can_answer_finding)."""
+def findings_for(person: Person | None, *, everything: bool, findings: QuerySet[Finding] | None = None) -> QuerySet[Finding]:
+    """`findings` (default: all) a user may see: everything for the program office and
+    auditors, otherwise those on what `person` owns (the reach of portfolio.access.can_answer_finding)."""
+    findings = Finding.objects.all() if findings is None else findings
     if everything:
-        return Finding.objects.all()
+        return findings
     if person is None:
-        return Finding.objects.none()
-    return Finding.objects.filter(
+        return findings.none()
+    return findings.filter(
         _linked(use_cases=UseCase.objects.filter(owned_by(person)), decisions=owned_decision_ids(person))
     )
+
+
+def visible_to(actor, findings: QuerySet[Finding] | None = None) -> QuerySet[Finding]:
+    """`findings` (default: all) as far as `actor` may see them: the same reach on every
+    surface (inbox, API, admin)."""
+    reach = access.reach(actor)
+    if not reach.read:
+        return Finding.objects.none()
+    return findings_for(access.person_for_user(actor), everything=reach.sees_everything, findings=findings)
 
 
 def filter_findings(findings: QuerySet[Finding], *, kind="", unit=None, status="", owner: Person | None = None,

@@ -14,6 +14,7 @@ from core.versioning import versioned_write
 from .. import access
 from ..models import Decision
 
+MOVE_UNITS = "Only the program office moves a decision to another business unit."
 HANDS_AWAY = "A business owner registers and keeps only decisions they own; ask the program office to hand one over."
 
 
@@ -36,6 +37,8 @@ def save_decision(
         return decision
     with versioned_write(Decision.objects.all(), decision.pk, actor=actor, expected_version=expected_version) as write:
         access.require(access.can_change_decision(actor, write.current), "You may change only the decisions you own.")
+        if decision.business_unit_id != write.current.business_unit_id:
+            access.require(access.can_move_between_units(actor), MOVE_UNITS)
         if decision.owner_id != write.current.owner_id:
             decision.owner_confirmed_on = today if decision.owner_id else None
         write.save(decision)

@@ -18,6 +18,8 @@ from core.validation import validated
 
 REGISTER_OWN = ("You can only register a use case you own (as business or technical owner) "
                 "or that serves a decision you own.")
+OTHERS_DECISION = ("A use case serves another owner's decision only if you are its business owner and the decision "
+                   "is of your own business unit; ask the decision's owner or the program office.")
 KEEP_A_ROLE = "You cannot hand this use case to others and keep no role on it; ask the program office to reassign it."
 
 
@@ -27,6 +29,7 @@ def register_use_case(
 ) -> UseCase:
     """Register a new use case in `proposed`, writing its first transition (and its friction points)."""
     access.require(access.can_change_use_case(actor, use_case), REGISTER_OWN)
+    access.require(access.can_attach_to_decision(actor, use_case.decision, use_case), OTHERS_DECISION)
     registered_at = on or timezone.now()
     with transaction.atomic():
         use_case.stage = Stage.PROPOSED
@@ -71,6 +74,10 @@ def edit_use_case(
     with versioned_write(queryset, use_case.pk, actor=actor, expected_version=expected_version) as write:
         current = write.current
         access.require(access.can_change_use_case(actor, current), "You may change only the use cases you own.")
+        if use_case.decision_id != current.decision_id:
+            access.require(access.can_attach_to_decision(actor, use_case.decision, use_case), OTHERS_DECISION)
+        if use_case.business_unit_id != current.business_unit_id:
+            access.require(access.can_move_between_units(actor), "Only the program office moves a use case to another business unit.")
         use_case.stage, use_case.stage_entered_on = current.stage, current.stage_entered_on
         for role in ("business", "technical"):
             owner_id = getattr(use_case, f"{role}_owner_id")

@@ -84,6 +84,10 @@ def _use_case_body(w):
 READ = {"anonymous": 401, "auditor": 200, "owner": 200, "stranger": 200, "office": 200}
 OFFICE_ONLY = {"anonymous": 401, "auditor": 403, "owner": 403, "stranger": 403}
 OWNERS = {"anonymous": 401, "auditor": 403, "stranger": 403}
+# A business owner sees only the findings on what she owns, as in the inbox: to a stranger the
+# owner's finding does not exist.
+FINDING_READ = {**READ, "stranger": 404}
+FINDING_OWNERS = {**OWNERS, "stranger": 404}
 
 # (name, method, path, body, expected status by role)
 CASES = [
@@ -136,19 +140,19 @@ CASES = [
     ("list stage transitions", "get", lambda w: "/api/stage-transitions/", None, READ),
     ("stage transition", "get", lambda w: f"/api/stage-transitions/{w['use_case'].transitions.get().pk}/", None, READ),
     ("list findings", "get", lambda w: "/api/findings/", None, READ),
-    ("finding", "get", lambda w: f"/api/findings/{w['finding'].pk}/", None, READ),
+    ("finding", "get", lambda w: f"/api/findings/{w['finding'].pk}/", None, FINDING_READ),
     ("acknowledge finding", "post", lambda w: f"/api/findings/{w['finding'].pk}/acknowledge/", lambda w: {},
-     {**OWNERS, "owner": 200, "office": 200}),
+     {**FINDING_OWNERS, "owner": 200, "office": 200}),
     ("resolve finding", "post", lambda w: f"/api/findings/{w['finding'].pk}/resolve/", lambda w: {},
-     {**OWNERS, "owner": 200, "office": 200}),
+     {**FINDING_OWNERS, "owner": 200, "office": 200}),
     ("dismiss finding", "post", lambda w: f"/api/findings/{w['finding'].pk}/dismiss/", lambda w: {"reason": "known"},
-     {**OWNERS, "owner": 200, "office": 200}),
+     {**FINDING_OWNERS, "owner": 200, "office": 200}),
     ("reopen finding", "post", lambda w: f"/api/findings/{w['acknowledged'].pk}/reopen/", lambda w: {"reason": "back"},
-     {**OWNERS, "owner": 200, "office": 200}),
+     {**FINDING_OWNERS, "owner": 200, "office": 200}),
     ("reopen an open finding", "post", lambda w: f"/api/findings/{w['finding'].pk}/reopen/", lambda w: {},
-     {**OWNERS, "owner": 409, "office": 409}),
+     {**FINDING_OWNERS, "owner": 409, "office": 409}),
     ("assign finding", "post", lambda w: f"/api/findings/{w['finding'].pk}/assign/",
-     lambda w: {"assignee": w["owner"].pk}, {**OFFICE_ONLY, "office": 200}),
+     lambda w: {"assignee": w["owner"].pk}, {**OFFICE_ONLY, "stranger": 404, "office": 200}),
     ("list scan runs", "get", lambda w: "/api/scan-runs/", None, READ),
     ("scan run", "get", lambda w: f"/api/scan-runs/{w['scan_run'].pk}/", None, READ),
     ("start scan", "post", lambda w: "/api/scan-runs/", lambda w: {"kinds": ["stalled_pilot"]}, {**OFFICE_ONLY, "office": 202}),

@@ -215,3 +215,65 @@ def test_an_observation_in_the_future_is_refused_naming_the_field():
 
     assert "observed_on" in refused.value.errors
     assert not KPIObservation.objects.exists()
+
+
+# Rules a business owner meets when she reaches beyond what she answers for ------------------
+
+
+def test_a_business_owner_cannot_attach_her_use_case_to_another_units_decision(owner):
+    person = Person.objects.get(email=owner.email)
+    use_case = UseCaseFactory(business_owner=person, decision=DecisionFactory(owner=person))
+    elsewhere = DecisionFactory()  # another owner's, in another unit
+    use_case.decision = elsewhere
+
+    with pytest.raises(NotAllowed, match="business unit"):
+        edit_use_case(use_case=use_case, actor=owner)
+
+    assert UseCase.objects.get(pk=use_case.pk).decision.owner_id == person.pk
+
+
+def test_a_business_owner_may_attach_a_use_case_she_answers_for_to_a_decision_of_her_unit(owner):
+    person = Person.objects.get(email=owner.email)
+    use_case = UseCaseFactory(business_owner=person, decision=DecisionFactory(owner=person))
+    colleagues = DecisionFactory(business_unit=person.business_unit)
+    use_case.decision = colleagues
+
+    edit_use_case(use_case=use_case, actor=owner)
+
+    assert UseCase.objects.get(pk=use_case.pk).decision_id == colleagues.pk
+
+
+def test_a_business_owner_cannot_register_under_someones_decision_naming_them_owner(owner):
+    person = Person.objects.get(email=owner.email)
+    theirs = DecisionFactory(business_unit=person.business_unit)
+
+    with pytest.raises(NotAllowed):
+        register_use_case(use_case=UseCase(decision=theirs, business_unit=theirs.business_unit, title="For them",
+                                           business_owner=theirs.owner, technical_owner=person), actor=owner)
+
+    assert not UseCase.objects.filter(title="For them").exists()
+
+
+def test_a_business_owner_cannot_move_her_decision_to_another_unit(owner):
+    person = Person.objects.get(email=owner.email)
+    mine = DecisionFactory(owner=person)
+    home_unit = mine.business_unit_id
+    mine.business_unit = BusinessUnitFactory(name="Elsewhere")
+
+    with pytest.raises(NotAllowed, match="another business unit"):
+        save_decision(decision=mine, actor=owner)
+
+    assert Decision.objects.get(pk=mine.pk).business_unit_id == home_unit
+
+
+def test_the_program_office_moves_decisions_and_use_cases_between_units():
+    office = UserFactory(username="office", groups=["program_office"])
+    use_case = UseCaseFactory()
+    elsewhere = BusinessUnitFactory(name="Elsewhere")
+    decision = use_case.decision
+    decision.business_unit = elsewhere
+    save_decision(decision=decision, actor=office)
+    use_case.business_unit = elsewhere
+    edit_use_case(use_case=use_case, actor=office)
+
+    assert UseCase.objects.get(pk=use_case.pk).business_unit_id == Decision.objects.get(pk=decision.pk).business_unit_id

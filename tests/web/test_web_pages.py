@@ -235,7 +235,7 @@ def test_register_a_decision_then_a_use_case_from_it(login, owner_person):
 
 
 def test_an_owner_cannot_register_a_use_case_for_others_only(login, owner_person):
-    decision = DecisionFactory()  # not theirs
+    decision = DecisionFactory(business_unit=owner_person.business_unit)  # not theirs, in their unit
     other = PersonFactory()
     response = login("owner").post(reverse("web:use_case_new", args=[decision.pk]), {
         "title": "Not mine", "business_owner_email": other.email,
@@ -243,6 +243,19 @@ def test_an_owner_cannot_register_a_use_case_for_others_only(login, owner_person
         "orchestration_readiness": "none", "inference_readiness": "none"})
     assert response.status_code == 200 and "You can only register a use case you own" in response.content.decode()
     assert not UseCase.objects.filter(title="Not mine").exists()
+
+
+def test_an_owner_cannot_register_under_another_units_decision_she_does_not_own(login, owner_person):
+    decision = DecisionFactory()  # another owner's, in another unit
+    url = reverse("web:use_case_new", args=[decision.pk])
+
+    assert login("owner").get(url).status_code == 403
+    response = login("owner").post(url, {
+        "title": "Mine, under theirs", "business_owner_email": owner_person.email,
+        "data_readiness": "none", "infrastructure_readiness": "none", "model_readiness": "none",
+        "orchestration_readiness": "none", "inference_readiness": "none"})
+    assert response.status_code == 403
+    assert not UseCase.objects.filter(title="Mine, under theirs").exists()
 
 
 def test_an_owner_without_directory_person_cannot_own_a_decision(client, business_owner_user):

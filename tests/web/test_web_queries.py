@@ -23,7 +23,8 @@ def grow(owner, n: int):
     """n more use cases: the owner's, with KPIs, observations, moves and findings; and others'."""
     made = []
     for i in range(n):
-        use_case = ProductionReadyUseCaseFactory(business_owner=owner, **({"decision__owner": owner} if i % 2 else {}))
+        use_case = ProductionReadyUseCaseFactory(business_owner=owner, decision__business_unit=owner.business_unit,
+                                                 **({"decision__owner": owner} if i % 2 else {}))
         kpi = use_case.kpis.get()
         for day in range(1, 4):
             record_kpi_observation(kpi=kpi, observed_on=datetime.date(2026, 10, day), value=Decimal(day), actor=TEST_ACTOR)

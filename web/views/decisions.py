@@ -93,7 +93,7 @@ def decision_detail(request, pk):
         # each of its use cases states its own decision (on its card).
         "can_change": decision.is_defined and offer.change,
         "can_confirm": decision.is_defined and offer.confirm,
-        "can_add_use_case": decision.is_defined and access.offer_use_case(request.user, None).change,
+        "can_add_use_case": decision.is_defined and offer.attach,
         "validating_needs": GATES[Stage.VALIDATING](UseCase(decision=decision)) if decision.is_defined else [],
     })
 

@@ -25,8 +25,7 @@ from .common import PAGE_SIZE, next_url
 
 
 def _finding_scope(user):
-    everything = access.reach(user).sees_everything
-    return finding_selectors.findings_for(access.person_for_user(user), everything=everything)
+    return finding_selectors.visible_to(user)
 
 
 @login_required

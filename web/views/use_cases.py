@@ -31,8 +31,8 @@ from .common import Feedback, answer, card, card_use_case, decorate, next_url, p
 @require_http_methods(["GET", "POST"])
 def use_case_new(request, decision_pk):
     decision = access.access_decision(request.user, decision_pk)
-    access.require(decision.is_defined and access.offer_use_case(request.user, None).change,
-                   "Use cases are registered under a stated decision, by the program office or its owners.")
+    access.require(decision.is_defined and access.offer_decision(request.user, decision).attach,
+                   "Use cases are registered under a stated decision, by its owner or the program office.")
     person = access.person_for_user(request.user)
     initial = {"business_owner_email": person.email} if person and not access.is_program_office(request.user) else {}
     form = UseCaseForm(posted(request), initial=initial,

@@ -205,8 +205,9 @@ def offer_decision(actor, decision: Decision | None) -> Offer:
     return Offer(
         change=can_change_decision(actor, decision),
         confirm=decision is not None and can_confirm_decision_ownership(actor, decision),
-        attach=decision is not None and (can_attach_to_decision(actor, decision)
-                                         or can_attach_to_decision(actor, decision, UseCase(business_owner=person_for_user(actor)))),
+        # registering under it: a new use case she would answer for herself
+        attach=decision is not None and can_attach_to_decision(
+            actor, decision, UseCase(business_owner=person_for_user(actor))),
     )
 
 

@@ -1,0 +1,145 @@
+"""Sign-in lockout (django-axes), the password-reset throttle, and the security headers that every
+response carries (Content-Security-Policy, Permissions-Policy)."""
+
+import datetime
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.db.models import F
+from django.urls import reverse
+
+from tests.factories import UserFactory
+from tests.web_setup import own_use_case, owner_person  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "correct horse battery"
+LOGIN_FORMS = ["/accounts/login/", "/admin/login/"]
+
+
+@pytest.fixture(autouse=True)
+def _mail_kept(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+def sign_in(client, url, username, password, ip="203.0.113.7", **extra):
+    return client.post(url, {"username": username, "password": password}, REMOTE_ADDR=ip, **extra)
+
+
+def signed_in(client):
+    return "_auth_user_id" in client.session
+
+
+def time_passes(delta):
+    """Time travel for the lockout: the recorded attempts were made `delta` earlier."""
+    from axes.models import AccessAttempt
+
+    AccessAttempt.objects.update(attempt_time=F("attempt_time") - delta)
+
+
+# Sign-in lockout ----------------------------------------------------------------------------------
+
+def test_the_lockout_defaults_are_twenty_failures_and_fifteen_minutes():
+    assert settings.AXES_FAILURE_LIMIT == 20
+    assert settings.AXES_COOLOFF_TIME == datetime.timedelta(minutes=15)
+
+
+@pytest.mark.parametrize("url", LOGIN_FORMS)
+def test_twenty_wrong_passwords_lock_the_account_until_the_cool_off_ends(client, url):
+    UserFactory(username="office")
+    for attempt in range(19):
+        assert sign_in(client, url, "office", f"guess-{attempt}").status_code == 200
+
+    locked = sign_in(client, url, "office", "guess-19")
+    assert locked.status_code == 429
+    body = locked.content.decode()
+    assert "Too many failed sign-ins" in body and "15 minutes" in body
+    assert '<main id="main">' in body and "site.css" in body  # the site's layout, not a bare message
+
+    right = sign_in(client, url, "office", PASSWORD)
+    assert right.status_code == 429 and not signed_in(client)
+
+    time_passes(datetime.timedelta(minutes=14))
+    assert sign_in(client, url, "office", PASSWORD).status_code == 429
+
+    time_passes(settings.AXES_COOLOFF_TIME + datetime.timedelta(minutes=1))
+    allowed = sign_in(client, url, "office", PASSWORD)
+    assert allowed.status_code == 302 and signed_in(client)
+
+
+@pytest.mark.parametrize("url", LOGIN_FORMS)
+def test_failures_from_many_addresses_still_lock_the_account(client, url):
+    UserFactory(username="office")
+    UserFactory(username="auditor")
+    for n in range(20):
+        sign_in(client, url, "office", "guess", ip=f"198.51.100.{n}")
+
+    assert sign_in(client, url, "office", PASSWORD, ip="192.0.2.1").status_code == 429
+    assert not signed_in(client)
+    # Another account, from an address that failed nothing, is not affected.
+    assert sign_in(client, url, "auditor", PASSWORD, ip="192.0.2.1").status_code == 302
+
+
+def test_failures_from_one_client_lock_that_client_out_of_every_account(client):
+    UserFactory(username="office")
+    for n in range(20):
+        sign_in(client, "/accounts/login/", f"nobody-{n}", "guess", ip="203.0.113.9")
+
+    assert sign_in(client, "/admin/login/", "office", PASSWORD, ip="203.0.113.9").status_code == 429
+    assert sign_in(client, "/accounts/login/", "office", PASSWORD, ip="203.0.113.9").status_code == 429
+    assert not signed_in(client)
+    assert sign_in(client, "/accounts/login/", "office", PASSWORD, ip="198.51.100.4").status_code == 302
+
+
+def test_behind_a_trusted_proxy_the_forwarded_client_is_locked_not_the_proxy(client, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    UserFactory(username="office")
+    proxy = "10.0.0.2"
+    for n in range(20):
+        # A client may send its own X-Forwarded-For; the proxy appends the address it saw.
+        sign_in(client, "/accounts/login/", f"nobody-{n}", "guess", ip=proxy,
+                HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, 203.0.113.66")
+
+    assert sign_in(client, "/accounts/login/", "office", PASSWORD, ip=proxy,
+                   HTTP_X_FORWARDED_FOR="203.0.113.66").status_code == 429
+    assert sign_in(client, "/accounts/login/", "office", PASSWORD, ip=proxy,
+                   HTTP_X_FORWARDED_FOR="203.0.113.67").status_code == 302
+
+
+def test_sign_in_attempts_are_recorded(client):
+    from axes.models import AccessFailureLog, AccessLog
+
+    UserFactory(username="office")
+    for _ in range(3):
+        sign_in(client, "/accounts/login/", "office", "guess", ip="203.0.113.8")
+    sign_in(client, "/admin/login/", "office", PASSWORD, ip="203.0.113.8")
+
+    assert AccessFailureLog.objects.filter(username="office", ip_address="203.0.113.8").count() == 3
+    assert AccessLog.objects.filter(username="office", ip_address="203.0.113.8").count() == 1
+
+
+def test_the_attempt_records_are_in_the_admin(client):
+    client.force_login(UserFactory(username="root", is_superuser=True))
+    for model in ("accessattempt", "accessfailurelog", "accesslog"):
+        assert client.get(reverse(f"admin:axes_{model}_changelist")).status_code == 200
+
+
+def test_a_username_longer_than_any_account_is_recorded_cut_and_counted(client):
+    from axes.models import AccessAttempt
+
+    for _ in range(20):
+        assert sign_in(client, "/accounts/login/", "x" * 500, "guess").status_code in (200, 429)
+    assert AccessAttempt.objects.get().username == "x" * 255
+    assert sign_in(client, "/accounts/login/", "x" * 400, "guess", ip="198.51.100.77").status_code == 429
+
+
+def test_a_forwarded_address_that_is_no_address_is_not_believed(client, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    from axes.models import AccessAttempt
+
+    sign_in(client, "/accounts/login/", "office", "guess", ip="10.0.0.2", HTTP_X_FORWARDED_FOR="not-an-address")
+    assert AccessAttempt.objects.get().ip_address == "10.0.0.2"

@@ -118,6 +118,11 @@ AXES_USERNAME_CALLABLE = "config.accounts.attempted_username"
 # The number of proxies in front that append the client's address to X-Forwarded-For: 0 (the
 # default) uses the connection's address, which behind a proxy is the proxy's own.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Password resets (config.accounts): at most so many mails to one address, and requests from
+# one client address, in a window; each request is logged to "lastmile.security".
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env.int("PASSWORD_RESET_LIMIT_PER_ADDRESS", default=3)
+PASSWORD_RESET_LIMIT_PER_CLIENT = env.int("PASSWORD_RESET_LIMIT_PER_CLIENT", default=10)
+PASSWORD_RESET_WINDOW_MINUTES = env.int("PASSWORD_RESET_WINDOW_MINUTES", default=60)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "web:home"

@@ -128,6 +128,50 @@ def test_the_attempt_records_are_in_the_admin(client):
         assert client.get(reverse(f"admin:axes_{model}_changelist")).status_code == 200
 
 
+# Password-reset throttle --------------------------------------------------------------------------
+
+def reset(client, email, ip="203.0.113.30"):
+    return client.post(reverse("password_reset"), {"email": email}, REMOTE_ADDR=ip)
+
+
+def test_an_address_is_mailed_at_most_three_reset_links_an_hour(client, caplog):
+    owner = UserFactory(username="owner")
+    office = UserFactory(username="office")
+    for n, email in enumerate([owner.email, owner.email, owner.email.upper(), owner.email, owner.email]):
+        response = reset(client, email, ip=f"198.51.100.{n}")  # from anywhere: counted per address
+        # Throttled or not, the answer is the same: it tells nobody whether the address exists.
+        assert response.status_code == 302 and response["Location"] == reverse("password_reset_done")
+
+    assert len(mail.outbox) == 3
+    assert reset(client, office.email).status_code == 302
+    assert len(mail.outbox) == 4
+
+    records = [r.getMessage() for r in caplog.records if r.name == "lastmile.security"]
+    assert len(records) == 6
+    assert sum("not sent" in message for message in records) == 2
+    assert all("198.51.100." in message or "203.0.113.30" in message for message in records)
+
+
+def test_one_client_asking_for_many_resets_is_refused_with_429(client, caplog):
+    for n in range(10):
+        assert reset(client, f"someone-{n}@example.com", ip="203.0.113.20").status_code == 302
+
+    refused = reset(client, "someone-else@example.com", ip="203.0.113.20")
+    assert refused.status_code == 429
+    body = refused.content.decode()
+    assert "Too many password-reset requests" in body and '<main id="main">' in body
+    assert any("refused" in r.getMessage() and "203.0.113.20" in r.getMessage()
+               for r in caplog.records if r.name == "lastmile.security")
+
+    assert reset(client, "someone-else@example.com", ip="198.51.100.20").status_code == 302
+
+
+def test_an_invalid_reset_form_is_not_counted(client):
+    for _ in range(12):
+        assert reset(client, "not-an-email").status_code == 200
+    assert reset(client, "someone@example.com").status_code == 302
+
+
 def test_a_username_longer_than_any_account_is_recorded_cut_and_counted(client):
     from axes.models import AccessAttempt
 

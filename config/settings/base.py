@@ -5,11 +5,14 @@ and Celery tasks executed in process. Set DATABASE_URL and REDIS_URL for Postgre
 real broker; see README.md.
 """
 
+import base64
 import datetime
+import hashlib
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -34,6 +37,7 @@ INSTALLED_APPS = [
     "simple_history",
     "django_htmx",
     "axes",
+    "csp",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -48,6 +52,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -61,6 +67,43 @@ MIDDLEWARE = [
     # Last, as django-axes asks: turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
+
+# Content-Security-Policy (django-csp) on every response: everything from this origin, nothing
+# inline. The pages use htmx from static files and no inline script, style or event handler.
+# Two third-party pages have an inline element, which carries a per-response nonce (it then
+# appears in the header of that response only): Swagger UI's script at /api/docs/
+# (templates/drf_spectacular/swagger_ui.html) and the browsable API's code colours
+# (templates/rest_framework/api.html). The few style attributes of these packages' templates are
+# allowed by the hash of their exact text; nothing else inline.
+_THIRD_PARTY_STYLE_ATTRIBUTES = [
+    "float: right", "float: right; margin-right: 10px", "width: 350px",  # the browsable API (DRF)
+    "border-top: 0",  # an object's history in the admin (django-simple-history)
+]
+
+
+def _csp_hash(text: str) -> str:
+    return "'sha256-{}'".format(base64.b64encode(hashlib.sha256(text.encode()).digest()).decode())
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": ["'unsafe-hashes'", *map(_csp_hash, _THIRD_PARTY_STYLE_ATTRIBUTES)],
+        "img-src": [SELF, "data:"],  # Swagger UI's icons are data: URLs in its CSS (images run no script)
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
+# Permissions-Policy (django-permissions-policy): no page uses any of these browser features.
+PERMISSIONS_POLICY = {feature: [] for feature in (
+    "accelerometer", "autoplay", "camera", "display-capture", "encrypted-media", "fullscreen", "geolocation",
+    "gyroscope", "magnetometer", "microphone", "midi", "payment", "picture-in-picture", "publickey-credentials-get",
+    "screen-wake-lock", "usb", "xr-spatial-tracking",
+)}
 
 ROOT_URLCONF = "config.urls"
 

@@ -172,6 +172,89 @@ def test_an_invalid_reset_form_is_not_counted(client):
     assert reset(client, "someone@example.com").status_code == 302
 
 
+# Security headers ---------------------------------------------------------------------------------
+
+def directives(header):
+    return {name: values for name, *values in (part.split() for part in header.split(";") if part.strip())}
+
+
+def assert_strict(response):
+    policy = directives(response["Content-Security-Policy"])
+    assert policy["default-src"] == ["'self'"]
+    for name in ("script-src", "style-src"):
+        values = policy.get(name, policy["default-src"])
+        assert "'unsafe-inline'" not in values and "'unsafe-eval'" not in values and "*" not in values, name
+    assert policy["object-src"] == ["'none'"]
+    assert policy["base-uri"] == ["'none'"]
+    assert policy["frame-ancestors"] == ["'none'"]
+    assert policy["form-action"] == ["'self'"]
+    permissions = response["Permissions-Policy"]
+    for feature in ("camera", "microphone", "geolocation", "payment", "usb"):
+        assert f"{feature}=()" in permissions
+    return policy
+
+
+@pytest.mark.parametrize("url", ["/accounts/login/", "/accounts/password_reset/", "/admin/login/", "/healthz",
+                                 "/api/use-cases/", "/no-such-page/", "/static/web/site.css"])
+def test_every_response_carries_a_strict_policy_and_a_permissions_policy(client, url):
+    response = client.get(url)
+    assert_strict(response)
+
+
+def test_signed_in_pages_carry_them_and_render_no_inline_style(client, program_office_user, own_use_case):  # noqa: F811
+    client.force_login(program_office_user)
+    for url in ("/", "/portfolio/", "/findings/", f"/use-cases/{own_use_case.pk}/", "/import/", "/admin/",
+                "/admin/registry/usecase/", f"/admin/registry/usecase/{own_use_case.pk}/change/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert_strict(response)
+        if not url.startswith("/admin/"):
+            body = response.content.decode()
+            assert not re.search(r"\sstyle=|<script(?![^>]*\bsrc=)|\son[a-z]+=", body), url
+
+
+def test_the_heat_table_colours_its_cells_with_classes(client, program_office_user, own_use_case):  # noqa: F811
+    client.force_login(program_office_user)
+    body = client.get("/portfolio/").content.decode()
+    assert re.search(r'<td class="num heat-[0-9a-f]{6}">', body)
+    css = (ROOT / "web/static/web/site.css").read_text()
+    from web.charts import readiness_cell_style
+    for score in range(4):
+        assert f".heat-{readiness_cell_style(score)[1:]}" in css
+
+
+INLINE = re.compile(
+    r"<script(?![^>]*\b(?:src|nonce)=)(?![^>]*application/json)|<style(?![^>]*\bnonce=)|\son[a-z]+\s*=|\sstyle\s*=|javascript:",
+    re.IGNORECASE,
+)
+
+
+def test_no_template_has_an_inline_script_style_or_event_handler():
+    offending = [f"{path.relative_to(ROOT)}:{number}"
+                 for folder in ("templates", "web/templates") if (ROOT / folder).exists()
+                 for path in (ROOT / folder).rglob("*.html")
+                 for number, line in enumerate(path.read_text().splitlines(), 1) if INLINE.search(line)]
+    assert offending == []
+
+
+def test_api_docs_inline_script_carries_the_nonce_of_its_policy(client, program_office_user):
+    client.force_login(program_office_user)
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    policy = assert_strict(response)
+    body = response.content.decode()
+    nonces = set(re.findall(r'<(?:script|style) nonce="([^"]+)"', body))
+    assert len(nonces) == 1
+    assert f"'nonce-{nonces.pop()}'" in policy["script-src"]
+    assert not re.search(r"<script>|<style>", body)
+    assert "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in body  # served here, not from a CDN
+
+
+def test_pages_without_an_inline_script_get_no_nonce(client):
+    policy = directives(client.get("/accounts/login/")["Content-Security-Policy"])
+    assert not any(value.startswith("'nonce-") for values in policy.values() for value in values)
+
+
 def test_a_username_longer_than_any_account_is_recorded_cut_and_counted(client):
     from axes.models import AccessAttempt
 

@@ -9,10 +9,12 @@ import base64
 import datetime
 import hashlib
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -132,9 +134,28 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# The cache holds the API's throttle counts: with several processes (gunicorn workers), point
-# CACHE_URL at Redis so they count together; the default is per process.
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+def default_cache_url(*, cache_url: str, redis_url: str) -> str:
+    """The cache holds the API's throttle counts and the password-reset counts, which the
+    processes (gunicorn workers) must share. CACHE_URL if set; otherwise, wherever a broker is
+    configured, Redis on the broker's server in the database after the broker's (the one before
+    for the last, 15: a cache clear() empties its whole database, which must not be the broker's
+    queues); with no broker, one process: its own memory."""
+    if cache_url:
+        return cache_url
+    if not redis_url:
+        return "locmemcache://"
+    parts = urlsplit(redis_url)
+    if parts.scheme not in ("redis", "rediss") or not (parts.path.strip("/") or "0").isdigit():
+        raise ImproperlyConfigured(f"REDIS_URL {parts.scheme}://… names no Redis database: set CACHE_URL too.")
+    broker_db = int(parts.path.strip("/") or 0)
+    cache_db = broker_db + 1 if broker_db < 15 else broker_db - 1
+    return urlunsplit(parts._replace(path=f"/{cache_db}"))
+
+
+REDIS_URL = env.str("REDIS_URL", default="")
+CACHES = {"default": env.cache_url_config(
+    default_cache_url(cache_url=env.str("CACHE_URL", default=""), redis_url=REDIS_URL))}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -185,7 +206,6 @@ STORAGES = {
 
 # Celery: a real broker when REDIS_URL is set, otherwise tasks run in process so the
 # zero-setup start needs no Redis.
-REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL

@@ -155,3 +155,58 @@ def test_the_static_files_the_image_serves_collect_with_hashed_names(tmp_path):
 
     manifest = (tmp_path / "staticfiles.json").read_text()
     assert "web/" in manifest and "drf_spectacular_sidecar/" in manifest and "admin/" in manifest
+
+
+@pytest.mark.parametrize(("cache_url", "redis_url", "expected"), [
+    ("", "", "locmemcache://"),  # no broker: tasks run in process, one process counts alone
+    ("", "redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/1"),
+    ("", "redis://:secret@redis:6379/14", "redis://:secret@redis:6379/15"),
+    ("", "redis://redis:6379", "redis://redis:6379/1"),
+    ("", "rediss://redis:6380/3?ssl_cert_reqs=required", "rediss://redis:6380/4?ssl_cert_reqs=required"),
+    ("", "redis://redis:6379/15", "redis://redis:6379/14"),  # the last of Redis's 16 databases
+    ("redis://cache:6379/3", "redis://redis:6379/0", "redis://cache:6379/3"),  # CACHE_URL wins
+    ("locmemcache://", "redis://redis:6379/0", "locmemcache://"),
+    ("redis://cache:6379/3", "", "redis://cache:6379/3"),
+])
+def test_the_cache_is_redis_wherever_a_broker_is_configured(cache_url, redis_url, expected):
+    """The API's throttle counts (and the password-reset counts) live in the cache: with a broker
+    there are several processes, which must count together. Never the broker's own database: a
+    cache clear() empties its database."""
+    from config.settings.base import default_cache_url
+
+    assert default_cache_url(cache_url=cache_url, redis_url=redis_url) == expected
+
+
+def test_a_broker_url_without_a_redis_database_asks_for_cache_url():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.settings.base import default_cache_url
+
+    with pytest.raises(ImproperlyConfigured, match="CACHE_URL"):
+        default_cache_url(cache_url="", redis_url="redis+socket:///run/redis.sock")
+    assert default_cache_url(cache_url="redis://cache:6379/2", redis_url="redis+socket:///run/redis.sock") \
+        == "redis://cache:6379/2"
+
+
+@pytest.mark.parametrize(("environment", "backend"), [
+    ({"REDIS_URL": "redis://127.0.0.1:6379/4", "CACHE_URL": ""}, "RedisCache redis://127.0.0.1:6379/5"),
+    ({"REDIS_URL": "", "CACHE_URL": ""}, "LocMemCache"),
+])
+def test_the_settings_use_that_cache(environment, backend):
+    result = run_manage(
+        "shell", "-c", "from django.conf import settings; c = settings.CACHES['default']; "
+                       "print(c['BACKEND'].rsplit('.', 1)[1], c.get('LOCATION', ''))",
+        **environment,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith(backend)
+
+
+def test_compose_shares_the_cache_in_redis_apart_from_the_broker_and_trusts_one_proxy():
+    from config.settings.base import default_cache_url
+
+    env = COMPOSE["services"]["web"]["environment"]
+    cache = default_cache_url(cache_url=env.get("CACHE_URL", ""), redis_url=env["REDIS_URL"])
+    assert cache.startswith("redis://redis:6379/") and cache != env["REDIS_URL"]
+    # The README puts a TLS proxy in front: the client is the address it forwards, not the proxy's.
+    assert str(env["TRUSTED_PROXY_COUNT"]).startswith("${TRUSTED_PROXY_COUNT:-1}")

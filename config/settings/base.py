@@ -5,10 +5,16 @@ and Celery tasks executed in process. Set DATABASE_URL and REDIS_URL for Postgre
 real broker; see README.md.
 """
 
+import base64
+import datetime
+import hashlib
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -32,6 +38,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "simple_history",
     "django_htmx",
+    "axes",
+    "csp",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -46,6 +54,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -56,7 +66,46 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "web.errors.DomainErrorMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Content-Security-Policy (django-csp) on every response: everything from this origin, nothing
+# inline. The pages use htmx from static files and no inline script, style or event handler.
+# Two third-party pages have an inline element, which carries a per-response nonce (it then
+# appears in the header of that response only): Swagger UI's script at /api/docs/
+# (templates/drf_spectacular/swagger_ui.html) and the browsable API's code colours
+# (templates/rest_framework/api.html). The few style attributes of these packages' templates are
+# allowed by the hash of their exact text; nothing else inline.
+_THIRD_PARTY_STYLE_ATTRIBUTES = [
+    "float: right", "float: right; margin-right: 10px", "width: 350px",  # the browsable API (DRF)
+    "border-top: 0",  # an object's history in the admin (django-simple-history)
+]
+
+
+def _csp_hash(text: str) -> str:
+    return "'sha256-{}'".format(base64.b64encode(hashlib.sha256(text.encode()).digest()).decode())
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": ["'unsafe-hashes'", *map(_csp_hash, _THIRD_PARTY_STYLE_ATTRIBUTES)],
+        "img-src": [SELF, "data:"],  # Swagger UI's icons are data: URLs in its CSS (images run no script)
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
+# Permissions-Policy (django-permissions-policy): no page uses any of these browser features.
+PERMISSIONS_POLICY = {feature: [] for feature in (
+    "accelerometer", "autoplay", "camera", "display-capture", "encrypted-media", "fullscreen", "geolocation",
+    "gyroscope", "magnetometer", "microphone", "midi", "payment", "picture-in-picture", "publickey-credentials-get",
+    "screen-wake-lock", "usb", "xr-spatial-tracking",
+)}
 
 ROOT_URLCONF = "config.urls"
 
@@ -85,9 +134,28 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# The cache holds the API's throttle counts: with several processes (gunicorn workers), point
-# CACHE_URL at Redis so they count together; the default is per process.
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+def default_cache_url(*, cache_url: str, redis_url: str) -> str:
+    """The cache holds the API's throttle counts and the password-reset counts, which the
+    processes (gunicorn workers) must share. CACHE_URL if set; otherwise, wherever a broker is
+    configured, Redis on the broker's server in the database after the broker's (the one before
+    for the last, 15: a cache clear() empties its whole database, which must not be the broker's
+    queues); with no broker, one process: its own memory."""
+    if cache_url:
+        return cache_url
+    if not redis_url:
+        return "locmemcache://"
+    parts = urlsplit(redis_url)
+    if parts.scheme not in ("redis", "rediss") or not (parts.path.strip("/") or "0").isdigit():
+        raise ImproperlyConfigured(f"REDIS_URL {parts.scheme}://… names no Redis database: set CACHE_URL too.")
+    broker_db = int(parts.path.strip("/") or 0)
+    cache_db = broker_db + 1 if broker_db < 15 else broker_db - 1
+    return urlunsplit(parts._replace(path=f"/{cache_db}"))
+
+
+REDIS_URL = env.str("REDIS_URL", default="")
+CACHES = {"default": env.cache_url_config(
+    default_cache_url(cache_url=env.str("CACHE_URL", default=""), redis_url=REDIS_URL))}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -95,6 +163,31 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes checks every sign-in (pages, admin) before the model backend does, and records
+# each attempt (admin: Axes). A client address or an account with LOGIN_FAILURE_LIMIT failures
+# is locked out for LOGIN_COOLOFF_MINUTES after the last one, the right password included.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=20)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one, each counted on its own
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_VERBOSE = False  # no start-up banner on every command; failures and lockouts are still logged
+AXES_CLIENT_IP_CALLABLE = "config.accounts.client_address"
+AXES_USERNAME_CALLABLE = "config.accounts.attempted_username"
+# The number of proxies in front that append the client's address to X-Forwarded-For: 0 (the
+# default) uses the connection's address, which behind a proxy is the proxy's own.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Password resets (config.accounts): at most so many mails to one address, and requests from
+# one client address, in a window; each request is logged to "lastmile.security".
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env.int("PASSWORD_RESET_LIMIT_PER_ADDRESS", default=3)
+PASSWORD_RESET_LIMIT_PER_CLIENT = env.int("PASSWORD_RESET_LIMIT_PER_CLIENT", default=10)
+PASSWORD_RESET_WINDOW_MINUTES = env.int("PASSWORD_RESET_WINDOW_MINUTES", default=60)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -113,7 +206,6 @@ STORAGES = {
 
 # Celery: a real broker when REDIS_URL is set, otherwise tasks run in process so the
 # zero-setup start needs no Redis.
-REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL

@@ -231,9 +231,23 @@ def start_of_day(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
 
 
+def _point_at_created(use_cases: list[UseCase], fields: Iterable[str]) -> None:
+    """A use case moved to a decision (or unit) this import creates was given it before it had
+    a key: point its foreign key at the key it has now. (bulk_create does this for new use
+    cases; the set-based update writes the key columns as they are.)"""
+    relations = [f for f in UseCase._meta.concrete_fields if f.many_to_one and f.name in set(fields)]
+    for use_case in use_cases:
+        for relation in relations:
+            if relation.is_cached(use_case):
+                related = relation.get_cached_value(use_case)
+                if related is not None and getattr(use_case, relation.attname) != related.pk:
+                    setattr(use_case, relation.attname, related.pk)
+
+
 def write_use_cases(*, to_create: list[UseCase], to_update: list[UseCase], changed_fields: set[str],
                     transitions: list[StageTransition], actor, reason: str) -> None:
     """Write an import's new and changed use cases, with their history and stage transitions."""
+    _point_at_created(to_update, changed_fields)
     bulk_create_with_history(to_create, UseCase, batch_size=BATCH_SIZE, default_user=actor, default_change_reason=reason)
     bulk_update_with_history(to_update, sorted(changed_fields), default_user=actor, default_change_reason=reason)
     StageTransition.objects.bulk_create(transitions, batch_size=BATCH_SIZE)

@@ -321,6 +321,7 @@ RACE_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # a migrated database of its own: some 6 s
 def test_the_command_prints_no_traceback_when_the_write_fails(tmp_path):
     path = write_csv(tmp_path, [HEADER, "FIN-1,Invoice capture,Finance,Which invoices are paid?,pilot"])
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")}

@@ -228,6 +228,19 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
+# Imports (the commands and the import page). A file past a limit is refused with a message
+# naming it, before it costs more: rows under the header, cells (rows × columns, blank ones
+# included), what an XLSX workbook expands to (judged from its zip directory before anything
+# is decompressed, as a total and as the ratio of a member of 1 MiB or more to its compressed
+# size), and the size of an upload on the page. An import that fails lists its first
+# IMPORT_MAX_ERRORS problems, then how many more.
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
+IMPORT_MAX_CELLS = env.int("IMPORT_MAX_CELLS", default=5_000_000)
+IMPORT_MAX_XLSX_EXPANDED_BYTES = env.int("IMPORT_MAX_XLSX_EXPANDED_BYTES", default=256 * 1024 * 1024)
+IMPORT_MAX_XLSX_COMPRESSION_RATIO = env.int("IMPORT_MAX_XLSX_COMPRESSION_RATIO", default=100)
+IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
+IMPORT_MAX_ERRORS = env.int("IMPORT_MAX_ERRORS", default=1000)
+
 # History is browsed, never reverted: a revert would bypass the services.
 SIMPLE_HISTORY_REVERT_DISABLED = True
 

@@ -7,17 +7,21 @@ Nothing here knows a format's columns; `contract`, `directory` and `federal` do.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from core.bulk import bulk_update_with_history
 from core.errors import InvalidInput
-from core.tabular import Table, UnreadableFile, read_table
+from core.tabular import NUL, Table, UnreadableFile, read_table
 from core.text import collapse_whitespace
 
 from ..models import BusinessUnit, Person, StageTransition, UseCase
@@ -25,6 +29,10 @@ from ..models import BusinessUnit, Person, StageTransition, UseCase
 BATCH_SIZE = 2000
 # A progress bar is worth showing from here on; below, the import is over before it would help.
 PROGRESS_THRESHOLD_ROWS = 300
+# The report names at most this many columns it ignored, each cut to this length.
+IGNORED_COLUMNS_SHOWN = 20
+COLUMN_NAME_SHOWN = 60
+NUL_MESSAGE = "contains a NUL character (byte 0); remove it and save the file again as CSV (UTF-8) or XLSX"
 
 Progress = Callable[[Iterable], Iterable]
 
@@ -48,17 +56,114 @@ class RowError:
         return f"row {self.row}, column {self.column}: {self.message}" if self.column else f"row {self.row}: {self.message}"
 
 
+def max_errors() -> int:
+    """How many problems an import lists at most (the setting IMPORT_MAX_ERRORS)."""
+    return getattr(settings, "IMPORT_MAX_ERRORS", 1000)
+
+
+class RowErrors:
+    """The problems an import finds, collected as a list would be but keeping only the first
+    `limit` (default: max_errors()); `len()` counts every problem found, kept or not."""
+
+    def __init__(self, limit: int | None = None):
+        self.limit = max_errors() if limit is None else limit
+        self.kept: list[RowError] = []
+        self.dropped = 0
+
+    def append(self, error: RowError) -> None:
+        if len(self.kept) < self.limit:
+            self.kept.append(error)
+        else:
+            self.dropped += 1
+
+    def extend(self, errors: Iterable[RowError]) -> None:
+        for error in errors:
+            self.append(error)
+
+    def __len__(self) -> int:
+        return len(self.kept) + self.dropped
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def __iter__(self) -> Iterator[RowError]:
+        return iter(self.kept)
+
+
 class ImportFailed(InvalidInput):
-    """Nothing was written; `errors` names every problem found.
+    """Nothing was written; `errors` names the problems found.
 
     Unlike other InvalidInput, `errors` is the list of RowErrors in row order (each prints as
-    `row N, column C: message`), and the message is those lines joined.
+    `row N, column C: message`): at most max_errors() of them, `more` counting the others.
+    `lines` is what to show (the errors, then "… and N more problems" if any were left out),
+    and the message is those lines joined.
     """
 
-    def __init__(self, errors: list[RowError]):
-        row_errors = sorted(errors)
-        super().__init__("\n".join(str(e) for e in row_errors))
-        self.errors = row_errors
+    def __init__(self, errors: RowErrors | list[RowError]):
+        total = len(errors)
+        row_errors = sorted(errors)[:max_errors()]
+        more = total - len(row_errors)
+        super().__init__("\n".join(self._lines(row_errors, more)))
+        self.errors, self.more = row_errors, more
+
+    @property
+    def count(self) -> int:
+        """Every problem found, listed or not."""
+        return len(self.errors) + self.more
+
+    @property
+    def lines(self) -> list[str]:
+        return self._lines(self.errors, self.more)
+
+    @staticmethod
+    def _lines(errors: list[RowError], more: int) -> list[str]:
+        lines = [str(e) for e in errors]
+        if more:
+            lines.append(f"… and {more:,} more problem{'s' if more > 1 else ''} "
+                         f"(only the first {len(errors):,} are listed)")
+        return lines
+
+
+class ImportWriteFailed(Exception):
+    """The database refused an import that passed its checks (a concurrent writer took a key,
+    or a bug); the transaction rolled back, so nothing was written. `row` is the data row the
+    database's error names, when it names one; `str()` is one line for the person importing."""
+
+    def __init__(self, cause: DatabaseError, *, row: int | None = None, dry_run: bool = False):
+        self.cause, self.row = cause, row
+        first_line = (str(cause).strip().splitlines() or [""])[0][:200]
+        what = "checked against" if dry_run else "written to"
+        text = f"could not be {what} the registry ({cause.__class__.__name__}: {first_line}); nothing was imported."
+        super().__init__(f"row {row}: {text}" if row else text)
+
+
+# What PostgreSQL says of a unique key it refused: "Key (external_id)=(FIN-7) already exists."
+_KEY_DETAIL = re.compile(r"Key \((?P<columns>.*?)\)=\((?P<values>.*)\)")
+
+
+def _row_named_by(error: DatabaseError, rows_by_key: Mapping[str, int]) -> int | None:
+    """The data row whose key the database's error names (PostgreSQL names a refused key's
+    values; a composite key's last value is the one a row gives), if any."""
+    detail = getattr(getattr(error.__cause__, "diag", None), "message_detail", None) or ""
+    found = _KEY_DETAIL.search(detail)
+    if found is None:
+        return None
+    values = found["values"]
+    if values in rows_by_key:
+        return rows_by_key[values]
+    rows = [number for key, number in rows_by_key.items() if values.endswith(f", {key}")]
+    return min(rows) if rows else None
+
+
+@contextmanager
+def writing(rows_by_key: Mapping[str, int], *, dry_run: bool = False):
+    """Around an import's transaction: a DatabaseError becomes ImportWriteFailed naming the data
+    row when the error names one of `rows_by_key` (a key the file gives → its row number).
+    Outside the transaction, so that it has rolled back when this reports."""
+    try:
+        yield
+    except DatabaseError as exc:
+        raise ImportWriteFailed(exc, row=_row_named_by(exc, rows_by_key), dry_run=dry_run) from exc
 
 
 @dataclass
@@ -83,7 +188,10 @@ class ImportReport:
             f"{self.unchanged} unchanged."
         )
         if self.ignored_columns:
-            text += f" Ignored unknown columns: {', '.join(self.ignored_columns)}."
+            shown = [name if len(name) <= COLUMN_NAME_SHOWN else name[:COLUMN_NAME_SHOWN] + "…"
+                     for name in self.ignored_columns[:IGNORED_COLUMNS_SHOWN]]
+            more = len(self.ignored_columns) - len(shown)
+            text += f" Ignored unknown columns: {', '.join(shown)}{f' and {more:,} more' if more else ''}."
         return text
 
 
@@ -177,14 +285,26 @@ def check_columns(columns: list[str], required: list[str], known: list[str]) -> 
     return [c for c in columns if c and c not in known]
 
 
-def read_rows(path: str | Path) -> Table:
-    """The table of a CSV or XLSX file with a header row and data rows, else ImportFailed."""
+def read_rows(path: str | Path, errors: RowErrors | list[RowError]) -> Table:
+    """The table of a CSV or XLSX file with a header row and data rows, else ImportFailed; read
+    within the settings' limits (core.tabular.Limits).
+
+    A cell holding a NUL character (which no database text takes) is a problem of its row and
+    column, appended to `errors`; its NULs are dropped, so that the checks that follow (and their
+    look-ups) read it safely and do not report the cell again. The import fails on the problem,
+    so the cell is never written.
+    """
     try:
         table = read_table(path)
     except UnreadableFile as exc:
         raise ImportFailed([RowError(0, "", f"{path}: {exc}")]) from None
     if not table.rows:
         raise ImportFailed([RowError(0, "", f"{path}: the file has a header row but no data rows")])
+    for number, row in enumerate(table.rows, start=1):
+        for column, value in row.items():
+            if NUL in value:
+                errors.append(RowError(number, column, NUL_MESSAGE))
+                row[column] = value.replace(NUL, "")
     return table
 
 
@@ -231,9 +351,23 @@ def start_of_day(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
 
 
+def _point_at_created(use_cases: list[UseCase], fields: Iterable[str]) -> None:
+    """A use case moved to a decision (or unit) this import creates was given it before it had
+    a key: point its foreign key at the key it has now. (bulk_create does this for new use
+    cases; the set-based update writes the key columns as they are.)"""
+    relations = [f for f in UseCase._meta.concrete_fields if f.many_to_one and f.name in set(fields)]
+    for use_case in use_cases:
+        for relation in relations:
+            if relation.is_cached(use_case):
+                related = relation.get_cached_value(use_case)
+                if related is not None and getattr(use_case, relation.attname) != related.pk:
+                    setattr(use_case, relation.attname, related.pk)
+
+
 def write_use_cases(*, to_create: list[UseCase], to_update: list[UseCase], changed_fields: set[str],
                     transitions: list[StageTransition], actor, reason: str) -> None:
     """Write an import's new and changed use cases, with their history and stage transitions."""
+    _point_at_created(to_update, changed_fields)
     bulk_create_with_history(to_create, UseCase, batch_size=BATCH_SIZE, default_user=actor, default_change_reason=reason)
     bulk_update_with_history(to_update, sorted(changed_fields), default_user=actor, default_change_reason=reason)
     StageTransition.objects.bulk_create(transitions, batch_size=BATCH_SIZE)

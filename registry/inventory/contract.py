@@ -29,6 +29,7 @@ from .common import (
     ImportReport,
     Progress,
     RowError,
+    RowErrors,
     RowReader,
     check_columns,
     chunks,
@@ -39,6 +40,7 @@ from .common import (
     start_of_day,
     units_by_name,
     write_use_cases,
+    writing,
 )
 
 CONTRACT_FORMAT = "contract"
@@ -83,8 +85,7 @@ class UseCaseRow:
 DECISION_COLUMN_TO_FIELD = {"decision_owner": "owner", "decision_frequency": "frequency", "cost_of_error": "cost_of_error"}
 
 
-def _parse_use_case_rows(table, people, today, progress) -> list[UseCaseRow]:
-    errors: list[RowError] = []
+def _parse_use_case_rows(table, people, today, progress, errors: RowErrors) -> list[UseCaseRow]:
     rows: list[UseCaseRow] = []
     first_row_of_id: dict[str, int] = {}
     decision_seen: dict[tuple[str, str], tuple[int, dict]] = {}
@@ -162,7 +163,8 @@ def import_use_cases(
     today = today or timezone.localdate()
     now = timezone.now()
     actor = acting_user(actor)
-    table = read_rows(path)
+    errors = RowErrors()
+    table = read_rows(path, errors)
     report = ImportReport(rows=len(table.rows), dry_run=dry_run)
     report.ignored_columns = check_columns(table.columns, USE_CASE_REQUIRED, USE_CASE_COLUMNS)
     columns = set(table.columns)
@@ -171,10 +173,10 @@ def import_use_cases(
         for row in table.rows
         for column in ("decision_owner", "business_owner", "technical_owner")
     } - {""}
-    rows = _parse_use_case_rows(table, people_by_email(owner_emails), today, progress)
+    rows = _parse_use_case_rows(table, people_by_email(owner_emails), today, progress, errors)
     reason = f"imported from {Path(path).name}"
 
-    with transaction.atomic():
+    with writing(_rows_by_key(rows), dry_run=dry_run), transaction.atomic():
         units = units_by_name({r.unit_name for r in rows}, actor, create=not dry_run, reason="import")
         decisions = _plan_decisions(rows, units, today)
         new_decisions = [d for d in decisions.values() if d.pk is None]
@@ -247,6 +249,17 @@ def import_use_cases(
             write_use_cases(to_create=to_create, to_update=to_update, changed_fields=changed_fields,
                             transitions=transitions, actor=actor, reason=reason)
     return report.count(created=to_create, updated=to_update)
+
+
+def _rows_by_key(rows: list[UseCaseRow]) -> dict[str, int]:
+    """The first row giving each key the database may name in a refusal: an external id, a
+    decision's statement, a unit's name as its case-insensitive key holds it."""
+    keys: dict[str, int] = {}
+    for row in rows:
+        keys.setdefault(row.external_id, row.number)
+        keys.setdefault(row.statement, row.number)
+        keys.setdefault(row.unit_name.lower(), row.number)
+    return keys
 
 
 def _plan_decisions(rows: list[UseCaseRow], units, today) -> dict[tuple[str, str], Decision]:

@@ -27,7 +27,7 @@ from .common import (
     ImportFailed,
     ImportReport,
     Progress,
-    RowError,
+    RowErrors,
     RowReader,
     check_columns,
     chunks,
@@ -35,6 +35,7 @@ from .common import (
     people_by_email,
     read_rows,
     units_by_name,
+    writing,
 )
 
 PEOPLE_COLUMNS = ["email", "name", "business_unit", "active"]
@@ -98,10 +99,10 @@ def upsert_people(rows: list[dict], *, actor, dry_run: bool = False, reason: str
 def import_people(path: str | Path, *, actor, dry_run: bool = False, progress: Progress = no_progress) -> ImportReport:
     """Upsert directory people by email. Blank cells leave a known person's value as it is."""
     access.require(access.can_change_directory(actor), NOT_ALLOWED)
-    table = read_rows(path)
+    errors = RowErrors()
+    table = read_rows(path, errors)
     report = ImportReport(rows=len(table.rows), dry_run=dry_run)
     report.ignored_columns = check_columns(table.columns, ["email"], PEOPLE_COLUMNS)
-    errors: list[RowError] = []
     rows: list[dict] = []
     first_row_of: dict[str, int] = {}
     for number, row in enumerate(progress(table.rows), start=1):
@@ -131,6 +132,12 @@ def import_people(path: str | Path, *, actor, dry_run: bool = False, progress: P
     if errors:
         raise ImportFailed(errors)
 
-    counts = upsert_people(rows, actor=actor, dry_run=dry_run, reason="import")
+    rows_by_key = {}
+    for number, person in enumerate(rows, start=1):
+        rows_by_key.setdefault(person["email"], number)
+        if person.get("business_unit"):
+            rows_by_key.setdefault(collapse_whitespace(person["business_unit"]).lower(), number)
+    with writing(rows_by_key, dry_run=dry_run):
+        counts = upsert_people(rows, actor=actor, dry_run=dry_run, reason="import")
     report.created, report.updated, report.unchanged = counts["created"], counts["updated"], counts["unchanged"]
     return report

@@ -35,22 +35,26 @@ from simple_history.utils import bulk_create_with_history
 
 from core.actors import acting_user
 from core.errors import InvalidInput
+from core.tabular import NUL, Limits, UnreadableFile, bounded
 from core.text import collapse_whitespace
 
 from ... import access
 from ...models import BusinessUnit, Decision, Person, Stage, StageTransition, TransitionSource, UseCase
 from ..common import (
     BATCH_SIZE,
+    NUL_MESSAGE,
     ImportFailed,
     ImportReport,
     Progress,
     RowError,
+    RowErrors,
     chunks,
     existing_use_cases,
     no_progress,
     start_of_day,
     units_by_name,
     write_use_cases,
+    writing,
 )
 from .keys import base_key, stable_keys
 from .mapping import (
@@ -101,12 +105,17 @@ def read_published(path: str | Path) -> tuple[list[str], list[list[str]]]:
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")  # older copies were saved from Excel
     try:
-        records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+        records = list(bounded(csv.reader(io.StringIO(text, newline=""), strict=True), Limits.from_settings()))
     except csv.Error as exc:
         raise ImportFailed([RowError(0, "", f"{path}: the CSV cannot be parsed: {exc}")]) from None
+    except UnreadableFile as exc:  # past a limit
+        raise ImportFailed([RowError(0, "", f"{path}: {exc}")]) from None
     if not records or not any(cell.strip() for cell in records[0]):
         raise ImportFailed([RowError(0, "", f"{path}: the file is empty: expected a header row and data rows")])
     header = [cell.strip() for cell in records[0]]
+    if any(NUL in name for name in header):
+        raise ImportFailed([RowError(0, "", f"{path}: the header row contains a NUL character (byte 0); remove it "
+                                              f"and save the file again as CSV (UTF-8)")])
     rows = []
     for number, cells in enumerate(records[1:], start=1):
         if not any(cell.strip() for cell in cells):
@@ -176,14 +185,19 @@ def map_rows(fmt: str, header: list[str], rows: list[list[str]], today: datetime
     if missing:
         raise ImportFailed([RowError(0, "", f"not an {fmt} inventory: missing column{'s' if len(missing) > 1 else ''} "
                                               f"{', '.join(missing)}")])
+    errors = RowErrors()
     records = [dict(zip(keys, cells)) for cells in rows]
+    for number, record in enumerate(records, start=1):
+        for column, value in record.items():
+            if NUL in value:  # no database text takes it: the cell's problem (see common.read_rows)
+                errors.append(RowError(number, column, NUL_MESSAGE))
+                record[column] = value.replace(NUL, "")
     if fmt == OMB_2025:
         bases = [base_key(fmt, r["agency"], r.get("id", ""), r.get("agency_bureau", ""), r["use_case_name"]) for r in records]
     else:
         bases = [base_key(fmt, r.get(C24_ABBREVIATION) or r[C24_AGENCY], "", r.get(C24_BUREAU, ""), r[C24_NAME])
                  for r in records]
     row_keys = stable_keys(bases)
-    errors = []
     mapped = []
     for number, (record, key) in enumerate(progress(list(zip(records, row_keys))), start=1):
         if fmt == OMB_2025:
@@ -266,7 +280,13 @@ def import_federal(
     report = ImportReport(rows=len(rows), dry_run=dry_run)
     reason = f"imported from {Path(path).name} ({fmt})"
 
-    with transaction.atomic():
+    rows_by_key = {}
+    for row in rows:
+        rows_by_key.setdefault(row.key, row.number)
+        rows_by_key.setdefault(row.unit.lower(), row.number)
+        if row.owner_email:
+            rows_by_key.setdefault(row.owner_email, row.number)
+    with writing(rows_by_key, dry_run=dry_run), transaction.atomic():
         units = units_by_name({r.unit for r in rows}, actor, create=not dry_run, reason="import")
         for r in rows:  # a dry run creates no unit: plan with unsaved ones
             units.setdefault(r.unit.lower(), BusinessUnit(name=r.unit))

@@ -1,10 +1,23 @@
-"""What the import commands share: options, the progress bar, and reporting failures."""
+"""What the import commands share: options, the progress bar, and reporting failures.
+
+However an import ends, the command says so in words and exits non-zero: the problems the
+check found, one `row N, column C: message` a line (at most the first IMPORT_MAX_ERRORS, then
+how many more); a failure while writing, or any unexpected error, in one line naming the row
+when it is known. Nothing was written in either case (the import is one transaction).
+`--traceback` shows where an unexpected error came from.
+"""
 
 from django.core.management.base import BaseCommand, CommandError
 
 from core.actors import IMPORT
 from core.cli import progress_bar
-from registry.inventory.common import PROGRESS_THRESHOLD_ROWS, ImportFailed
+from core.errors import DomainError
+from registry.inventory.common import PROGRESS_THRESHOLD_ROWS, ImportFailed, ImportWriteFailed
+
+
+def _first_line(error: BaseException) -> str:
+    text = (str(error).strip().splitlines() or [""])[0]
+    return text if len(text) <= 200 else text[:200] + "…"
 
 
 class ImportCommand(BaseCommand):
@@ -31,8 +44,21 @@ class ImportCommand(BaseCommand):
         try:
             report = self.import_file(file, dry_run=dry_run, **options)
         except ImportFailed as failed:
-            for error in failed.errors:
-                self.stderr.write(str(error))
-            count = len(failed.errors)
+            for line in failed.lines:
+                self.stderr.write(line)
+            count = failed.count
             raise CommandError(f"{count} problem{'s' if count > 1 else ''} found; nothing was imported.") from None
+        except DomainError as refused:
+            raise CommandError(refused.message) from None
+        except ImportWriteFailed as failed:
+            raise CommandError(str(failed)) from failed
+        except CommandError:
+            raise
+        except Exception as exc:  # a bug: one line here, the whole story with --traceback
+            name = exc.__class__.__name__
+            message = _first_line(exc)
+            raise CommandError(
+                f"the import stopped on an unexpected error ({name}{': ' + message if message else ''}); "
+                "nothing was imported. Run it again with --traceback to see where."
+            ) from exc
         self.stdout.write(("Dry run, nothing written. " if dry_run else "") + report.summary(self.noun))

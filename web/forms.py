@@ -19,6 +19,8 @@ from registry.models import (
     UseCase,
 )
 
+from .imports import max_upload_bytes
+
 
 class PersonEmailField(forms.EmailField):
     """A directory person named by email; blank means nobody."""
@@ -222,9 +224,6 @@ class DashboardFilterForm(forms.Form):
                                   empty_label="All units", label="Business unit")
 
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-
-
 class ImportUploadForm(forms.Form):
     file = forms.FileField(label="Use case inventory (CSV or XLSX)",
                            help_text="The columns of import_use_cases: external_id, title, business_unit, decision, …")
@@ -234,6 +233,7 @@ class ImportUploadForm(forms.Form):
         name = upload.name.lower()
         if not (name.endswith(".csv") or name.endswith(".xlsx")):
             raise forms.ValidationError("Upload a .csv or .xlsx file.")
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+        limit = max_upload_bytes()
+        if upload.size > limit:
+            raise forms.ValidationError(f"The file is larger than {limit // (1024 * 1024)} MB (IMPORT_MAX_UPLOAD_BYTES).")
         return upload

@@ -19,8 +19,6 @@ from registry.models import (
     UseCase,
 )
 
-from .imports import max_upload_bytes
-
 
 class PersonEmailField(forms.EmailField):
     """A directory person named by email; blank means nobody."""
@@ -233,7 +231,4 @@ class ImportUploadForm(forms.Form):
         name = upload.name.lower()
         if not (name.endswith(".csv") or name.endswith(".xlsx")):
             raise forms.ValidationError("Upload a .csv or .xlsx file.")
-        limit = max_upload_bytes()
-        if upload.size > limit:
-            raise forms.ValidationError(f"The file is larger than {limit // (1024 * 1024)} MB (IMPORT_MAX_UPLOAD_BYTES).")
         return upload

@@ -3,8 +3,8 @@ a broker that is down, and the `scan` command's JSON printed by a process of its
 
 The worker tests run only on PostgreSQL with Redis answering at REDIS_URL (as in CI): the
 worker is another process, so it must see the test database's committed rows, and it talks
-to a Redis database of its own (REDIS_TEST_DB, flushed before and after) so nothing else
-on that Redis is disturbed. The lock and the tasks run in the test process are in
+to the Redis database REDIS_URL names, which these tests flush before and after: give each
+test run a database of its own (redis://…/11), so runs side by side never flush each other. The lock and the tasks run in the test process are in
 tests/portfolio/test_scan_tasks.py, whose helpers these tests share.
 """
 
@@ -36,7 +36,6 @@ from portfolio.services.scans import ALL_KINDS
 from tests.portfolio.test_scan_tasks import AS_OF, FINDING_KEYS, open_findings, scan_json
 
 BASE_DIR = Path(settings.BASE_DIR)
-REDIS_TEST_DB = 15
 WORKER_BOOT_SECONDS = 60
 SCAN_SECONDS = 120
 # The kill test's portfolio: big enough that a scan takes a few seconds (about 2.5 s with
@@ -55,8 +54,10 @@ pytestmark = pytest.mark.slow
 
 
 def _test_redis_url() -> str:
+    """REDIS_URL's database (0 when it names none), the one the workers of these tests use."""
     parts = urlsplit(settings.REDIS_URL)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{REDIS_TEST_DB}", parts.query, parts.fragment))
+    database = parts.path.strip("/") or "0"
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
 
 
 def _redis(url: str) -> redis.Redis:

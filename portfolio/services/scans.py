@@ -47,20 +47,26 @@ DETECTORS: dict[str, str] = {
 }
 ALL_KINDS = list(DETECTORS)
 
+# How often a claim tries again when the run holding the lock finished as it looked for it.
+CLAIM_ATTEMPTS = 3
+
 
 def detector(kind: str) -> Callable:
     return importlib.import_module(DETECTORS[kind]).detect
 
 
 class ScanAlreadyRunning(Conflict):
-    """Another scan holds the lock; `running` is that run."""
+    """Another scan holds the lock; `running` is that run, if it could be read."""
 
-    def __init__(self, running: ScanRun):
+    def __init__(self, running: ScanRun | None):
         self.running = running
-        super().__init__(
-            f"Another scan (run {running.pk}, started {running.started_at:%Y-%m-%d %H:%M:%S %Z}) is still running; "
-            "try again when it has finished."
-        )
+        if running is not None and running.started_at is not None:
+            which = f"Another scan (run {running.pk}, started {running.started_at:%Y-%m-%d %H:%M:%S %Z})"
+        elif running is not None:
+            which = f"Another scan (run {running.pk})"
+        else:
+            which = "Another scan"
+        super().__init__(f"{which} is still running; try again when it has finished.")
 
 
 def unknown_kinds(kinds: list[str]) -> list[str]:
@@ -93,25 +99,33 @@ def _expire_abandoned_runs() -> None:
 
 def _claim(scan_run: ScanRun) -> None:
     """Mark `scan_run` running, or raise ScanAlreadyRunning if another one is."""
-    _expire_abandoned_runs()
-    try:
-        with transaction.atomic():
-            # A failed run may be claimed again by its own retried or redelivered task; a running
-            # one only once the lock has expired (above), or one delivery would overlap another.
-            claimed = ScanRun.objects.filter(
-                pk=scan_run.pk, status__in=[ScanRun.Status.QUEUED, ScanRun.Status.FAILED]
-            ).update(
-                status=ScanRun.Status.RUNNING, started_at=timezone.now(), finished_at=None, error=""
-            )
-    except IntegrityError:
-        running = ScanRun.objects.filter(status=ScanRun.Status.RUNNING).exclude(pk=scan_run.pk).first()
-        raise ScanAlreadyRunning(running or scan_run) from None
-    if not claimed:
+    for _attempt in range(CLAIM_ATTEMPTS):
+        _expire_abandoned_runs()
+        try:
+            with transaction.atomic():
+                # A failed run may be claimed again by its own retried or redelivered task; a running
+                # one only once the lock has expired (above), or one delivery would overlap another.
+                claimed = ScanRun.objects.filter(
+                    pk=scan_run.pk, status__in=[ScanRun.Status.QUEUED, ScanRun.Status.FAILED]
+                ).update(
+                    status=ScanRun.Status.RUNNING, started_at=timezone.now(), finished_at=None, error=""
+                )
+        except IntegrityError:
+            running = ScanRun.objects.filter(status=ScanRun.Status.RUNNING).exclude(pk=scan_run.pk).first()
+            if running is None:
+                continue  # The run holding the lock finished as we looked: the lock is free.
+            raise ScanAlreadyRunning(running) from None
         scan_run.refresh_from_db()
+        if claimed:
+            return
         if scan_run.status == ScanRun.Status.RUNNING:
             raise ScanAlreadyRunning(scan_run)
-        raise Refused(f"Scan run {scan_run.pk} has already succeeded.")
-    scan_run.refresh_from_db()
+        if scan_run.status == ScanRun.Status.SUCCEEDED:
+            raise Refused(f"Scan run {scan_run.pk} has already succeeded.")
+        # Its status changed as we claimed it: look again.
+    # Every attempt found the lock taken and then free: scans are starting and finishing
+    # back to back. Wait like for any running scan.
+    raise ScanAlreadyRunning(None)
 
 
 def execute_scan(scan_run: ScanRun) -> ScanRun:

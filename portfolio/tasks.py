@@ -23,19 +23,22 @@ from .services.scans import ScanAlreadyRunning, run_queued_scan as run_queued, r
 RETRY_ON = (OperationalError, InterfaceError)
 TASK_OPTIONS = dict(
     bind=True, acks_late=True, reject_on_worker_lost=True, autoretry_for=RETRY_ON,
-    retry_backoff=5, retry_backoff_max=300, retry_jitter=True, max_retries=5,
+    retry_backoff=5, retry_backoff_max=300, retry_jitter=True,
+    # A database error is retried five times (retry_kwargs); waiting for a running scan has
+    # no cap (below), so the task has none of its own.
+    max_retries=None, retry_kwargs={"max_retries": 5},
 )
-# How long a scan waits for another one to finish before trying again.
-WAIT_FOR_RUNNING_SCAN_SECONDS = 60
 
 
 @contextmanager
 def _waiting_for_a_running_scan(task):
-    """Another scan is running: the task tries again later rather than overlapping it."""
+    """Another scan is running: the task tries again later rather than overlapping it, when
+    the service says (every minute, or as the other's lock expires), for as long as the lock
+    is held: no fixed number of retries can run out before a long lock expires."""
     try:
         yield
     except ScanAlreadyRunning as exc:
-        raise task.retry(exc=exc, countdown=WAIT_FOR_RUNNING_SCAN_SECONDS, max_retries=30) from None
+        raise task.retry(exc=exc, countdown=exc.recheck_in()) from None
 
 
 @shared_task(**TASK_OPTIONS)

@@ -1,9 +1,10 @@
 """Running scans: one code path for the `scan` command, the Celery tasks, the admin and the API.
 
 Two scans never overlap: a database constraint allows one running ScanRun at a time, and a
-run that has been "running" longer than SCAN_LOCK_EXPIRY is taken to belong to a dead
-worker and is failed, which frees the lock. A redelivered task takes over its own run, and
-a finished run is never run again.
+run that has been "running" longer than SCAN_LOCK_EXPIRY_SECONDS is taken to belong to a dead
+worker. Its own redelivered task takes it over; another scan wanting the lock fails it as
+abandoned. A scan finding the lock taken waits (its task retries) until the run holding it
+finishes or its lock expires, however long the expiry. A finished run is never run again.
 
 The Celery tasks (portfolio/tasks.py) call these services, so this module never imports
 them: it hands work to a task by its registered name (core.workers.task_named).
@@ -14,11 +15,13 @@ from __future__ import annotations
 import datetime
 import importlib
 import logging
+import math
 from collections.abc import Callable
 
 from celery.exceptions import Retry
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -47,12 +50,20 @@ DETECTORS: dict[str, str] = {
 }
 ALL_KINDS = list(DETECTORS)
 
+# A scan waiting for another one looks again this often, or as soon as the other's lock
+# expires if that is sooner. It waits as long as some scan holds the lock, with no cap on the
+# retries: each run holds the lock at most SCAN_LOCK_EXPIRY_SECONDS.
+RECHECK_RUNNING_SCAN_SECONDS = 60
 # How often a claim tries again when the run holding the lock finished as it looked for it.
 CLAIM_ATTEMPTS = 3
 
 
 def detector(kind: str) -> Callable:
     return importlib.import_module(DETECTORS[kind]).detect
+
+
+def lock_expiry() -> datetime.timedelta:
+    return datetime.timedelta(seconds=settings.SCAN_LOCK_EXPIRY_SECONDS)
 
 
 class ScanAlreadyRunning(Conflict):
@@ -67,6 +78,15 @@ class ScanAlreadyRunning(Conflict):
         else:
             which = "Another scan"
         super().__init__(f"{which} is still running; try again when it has finished.")
+
+    def recheck_in(self) -> int:
+        """Seconds to wait before trying again: RECHECK_RUNNING_SCAN_SECONDS, or until just
+        after the running scan's lock expires if that is sooner."""
+        started_at = self.running.started_at if self.running is not None else None
+        if started_at is None:
+            return RECHECK_RUNNING_SCAN_SECONDS
+        until_expiry = (started_at + lock_expiry() - timezone.now()).total_seconds()
+        return max(1, min(RECHECK_RUNNING_SCAN_SECONDS, math.ceil(until_expiry) + 1))
 
 
 def unknown_kinds(kinds: list[str]) -> list[str]:
@@ -89,9 +109,11 @@ def queue_scan(
     )
 
 
-def _expire_abandoned_runs() -> None:
-    expiry = timezone.now() - datetime.timedelta(seconds=settings.SCAN_LOCK_EXPIRY_SECONDS)
-    ScanRun.objects.filter(status=ScanRun.Status.RUNNING, started_at__lt=expiry).update(
+def _expire_abandoned_runs(*, but: ScanRun) -> None:
+    """Fail the runs other than `but` still running after the lock expiry: their workers died."""
+    ScanRun.objects.filter(status=ScanRun.Status.RUNNING, started_at__lt=timezone.now() - lock_expiry()).exclude(
+        pk=but.pk
+    ).update(
         status=ScanRun.Status.FAILED, finished_at=timezone.now(),
         error="Abandoned: still running after the lock expiry, so its worker presumably died.",
     )
@@ -100,15 +122,18 @@ def _expire_abandoned_runs() -> None:
 def _claim(scan_run: ScanRun) -> None:
     """Mark `scan_run` running, or raise ScanAlreadyRunning if another one is."""
     for _attempt in range(CLAIM_ATTEMPTS):
-        _expire_abandoned_runs()
+        _expire_abandoned_runs(but=scan_run)
+        now = timezone.now()
+        # A queued run may be claimed; a failed one again by its own retried or redelivered
+        # task; a running one only once its lock has expired (its worker died), or one
+        # delivery would overlap another.
+        claimable = Q(status__in=[ScanRun.Status.QUEUED, ScanRun.Status.FAILED]) | Q(
+            status=ScanRun.Status.RUNNING, started_at__lt=now - lock_expiry()
+        )
         try:
             with transaction.atomic():
-                # A failed run may be claimed again by its own retried or redelivered task; a running
-                # one only once the lock has expired (above), or one delivery would overlap another.
-                claimed = ScanRun.objects.filter(
-                    pk=scan_run.pk, status__in=[ScanRun.Status.QUEUED, ScanRun.Status.FAILED]
-                ).update(
-                    status=ScanRun.Status.RUNNING, started_at=timezone.now(), finished_at=None, error=""
+                claimed = ScanRun.objects.filter(claimable, pk=scan_run.pk).update(
+                    status=ScanRun.Status.RUNNING, started_at=now, finished_at=None, error=""
                 )
         except IntegrityError:
             running = ScanRun.objects.filter(status=ScanRun.Status.RUNNING).exclude(pk=scan_run.pk).first()

@@ -2,7 +2,8 @@
 calls one service; the services (portfolio/services/) hold the rules.
 
 A task's ScanRun is found again by the task id on redelivery, so a killed worker's scan is
-taken over, not started a second time; a finished run is never run again.
+taken over, not started a second time; a finished run is never run again. Beat's sweep
+(requeue_stuck_scans_task) hands to a worker again the runs nobody is running.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from core.actors import SCHEDULER
 
 from .models import ScanRun
 from .services.digests import hand_pending_digests_to_workers, send_scan_digests
-from .services.scans import ScanAlreadyRunning, run_queued_scan as run_queued, run_scan_of_task
+from .services.scans import ScanAlreadyRunning, requeue_stuck_scans, run_queued_scan as run_queued, run_scan_of_task
 
 RETRY_ON = (OperationalError, InterfaceError)
 TASK_OPTIONS = dict(
@@ -64,6 +65,13 @@ def scan_all(self, as_of: str | None = None) -> int:
 def send_scan_digests_task(self, scan_run_id: int) -> int:
     """Mail the owners' digests of a finished scan (queued by the scan once it has committed)."""
     return send_scan_digests(ScanRun.objects.get(pk=scan_run_id))
+
+
+@shared_task
+def requeue_stuck_scans_task() -> list[int]:
+    """Hand to a worker again the scan runs left queued, or left running by a worker that
+    died, past the lock expiry; beat runs it every few minutes."""
+    return requeue_stuck_scans(actor=SCHEDULER)
 
 
 @shared_task

@@ -6,6 +6,10 @@ worker. Its own redelivered task takes it over; another scan wanting the lock fa
 abandoned. A scan finding the lock taken waits (its task retries) until the run holding it
 finishes or its lock expires, however long the expiry. A finished run is never run again.
 
+Nothing is left queued or running for nobody: every few minutes beat's sweep
+(requeue_stuck_scans) hands to a worker again the runs left queued, or left running by a dead
+worker, past the lock expiry.
+
 The Celery tasks (portfolio/tasks.py) call these services, so this module never imports
 them: it hands work to a task by its registered name (core.workers.task_named).
 """
@@ -21,7 +25,7 @@ from collections.abc import Callable
 from celery.exceptions import Retry
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -56,6 +60,11 @@ ALL_KINDS = list(DETECTORS)
 RECHECK_RUNNING_SCAN_SECONDS = 60
 # How often a claim tries again when the run holding the lock finished as it looked for it.
 CLAIM_ATTEMPTS = 3
+# The sweep gives up on a run it has re-queued this often without its finishing (a scan that
+# kills its worker every time must not take the workers down forever), and on a run queued
+# longer ago than this: a scan that old would undo what the scans since have found.
+MAX_REQUEUES = 3
+REQUEUE_WITHIN = datetime.timedelta(days=1)
 
 
 def detector(kind: str) -> Callable:
@@ -147,7 +156,7 @@ def _claim(scan_run: ScanRun) -> None:
             raise ScanAlreadyRunning(scan_run)
         if scan_run.status == ScanRun.Status.SUCCEEDED:
             raise Refused(f"Scan run {scan_run.pk} has already succeeded.")
-        # Its status changed as we claimed it: look again.
+        # Its status changed as we claimed it (the sweep re-queued it): look again.
     # Every attempt found the lock taken and then free: scans are starting and finishing
     # back to back. Wait like for any running scan.
     raise ScanAlreadyRunning(None)
@@ -220,6 +229,63 @@ def run_scan_of_task(*, task_id: str, kinds: list[str] | None = None, as_of: dat
     if scan_run.status == ScanRun.Status.SUCCEEDED:
         return scan_run
     return execute_scan(scan_run)
+
+
+def _left_for_nobody(now: datetime.datetime) -> Q:
+    """Runs nobody is running: left running past the lock expiry (their worker died), or
+    queued and not handed to a worker within it (a start whose task was lost)."""
+    cutoff = now - lock_expiry()
+    left_running = Q(status=ScanRun.Status.RUNNING, started_at__lt=cutoff)
+    left_queued = Q(status=ScanRun.Status.QUEUED) & (
+        Q(requeued_at__lt=cutoff) | Q(requeued_at__isnull=True, queued_at__lt=cutoff)
+    )
+    return left_running | left_queued
+
+
+def requeue_stuck_scans(*, actor) -> list[int]:
+    """Hand to a worker again, as `actor` (the scheduler), the runs nobody is running, past
+    the lock expiry: left queued, or left running by a worker that died. Returns those runs.
+
+    Each is marked re-queued (counted, dated, and said in its error until it starts) with one
+    conditional update, so of two sweeps at once only one hands it over, and only again
+    after another lock expiry; the claim lets one worker run it, and never two scans at once.
+    A run re-queued MAX_REQUEUES times, or queued before REQUEUE_WITHIN, is failed instead.
+    """
+    if not can_run_scans(actor):
+        raise NotAllowed("Only the program office runs scans.")
+    now = timezone.now()
+    requeued = []
+    for run in ScanRun.objects.filter(_left_for_nobody(now)).order_by("queued_at", "pk"):
+        # Still as read: left for nobody, and not re-queued by another sweep meanwhile.
+        this_run = ScanRun.objects.filter(_left_for_nobody(now), pk=run.pk, requeues=run.requeues)
+        if run.requeues >= MAX_REQUEUES:
+            this_run.update(status=ScanRun.Status.FAILED, finished_at=now, error=(
+                f"Given up after {run.requeues} re-queues: still {run.status} after the lock expiry again."
+            ))
+        elif run.queued_at < now - REQUEUE_WITHIN:
+            this_run.update(status=ScanRun.Status.FAILED, finished_at=now, error=(
+                f"Not run again: still {run.status} after the lock expiry, and queued on "
+                f"{run.queued_at:%Y-%m-%d %H:%M %Z}, too long ago to run now."
+            ))
+        else:
+            why = ("its worker presumably died" if run.status == ScanRun.Status.RUNNING
+                   else "no worker took it")
+            if this_run.update(status=ScanRun.Status.QUEUED, requeued_at=now, requeues=F("requeues") + 1, error=(
+                f"Re-queued by the scheduler at {now:%Y-%m-%d %H:%M:%S %Z}: still {run.status} after the lock "
+                f"expiry, so {why}."
+            )):
+                requeued.append(run.pk)
+                _hand_over(run.pk)
+    return requeued
+
+
+def _hand_over(scan_run_id: int) -> None:
+    try:
+        hand_to_worker(task_named(RUN_QUEUED_SCAN_TASK), scan_run_id)
+    except ScanAlreadyRunning:
+        # Run here (no broker) while another scan runs: it stays queued, for a later sweep.
+        logger.info("Scan run %s stays queued behind the running scan; a later sweep hands it over again",
+                    scan_run_id)
 
 
 class BrokerUnavailable(Unavailable):

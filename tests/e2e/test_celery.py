@@ -1,13 +1,14 @@
 """Scans outside the request: real Celery workers on the real Redis, a worker or its pool
-process killed half way, a broker that is down, and the `scan` command's JSON printed by a
-process of its own.
+process killed half way (and the sweep that re-queues a dead worker's scan), a broker that is
+down, and the `scan` command's JSON printed by a process of its own.
 
 The worker tests run only on PostgreSQL with Redis answering at REDIS_URL (as in CI): the
 worker is another process, so it must see the test database's committed rows, and it talks
 to the Redis database REDIS_URL names, which these tests flush before and after: give each
 test run a database of its own (redis://…/11), so runs side by side never flush each other.
-The lock and the tasks run in the test process are in tests/portfolio/test_scan_tasks.py
-(whose helpers these tests share) and test_scan_recovery.py.
+The lock, the tasks and the sweep run in the test process are in
+tests/portfolio/test_scan_tasks.py (whose helpers these tests share), test_scan_recovery.py
+and test_scan_sweep.py.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ LOCK_EXPIRY = 6
 LONG_VISIBILITY = {"SCAN_LOCK_EXPIRY_SECONDS": str(LOCK_EXPIRY), "CELERY_VISIBILITY_TIMEOUT": str(60 * 60)}
 # How late after its lock expired a dead run may be taken over: a worker's timer and a poll.
 TAKEOVER_SLACK = 15
+SWEEP_TASK = "portfolio.tasks.requeue_stuck_scans_task"
 
 # Committed rows, visible to the worker process; the data the migrations wrote (groups,
 # friction points) is put back after the flush that follows each such test.
@@ -158,6 +160,15 @@ class Worker:
                 return
             time.sleep(0.1)
         pytest.fail(f"The worker was not ready after {timeout} s:\n{self.log()}")
+
+    def wait_for_log(self, text: str, timeout: float = SCAN_SECONDS) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.log_path.read_text(errors="replace"):
+            if time.monotonic() > deadline:
+                pytest.fail(f"The worker did not log {text!r} within {timeout} s:\n{self.log()}")
+            if self.process.poll() is not None:
+                pytest.fail(f"The worker exited ({self.process.returncode}):\n{self.log()}")
+            time.sleep(0.1)
 
     def kill_pool_process(self) -> None:
         """SIGKILL the pool process running the task (prefork): the worker itself lives on."""
@@ -423,8 +434,53 @@ def test_a_scan_handed_back_at_once_by_its_killed_pool_process_runs_when_its_loc
     assert LOCK_EXPIRY <= taken_over_after <= LOCK_EXPIRY + TAKEOVER_SLACK, (
         f"taken over {taken_over_after:.1f} s after it started, with a lock of {LOCK_EXPIRY} s:\n{worker.log()}"
     )
+    assert run.requeues == 0
     assert_each_finding_written_once(run)
     wait_until_acknowledged(broker_url, worker=worker)
+
+
+@pytest.mark.slow
+@real_worker_db
+def test_a_scan_whose_worker_died_is_requeued_by_the_sweep_long_before_the_visibility_timeout(broker_url, start_worker):
+    seed_demo_portfolio(use_cases=KILL_USE_CASES, seed=14, today=AS_OF)
+    first = start_worker(**LONG_VISIBILITY)
+
+    task_id = send_scan_all(broker_url)
+    killed = wait_for_run(task_id, {ScanRun.Status.RUNNING, ScanRun.Status.SUCCEEDED}, worker=first, poll=0.02)
+    seen_running = time.monotonic()
+    assert wait_until_writing_findings(killed, worker=first), (
+        f"The scan finished before the worker could be killed; raise KILL_USE_CASES ({KILL_USE_CASES})."
+    )
+    first.kill()
+
+    # The whole worker is gone: its message stays unacknowledged in Redis for an hour, and a
+    # worker that starts now does not get it.
+    second = start_worker(**LONG_VISIBILITY)
+    time.sleep(max(0.0, seen_running + LOCK_EXPIRY + 1 - time.monotonic()))
+    assert ScanRun.objects.get(pk=killed.pk).status == ScanRun.Status.RUNNING
+    assert len(_redis(broker_url).hvals("unacked")) == 1
+
+    # Beat's sweep, once the lock has expired, hands the run to a worker again.
+    send_task(broker_url, SWEEP_TASK)
+    run = wait_for_run(task_id, {ScanRun.Status.SUCCEEDED}, worker=second)
+
+    assert run.pk == killed.pk and ScanRun.objects.count() == 1
+    assert run.requeues == 1 and run.requeued_at is not None, "the run says it was re-queued"
+    assert run.started_at > killed.started_at
+    found = assert_each_finding_written_once(run)
+    second.wait_for_log(f"Task {SWEEP_TASK}[")
+    second.stop()
+
+    # Redis hands the killed worker's message out at last (a worker with a short visibility
+    # timeout, as an hour later): it finds its run done and scans nothing again.
+    statuses, events = statuses_by_fingerprint(), FindingEvent.objects.count()
+    third = start_worker(CELERY_VISIBILITY_TIMEOUT="1", SCAN_LOCK_EXPIRY_SECONDS=str(LOCK_EXPIRY))
+    third.wait_for_log(f"Task portfolio.tasks.scan_all[{task_id}] succeeded")
+    again = ScanRun.objects.get(pk=run.pk)
+    assert (again.status, again.started_at, again.finished_at) == (run.status, run.started_at, run.finished_at)
+    assert ScanRun.objects.count() == 1
+    assert open_findings() == found and statuses_by_fingerprint() == statuses
+    assert FindingEvent.objects.count() == events
 
 
 # Subprocesses on a SQLite file of their own -----------------------------------------------------

@@ -121,6 +121,11 @@ class ScanRun(models.Model):
     triggered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="scan_runs")
     task_id = models.CharField(max_length=255, blank=True)
+    requeues = models.PositiveIntegerField(
+        default=0, help_text="How often the sweep handed this run to a worker again: left queued, or left running "
+                             "past the lock expiry by a worker that died."
+    )
+    requeued_at = models.DateTimeField(null=True, blank=True, help_text="When the sweep last handed it to a worker again.")
 
     class Meta:
         ordering = ["-queued_at", "-id"]

@@ -2,7 +2,8 @@
 calls one service; the services (portfolio/services/) hold the rules.
 
 A task's ScanRun is found again by the task id on redelivery, so a killed worker's scan is
-taken over, not started a second time; a finished run is never run again.
+taken over, not started a second time; a finished run is never run again. Beat's sweep
+(requeue_stuck_scans_task) hands to a worker again the runs nobody is running.
 """
 
 from __future__ import annotations
@@ -18,24 +19,27 @@ from core.actors import SCHEDULER
 
 from .models import ScanRun
 from .services.digests import hand_pending_digests_to_workers, send_scan_digests
-from .services.scans import ScanAlreadyRunning, run_queued_scan as run_queued, run_scan_of_task
+from .services.scans import ScanAlreadyRunning, requeue_stuck_scans, run_queued_scan as run_queued, run_scan_of_task
 
 RETRY_ON = (OperationalError, InterfaceError)
 TASK_OPTIONS = dict(
     bind=True, acks_late=True, reject_on_worker_lost=True, autoretry_for=RETRY_ON,
-    retry_backoff=5, retry_backoff_max=300, retry_jitter=True, max_retries=5,
+    retry_backoff=5, retry_backoff_max=300, retry_jitter=True,
+    # A database error is retried five times (retry_kwargs); waiting for a running scan has
+    # no cap (below), so the task has none of its own.
+    max_retries=None, retry_kwargs={"max_retries": 5},
 )
-# How long a scan waits for another one to finish before trying again.
-WAIT_FOR_RUNNING_SCAN_SECONDS = 60
 
 
 @contextmanager
 def _waiting_for_a_running_scan(task):
-    """Another scan is running: the task tries again later rather than overlapping it."""
+    """Another scan is running: the task tries again later rather than overlapping it, when
+    the service says (every minute, or as the other's lock expires), for as long as the lock
+    is held: no fixed number of retries can run out before a long lock expires."""
     try:
         yield
     except ScanAlreadyRunning as exc:
-        raise task.retry(exc=exc, countdown=WAIT_FOR_RUNNING_SCAN_SECONDS, max_retries=30) from None
+        raise task.retry(exc=exc, countdown=exc.recheck_in()) from None
 
 
 @shared_task(**TASK_OPTIONS)
@@ -61,6 +65,13 @@ def scan_all(self, as_of: str | None = None) -> int:
 def send_scan_digests_task(self, scan_run_id: int) -> int:
     """Mail the owners' digests of a finished scan (queued by the scan once it has committed)."""
     return send_scan_digests(ScanRun.objects.get(pk=scan_run_id))
+
+
+@shared_task
+def requeue_stuck_scans_task() -> list[int]:
+    """Hand to a worker again the scan runs left queued, or left running by a worker that
+    died, past the lock expiry; beat runs it every few minutes."""
+    return requeue_stuck_scans(actor=SCHEDULER)
 
 
 @shared_task

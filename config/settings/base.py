@@ -262,6 +262,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portfolio.tasks.scan_all",
         "schedule": crontab(hour=SCAN_NIGHTLY_HOUR, minute=SCAN_NIGHTLY_MINUTE),
     },
+    # Scan runs left queued, or left running by a worker that died, past the lock expiry go
+    # to a worker again within minutes, not after Redis's visibility timeout (an hour).
+    "stuck-scans": {
+        "task": "portfolio.tasks.requeue_stuck_scans_task",
+        "schedule": crontab(minute="*/5"),
+    },
     # Digests whose sender died or gave up go out again soon, not only after the next scan.
     "pending-digests": {
         "task": "portfolio.tasks.send_pending_digests_task",

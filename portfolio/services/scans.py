@@ -1,9 +1,14 @@
 """Running scans: one code path for the `scan` command, the Celery tasks, the admin and the API.
 
 Two scans never overlap: a database constraint allows one running ScanRun at a time, and a
-run that has been "running" longer than SCAN_LOCK_EXPIRY is taken to belong to a dead
-worker and is failed, which frees the lock. A redelivered task takes over its own run, and
-a finished run is never run again.
+run that has been "running" longer than SCAN_LOCK_EXPIRY_SECONDS is taken to belong to a dead
+worker. Its own redelivered task takes it over; another scan wanting the lock fails it as
+abandoned. A scan finding the lock taken waits (its task retries) until the run holding it
+finishes or its lock expires, however long the expiry. A finished run is never run again.
+
+Nothing is left queued or running for nobody: every few minutes beat's sweep
+(requeue_stuck_scans) hands to a worker again the runs left queued, or left running by a dead
+worker, past the lock expiry.
 
 The Celery tasks (portfolio/tasks.py) call these services, so this module never imports
 them: it hands work to a task by its registered name (core.workers.task_named).
@@ -14,11 +19,13 @@ from __future__ import annotations
 import datetime
 import importlib
 import logging
+import math
 from collections.abc import Callable
 
 from celery.exceptions import Retry
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -47,20 +54,48 @@ DETECTORS: dict[str, str] = {
 }
 ALL_KINDS = list(DETECTORS)
 
+# A scan waiting for another one looks again this often, or as soon as the other's lock
+# expires if that is sooner. It waits as long as some scan holds the lock, with no cap on the
+# retries: each run holds the lock at most SCAN_LOCK_EXPIRY_SECONDS.
+RECHECK_RUNNING_SCAN_SECONDS = 60
+# How often a claim tries again when the run holding the lock finished as it looked for it.
+CLAIM_ATTEMPTS = 3
+# The sweep gives up on a run it has re-queued this often without its finishing (a scan that
+# kills its worker every time must not take the workers down forever), and on a run queued
+# longer ago than this: a scan that old would undo what the scans since have found.
+MAX_REQUEUES = 3
+REQUEUE_WITHIN = datetime.timedelta(days=1)
+
 
 def detector(kind: str) -> Callable:
     return importlib.import_module(DETECTORS[kind]).detect
 
 
-class ScanAlreadyRunning(Conflict):
-    """Another scan holds the lock; `running` is that run."""
+def lock_expiry() -> datetime.timedelta:
+    return datetime.timedelta(seconds=settings.SCAN_LOCK_EXPIRY_SECONDS)
 
-    def __init__(self, running: ScanRun):
+
+class ScanAlreadyRunning(Conflict):
+    """Another scan holds the lock; `running` is that run, if it could be read."""
+
+    def __init__(self, running: ScanRun | None):
         self.running = running
-        super().__init__(
-            f"Another scan (run {running.pk}, started {running.started_at:%Y-%m-%d %H:%M:%S %Z}) is still running; "
-            "try again when it has finished."
-        )
+        if running is not None and running.started_at is not None:
+            which = f"Another scan (run {running.pk}, started {running.started_at:%Y-%m-%d %H:%M:%S %Z})"
+        elif running is not None:
+            which = f"Another scan (run {running.pk})"
+        else:
+            which = "Another scan"
+        super().__init__(f"{which} is still running; try again when it has finished.")
+
+    def recheck_in(self) -> int:
+        """Seconds to wait before trying again: RECHECK_RUNNING_SCAN_SECONDS, or until just
+        after the running scan's lock expires if that is sooner."""
+        started_at = self.running.started_at if self.running is not None else None
+        if started_at is None:
+            return RECHECK_RUNNING_SCAN_SECONDS
+        until_expiry = (started_at + lock_expiry() - timezone.now()).total_seconds()
+        return max(1, min(RECHECK_RUNNING_SCAN_SECONDS, math.ceil(until_expiry) + 1))
 
 
 def unknown_kinds(kinds: list[str]) -> list[str]:
@@ -83,9 +118,11 @@ def queue_scan(
     )
 
 
-def _expire_abandoned_runs() -> None:
-    expiry = timezone.now() - datetime.timedelta(seconds=settings.SCAN_LOCK_EXPIRY_SECONDS)
-    ScanRun.objects.filter(status=ScanRun.Status.RUNNING, started_at__lt=expiry).update(
+def _expire_abandoned_runs(*, but: ScanRun) -> None:
+    """Fail the runs other than `but` still running after the lock expiry: their workers died."""
+    ScanRun.objects.filter(status=ScanRun.Status.RUNNING, started_at__lt=timezone.now() - lock_expiry()).exclude(
+        pk=but.pk
+    ).update(
         status=ScanRun.Status.FAILED, finished_at=timezone.now(),
         error="Abandoned: still running after the lock expiry, so its worker presumably died.",
     )
@@ -93,25 +130,36 @@ def _expire_abandoned_runs() -> None:
 
 def _claim(scan_run: ScanRun) -> None:
     """Mark `scan_run` running, or raise ScanAlreadyRunning if another one is."""
-    _expire_abandoned_runs()
-    try:
-        with transaction.atomic():
-            # A failed run may be claimed again by its own retried or redelivered task; a running
-            # one only once the lock has expired (above), or one delivery would overlap another.
-            claimed = ScanRun.objects.filter(
-                pk=scan_run.pk, status__in=[ScanRun.Status.QUEUED, ScanRun.Status.FAILED]
-            ).update(
-                status=ScanRun.Status.RUNNING, started_at=timezone.now(), finished_at=None, error=""
-            )
-    except IntegrityError:
-        running = ScanRun.objects.filter(status=ScanRun.Status.RUNNING).exclude(pk=scan_run.pk).first()
-        raise ScanAlreadyRunning(running or scan_run) from None
-    if not claimed:
+    for _attempt in range(CLAIM_ATTEMPTS):
+        _expire_abandoned_runs(but=scan_run)
+        now = timezone.now()
+        # A queued run may be claimed; a failed one again by its own retried or redelivered
+        # task; a running one only once its lock has expired (its worker died), or one
+        # delivery would overlap another.
+        claimable = Q(status__in=[ScanRun.Status.QUEUED, ScanRun.Status.FAILED]) | Q(
+            status=ScanRun.Status.RUNNING, started_at__lt=now - lock_expiry()
+        )
+        try:
+            with transaction.atomic():
+                claimed = ScanRun.objects.filter(claimable, pk=scan_run.pk).update(
+                    status=ScanRun.Status.RUNNING, started_at=now, finished_at=None, error=""
+                )
+        except IntegrityError:
+            running = ScanRun.objects.filter(status=ScanRun.Status.RUNNING).exclude(pk=scan_run.pk).first()
+            if running is None:
+                continue  # The run holding the lock finished as we looked: the lock is free.
+            raise ScanAlreadyRunning(running) from None
         scan_run.refresh_from_db()
+        if claimed:
+            return
         if scan_run.status == ScanRun.Status.RUNNING:
             raise ScanAlreadyRunning(scan_run)
-        raise Refused(f"Scan run {scan_run.pk} has already succeeded.")
-    scan_run.refresh_from_db()
+        if scan_run.status == ScanRun.Status.SUCCEEDED:
+            raise Refused(f"Scan run {scan_run.pk} has already succeeded.")
+        # Its status changed as we claimed it (the sweep re-queued it): look again.
+    # Every attempt found the lock taken and then free: scans are starting and finishing
+    # back to back. Wait like for any running scan.
+    raise ScanAlreadyRunning(None)
 
 
 def execute_scan(scan_run: ScanRun) -> ScanRun:
@@ -181,6 +229,63 @@ def run_scan_of_task(*, task_id: str, kinds: list[str] | None = None, as_of: dat
     if scan_run.status == ScanRun.Status.SUCCEEDED:
         return scan_run
     return execute_scan(scan_run)
+
+
+def _left_for_nobody(now: datetime.datetime) -> Q:
+    """Runs nobody is running: left running past the lock expiry (their worker died), or
+    queued and not handed to a worker within it (a start whose task was lost)."""
+    cutoff = now - lock_expiry()
+    left_running = Q(status=ScanRun.Status.RUNNING, started_at__lt=cutoff)
+    left_queued = Q(status=ScanRun.Status.QUEUED) & (
+        Q(requeued_at__lt=cutoff) | Q(requeued_at__isnull=True, queued_at__lt=cutoff)
+    )
+    return left_running | left_queued
+
+
+def requeue_stuck_scans(*, actor) -> list[int]:
+    """Hand to a worker again, as `actor` (the scheduler), the runs nobody is running, past
+    the lock expiry: left queued, or left running by a worker that died. Returns those runs.
+
+    Each is marked re-queued (counted, dated, and said in its error until it starts) with one
+    conditional update, so of two sweeps at once only one hands it over, and only again
+    after another lock expiry; the claim lets one worker run it, and never two scans at once.
+    A run re-queued MAX_REQUEUES times, or queued before REQUEUE_WITHIN, is failed instead.
+    """
+    if not can_run_scans(actor):
+        raise NotAllowed("Only the program office runs scans.")
+    now = timezone.now()
+    requeued = []
+    for run in ScanRun.objects.filter(_left_for_nobody(now)).order_by("queued_at", "pk"):
+        # Still as read: left for nobody, and not re-queued by another sweep meanwhile.
+        this_run = ScanRun.objects.filter(_left_for_nobody(now), pk=run.pk, requeues=run.requeues)
+        if run.requeues >= MAX_REQUEUES:
+            this_run.update(status=ScanRun.Status.FAILED, finished_at=now, error=(
+                f"Given up after {run.requeues} re-queues: still {run.status} after the lock expiry again."
+            ))
+        elif run.queued_at < now - REQUEUE_WITHIN:
+            this_run.update(status=ScanRun.Status.FAILED, finished_at=now, error=(
+                f"Not run again: still {run.status} after the lock expiry, and queued on "
+                f"{run.queued_at:%Y-%m-%d %H:%M %Z}, too long ago to run now."
+            ))
+        else:
+            why = ("its worker presumably died" if run.status == ScanRun.Status.RUNNING
+                   else "no worker took it")
+            if this_run.update(status=ScanRun.Status.QUEUED, requeued_at=now, requeues=F("requeues") + 1, error=(
+                f"Re-queued by the scheduler at {now:%Y-%m-%d %H:%M:%S %Z}: still {run.status} after the lock "
+                f"expiry, so {why}."
+            )):
+                requeued.append(run.pk)
+                _hand_over(run.pk)
+    return requeued
+
+
+def _hand_over(scan_run_id: int) -> None:
+    try:
+        hand_to_worker(task_named(RUN_QUEUED_SCAN_TASK), scan_run_id)
+    except ScanAlreadyRunning:
+        # Run here (no broker) while another scan runs: it stays queued, for a later sweep.
+        logger.info("Scan run %s stays queued behind the running scan; a later sweep hands it over again",
+                    scan_run_id)
 
 
 class BrokerUnavailable(Unavailable):

@@ -1,11 +1,14 @@
-"""Scans outside the request: real Celery workers on the real Redis, a worker killed half way,
-a broker that is down, and the `scan` command's JSON printed by a process of its own.
+"""Scans outside the request: real Celery workers on the real Redis, a worker or its pool
+process killed half way (and the sweep that re-queues a dead worker's scan), a broker that is
+down, and the `scan` command's JSON printed by a process of its own.
 
 The worker tests run only on PostgreSQL with Redis answering at REDIS_URL (as in CI): the
 worker is another process, so it must see the test database's committed rows, and it talks
-to a Redis database of its own (REDIS_TEST_DB, flushed before and after) so nothing else
-on that Redis is disturbed. The lock and the tasks run in the test process are in
-tests/portfolio/test_scan_tasks.py, whose helpers these tests share.
+to the Redis database REDIS_URL names, which these tests flush before and after: give each
+test run a database of its own (redis://…/11), so runs side by side never flush each other.
+The lock, the tasks and the sweep run in the test process are in
+tests/portfolio/test_scan_tasks.py (whose helpers these tests share), test_scan_recovery.py
+and test_scan_sweep.py.
 """
 
 from __future__ import annotations
@@ -36,13 +39,19 @@ from portfolio.services.scans import ALL_KINDS
 from tests.portfolio.test_scan_tasks import AS_OF, FINDING_KEYS, open_findings, scan_json
 
 BASE_DIR = Path(settings.BASE_DIR)
-REDIS_TEST_DB = 15
 WORKER_BOOT_SECONDS = 60
 SCAN_SECONDS = 120
 # The kill test's portfolio: big enough that a scan takes a few seconds (about 2.5 s with
 # all four detectors) and writes a few thousand findings, so the kill can land mid-write.
 KILL_USE_CASES = 4000
 VISIBILITY_TIMEOUT = 3
+# The scan lock of the recovery tests, and a visibility timeout long enough (the default, an
+# hour) that Redis never hands their killed scan out again while they run.
+LOCK_EXPIRY = 6
+LONG_VISIBILITY = {"SCAN_LOCK_EXPIRY_SECONDS": str(LOCK_EXPIRY), "CELERY_VISIBILITY_TIMEOUT": str(60 * 60)}
+# How late after its lock expired a dead run may be taken over: a worker's timer and a poll.
+TAKEOVER_SLACK = 15
+SWEEP_TASK = "portfolio.tasks.requeue_stuck_scans_task"
 
 # Committed rows, visible to the worker process; the data the migrations wrote (groups,
 # friction points) is put back after the flush that follows each such test.
@@ -55,8 +64,10 @@ pytestmark = pytest.mark.slow
 
 
 def _test_redis_url() -> str:
+    """REDIS_URL's database (0 when it names none), the one the workers of these tests use."""
     parts = urlsplit(settings.REDIS_URL)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{REDIS_TEST_DB}", parts.query, parts.fragment))
+    database = parts.path.strip("/") or "0"
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
 
 
 def _redis(url: str) -> redis.Redis:
@@ -117,9 +128,10 @@ def broker_url(_restore_migration_data):
 
 
 class Worker:
-    """`celery worker` as a subprocess in its own process group, logging to a file."""
+    """`celery worker` as a subprocess in its own process group, logging to a file; one task at
+    a time, in the worker process itself (`solo`) or in a pool process (`prefork`)."""
 
-    def __init__(self, *, broker_url: str, log_path: Path, **extra_env: str):
+    def __init__(self, *, broker_url: str, log_path: Path, pool: str = "solo", **extra_env: str):
         env = {
             **os.environ,
             "DATABASE_URL": _database_url(),
@@ -131,7 +143,7 @@ class Worker:
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1",
+            [sys.executable, "-m", "celery", "-A", "config", "worker", f"--pool={pool}", "--concurrency=1",
              "--without-gossip", "--without-mingle", "--loglevel=INFO", "-n", f"lm-test-{uuid.uuid4().hex[:8]}@%h"],
             cwd=BASE_DIR, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
@@ -149,6 +161,21 @@ class Worker:
             time.sleep(0.1)
         pytest.fail(f"The worker was not ready after {timeout} s:\n{self.log()}")
 
+    def wait_for_log(self, text: str, timeout: float = SCAN_SECONDS) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.log_path.read_text(errors="replace"):
+            if time.monotonic() > deadline:
+                pytest.fail(f"The worker did not log {text!r} within {timeout} s:\n{self.log()}")
+            if self.process.poll() is not None:
+                pytest.fail(f"The worker exited ({self.process.returncode}):\n{self.log()}")
+            time.sleep(0.1)
+
+    def kill_pool_process(self) -> None:
+        """SIGKILL the pool process running the task (prefork): the worker itself lives on."""
+        [child] = [int(stat.parent.name) for stat in Path("/proc").glob("[0-9]*/stat")
+                   if _parent_pid(stat) == self.process.pid]
+        os.kill(child, signal.SIGKILL)
+
     def kill(self) -> None:
         """SIGKILL the whole process group: no warm shutdown, no acknowledgement."""
         if self.process.poll() is None:
@@ -165,12 +192,21 @@ class Worker:
         self._log.close()
 
 
+def _parent_pid(stat: Path) -> int | None:
+    try:
+        # pid (comm) state ppid …; comm may hold spaces and parentheses.
+        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 @pytest.fixture
 def start_worker(broker_url, tmp_path):
     started: list[Worker] = []
 
-    def start(**extra_env: str) -> Worker:
-        worker = Worker(broker_url=broker_url, log_path=tmp_path / f"worker-{len(started) + 1}.log", **extra_env)
+    def start(pool: str = "solo", **extra_env: str) -> Worker:
+        worker = Worker(broker_url=broker_url, log_path=tmp_path / f"worker-{len(started) + 1}.log", pool=pool,
+                        **extra_env)
         started.append(worker)
         worker.wait_ready()
         return worker
@@ -180,16 +216,20 @@ def start_worker(broker_url, tmp_path):
         worker.stop()
 
 
-def send_scan_all(broker_url: str) -> str:
-    """Publish `scan_all` as beat would, through an app of its own: the test process's Celery
+def send_task(broker_url: str, name: str, **kwargs) -> str:
+    """Publish task `name` as beat would, through an app of its own: the test process's Celery
     app may run tasks eagerly (no REDIS_URL) or point at another Redis database."""
-    task_id = f"test-scan-{uuid.uuid4()}"
+    task_id = f"test-{name.rsplit('.', 1)[-1]}-{uuid.uuid4()}"
     sender = Celery("lm-test-sender", broker=broker_url, set_as_current=False)
     try:
-        sender.send_task("portfolio.tasks.scan_all", kwargs={"as_of": AS_OF.isoformat()}, task_id=task_id)
+        sender.send_task(name, kwargs=kwargs, task_id=task_id)
     finally:
         sender.close()
     return task_id
+
+
+def send_scan_all(broker_url: str) -> str:
+    return send_task(broker_url, "portfolio.tasks.scan_all", as_of=AS_OF.isoformat())
 
 
 def wait_for_run(task_id: str, statuses: set[str], *, worker: Worker, timeout: float = SCAN_SECONDS,
@@ -354,6 +394,93 @@ def test_a_worker_killed_mid_scan_hands_the_same_run_to_the_next_worker(broker_u
     assert FindingEvent.objects.count() == events
     again = ScanRun.objects.get(pk=report["scan_run"])
     assert (again.opened, again.resolved, again.reopened) == (0, 0, 0)
+
+
+def assert_each_finding_written_once(run: ScanRun) -> Counter:
+    """The run's findings, each written and opened once; returns them."""
+    found = open_findings()
+    total = sum(found.values())
+    assert total > 0
+    assert run.opened + run.still_open == total and run.resolved == 0
+    assert Finding.objects.count() == total
+    assert not [fp for fp, n in Counter(Finding.objects.values_list("fingerprint", flat=True)).items() if n > 1]
+    opening_events = Counter(FindingEvent.objects.filter(from_status="").values_list("finding_id", flat=True))
+    assert set(opening_events.values()) == {1} and len(opening_events) == total, "each finding opened once"
+    return found
+
+
+@pytest.mark.slow
+@real_worker_db
+def test_a_scan_handed_back_at_once_by_its_killed_pool_process_runs_when_its_lock_expires(broker_url, start_worker):
+    seed_demo_portfolio(use_cases=KILL_USE_CASES, seed=13, today=AS_OF)
+    # The pool process dies, the worker lives: the worker hands the message back at once
+    # (reject_on_worker_lost), and the task, delivered again, finds its own run "running"
+    # under the dead process's lock. Redis's visibility timeout (an hour) plays no part.
+    worker = start_worker(pool="prefork", **LONG_VISIBILITY)
+
+    task_id = send_scan_all(broker_url)
+    killed = wait_for_run(task_id, {ScanRun.Status.RUNNING, ScanRun.Status.SUCCEEDED}, worker=worker, poll=0.02)
+    assert wait_until_writing_findings(killed, worker=worker), (
+        f"The scan finished before its process could be killed; raise KILL_USE_CASES ({KILL_USE_CASES})."
+    )
+    worker.kill_pool_process()
+
+    run = wait_for_run(task_id, {ScanRun.Status.SUCCEEDED}, worker=worker, timeout=LOCK_EXPIRY + SCAN_SECONDS)
+
+    # The same run, taken over once the dead process's lock had expired: not before (it might
+    # have been alive), and not a fixed wait later, whatever the expiry.
+    assert run.pk == killed.pk and ScanRun.objects.count() == 1
+    taken_over_after = (run.started_at - killed.started_at).total_seconds()
+    assert LOCK_EXPIRY <= taken_over_after <= LOCK_EXPIRY + TAKEOVER_SLACK, (
+        f"taken over {taken_over_after:.1f} s after it started, with a lock of {LOCK_EXPIRY} s:\n{worker.log()}"
+    )
+    assert run.requeues == 0
+    assert_each_finding_written_once(run)
+    wait_until_acknowledged(broker_url, worker=worker)
+
+
+@pytest.mark.slow
+@real_worker_db
+def test_a_scan_whose_worker_died_is_requeued_by_the_sweep_long_before_the_visibility_timeout(broker_url, start_worker):
+    seed_demo_portfolio(use_cases=KILL_USE_CASES, seed=14, today=AS_OF)
+    first = start_worker(**LONG_VISIBILITY)
+
+    task_id = send_scan_all(broker_url)
+    killed = wait_for_run(task_id, {ScanRun.Status.RUNNING, ScanRun.Status.SUCCEEDED}, worker=first, poll=0.02)
+    seen_running = time.monotonic()
+    assert wait_until_writing_findings(killed, worker=first), (
+        f"The scan finished before the worker could be killed; raise KILL_USE_CASES ({KILL_USE_CASES})."
+    )
+    first.kill()
+
+    # The whole worker is gone: its message stays unacknowledged in Redis for an hour, and a
+    # worker that starts now does not get it.
+    second = start_worker(**LONG_VISIBILITY)
+    time.sleep(max(0.0, seen_running + LOCK_EXPIRY + 1 - time.monotonic()))
+    assert ScanRun.objects.get(pk=killed.pk).status == ScanRun.Status.RUNNING
+    assert len(_redis(broker_url).hvals("unacked")) == 1
+
+    # Beat's sweep, once the lock has expired, hands the run to a worker again.
+    send_task(broker_url, SWEEP_TASK)
+    run = wait_for_run(task_id, {ScanRun.Status.SUCCEEDED}, worker=second)
+
+    assert run.pk == killed.pk and ScanRun.objects.count() == 1
+    assert run.requeues == 1 and run.requeued_at is not None, "the run says it was re-queued"
+    assert run.started_at > killed.started_at
+    found = assert_each_finding_written_once(run)
+    second.wait_for_log(f"Task {SWEEP_TASK}[")
+    second.stop()
+
+    # Redis hands the killed worker's message out at last (a worker with a short visibility
+    # timeout, as an hour later): it finds its run done and scans nothing again.
+    statuses, events = statuses_by_fingerprint(), FindingEvent.objects.count()
+    third = start_worker(CELERY_VISIBILITY_TIMEOUT="1", SCAN_LOCK_EXPIRY_SECONDS=str(LOCK_EXPIRY))
+    third.wait_for_log(f"Task portfolio.tasks.scan_all[{task_id}] succeeded")
+    again = ScanRun.objects.get(pk=run.pk)
+    assert (again.status, again.started_at, again.finished_at) == (run.status, run.started_at, run.finished_at)
+    assert ScanRun.objects.count() == 1
+    assert open_findings() == found and statuses_by_fingerprint() == statuses
+    assert FindingEvent.objects.count() == events
 
 
 # Subprocesses on a SQLite file of their own -----------------------------------------------------

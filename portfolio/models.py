@@ -16,6 +16,7 @@ class FindingKind(models.TextChoices):
     ORPHANED_OWNERSHIP = "orphaned_ownership", "Orphaned ownership"
     BROKEN_FEEDBACK_LOOP = "broken_feedback_loop", "Broken feedback loop"
     MISSING_DECISION = "missing_decision", "Missing decision"
+    INVENTORY_COMPLETENESS = "inventory_completeness", "Inventory completeness"
 
 
 class Severity(models.TextChoices):

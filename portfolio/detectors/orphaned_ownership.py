@@ -6,7 +6,9 @@ One finding per (object, role): a decision's `owner`, a use case's `business_own
 1. **missing** — no owner. For a use case's business owner this counts from `pilot` on
    (pilot and production); for its technical owner only in `production`; for a decision's
    owner once one of its use cases is in `validating` or beyond. Earlier, a missing owner is
-   fine: the stage gates ask for it before the move.
+   fine: the stage gates ask for it before the move. A role the use case's source has no field
+   for (`registry.sources`: the OMB inventories name no technical owner) is not missing on
+   the row: `inventory_completeness` reports it once per unit.
 2. **left** — the owner is inactive in the directory (has left the company).
 3. **generic_mailbox** — the owner's address matches one of `policy.mailbox_patterns`
    (shell-style, lower-case, e.g. `info@*`, `*-team@*`): a mailbox is nobody.
@@ -49,6 +51,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from portfolio.models import FindingKind, Severity
+from registry import sources
 from registry.gates import stages_requiring
 from registry.models import Decision, Person, Stage, UseCase
 
@@ -189,7 +192,7 @@ def _rows_on(queryset, model, as_of: datetime.date, fields: tuple[str, ...], rol
 def _use_case_rows(*, as_of, cutoff, mailboxes: list[int]) -> list[dict]:
     live = UseCase.objects.order_by().annotate(stage_on=stage_on(as_of)).filter(stage_on__in=LIVE_STAGES)
     if as_of < timezone.localdate():
-        fields = ("title", "decision_id", "stage_on", "business_owner_id", "business_owner_confirmed_on",
+        fields = ("title", "decision_id", "stage_on", "source_format", "business_owner_id", "business_owner_confirmed_on",
                   "technical_owner_id", "technical_owner_confirmed_on")
         rows = _rows_on(live, UseCase, as_of, fields, ("business_owner", "technical_owner"))
         # A decision of that day may have been deleted since: the finding cannot point at it.
@@ -205,7 +208,7 @@ def _use_case_rows(*, as_of, cutoff, mailboxes: list[int]) -> list[dict]:
         | _problem_filter("technical_owner", cutoff=cutoff, mailboxes=mailboxes)
     )
     return list(live.filter(may_have_problem).values(
-        "pk", "title", "decision_id", "stage_on",
+        "pk", "title", "decision_id", "stage_on", "source_format",
         "business_owner_id", "business_owner__email", "business_owner__active", "business_owner_confirmed_on",
         "technical_owner_id", "technical_owner__email", "technical_owner__active", "technical_owner_confirmed_on",
     ))
@@ -229,6 +232,8 @@ def _use_case_findings(*, rows: list[dict], policy, as_of) -> list[Detected]:
             if judged is None:
                 continue
             problem, confirmed_on, days = judged
+            if problem == "missing" and not sources.carries(row["source_format"], role):
+                continue  # the source has no such field: inventory_completeness says so once per unit
             level = BASE_SEVERITY[problem]
             if stage == Stage.PRODUCTION:
                 level = severity_up(level)

@@ -38,11 +38,11 @@ ends are unrelated never becomes one group. One finding per group.
 
 **Severity** grows with the group and with how far its members got:
 
-- base, from the group's size: 2 → low, 3 → medium, 4 or more → high;
-- one level up when two or more members are built (in pilot or production): the same thing
-  has been built twice;
-- one more level up when two or more members are in production: the same thing is run and
-  maintained twice; never above critical.
+- critical when two or more members are in production: the same thing is run and
+  maintained twice, waste happening now;
+- otherwise from the group's size: 2 → low, 3 → medium, 4 or more → high, one level up
+  when two or more members are built (in pilot or production): the same thing has been
+  built twice; never above high.
 
 **Identity** is the group's anchor, its member with the lowest id; **substance** is the
 sorted member ids, so a new member joining (or one leaving) reopens a dismissed finding.
@@ -525,12 +525,12 @@ def form_groups(
 
 
 def severity(stages: list[str]) -> str:
+    if sum(stage == Stage.PRODUCTION for stage in stages) >= 2:
+        return SEVERITY_ORDER[3]  # the same thing run and maintained twice: waste happening now
     level = min(len(stages) - 2, 2)
     if sum(stage in BUILT_STAGES for stage in stages) >= 2:
         level += 1
-    if sum(stage == Stage.PRODUCTION for stage in stages) >= 2:
-        level += 1
-    return SEVERITY_ORDER[min(level, len(SEVERITY_ORDER) - 1)]
+    return SEVERITY_ORDER[min(level, 2)]
 
 
 def _listed(names: list[str]) -> str:

@@ -2,7 +2,8 @@
 
 A use case in `production` on `as_of` has a broken feedback loop when:
 
-- **no_kpi** — it has no KPI at all on `as_of`;
+- **no_kpi** — it has no KPI at all on `as_of`, and its source has a KPI field
+  (`registry.sources`; an OMB row without one is `inventory_completeness`, once per unit);
 - **no_observation** — it has KPIs but none was ever observed on or before `as_of`, and more
   than `policy.kpi_observation_days` days have passed since it entered production;
 - **stale_observation** — its latest KPI observation is more than
@@ -33,6 +34,7 @@ from decimal import Decimal
 from django.db.models import OuterRef
 
 from portfolio.models import FindingKind, Severity
+from registry import sources
 from registry.models import KPIObservation, Stage
 
 from .base import Detected, end_of_day, latest, severity_up, stage_entered_on, use_cases_on
@@ -64,7 +66,7 @@ def detect(*, as_of: datetime.date, policy) -> list[Detected]:
         use_cases_on(as_of, [Stage.PRODUCTION])
         .annotate(kpi_last_observed_on=kpi_last_observed)
         .values(
-            "pk", "title", "moved_at", "stage_entered_on", "decision_id", "expected_annual_value",
+            "pk", "title", "moved_at", "stage_entered_on", "decision_id", "expected_annual_value", "source_format",
             "kpis__id", "kpis__name", "kpis__created_at", "kpi_last_observed_on",
         )
     )
@@ -87,6 +89,8 @@ def detect(*, as_of: datetime.date, policy) -> list[Detected]:
         days_since_observation = (as_of - last_observation).days if last_observation else None
         days_since_live = (as_of - live_since).days
         if not use_case["kpis"]:
+            if not sources.carries(use_case["source_format"], sources.KPI):
+                continue  # the source has no KPI field: inventory_completeness says so once per unit
             problem = "no_kpi"
             days = days_since_live
         else:

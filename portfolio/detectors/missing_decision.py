@@ -7,7 +7,9 @@ their unit's placeholder decision (`Decision.is_defined` false); this scan asks 
 their owners to state the decision, which they do from their home page
 (`registry.services.state_decision`).
 
-Which use cases: those under a placeholder decision that exist and are not retired on
+Which use cases: those under a placeholder decision, from a source that has a decision field
+(`registry.sources`: the OMB inventories have none, so their rows are one
+`inventory_completeness` finding per unit instead), that exist and are not retired on
 `as_of` (their stage comes from the stage transitions, as in the stalled-pilot scan). One
 finding per use case, not per placeholder: each owner answers for their own use case, and
 stating one decision resolves that finding only.
@@ -35,6 +37,7 @@ from __future__ import annotations
 import datetime
 
 from portfolio.models import FindingKind, Severity
+from registry import sources
 from registry.models import Stage, UseCase
 
 from .base import LIVE_STAGES, Detected, stage_on
@@ -54,6 +57,8 @@ def detect(*, as_of: datetime.date, policy) -> list[Detected]:
     rows = (
         UseCase.objects.order_by()
         .filter(decision__is_defined=False)
+        # A source with no decision field (the OMB inventories): one inventory_completeness finding per unit.
+        .exclude(source_format__in=sources.formats_lacking(sources.DECISION))
         .annotate(stage_on=stage_on(as_of))
         .filter(stage_on__in=LIVE_STAGES)
         .values_list("pk", "external_id", "title", "decision_id", "business_unit__name", "business_owner__email", "stage_on")

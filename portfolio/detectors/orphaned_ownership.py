@@ -6,7 +6,9 @@ One finding per (object, role): a decision's `owner`, a use case's `business_own
 1. **missing** — no owner. For a use case's business owner this counts from `pilot` on
    (pilot and production); for its technical owner only in `production`; for a decision's
    owner once one of its use cases is in `validating` or beyond. Earlier, a missing owner is
-   fine: the stage gates ask for it before the move.
+   fine: the stage gates ask for it before the move. A role the use case's source has no field
+   for (`registry.sources`: the OMB inventories name no technical owner) is not missing on
+   the row: `inventory_completeness` reports it once per unit.
 2. **left** — the owner is inactive in the directory (has left the company).
 3. **generic_mailbox** — the owner's address matches one of `policy.mailbox_patterns`
    (shell-style, lower-case, e.g. `info@*`, `*-team@*`): a mailbox is nobody.
@@ -30,6 +32,13 @@ services) is judged on its current values; there a confirmation date later than 
 is not known to have happened, and the one before it is overwritten, so the owner is not
 judged unconfirmed (the other rules still apply) and the detail shows no confirmation date.
 
+Root causes, not row copies (`_roll_up`, `_concentrations`): a shared mailbox is one finding
+per (mailbox, role) listing its use cases; imported use cases in production whose unit left the
+owner blank are one critical finding per (source, unit, role); a unit of at least
+`CONCENTRATION_MIN_USE_CASES` live use cases all owned by one person is one medium
+concentration finding. Left, unconfirmed and missing owners of use cases registered here stay
+one finding per record: each is one person's matter.
+
 Severity: missing or left → high; generic mailbox → medium; unconfirmed → low; one level
 up for a use case in production on `as_of`; for a decision, one level up when one of its
 use cases is in production and one level up when its cost of error is at least
@@ -49,14 +58,17 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from portfolio.models import FindingKind, Severity
+from registry import sources
 from registry.gates import stages_requiring
-from registry.models import Decision, Person, Stage, UseCase
+from registry.models import BusinessUnit, Decision, Person, Stage, UseCase
 
 from .base import LIVE_STAGES, Detected, end_of_day, severity_up, stage_on
 
 KIND = FindingKind.ORPHANED_OWNERSHIP
 
 HIGH_COST_OF_ERROR = Decimal("1000")
+# A unit with at least this many live use cases, all owned by one person, is a concentration.
+CONCENTRATION_MIN_USE_CASES = 20
 BATCH_SIZE = 5000
 
 BASE_SEVERITY = {
@@ -189,7 +201,7 @@ def _rows_on(queryset, model, as_of: datetime.date, fields: tuple[str, ...], rol
 def _use_case_rows(*, as_of, cutoff, mailboxes: list[int]) -> list[dict]:
     live = UseCase.objects.order_by().annotate(stage_on=stage_on(as_of)).filter(stage_on__in=LIVE_STAGES)
     if as_of < timezone.localdate():
-        fields = ("title", "decision_id", "stage_on", "business_owner_id", "business_owner_confirmed_on",
+        fields = ("title", "decision_id", "stage_on", "source_format", "business_unit_id", "business_owner_id", "business_owner_confirmed_on",
                   "technical_owner_id", "technical_owner_confirmed_on")
         rows = _rows_on(live, UseCase, as_of, fields, ("business_owner", "technical_owner"))
         # A decision of that day may have been deleted since: the finding cannot point at it.
@@ -205,7 +217,7 @@ def _use_case_rows(*, as_of, cutoff, mailboxes: list[int]) -> list[dict]:
         | _problem_filter("technical_owner", cutoff=cutoff, mailboxes=mailboxes)
     )
     return list(live.filter(may_have_problem).values(
-        "pk", "title", "decision_id", "stage_on",
+        "pk", "title", "decision_id", "stage_on", "source_format", "business_unit_id",
         "business_owner_id", "business_owner__email", "business_owner__active", "business_owner_confirmed_on",
         "technical_owner_id", "technical_owner__email", "technical_owner__active", "technical_owner_confirmed_on",
     ))
@@ -214,7 +226,8 @@ def _use_case_rows(*, as_of, cutoff, mailboxes: list[int]) -> list[dict]:
 # --- Judging -------------------------------------------------------------------------------
 
 
-def _use_case_findings(*, rows: list[dict], policy, as_of) -> list[Detected]:
+def _use_case_findings(*, rows: list[dict], policy, as_of) -> list[tuple[Detected, dict]]:
+    """Each finding on one use case's role, with its row (for the roll-ups of `_roll_up`)."""
     required_in = {role: stages_requiring(role) for role in ("business_owner", "technical_owner")}
     found = []
     for row in rows:
@@ -229,10 +242,12 @@ def _use_case_findings(*, rows: list[dict], policy, as_of) -> list[Detected]:
             if judged is None:
                 continue
             problem, confirmed_on, days = judged
+            if problem == "missing" and not sources.carries(row["source_format"], role):
+                continue  # the source has no such field: inventory_completeness says so once per unit
             level = BASE_SEVERITY[problem]
             if stage == Stage.PRODUCTION:
                 level = severity_up(level)
-            found.append(
+            found.append((
                 Detected(
                     kind=KIND,
                     identity=("use_case", row["pk"], role),
@@ -244,8 +259,9 @@ def _use_case_findings(*, rows: list[dict], policy, as_of) -> list[Detected]:
                     decision_ids=[row["decision_id"]] if row["decision_id"] else [],
                     detail=_detail(obj="use_case", role=role, problem=problem, email=email, confirmed_on=confirmed_on,
                                    days=days, policy=policy, stage=stage),
-                )
-            )
+                ),
+                row,
+            ))
     return found
 
 
@@ -318,12 +334,127 @@ def _decision_findings(*, as_of, policy, cutoff, mailboxes: list[int], use_cases
     return found
 
 
+# --- Root causes, not row copies -------------------------------------------------------------
+
+
+def _plural(count: int, noun: str = "use case") -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
+def _unit_names(unit_ids) -> dict[int, str]:
+    return dict(BusinessUnit.objects.filter(pk__in=set(unit_ids)).values_list("pk", "name"))
+
+
+def _roll_up(found: list[tuple[Detected, dict]], *, policy) -> list[Detected]:
+    """Per-record findings that share one cause become one finding listing their use cases:
+
+    - a **shared mailbox** owning use cases: one finding per (mailbox, role), medium, high when
+      one of them is in production;
+    - a missing owner on **imported** rows (the source has the field; the unit left it blank):
+      one finding per (source, unit, role) for the rows in production, critical (a running
+      system nobody owns); the blanks before production are `inventory_completeness`'s.
+
+    Everything else stays per record: a named person who left or has not confirmed is one
+    person's matter.
+    """
+    kept, mailboxes, unreported = [], {}, {}
+    for detected, row in found:
+        problem, role = detected.detail["problem"], detected.detail["role"]
+        if problem == "generic_mailbox":
+            mailboxes.setdefault((row[f"{role}_id"], role), []).append((detected, row))
+        elif problem == "missing" and row["source_format"]:
+            if row["stage_on"] == Stage.PRODUCTION:
+                unreported.setdefault((row["source_format"], row["business_unit_id"], role), []).append((detected, row))
+        else:
+            kept.append(detected)
+    units = _unit_names(row["business_unit_id"] for group in (*mailboxes.values(), *unreported.values())
+                        for _, row in group)
+
+    for (person_id, role), members in mailboxes.items():
+        email = members[0][0].detail["owner"]
+        rows = [row for _, row in members]
+        in_production = sum(row["stage_on"] == Stage.PRODUCTION for row in rows)
+        member_units = sorted({units.get(row["business_unit_id"], "") for row in rows})
+        where = f" of {member_units[0]}" if len(member_units) == 1 else f" in {len(member_units)} units"
+        title = (f"The shared mailbox {email} is the {ROLE_LABEL[role]} of {_plural(len(rows))}{where}"
+                 f"{f' ({in_production:,} in production)' if in_production else ''}: a mailbox is nobody")
+        kept.append(Detected(
+            kind=KIND,
+            identity=("mailbox", person_id, role),
+            substance=(person_id, "generic_mailbox"),
+            severity=severity_up(BASE_SEVERITY["generic_mailbox"]) if in_production else BASE_SEVERITY["generic_mailbox"],
+            title=title[:300],
+            use_case_ids=sorted(row["pk"] for row in rows),
+            decision_ids=sorted({row["decision_id"] for row in rows if row["decision_id"]}),
+            detail={"object": "use_cases", "role": role, "owner": email, "problem": "generic_mailbox",
+                    "count": len(rows), "in_production": in_production, "business_units": member_units},
+        ))
+
+    for (source, unit_id, role), members in unreported.items():
+        rows = [row for _, row in members]
+        label = sources.source_of(source).label
+        title = (f"{_plural(len(rows))} of {units.get(unit_id, '')} in production from {label} "
+                 f"{'has' if len(rows) == 1 else 'have'} no {ROLE_LABEL[role]}: nobody owns a running system")
+        kept.append(Detected(
+            kind=KIND,
+            identity=("unit", unit_id, role, "missing", source),
+            substance=("missing",),
+            severity=Severity.CRITICAL,
+            title=title[:300],
+            use_case_ids=sorted(row["pk"] for row in rows),
+            decision_ids=sorted({row["decision_id"] for row in rows if row["decision_id"]}),
+            detail={"object": "use_cases", "role": role, "owner": None, "problem": "missing", "source": source,
+                    "business_unit": units.get(unit_id, ""), "count": len(rows), "stage": Stage.PRODUCTION},
+        ))
+    return kept
+
+
+def _concentrations(*, as_of, policy) -> list[Detected]:
+    """One person owning a whole unit's portfolio: a unit of at least CONCENTRATION_MIN_USE_CASES
+    live use cases whose owned ones all have the same business owner, a person (a mailbox is
+    reported as one). Medium: one departure orphans the unit. Judged on the current owners."""
+    owners: dict[int, dict[int | None, list[int]]] = {}
+    live = UseCase.objects.order_by().annotate(stage_on=stage_on(as_of)).filter(stage_on__in=LIVE_STAGES)
+    for pk, unit_id, owner_id in live.values_list("pk", "business_unit_id", "business_owner_id"):
+        owners.setdefault(unit_id, {}).setdefault(owner_id, []).append(pk)
+    candidates = {unit_id: by_owner for unit_id, by_owner in owners.items()
+                  if len(set(by_owner) - {None}) == 1
+                  and len(next(v for k, v in by_owner.items() if k is not None)) >= CONCENTRATION_MIN_USE_CASES}
+    if not candidates:
+        return []
+    people = {pk: (email, active) for pk, email, active in Person.objects.filter(
+        pk__in={next(k for k in by_owner if k is not None) for by_owner in candidates.values()}
+    ).values_list("pk", "email", "active")}
+    units = _unit_names(candidates)
+    found = []
+    for unit_id, by_owner in candidates.items():
+        owner_id = next(k for k in by_owner if k is not None)
+        email, active = people[owner_id]
+        if not active or _is_mailbox(email, policy.mailbox_patterns):
+            continue  # reported per use case (left) or as a mailbox
+        owned = sorted(by_owner[owner_id])
+        found.append(Detected(
+            kind=KIND,
+            identity=("concentration", unit_id, "business_owner"),
+            substance=(owner_id, "concentration"),
+            severity=Severity.MEDIUM,
+            title=(f"{email} is the business owner of every use case of {units[unit_id]} ({len(owned):,}): "
+                   "one departure orphans the unit's portfolio")[:300],
+            use_case_ids=owned,
+            detail={"object": "business_unit", "role": "business_owner", "owner": email, "problem": "concentration",
+                    "business_unit": units[unit_id], "count": len(owned),
+                    "without_owner": len(by_owner.get(None, []))},
+        ))
+    return found
+
+
 def detect(*, as_of: datetime.date, policy) -> list[Detected]:
     cutoff = as_of - datetime.timedelta(days=policy.ownership_confirmation_days)
     mailboxes = _mailbox_person_ids(policy.mailbox_patterns)
     use_case_rows = _use_case_rows(as_of=as_of, cutoff=cutoff, mailboxes=mailboxes)
     use_cases_then = use_case_rows if as_of < timezone.localdate() else None
     found = _decision_findings(as_of=as_of, policy=policy, cutoff=cutoff, mailboxes=mailboxes, use_cases_then=use_cases_then)
-    found += _use_case_findings(rows=use_case_rows, policy=policy, as_of=as_of)
+    found += _roll_up(_use_case_findings(rows=use_case_rows, policy=policy, as_of=as_of), policy=policy)
+    found += _concentrations(as_of=as_of, policy=policy)
     found.sort(key=lambda d: d.identity)
     return found

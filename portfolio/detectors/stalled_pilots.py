@@ -28,11 +28,13 @@ Severity grows with the days over the limit and with the decision's cost of dela
 frequency:
 
 - base, from the days over the limit of the rule that is broken the most, relative to
-  that limit: under half the limit over → low; under the limit over → medium; under twice
-  the limit over → high; twice the limit or more → critical;
+  that limit: under half the limit over → low; under the limit over → medium; the limit
+  over or more → high (time alone never makes a stall critical: an old pilot is a fact of
+  the record, not harm happening);
 - one level up when the estimated cost of delay (days over × the decision's cost of delay
   per day) is at least `COST_OF_DELAY_BUMP`; one level up when the decision is made daily
-  or more often; never above critical.
+  or more often; critical only with that stated, large cost of delay (waste known to
+  happen), high at most otherwise.
 
 Identity: (use case, stage, day the stage was entered), so a new stall after a move is a
 new finding. Substance: (stage, day entered).
@@ -73,19 +75,17 @@ def _base_severity(days_over: int, limit: int) -> str:
         return SEVERITY_ORDER[0]
     if days_over < limit:
         return SEVERITY_ORDER[1]
-    if days_over < 2 * limit:
-        return SEVERITY_ORDER[2]
-    return SEVERITY_ORDER[3]
+    return SEVERITY_ORDER[2]
 
 
 def severity(*, days_over: int, limit: int, estimated_cost_of_delay: Decimal | None, frequency: str) -> str:
     level = _base_severity(days_over, limit)
-    bumps = 0
-    if estimated_cost_of_delay is not None and estimated_cost_of_delay >= COST_OF_DELAY_BUMP:
-        bumps += 1
-    if frequency in FREQUENT:
-        bumps += 1
-    return severity_up(level, bumps)
+    costly = estimated_cost_of_delay is not None and estimated_cost_of_delay >= COST_OF_DELAY_BUMP
+    bumps = int(costly) + int(frequency in FREQUENT)
+    level = severity_up(level, bumps)
+    if level == SEVERITY_ORDER[3] and not costly:
+        return SEVERITY_ORDER[2]  # critical is waste known to happen: a delay whose cost is stated and large
+    return level
 
 
 def _money(value: Decimal | None) -> float | None:

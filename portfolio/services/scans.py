@@ -51,6 +51,7 @@ DETECTORS: dict[str, str] = {
     FindingKind.ORPHANED_OWNERSHIP: "portfolio.detectors.orphaned_ownership",
     FindingKind.BROKEN_FEEDBACK_LOOP: "portfolio.detectors.feedback_loops",
     FindingKind.MISSING_DECISION: "portfolio.detectors.missing_decision",
+    FindingKind.INVENTORY_COMPLETENESS: "portfolio.detectors.inventory_completeness",
 }
 ALL_KINDS = list(DETECTORS)
 

@@ -310,9 +310,9 @@ def test_a_real_worker_runs_the_all_scans_task_and_records_its_findings(broker_u
 
     found = open_findings()
     assert run.kinds == ALL_KINDS and run.as_of == AS_OF
-    # Every decision of the generated demo is stated; missing decisions come from imported
-    # inventories that name none (seed_demo --federal).
-    demo_kinds = set(ALL_KINDS) - {FindingKind.MISSING_DECISION}
+    # Every decision of the generated demo is stated; missing decisions and inventory
+    # completeness come from imported inventories (seed_demo --federal).
+    demo_kinds = set(ALL_KINDS) - {FindingKind.MISSING_DECISION, FindingKind.INVENTORY_COMPLETENESS}
     assert {kind for kind, *_ in found} == demo_kinds, "the demo portfolio holds every kind of problem"
     assert (run.opened, run.still_open, run.resolved, run.reopened) == (sum(found.values()), 0, 0, 0)
     assert run.started_at <= run.finished_at and run.error == ""

@@ -175,7 +175,7 @@ def test_a_finding_names_its_group_scores_and_shared_terms(policy):
     assert finding.substance == (anchor.pk, other.pk)
     assert finding.use_case_ids == [anchor.pk, other.pk]
     assert finding.decision_ids == sorted([anchor.decision_id, other.decision_id])
-    assert finding.severity == Severity.HIGH  # two of them, both in production
+    assert finding.severity == Severity.CRITICAL  # two of them, both in production: run twice
     assert finding.title.startswith(
         "2 use cases in Customer Service and Finance build e-mail intent classification for “Which queue"
     )
@@ -211,7 +211,8 @@ def test_a_chain_of_similar_use_cases_does_not_become_one_group(policy):
         ([Stage.PROPOSED, Stage.PROPOSED], Severity.LOW),
         ([Stage.PILOT, Stage.PROPOSED], Severity.LOW),
         ([Stage.PILOT, Stage.PRODUCTION], Severity.MEDIUM),
-        ([Stage.PRODUCTION, Stage.PRODUCTION], Severity.HIGH),
+        ([Stage.PRODUCTION, Stage.PRODUCTION], Severity.CRITICAL),  # run twice (was high: issue 11)
+        ([Stage.PILOT, Stage.PILOT, Stage.PILOT, Stage.PRODUCTION], Severity.HIGH),  # built, not run twice
         ([Stage.PROPOSED, Stage.PROPOSED, Stage.VALIDATING], Severity.MEDIUM),
         ([Stage.PROPOSED, Stage.PILOT, Stage.PILOT], Severity.HIGH),
         ([Stage.PRODUCTION, Stage.PRODUCTION, Stage.PROPOSED], Severity.CRITICAL),

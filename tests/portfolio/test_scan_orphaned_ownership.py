@@ -221,10 +221,28 @@ def test_a_generic_mailbox_is_nobody(email):
 
     [found] = detect(ASSIGNED + days(1))
 
-    assert found.identity == ("use_case", use_case.pk, "business_owner")
+    # one finding per mailbox (and role), listing the use cases it owns
+    assert found.identity == ("mailbox", use_case.business_owner_id, "business_owner")
+    assert found.use_case_ids == [use_case.pk]
     assert found.detail["problem"] == "generic_mailbox"
     assert found.detail["owner"] == email
     assert found.severity == "medium"
+
+
+def test_a_mailbox_owning_many_use_cases_is_one_finding_listing_them():
+    mailbox = PersonFactory(email="agency-caio@mail.example.gov")
+    unit = BusinessUnitFactory(name="NASA")
+    owned = [use_case_in(stage, business_owner=mailbox, business_unit=unit)
+             for stage in (Stage.PROPOSED, Stage.PILOT, Stage.PILOT, Stage.PRODUCTION)]
+    use_case_in(Stage.RETIRED, business_owner=mailbox, business_unit=unit)
+
+    [found] = detect(ASSIGNED + days(1))
+
+    assert found.use_case_ids == sorted(u.pk for u in owned)
+    assert found.detail["count"] == 4 and found.detail["in_production"] == 1
+    assert found.severity == "high"  # medium, one up: one of them runs in production
+    assert found.title == ("The shared mailbox agency-caio@mail.example.gov is the business owner of 4 use cases "
+                           "of NASA (1 in production): a mailbox is nobody")
 
 
 def test_mailbox_patterns_come_from_the_policy():
@@ -247,15 +265,16 @@ def test_a_new_owner_changes_the_substance_not_the_identity():
     use_case = use_case_in(Stage.PILOT, business_owner=PersonFactory(active=False))
     [before] = detect(ASSIGNED + days(1))
 
-    # when a new owner who is a shared mailbox takes over
-    use_case.business_owner = PersonFactory(email="info@example.com")
+    # when a new owner takes over who has left too (a shared mailbox would now be its own
+    # finding, one per mailbox: see test_a_mailbox_owning_many_use_cases_is_one_finding_listing_them)
+    use_case.business_owner = PersonFactory(active=False)
     edit_use_case(use_case=use_case, actor=TEST_ACTOR, on=ASSIGNED + days(2))
     [after] = detect(ASSIGNED + days(3))
 
     # then
     assert after.identity == before.identity
     assert after.substance != before.substance
-    assert after.substance == (use_case.business_owner_id, "generic_mailbox")
+    assert after.substance == (use_case.business_owner_id, "left")
 
 
 # --- decisions -------------------------------------------------------------------------------
@@ -433,7 +452,7 @@ def test_a_past_day_judges_the_owners_address_of_that_day():
     alias.email = "ana.lopez@example.com"
     alias.save()
     dated_history(alias, ASSIGNED + days(100))
-    key = ("use_case", use_case.pk, "business_owner")
+    key = ("mailbox", alias.pk, "business_owner")  # one finding per mailbox
 
     # when / then
     then = by_identity(detect(ASSIGNED + days(50), generic_mailbox_patterns="*-team@*"))[key]
@@ -454,3 +473,45 @@ def test_a_past_day_whose_owner_has_since_been_deleted_is_not_reported_as_gone()
     found = by_identity(detect(ASSIGNED + days(50)))
 
     assert ("use_case", use_case.pk, "business_owner") not in found
+
+
+# --- root causes: imported units, concentration -------------------------------------------------
+
+
+def test_imported_use_cases_in_production_with_no_owner_are_one_critical_finding_per_unit():
+    unit = BusinessUnitFactory(name="VA")
+    running = [use_case_in(Stage.PRODUCTION, business_owner=None, business_unit=unit, source_format="omb-2025")
+               for _ in range(3)]
+    use_case_in(Stage.PILOT, business_owner=None, business_unit=unit, source_format="omb-2025")  # completeness's
+    own = use_case_in(Stage.PRODUCTION, business_owner=None, business_unit=unit)  # registered here: per record
+
+    found = by_identity(detect(ASSIGNED + days(1)))
+
+    rolled = found[("unit", unit.pk, "business_owner", "missing", "omb-2025")]
+    assert rolled.use_case_ids == sorted(u.pk for u in running)
+    assert rolled.severity == "critical"
+    assert rolled.title.startswith("3 use cases of VA in production from the OMB 2025 inventory have no business owner")
+    assert ("use_case", own.pk, "business_owner") in found
+    business = [f for f in found.values() if f.detail["role"] == "business_owner"]
+    assert len(business) == 2
+
+
+def test_one_person_owning_a_whole_unit_of_twenty_is_a_concentration():
+    sec, small = BusinessUnitFactory(name="SEC"), BusinessUnitFactory(name="Small")
+    person = PersonFactory(email="one.person@sec.example.gov")
+    owned = [use_case_in(Stage.PILOT, business_owner=person, business_unit=sec) for _ in range(20)]
+    use_case_in(Stage.PROPOSED, business_owner=None, business_unit=sec)  # no owner: does not break the rule
+    other = PersonFactory()
+    for _ in range(19):
+        use_case_in(Stage.PILOT, business_owner=other, business_unit=small)
+
+    [found] = [f for f in detect(ASSIGNED + days(1)) if f.detail["problem"] == "concentration"]
+
+    assert found.identity == ("concentration", sec.pk, "business_owner")
+    assert found.use_case_ids == sorted(u.pk for u in owned)
+    assert found.severity == "medium"
+    assert found.title.startswith("one.person@sec.example.gov is the business owner of every use case of SEC (20)")
+
+    # a second owner in the unit ends it
+    use_case_in(Stage.PILOT, business_owner=PersonFactory(), business_unit=sec)
+    assert [f for f in detect(ASSIGNED + days(1)) if f.detail["problem"] == "concentration"] == []

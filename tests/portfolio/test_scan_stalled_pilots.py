@@ -269,7 +269,8 @@ def test_without_a_cost_of_delay_the_estimate_is_unknown():
 
 @pytest.mark.parametrize(
     "days_over, expected",
-    [(1, "low"), (44, "low"), (45, "medium"), (89, "medium"), (90, "high"), (179, "high"), (180, "critical")],
+    # time alone stops at high (issue 11: critical is waste known to happen; it was critical from 180)
+    [(1, "low"), (44, "low"), (45, "medium"), (89, "medium"), (90, "high"), (179, "high"), (180, "high"), (900, "high")],
 )
 def test_severity_grows_with_the_days_over_the_limit(days_over, expected):
     in_pilot(ENTERED, decision=DecisionFactory(cost_of_delay_per_day=Decimal("1.00"), frequency=Frequency.WEEKLY))
@@ -295,6 +296,14 @@ def test_a_costly_delay_or_a_frequent_decision_makes_a_stall_more_severe(cost_pe
     [found] = detect(ENTERED + days(100), **STAGE_RULE_ONLY)
 
     assert found.severity == expected
+
+
+def test_a_frequent_decision_alone_does_not_make_a_stall_critical():
+    in_pilot(ENTERED, decision=DecisionFactory(cost_of_delay_per_day=None, frequency=Frequency.DAILY))
+
+    [found] = detect(ENTERED + days(400))
+
+    assert found.severity == "high"
 
 
 def test_severity_never_goes_above_critical():

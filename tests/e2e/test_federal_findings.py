@@ -1,0 +1,93 @@
+"""The whole US federal 2025 inventory (../shared/data/, 3,611 use cases, 41 agencies), imported
+and scanned as a program office would: findings it can read in full, each naming its cause.
+
+Before issue 11 one scan opened 8,397 findings, 1,850 critical: a missing decision, technical
+owner and KPI on every row of a format that has no such field, and one ownership finding per
+use case of each shared mailbox. Prints the open findings per kind and severity, with a few
+examples of each (`pytest -s` to see them).
+"""
+
+import io
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from core.actors import IMPORT
+from registry.inventory.formats import import_use_cases
+from registry.models import Stage, UseCase
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+FILE_2025 = Path(__file__).resolve().parents[3] / "shared" / "data" / "federal_ai_use_cases.csv"
+SEVERITIES = ["critical", "high", "medium", "low"]
+EXAMPLES = 3
+
+
+def _print_summary(findings: list[dict]) -> None:
+    by_kind = defaultdict(list)
+    for finding in findings:
+        by_kind[finding["kind"]].append(finding)
+    print(f"\n{len(findings):,} open findings on the federal 2025 inventory "
+          f"({', '.join(f'{s} {n:,}' for s, n in sorted(Counter(f['severity'] for f in findings).items(), key=lambda i: SEVERITIES.index(i[0])))})")
+    for kind, of_kind in sorted(by_kind.items()):
+        severities = Counter(f["severity"] for f in of_kind)
+        print(f"  {kind}: {len(of_kind):,} ({', '.join(f'{s} {severities[s]:,}' for s in SEVERITIES if s in severities)})")
+        worst = sorted(of_kind, key=lambda f: (SEVERITIES.index(f["severity"]), -len(f["use_cases"])))
+        for finding in worst[:EXAMPLES]:
+            print(f"    - [{finding['severity']}] {finding['title']}  ({len(finding['use_cases']):,} use cases: "
+                  f"{', '.join(finding['use_cases'][:4])}{'…' if len(finding['use_cases']) > 4 else ''})")
+
+
+@pytest.mark.skipif(not FILE_2025.is_file(), reason=f"the 2025 inventory is not at {FILE_2025}")
+def test_the_federal_inventory_gives_a_few_hundred_findings_each_naming_its_cause():
+    import_use_cases(FILE_2025, actor=IMPORT, format="omb-2025")
+    out = io.StringIO()
+    call_command("scan", "--json", "--as-of", timezone.localdate().isoformat(), stdout=out)
+    findings = json.loads(out.getvalue())["findings"]
+    _print_summary(findings)
+    kinds = Counter(f["kind"] for f in findings)
+    severities = Counter(f["severity"] for f in findings)
+    live = UseCase.objects.exclude(stage=Stage.RETIRED).count()
+
+    # a program office can read the whole inbox: hundreds, not 8,397
+    assert 300 <= len(findings) <= 1000
+    # critical is rare: tens, not 1,850
+    assert 10 <= severities["critical"] <= 100
+
+    # NASA's CAIO mailbox is one finding, listing every live use case it owns by external id
+    [nasa] = [f for f in findings if f["kind"] == "orphaned_ownership"
+              and f["detail"].get("owner") == "agency-caio@mail.nasa.gov"]
+    assert len(nasa["use_cases"]) > 400
+    assert all(key.startswith("NASA-") for key in nasa["use_cases"])
+    # …as are the other agencies' AI-office mailboxes
+    mailboxes = Counter(f["detail"]["owner"] for f in findings if f["detail"].get("problem") == "generic_mailbox")
+    assert {"hhs.caio@hhs.gov", "ai@usdoj.gov", "caio@doi.gov", "ai@hq.dhs.gov"} <= set(mailboxes)
+    assert set(mailboxes.values()) == {1}
+    # one person named for a whole agency is a concentration: SEC and FDIC
+    concentrated = {f["detail"]["business_unit"] for f in findings if f["detail"].get("problem") == "concentration"}
+    assert {"Securities and Exchange Commission (SEC)", "Federal Deposit Insurance Corporation (FDIC)"} <= concentrated
+
+    # what the OMB format has no field for is one low finding per agency, not a defect of each row
+    assert kinds["missing_decision"] == 0
+    assert kinds["broken_feedback_loop"] == 0
+    assert not [f for f in findings if f["kind"] == "orphaned_ownership" and f["detail"]["role"] == "technical_owner"]
+    no_decision = [f for f in findings if f["kind"] == "inventory_completeness" and f["detail"]["fact"] == "decision"]
+    assert len(no_decision) == 41
+    assert sum(len(f["use_cases"]) for f in no_decision) == live == 3297
+    assert {f["severity"] for f in no_decision} == {"low"}
+    [nasa_decisions] = [f for f in no_decision if f["detail"]["business_unit"].endswith("(NASA)")]
+    assert nasa_decisions["title"] == (
+        f"{nasa_decisions['detail']['count']} use cases of National Aeronautics and Space Administration (NASA) "
+        "from the OMB 2025 inventory state no decision: the format has no such field"
+    )
+    assert set(nasa["use_cases"]) <= set(nasa_decisions["use_cases"])
+    # …and a blank in a field it has is a gap per agency, with its rows
+    no_contact = [f for f in findings if f["kind"] == "inventory_completeness" and f["detail"]["fact"] == "business_owner"]
+    assert no_contact and all(f["detail"]["problem"] == "blank" and f["severity"] == "medium" for f in no_contact)
+
+    # every finding of the kinds rolled up here names its members
+    assert all(f["use_cases"] for f in findings)

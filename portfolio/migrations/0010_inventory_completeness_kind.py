@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('portfolio', '0008_finding_version'),
+        ("portfolio", "0009_scanrun_requeues"),
         ('registry', '0007_person_version'),
     ]
 

@@ -1,8 +1,12 @@
 """Filters for the lists. A bad value (unknown choice, bad date, not a number) is a 400 naming the parameter."""
 
+import datetime
+import re
+
 from django import forms
 from django.db.models import Exists, OuterRef, Q
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
 
 from portfolio.models import ACTIVE_STATUSES, Finding, FindingKind, FindingStatus, ScanRun, Severity
 from registry.models import Decision, Frequency, KPIObservation, Person, Stage, StageTransition, TransitionSource, UseCase
@@ -18,6 +22,66 @@ class IdFilter(filters.NumberFilter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+# RFC 3339 date-times (what OpenAPI's `date-time` is) with an offset PostgreSQL can take: it
+# refuses a displacement beyond ±15:59 ("time zone displacement out of range"), which is no
+# real time zone's anyway (they run from -12:00 to +14:00).
+MAX_OFFSET_HOURS = 15
+DATE_TIME_PATTERN = (
+    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-](0\d|1[0-5]):[0-5]\d)$"
+)
+_DATE_TIME = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})[Tt](?P<time>\d{2}:\d{2}:\d{2})(?:\.(?P<fraction>\d+))?"
+    r"(?:(?P<utc>[Zz])|(?P<sign>[+-])(?P<hours>\d{2}):(?P<minutes>\d{2}))"
+)
+DATE_TIME_HELP = (
+    "A date and time with its UTC offset (RFC 3339), e.g. 2026-01-01T00:00:00Z or 2026-01-01T09:30:00+02:00; "
+    "offsets from -15:59 to +15:59."
+)
+
+
+class DateTimeWithOffsetField(forms.Field):
+    """An RFC 3339 date-time, as an aware datetime in UTC; anything else (no offset, an offset
+    beyond ±15:59, a date that does not exist) is an error naming the parameter, never a 500.
+    An instant before year 1 or after year 9999 in UTC is the earliest or latest there is,
+    which is what a filter bound means by it."""
+
+    default_error_messages = {"invalid": DATE_TIME_HELP}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        found = _DATE_TIME.fullmatch(str(value))
+        if not found:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        try:
+            local = datetime.datetime.fromisoformat(f"{found['date']}T{found['time']}")
+        except ValueError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if found["fraction"]:
+            local = local.replace(microsecond=int(found["fraction"][:6].ljust(6, "0")))
+        offset = datetime.timedelta(0)
+        if not found["utc"]:
+            hours, minutes = int(found["hours"]), int(found["minutes"])
+            if hours > MAX_OFFSET_HOURS or minutes > 59:
+                raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+            offset = datetime.timedelta(hours=hours, minutes=minutes) * (-1 if found["sign"] == "-" else 1)
+        try:
+            utc = local - offset
+        except OverflowError:
+            utc = datetime.datetime.min if offset > datetime.timedelta(0) else datetime.datetime.max
+        return utc.replace(tzinfo=datetime.timezone.utc)
+
+
+@extend_schema_field({"type": "string", "format": "date-time", "pattern": DATE_TIME_PATTERN})
+class DateTimeFilter(filters.Filter):
+    field_class = DateTimeWithOffsetField
+
+    def __init__(self, *args, **kwargs):
+        help_text = kwargs.pop("help_text", "")
+        kwargs["help_text"] = f"{help_text} {DATE_TIME_HELP}".strip()
         super().__init__(*args, **kwargs)
 
 
@@ -92,8 +156,8 @@ class StageTransitionFilter(filters.FilterSet):
     to_stage = filters.ChoiceFilter(choices=Stage.choices)
     from_stage = filters.ChoiceFilter(choices=Stage.choices)
     source = filters.ChoiceFilter(choices=TransitionSource.choices)
-    occurred_after = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lte")
+    occurred_after = DateTimeFilter(field_name="occurred_at", lookup_expr="gte", help_text="At or after this instant.")
+    occurred_before = DateTimeFilter(field_name="occurred_at", lookup_expr="lte", help_text="At or before this instant.")
 
     class Meta:
         model = StageTransition

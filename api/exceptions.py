@@ -40,8 +40,7 @@ class PreconditionFailed(APIException):
 class PreconditionRequired(APIException):
     status_code = status.HTTP_428_PRECONDITION_REQUIRED
     default_detail = (
-        "Send the ETag you read as an If-Match header (or the version you read as `version`), "
-        "so a concurrent change is not overwritten."
+        "Send the ETag you read as an If-Match header, so a concurrent change is not overwritten."
     )
     default_code = "precondition_required"
 

@@ -35,6 +35,9 @@ def _request_field_schema(field, schema: dict) -> None:
         schema.update(minimum=1, maximum=s.MAX_ID)
     elif isinstance(field, (drf_serializers.ListField, drf_serializers.ListSerializer)) and not field.allow_empty:
         schema["minItems"] = max(schema.get("minItems", 0), 1)
+    elif isinstance(field, drf_serializers.ManyRelatedField) and isinstance(field.child_relation, s.Code):
+        schema["items"] = {**schema.get("items", {}), "type": "string",
+                           "maxLength": field.child_relation.max_length, "pattern": s.NO_NUL_PATTERN}
 
 
 class LastMileAutoSchema(AutoSchema):

@@ -134,6 +134,22 @@ class RelatedId(serializers.PrimaryKeyRelatedField):
         return super().to_internal_value(data)
 
 
+class Code(serializers.SlugRelatedField):
+    """The code of a record (a slug): a JSON string of at most `max_length` characters without NUL,
+    naming one that exists."""
+
+    def __init__(self, *args, max_length: int, **kwargs):
+        self.max_length = max_length
+        super().__init__(*args, **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if len(data) > self.max_length or "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data[:self.max_length])
+        return super().to_internal_value(data)
+
+
 class StrictMixin:
     """Unknown fields are an error, not silently dropped: a typo must not look like success."""
 
@@ -325,8 +341,9 @@ class UseCaseListSerializer(serializers.ModelSerializer):
 
 class UseCaseSerializer(StrictModelSerializer):
     business_unit_name = serializers.CharField(source="business_unit.name", read_only=True)
-    friction_points = serializers.SlugRelatedField(
+    friction_points = Code(
         slug_field="code", many=True, required=False, queryset=FrictionPoint.objects.all(),
+        max_length=FrictionPoint._meta.get_field("code").max_length,
         help_text="Codes of the friction points that block it.",
     )
     kpis = KPISerializer(many=True, read_only=True)

@@ -189,3 +189,13 @@ def test_a_malformed_body_is_a_400_even_with_a_stale_if_match(office):
     dismissed = office.post(f"/api/findings/{finding.pk}/dismiss/", {}, format="json", HTTP_IF_MATCH='"stale"')
 
     assert (edit.status_code, versioned.status_code, dismissed.status_code) == (400, 400, 400)
+
+
+@pytest.mark.parametrize("code", ["a\x00b", "x" * 41, 7])
+def test_a_friction_point_code_that_cannot_be_one_is_a_400_not_a_database_error(office, code):
+    use_case = UseCaseFactory()
+
+    response = office.patch(f"/api/use-cases/{use_case.pk}/", {"friction_points": [code]}, format="json",
+                            HTTP_IF_MATCH=f'"usecase-{use_case.pk}-v1"')
+
+    assert response.status_code == 400 and list(response.json()) == ["friction_points"]

@@ -11,6 +11,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.relations import MANY_RELATION_KWARGS
 
 from portfolio.models import Finding, ScanRun
 from portfolio.services.scans import ALL_KINDS
@@ -108,6 +109,11 @@ class Decimal(serializers.DecimalField):
                 minimum = validator.limit_value if minimum is None else max(minimum, validator.limit_value)
         return minimum is not None and minimum >= 0
 
+    def validate_empty_values(self, data):
+        # DRF's DecimalField reads "" (and spaces) as null, which the schema does not say: no
+        # value is null, a blank string is not a number.
+        return serializers.Field.validate_empty_values(self, data)
+
     def to_internal_value(self, data):
         if not isinstance(data, str) or not re.fullmatch(self.pattern.strip("^$"), data):
             self.fail("invalid")
@@ -134,13 +140,28 @@ class RelatedId(serializers.PrimaryKeyRelatedField):
         return super().to_internal_value(data)
 
 
+class RelatedList(serializers.ManyRelatedField):
+    """A JSON array of related records (not an object, whose keys DRF would read as the items)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, list):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
 class Code(serializers.SlugRelatedField):
     """The code of a record (a slug): a JSON string of at most `max_length` characters without NUL,
-    naming one that exists."""
+    naming one that exists; `many=True` takes a JSON array of them."""
 
     def __init__(self, *args, max_length: int, **kwargs):
         self.max_length = max_length
         super().__init__(*args, **kwargs)
+
+    @classmethod
+    def many_init(cls, *args, **kwargs):
+        list_kwargs = {"child_relation": cls(*args, **kwargs)}
+        list_kwargs.update({key: value for key, value in kwargs.items() if key in MANY_RELATION_KWARGS})
+        return RelatedList(**list_kwargs)
 
     def to_internal_value(self, data):
         if not isinstance(data, str):

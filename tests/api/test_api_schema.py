@@ -150,6 +150,7 @@ def test_page_size_over_100_still_gives_pages_of_100(office):
     ("/api/kpi-observations/", {"kpi": 1, "observed_on": "2026-01-01", "value": 0.31}, "value"),
     ("/api/kpi-observations/", {"kpi": 1, "observed_on": "2026-01-01", "value": "1e3"}, "value"),
     ("/api/kpi-observations/", {"kpi": 1, "observed_on": "2026-01-01", "value": "1."}, "value"),
+    ("/api/kpi-observations/", {"kpi": 1, "observed_on": "2026-01-01", "value": ""}, "value"),
     ("/api/people/bulk-upsert/", {"people": []}, "people"),
     ("/api/scan-runs/", {"kinds": []}, "kinds"),
 ])
@@ -167,6 +168,8 @@ def test_a_decision_takes_its_counts_as_integers_and_costs_as_strings(office):
     assert office.post("/api/decisions/", {**body, "decisions_per_period": "5"}, format="json").status_code == 400
     assert office.post("/api/decisions/", {**body, "decisions_per_period": 5.0}, format="json").status_code == 400
     assert office.post("/api/decisions/", {**body, "cost_of_error": 120}, format="json").status_code == 400
+    assert office.post("/api/decisions/", {**body, "cost_of_error": ""}, format="json").status_code == 400  # null is none
+    assert office.post("/api/decisions/", {**body, "cost_of_error": " "}, format="json").status_code == 400
     created = office.post("/api/decisions/", {**body, "decisions_per_period": 5, "cost_of_error": "120.50"},
                           format="json")
     assert created.status_code == 201, created.content
@@ -192,10 +195,12 @@ def test_a_malformed_body_is_a_400_even_with_a_stale_if_match(office):
 
 
 @pytest.mark.parametrize("code", ["a\x00b", "x" * 41, 7])
-def test_a_friction_point_code_that_cannot_be_one_is_a_400_not_a_database_error(office, code):
+@pytest.mark.parametrize("as_list", [True, False])
+def test_a_friction_point_code_that_cannot_be_one_is_a_400_not_a_database_error(office, code, as_list):
     use_case = UseCaseFactory()
+    points = [code] if as_list else {code if isinstance(code, str) else str(code): "x"}  # an object is no list
 
-    response = office.patch(f"/api/use-cases/{use_case.pk}/", {"friction_points": [code]}, format="json",
+    response = office.patch(f"/api/use-cases/{use_case.pk}/", {"friction_points": points}, format="json",
                             HTTP_IF_MATCH=f'"usecase-{use_case.pk}-v1"')
 
     assert response.status_code == 400 and list(response.json()) == ["friction_points"]

@@ -2,7 +2,8 @@
 
 A versioned record (use case, decision) has the ETag `"<model>-<pk>-v<version>"`; other
 records a digest of what the API shows of them. A write carries the ETag it read as
-If-Match (or the version it read as `version`); a stale one is refused with 412.
+If-Match (or, where If-Match is not required, the version it read as `version`); a stale
+one is refused with 412. Edits (PUT, PATCH) of use cases and decisions require If-Match: 428.
 """
 
 from __future__ import annotations
@@ -35,9 +36,13 @@ def _if_match_tags(request) -> list[str] | None:
 def expected_version(request, instance, *, body_version: int | None, required: bool) -> int | None:
     """The version the caller read, from If-Match or the body; refuses 412/428 at once when it is plainly stale.
 
+    With `required` (the edits of use cases and decisions), If-Match is required, as the schema
+    says: without it the answer is 428, a `version` in the body or not (one sent with it must agree).
     The service compares it again under a row lock, which is what makes the check race-free.
     """
     tags = _if_match_tags(request)
+    if required and tags is None:
+        raise PreconditionRequired()
     if tags is not None:
         if "*" in tags:
             return body_version

@@ -3,21 +3,32 @@
 core.errors: NotAllowed → 403, NotFound → 404, InvalidInput → 400 naming each field,
 StaleVersion → 412, MoveRefused → 409 with the unmet conditions, Refused and Conflict → 409,
 Unavailable → 503. Django's ValidationError and known unique-constraint IntegrityErrors → 400
-naming the field.
+naming the field; a request Django refuses as suspicious → 400 (a body over the size limit → 413).
+
+Every answer is JSON, an unexpected error's too: anything else is a bug, logged with its
+traceback (to `django.request`, as Django logs a 500) and answered 500 `{"detail": …}` with
+nothing of its internals.
 """
 
 from __future__ import annotations
 
-from django.core.exceptions import NON_FIELD_ERRORS
+import logging
+
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.signals import got_request_exception
 from django.db import IntegrityError
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from core.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound, Refused, StaleVersion, Unavailable
 from registry.gates import MoveRefused
+
+logger = logging.getLogger("django.request")
+SERVER_ERROR = "Server error: the request was not completed. It has been logged; try again later or tell the administrators."
 
 
 class PreconditionFailed(APIException):
@@ -29,8 +40,7 @@ class PreconditionFailed(APIException):
 class PreconditionRequired(APIException):
     status_code = status.HTTP_428_PRECONDITION_REQUIRED
     default_detail = (
-        "Send the ETag you read as an If-Match header (or the version you read as `version`), "
-        "so a concurrent change is not overwritten."
+        "Send the ETag you read as an If-Match header, so a concurrent change is not overwritten."
     )
     default_code = "precondition_required"
 
@@ -84,6 +94,16 @@ def _domain_answer(exc: DomainError) -> Response:
     return Response({"detail": exc.message}, status=status.HTTP_400_BAD_REQUEST)
 
 
+def _server_error(exc, context) -> Response:
+    request = context.get("request")
+    django_request = getattr(request, "_request", request)
+    logger.error("Internal Server Error: %s", getattr(django_request, "path", "?"), exc_info=exc,
+                 extra={"status_code": 500, "request": django_request})
+    got_request_exception.send(sender=None, request=django_request)  # as Django's own 500 does
+    set_rollback()
+    return Response({"detail": SERVER_ERROR}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return _domain_answer(exc)
@@ -94,6 +114,11 @@ def exception_handler(exc, context):
     if isinstance(exc, IntegrityError):
         field = _integrity_field(exc)
         if field == NON_FIELD_ERRORS:
-            return None  # not a constraint we know: a real bug, let it surface
+            return _server_error(exc, context)  # not a constraint we know: a real bug
         return Response({field: ["A record with this value already exists."]}, status=status.HTTP_400_BAD_REQUEST)
-    return drf_exception_handler(exc, context)
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"detail": "The request body is too large."}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, SuspiciousOperation):
+        return Response({"detail": "Bad request."}, status=status.HTTP_400_BAD_REQUEST)
+    response = drf_exception_handler(exc, context)
+    return response if response is not None else _server_error(exc, context)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime
+import re
 
+from django.core.validators import MinValueValidator
+from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.relations import MANY_RELATION_KWARGS
 
 from portfolio.models import Finding, ScanRun
 from portfolio.services.scans import ALL_KINDS
@@ -30,14 +34,160 @@ EARLIEST_SCAN_DATE = datetime.date(2000, 1, 1)
 MAX_INT = 2**31 - 1
 
 
+MAX_ID = 2**63 - 1
+# Python's whitespace (what `str.strip()` takes off), spelled for a JSON-schema pattern.
+WHITESPACE_CLASS = "\\t-\\r\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+NOT_BLANK_PATTERN = f"^[^\\u0000]*[^\\u0000{WHITESPACE_CLASS}][^\\u0000]*$"
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+# Fields that take JSON's types as the schema states them: no "5" for 5, no 1 for true, no
+# 12 for "12". What the schema calls invalid is refused, and what it calls valid is read.
+
+
+class Text(serializers.CharField):
+    """A JSON string; its length (at most `max_length`) counts as sent, before the trimming of
+    spaces; blank (empty or only spaces) only when `allow_blank`; never a NUL."""
+
+    default_error_messages = {"invalid": "Not a valid string."}
+
+    def run_validation(self, data=serializers.empty):
+        if data is not serializers.empty and data is not None:
+            if not isinstance(data, str):
+                self.fail("invalid")
+            if self.max_length is not None and len(data) > self.max_length:
+                self.fail("max_length", max_length=self.max_length)
+        return super().run_validation(data)
+
+
+class Email(serializers.EmailField):
+    default_error_messages = {"invalid": "Enter a valid email address."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class Boolean(serializers.BooleanField):
+    """JSON's true or false, nothing that merely reads like one."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid", input=data)
+
+
+class Integer(serializers.IntegerField):
+    """A JSON integer: not a string of digits, not 5.0, not true."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class Decimal(serializers.DecimalField):
+    """A decimal as a JSON string of digits (`"1200.50"`), as the schema's pattern states:
+    at most `max_digits` digits, `decimal_places` of them after the point, a minus sign only
+    where negative values are allowed."""
+
+    default_error_messages = {"invalid": "A number written as a string is required, e.g. \"1200.50\"."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        whole = (self.max_digits or 30) - (self.decimal_places or 0)
+        fraction = f"(\\.[0-9]{{1,{self.decimal_places}}})?" if self.decimal_places else ""
+        self.pattern = f"^{'' if self.non_negative else '-?'}[0-9]{{1,{whole}}}{fraction}$"
+
+    @property
+    def non_negative(self) -> bool:
+        minimum = self.min_value
+        for validator in self.validators:
+            if isinstance(validator, MinValueValidator):
+                minimum = validator.limit_value if minimum is None else max(minimum, validator.limit_value)
+        return minimum is not None and minimum >= 0
+
+    def validate_empty_values(self, data):
+        # DRF's DecimalField reads "" (and spaces) as null, which the schema does not say: no
+        # value is null, a blank string is not a number.
+        return serializers.Field.validate_empty_values(self, data)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not re.fullmatch(self.pattern.strip("^$"), data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class Date(serializers.DateField):
+    """A date as YYYY-MM-DD (the schema's `date`)."""
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+            self.fail("invalid", format="YYYY-MM-DD")
+        return super().to_internal_value(value)
+
+
+class RelatedId(serializers.PrimaryKeyRelatedField):
+    """The id of a record: a JSON integer from 1."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if not 1 <= data <= MAX_ID:
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(data)
+
+
+class RelatedList(serializers.ManyRelatedField):
+    """A JSON array of related records (not an object, whose keys DRF would read as the items)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, list):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
+class Code(serializers.SlugRelatedField):
+    """The code of a record (a slug): a JSON string of at most `max_length` characters without NUL,
+    naming one that exists; `many=True` takes a JSON array of them."""
+
+    def __init__(self, *args, max_length: int, **kwargs):
+        self.max_length = max_length
+        super().__init__(*args, **kwargs)
+
+    @classmethod
+    def many_init(cls, *args, **kwargs):
+        list_kwargs = {"child_relation": cls(*args, **kwargs)}
+        list_kwargs.update({key: value for key, value in kwargs.items() if key in MANY_RELATION_KWARGS})
+        return RelatedList(**list_kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if len(data) > self.max_length or "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data[:self.max_length])
+        return super().to_internal_value(data)
+
+
 class StrictMixin:
     """Unknown fields are an error, not silently dropped: a typo must not look like success."""
+
+    # So is a field that cannot be written (an id, a stage, a date the server keeps): sending
+    # it must not look as if it changed anything. The schema says the same
+    # (`additionalProperties: false` over the writable fields).
+
+    serializer_related_field = RelatedId
 
     def to_internal_value(self, data):
         if hasattr(data, "keys"):
             unknown = sorted(set(data.keys()) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+            read_only = sorted(name for name in set(data.keys()) & set(self.fields) if self.fields[name].read_only)
+            if unknown or read_only:
+                errors = {name: ["Unknown field."] for name in unknown}
+                errors.update({name: ["Read-only: it cannot be written."] for name in read_only})
+                raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
 
 
@@ -46,17 +196,31 @@ class StrictSerializer(StrictMixin, serializers.Serializer):
 
 
 class StrictModelSerializer(StrictMixin, serializers.ModelSerializer):
-    pass
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: Text,
+        models.TextField: Text,
+        models.EmailField: Email,
+        models.BooleanField: Boolean,
+        models.IntegerField: Integer,
+        models.PositiveIntegerField: Integer,
+        models.PositiveSmallIntegerField: Integer,
+        models.SmallIntegerField: Integer,
+        models.BigIntegerField: Integer,
+        models.DecimalField: Decimal,
+        models.DateField: Date,
+    }
 
 
-class VersionField(serializers.IntegerField):
+class VersionField(Integer):
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_INT)
         kwargs.setdefault(
             "help_text",
-            "The version this record has; in a write, the version you read (or send If-Match): a stale one is refused with 412.",
+            "The version this record has; in a write, the version you read: a stale one is refused with 412. "
+            "Edits (PUT, PATCH) of use cases and decisions need If-Match; a version sent with it must agree.",
         )
         super().__init__(**kwargs)
 
@@ -80,7 +244,7 @@ class BusinessUnitSerializer(StrictModelSerializer):
 
 
 class PersonSerializer(StrictModelSerializer):
-    business_unit = serializers.PrimaryKeyRelatedField(
+    business_unit = RelatedId(
         queryset=BusinessUnit.objects.all(), required=False, allow_null=True,
         help_text="The person's business unit (id); once set, the directory moves people between units, never to none.",
     )
@@ -109,13 +273,20 @@ class PersonSerializer(StrictModelSerializer):
         return email
 
 
+class PersonUpdateSerializer(PersonSerializer):
+    """What an edit of a person takes: the email is the directory's key, not changed by an edit."""
+
+    class Meta(PersonSerializer.Meta):
+        fields = [f for f in PersonSerializer.Meta.fields if f != "email"]
+
+
 class PersonUpsertRowSerializer(StrictSerializer):
-    email = serializers.EmailField(max_length=254)
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    business_unit = serializers.CharField(
+    email = Email(max_length=254)
+    name = Text(max_length=200, required=False, allow_blank=True)
+    business_unit = Text(
         max_length=200, required=False, allow_blank=True, help_text="Unit name; created if new; blank leaves it unchanged."
     )
-    active = serializers.BooleanField(required=False, help_text="false = has left the company.")
+    active = Boolean(required=False, help_text="false = has left the company.")
 
     def validate_email(self, value):
         return value.strip().lower()
@@ -191,8 +362,9 @@ class UseCaseListSerializer(serializers.ModelSerializer):
 
 class UseCaseSerializer(StrictModelSerializer):
     business_unit_name = serializers.CharField(source="business_unit.name", read_only=True)
-    friction_points = serializers.SlugRelatedField(
+    friction_points = Code(
         slug_field="code", many=True, required=False, queryset=FrictionPoint.objects.all(),
+        max_length=FrictionPoint._meta.get_field("code").max_length,
         help_text="Codes of the friction points that block it.",
     )
     kpis = KPISerializer(many=True, read_only=True)
@@ -240,7 +412,7 @@ class UseCaseSerializer(StrictModelSerializer):
 
 class MoveSerializer(StrictSerializer):
     to_stage = serializers.ChoiceField(choices=Stage.choices)
-    reason = serializers.CharField(
+    reason = Text(
         max_length=MAX_TEXT, required=False, allow_blank=True, default="",
         help_text="Evidence for the move; required to go back a stage or to retire.",
     )
@@ -248,7 +420,7 @@ class MoveSerializer(StrictSerializer):
 
 
 class StateDecisionSerializer(StrictSerializer):
-    statement = serializers.CharField(
+    statement = Text(
         max_length=Decision._meta.get_field("statement").max_length,
         help_text="The decision the use case changes, worded as the decision ('Which claims are fast-tracked today?').",
     )
@@ -265,7 +437,7 @@ class MoveRefusedSerializer(serializers.Serializer):
 
 
 class KPIObservationSerializer(StrictModelSerializer):
-    kpi = serializers.PrimaryKeyRelatedField(queryset=KPI.objects.select_related("use_case__decision"))
+    kpi = RelatedId(queryset=KPI.objects.select_related("use_case__decision"))
     use_case = serializers.IntegerField(source="kpi.use_case_id", read_only=True)
     recorded_by = serializers.CharField(source="recorded_by.username", read_only=True, default=None, allow_null=True)
 
@@ -279,6 +451,10 @@ class KPIObservationSerializer(StrictModelSerializer):
 
 class StageTransitionSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.username", read_only=True, default=None, allow_null=True)
+    from_stage = serializers.ChoiceField(
+        choices=Stage.choices, allow_blank=True, read_only=True,
+        help_text='The stage it left; "" for the stage the use case was registered or imported in.',
+    )
 
     class Meta:
         model = StageTransition
@@ -323,11 +499,11 @@ class FindingSerializer(serializers.ModelSerializer):
 
 
 class FindingReasonSerializer(StrictSerializer):
-    reason = serializers.CharField(max_length=MAX_TEXT, required=False, allow_blank=True, default="")
+    reason = Text(max_length=MAX_TEXT, required=False, allow_blank=True, default="")
 
 
 class FindingDismissSerializer(StrictSerializer):
-    reason = serializers.CharField(max_length=MAX_TEXT, help_text="Why the finding does not call for action.")
+    reason = Text(max_length=MAX_TEXT, help_text="Why the finding does not call for action.")
 
     def validate_reason(self, value):
         if not value.strip():
@@ -336,7 +512,7 @@ class FindingDismissSerializer(StrictSerializer):
 
 
 class FindingAssignSerializer(StrictSerializer):
-    assignee = serializers.PrimaryKeyRelatedField(
+    assignee = RelatedId(
         queryset=Person.objects.all(), allow_null=True, help_text="The person (id) to answer it; null unassigns."
     )
 
@@ -359,7 +535,7 @@ class StartScanSerializer(StrictSerializer):
         required=False, allow_empty=False, max_length=len(ALL_KINDS) * 4,
         help_text="The kinds of finding to scan; all when omitted.",
     )
-    as_of = serializers.DateField(required=False, help_text="Judge the portfolio as on this date (2000-01-01 to today); today when omitted.")
+    as_of = Date(required=False, help_text="Judge the portfolio as on this date (2000-01-01 to today); today when omitted.")
 
     def validate_as_of(self, value):
         if not EARLIEST_SCAN_DATE <= value <= timezone.localdate():

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .spreadsheet import EscapingWriter, escape_cell, unescape_cell
+
 # The csv module's default limit (128 KiB) would turn one oversized cell into a parse
 # error for the whole file; we read it and let the column's length check name the cell.
 csv.field_size_limit(16 * 1024 * 1024)
@@ -107,7 +109,9 @@ def _table_from_rows(raw_rows: Iterator[list]) -> Table:
         raise UnreadableFile(f"the header names these columns more than once: {', '.join(duplicated)}")
     table = Table(columns=columns)
     for raw in raw_rows:
-        cells = [_cell_text(cell) for cell in raw]
+        # A cell written with the quote that keeps a spreadsheet from running it (see
+        # core.spreadsheet) is read as the text after that quote.
+        cells = [unescape_cell(_cell_text(cell)) for cell in raw]
         if not any(cells):
             continue
         if len(cells) > len(columns):
@@ -214,22 +218,37 @@ def read_table(path: str | Path, limits: Limits | None = None) -> Table:
 
 
 def write_table(path: str | Path, columns: list[str], rows: Iterator[list[str]]) -> int:
-    """Write rows as CSV, or XLSX when the name ends in .xlsx; returns the number of rows."""
+    """Write rows as CSV, or XLSX when the name ends in .xlsx; returns the number of rows.
+
+    Every cell a spreadsheet would run as a formula is written as text with a leading quote
+    (core.spreadsheet), which `read_table` takes off again; XLSX cells are text cells.
+    """
     path = Path(path)
     count = 0
     if path.suffix.lower() == ".xlsx":
         from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
 
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet("use cases")
-        sheet.append(columns)
+
+        def text_cells(values):
+            cells = []
+            for value in values:
+                cell = WriteOnlyCell(sheet, value=escape_cell(value))
+                if isinstance(value, str):
+                    cell.data_type = "s"  # never a formula, whatever the text
+                cells.append(cell)
+            return cells
+
+        sheet.append(text_cells(columns))
         for row in rows:
-            sheet.append(row)
+            sheet.append(text_cells(row))
             count += 1
         workbook.save(path)
         return count
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = EscapingWriter(csv.writer(handle))
         writer.writerow(columns)
         for row in rows:
             writer.writerow(row)

@@ -19,22 +19,29 @@ from registry import access
 from .. import selectors
 from .. import serializers as s
 from ..etag import etag_for
+from ..filters import NO_NUL_PATTERN, OrderingFilter, single_value
 from ..pagination import PagePagination
 
 MAX_SEARCH_LENGTH = 200
 
 
 class SearchFilter(filters.SearchFilter):
-    """DRF's search with a bounded query: a NUL or an over-long query is a 400, at most 10 terms."""
+    """DRF's search with a bounded query: a NUL, an over-long or a repeated query is a 400, at most 10 terms."""
 
     def get_search_terms(self, request):
-        value = request.query_params.get(self.search_param, "")
+        value = single_value(request, self.search_param) or ""
         field = CharField(trim_whitespace=False, allow_blank=True, max_length=MAX_SEARCH_LENGTH)
         try:
             cleaned = field.run_validation(value)
         except ValidationError as error:
             raise ValidationError({self.search_param: error.detail}) from None
         return search_smart_split(cleaned)[:10]
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"] = {"type": "string", "maxLength": MAX_SEARCH_LENGTH, "pattern": NO_NUL_PATTERN}
+        return parameters
 
     def filter_queryset(self, request, queryset, view):
         search_fields = self.get_search_fields(view, request)
@@ -55,7 +62,7 @@ def _contains(model, path: str, term: str) -> Q:
     return Q(**{f"{relation}__in": related._base_manager.filter(_contains(related, rest, term)).values("pk")})
 
 
-BACKENDS = [DjangoFilterBackend, SearchFilter, filters.OrderingFilter]
+BACKENDS = [DjangoFilterBackend, SearchFilter, OrderingFilter]
 
 
 def is_writer(request) -> bool:

@@ -23,8 +23,8 @@ from .common import BACKENDS, DetailETagMixin, history_page, is_writer
     list=extend_schema(summary="Decisions"),
     retrieve=extend_schema(summary="A decision"),
     create=extend_schema(summary="Register a decision (program office, or a business owner for themselves)"),
-    update=extend_schema(summary="Edit a decision (needs If-Match or version)"),
-    partial_update=extend_schema(summary="Edit some of a decision (needs If-Match or version)"),
+    update=extend_schema(summary="Edit a decision (needs If-Match)"),
+    partial_update=extend_schema(summary="Edit some of a decision (needs If-Match)"),
 )
 class DecisionViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                       mixins.UpdateModelMixin, GenericViewSet):

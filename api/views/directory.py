@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import filters, mixins, status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
@@ -15,7 +15,7 @@ from registry.services.directory import business_unit_named, save_person, upsert
 from .. import selectors
 from .. import serializers as s
 from ..etag import expected_version
-from ..filters import PersonFilter
+from ..filters import OrderingFilter, PersonFilter
 from ..pagination import LargeListPagination
 from .common import BACKENDS, DetailETagMixin, SearchFilter
 
@@ -29,7 +29,7 @@ class BusinessUnitViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.Retriev
                           mixins.CreateModelMixin, GenericViewSet):
     serializer_class = s.BusinessUnitSerializer
     queryset = selectors.business_units()
-    filter_backends = [SearchFilter, filters.OrderingFilter]
+    filter_backends = [SearchFilter, OrderingFilter]
     search_fields = ["name"]
     ordering_fields = ["name", "id", "created_at"]
     ordering = ["name"]
@@ -48,8 +48,8 @@ class BusinessUnitViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.Retriev
     list=extend_schema(summary="People of the directory"),
     retrieve=extend_schema(summary="A person"),
     create=extend_schema(summary="Add a person (program office)"),
-    update=extend_schema(summary="Update a person (program office)"),
-    partial_update=extend_schema(summary="Update some of a person (program office)"),
+    update=extend_schema(summary="Update a person (program office)", request=s.PersonUpdateSerializer),
+    partial_update=extend_schema(summary="Update some of a person (program office)", request=s.PersonUpdateSerializer),
 )
 class PersonViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                     mixins.UpdateModelMixin, GenericViewSet):
@@ -73,9 +73,9 @@ class PersonViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveModel
 
     def update(self, request, *args, partial=False, **kwargs):
         person = self.get_object()
-        expected = expected_version(request, person, body_version=None, required=False)
         serializer = self.get_serializer(person, data=request.data, partial=partial)
-        serializer.is_valid(raise_exception=True)
+        serializer.is_valid(raise_exception=True)  # a malformed body is a 400 whatever the If-Match
+        expected = expected_version(request, person, body_version=None, required=False)
         data = dict(serializer.validated_data)
         email = data.pop("email", person.email)
         for field, value in data.items():

@@ -55,9 +55,9 @@ class FindingViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
 
     def _change(self, request, to_status, serializer_class):
         finding = self.get_object()
-        expected = expected_version(request, finding, body_version=None, required=False)
         serializer = serializer_class(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        serializer.is_valid(raise_exception=True)  # a malformed body is a 400 whatever the If-Match
+        expected = expected_version(request, finding, body_version=None, required=False)
         changed = change_finding_status(
             finding=finding, to_status=to_status, actor=request.user, reason=serializer.validated_data["reason"],
             expected_version=expected,
@@ -93,9 +93,9 @@ class FindingViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
     @action(detail=True, methods=["post"], filter_backends=[])
     def assign(self, request, pk=None):
         finding = self.get_object()
-        expected = expected_version(request, finding, body_version=None, required=False)
         serializer = s.FindingAssignSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        expected = expected_version(request, finding, body_version=None, required=False)
         assigned = assign_finding(finding=finding, assignee=serializer.validated_data["assignee"], actor=request.user,
                                   expected_version=expected)
         return self.detail_response(assigned, serializer_class=s.FindingSerializer)

@@ -26,8 +26,8 @@ from .common import BACKENDS, DetailETagMixin, history_page, is_writer
     list=extend_schema(summary="Use cases (the inventory)"),
     retrieve=extend_schema(summary="A use case, its KPIs and what its next stage's gate still needs"),
     create=extend_schema(summary="Register a use case (enters proposed)"),
-    update=extend_schema(summary="Edit a use case (needs If-Match or version; never its stage)"),
-    partial_update=extend_schema(summary="Edit some of a use case (needs If-Match or version)"),
+    update=extend_schema(summary="Edit a use case (needs If-Match; never its stage)"),
+    partial_update=extend_schema(summary="Edit some of a use case (needs If-Match)"),
 )
 class UseCaseViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                      mixins.UpdateModelMixin, GenericViewSet):

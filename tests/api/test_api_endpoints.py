@@ -89,11 +89,18 @@ def test_write_with_a_stale_etag_is_refused_with_412_and_changes_nothing(office,
     assert (use_case.capability, use_case.version) == ("theirs", 2)
 
 
-def test_write_with_a_stale_version_in_the_body_is_refused_with_412(office, use_case):
-    office.patch(f"/api/use-cases/{use_case.pk}/", {"capability": "theirs", "version": 1})
+def test_an_edit_with_only_a_version_in_the_body_is_refused_with_428(office, use_case):
+    # The schema requires If-Match on PUT and PATCH of use cases and decisions; so does the server.
     response = office.patch(f"/api/use-cases/{use_case.pk}/", {"capability": "mine", "version": 1})
+    assert response.status_code == 428
+    assert UseCase.objects.get(pk=use_case.pk).version == 1
+
+
+def test_a_version_in_the_body_that_disagrees_with_if_match_is_refused_with_412(office, use_case):
+    office.patch(f"/api/use-cases/{use_case.pk}/", {"capability": "theirs"}, HTTP_IF_MATCH=f'"usecase-{use_case.pk}-v1"')
+    response = office.patch(f"/api/use-cases/{use_case.pk}/", {"capability": "mine", "version": 1},
+                            HTTP_IF_MATCH=f'"usecase-{use_case.pk}-v2"')
     assert response.status_code == 412
-    assert response.json()["current_version"] == 2
     assert UseCase.objects.get(pk=use_case.pk).capability == "theirs"
 
 
@@ -108,13 +115,15 @@ def test_write_whose_check_passes_but_loses_the_race_is_refused_by_the_locked_co
         return real_edit(**kwargs)
 
     with mock.patch("api.views.use_cases.edit_use_case", side_effect=edit_after_someone_else):
-        response = office.patch(f"/api/use-cases/{use_case.pk}/", {"capability": "mine", "version": 1})
+        response = office.patch(f"/api/use-cases/{use_case.pk}/", {"capability": "mine"},
+                                HTTP_IF_MATCH=f'"usecase-{use_case.pk}-v1"')
     assert response.status_code == 412
+    assert response.json()["current_version"] == 2
     assert UseCase.objects.get(pk=use_case.pk).capability == use_case.capability
 
 
 @pytest.mark.parametrize("path", ["/api/use-cases/{uc}/", "/api/decisions/{decision}/"])
-def test_edit_without_if_match_or_version_is_refused_with_428(office, use_case, path):
+def test_edit_without_if_match_is_refused_with_428(office, use_case, path):
     response = office.patch(path.format(uc=use_case.pk, decision=use_case.decision_id), {"capability": "x"}
                             if "use-cases" in path else {"execution_point": "x"})
     assert response.status_code == 428
@@ -239,9 +248,10 @@ def test_duplicate_business_unit_name_any_case_is_a_400(office):
     assert response.status_code == 400 and "name" in response.json()
 
 
-def test_edit_never_changes_the_stage(office, use_case):
+def test_edit_never_changes_the_stage_and_says_so(office, use_case):
     response = office.patch(f"/api/use-cases/{use_case.pk}/", {"stage": "production", "version": 1})
-    assert response.status_code == 200
+    # A field the edit cannot write is refused like an unknown one, not silently dropped.
+    assert response.status_code == 400 and list(response.json()) == ["stage"]
     assert UseCase.objects.get(pk=use_case.pk).stage == Stage.PROPOSED
 
 
@@ -249,7 +259,8 @@ def test_friction_points_are_set_by_code(office, use_case):
     from registry.models import FrictionPoint
 
     point = FrictionPoint.objects.order_by("code").first()
-    response = office.patch(f"/api/use-cases/{use_case.pk}/", {"friction_points": [point.code], "version": 1})
+    response = office.patch(f"/api/use-cases/{use_case.pk}/", {"friction_points": [point.code]},
+                            HTTP_IF_MATCH=f'"usecase-{use_case.pk}-v1"')
     assert response.status_code == 200, response.json()
     assert response.json()["friction_points"] == [point.code]
 
@@ -542,7 +553,7 @@ def test_starting_a_scan_while_one_runs_in_process_is_409(office):
 
 
 def test_use_case_history_lists_each_change_with_who_made_it(office, use_case, program_office_user):
-    office.patch(f"/api/use-cases/{use_case.pk}/", {"capability": "ranking", "version": 1})
+    office.patch(f"/api/use-cases/{use_case.pk}/", {"capability": "ranking"}, HTTP_IF_MATCH=f'"usecase-{use_case.pk}-v1"')
     records = office.get(f"/api/use-cases/{use_case.pk}/history/").json()["results"]
     assert records[0]["history_user"] == program_office_user.username
     assert records[0]["snapshot"]["capability"] == "ranking" and records[0]["snapshot"]["version"] == 2

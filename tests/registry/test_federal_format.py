@@ -255,6 +255,52 @@ def test_changes_made_in_last_mile_are_exported_in_the_omb_columns(tmp_path):
     assert written["id"] == "DOE-1"
 
 
+
+def test_a_published_file_whose_cells_a_spreadsheet_would_run_still_exports_byte_for_byte(tmp_path):
+    # The 2025 inventory has benefits written as "- item" lists and cells the publisher already
+    # quoted ("'- No custom models"): the publisher's cells go back exactly as published.
+    path = write_2025(tmp_path, [
+        row(id="DOE-1", benefits="- Faster reviews\n- Fewer errors", data_description="'- No custom models",
+            vendor_name="=HYPERLINK(\"http://x\")", problem_solved="+1 analyst", system_outputs="@mentions"),
+        row(id="DOE-2", use_case_name="-Dash first", problem_solved="'=quoted by the publisher"),
+    ])
+    import_use_cases(path, actor=IMPORT, format="omb-2025", today=TODAY)
+    exported = tmp_path / "back.csv"
+
+    export_use_cases(exported, format="omb-2025")
+
+    assert exported.read_bytes() == path.read_bytes()
+    assert UseCase.objects.get(external_id="DOE-2").title == "-Dash first"
+
+
+def test_what_last_mile_writes_into_the_omb_columns_is_text_and_imports_back_unchanged(tmp_path):
+    from tests.factories import UseCaseFactory
+
+    path = write_2025(tmp_path, [row(id="DOE-1")])
+    import_use_cases(path, actor=IMPORT, format="omb-2025", today=TODAY)
+    UseCase.objects.filter(external_id="DOE-1").update(title='=HYPERLINK("http://evil.example","Open")',
+                                                       summary="-1 analyst a day")
+    UseCaseFactory(external_id="@FIN-7", title="+Invoice triage", decision__business_unit__name="=Finance")
+    exported = tmp_path / "back.csv"
+
+    export_use_cases(exported, format="omb-2025")
+
+    written = list(csv.DictReader(exported.open(encoding="utf-8-sig", newline="")))
+    assert written[0]["use_case_name"] == "'=HYPERLINK(\"http://evil.example\",\"Open\")"
+    assert written[0]["problem_solved"] == "'-1 analyst a day"
+    assert written[0]["vendor_name"] == ""
+    assert (written[1]["agency"], written[1]["id"], written[1]["use_case_name"]) == ("'=Finance", "'@FIN-7", "'+Invoice triage")
+    assert not [v for r in written for v in r.values() if v[:1] in ("=", "+", "-", "@", "\t", "\r")]
+
+    # imported again: the title and summary are what Last Mile had, and the file goes out the same
+    import_use_cases(exported, actor=IMPORT, format="omb-2025", today=TODAY)
+    use_case = UseCase.objects.get(external_id="DOE-1")
+    assert (use_case.title, use_case.summary) == ('=HYPERLINK("http://evil.example","Open")', "-1 analyst a day")
+    again = tmp_path / "again.csv"
+    export_use_cases(again, format="omb-2025")
+    assert again.read_bytes().startswith(exported.read_bytes())
+
+
 def test_use_cases_registered_in_last_mile_are_exported_too(tmp_path):
     from tests.factories import UseCaseFactory
 

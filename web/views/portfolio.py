@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from core.spreadsheet import EscapingWriter
 from portfolio.selectors import dashboard as dashboard_selectors
 from registry import access
 from registry.models import VALUE_CHAIN_LAYERS, Stage
@@ -69,12 +70,15 @@ def portfolio(request):
 @login_required
 @require_GET
 def portfolio_export(request):
-    """The dashboard's figures as CSV: one row per figure shown (table, row, column, value)."""
+    """The dashboard's figures as CSV: one row per figure shown (table, row, column, value).
+
+    A unit name a spreadsheet would run as a formula is written as text (core.spreadsheet).
+    """
     _, board = _dashboard(request)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     scope = board.unit.name if board.unit else "all units"
     response["Content-Disposition"] = f'attachment; filename="portfolio-{timezone.localdate().isoformat()}.csv"'
-    writer = csv.writer(response)
+    writer = EscapingWriter(csv.writer(response))
     writer.writerow(["table", "scope", "row", "column", "value"])
     for name, stages, total in board.funnel_by_unit:
         for stage in dashboard_selectors.STAGE_ORDER:

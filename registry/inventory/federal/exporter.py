@@ -6,6 +6,11 @@ where it changed in Last Mile — title, business owner (``contact_email``), sta
 (``development_stage``: proposed and validating → Pre-deployment, pilot → Pilot, production
 → Deployed, retired → Retired), and an edited summary (written to ``problem_solved``). Other
 use cases get their key as ``id``, unit, title, owner, stage and summary.
+
+**Cells a spreadsheet would run** (``=``, ``+``, ``-``, ``@``, TAB, CR at the start): what Last
+Mile writes goes out with a leading quote (``core.spreadsheet``; the importer's mapping takes it
+off again). A source cell going back unchanged is written exactly as published, so an imported
+file exported again stays the same file, byte for byte.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import csv
 from pathlib import Path
 
 from core.errors import InvalidInput
+from core.spreadsheet import escape_cell
 
 from ...models import Stage, UseCase
 from ..common import BATCH_SIZE
@@ -43,18 +49,20 @@ def _row_2025(use_case: UseCase) -> list[str]:
         )
         if use_case.stage in (Stage.PILOT, Stage.PRODUCTION):
             values["operational_date"] = use_case.stage_entered_on.isoformat()
-        return [values[c] for c in COLUMNS_2025]
+        return [escape_cell(values[c]) for c in COLUMNS_2025]
     values = {c: record.get(c, "") for c in COLUMNS_2025}
+    written = {}  # what Last Mile changed, written as text; the rest goes back as published
     if use_case.title != derive_title(values["use_case_name"], use_case.key):
-        values["use_case_name"] = use_case.title
+        written["use_case_name"] = use_case.title
     if owner != owner_email(values["contact_email"]):
-        values["contact_email"] = owner or ""
+        written["contact_email"] = owner or ""
     if use_case.stage != map_stage(values["development_stage"], STAGES_2025):
-        values["development_stage"] = STAGE_TO_2025[use_case.stage]
+        written["development_stage"] = STAGE_TO_2025[use_case.stage]
     if use_case.summary != derive_summary(values[c] for c in ("problem_solved", "benefits", "system_outputs")):
-        values["problem_solved"] = use_case.summary
+        written["problem_solved"] = use_case.summary
     if use_case.business_unit.name.lower() != unit_name(values["agency"], values["agency_name"]).lower():
-        values["agency"], values["agency_name"] = split_unit_name(use_case.business_unit.name)
+        written["agency"], written["agency_name"] = split_unit_name(use_case.business_unit.name)
+    values.update((column, escape_cell(value)) for column, value in written.items())
     return [values[c] for c in COLUMNS_2025]
 
 

@@ -41,6 +41,11 @@ no address (a web form, a name) gives no owner. The cell itself is kept as writt
 
 Values are matched ignoring case and repeated spaces. Any other value is an error for that
 row, naming the column: nothing is imported until the mapping knows it.
+
+**Quoted cells.** What Last Mile writes into these columns on export goes out with a leading
+quote when a spreadsheet would run it as a formula (``core.spreadsheet``); the values derived
+here (title, summary, capability, unit, owner) take that one quote off again, so an export
+imports back unchanged. The source record keeps every cell as written.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from core.spreadsheet import unescape_cell
 from core.text import collapse_whitespace
 
 from ...models import Stage
@@ -132,19 +138,19 @@ def cut(text: str, limit: int) -> str:
 
 def derive_title(name: str, key: str) -> str:
     """The title from the use case name; a row with no name (there is one) is titled by its key."""
-    return cut(collapse_whitespace(name), TITLE_MAX) or f"Untitled use case {key}"
+    return cut(unescape_cell(collapse_whitespace(name)), TITLE_MAX) or f"Untitled use case {key}"
 
 
 def derive_summary(parts: Iterable[str]) -> str:
-    return cut("\n\n".join(p.strip() for p in parts if p.strip()), SUMMARY_MAX)
+    return cut("\n\n".join(unescape_cell(p.strip()) for p in parts if p.strip()), SUMMARY_MAX)
 
 
 def derive_capability(parts: Iterable[str]) -> str:
-    return cut(" — ".join(collapse_whitespace(p) for p in parts if p.strip()), CAPABILITY_MAX)
+    return cut(" — ".join(unescape_cell(collapse_whitespace(p)) for p in parts if p.strip()), CAPABILITY_MAX)
 
 
 def unit_name(agency: str, agency_name: str) -> str:
-    agency, agency_name = collapse_whitespace(agency), collapse_whitespace(agency_name)
+    agency, agency_name = unescape_cell(collapse_whitespace(agency)), unescape_cell(collapse_whitespace(agency_name))
     if agency and agency_name and agency.lower() != agency_name.lower():
         return cut(f"{agency_name} ({agency})", UNIT_MAX)
     return cut(agency or agency_name, UNIT_MAX)
@@ -158,7 +164,7 @@ def split_unit_name(name: str) -> tuple[str, str]:
 
 def owner_email(contact: str) -> str | None:
     """The first email address in a contact cell, lower-cased; None when it holds none."""
-    for token in re.split(r"[\s,;]+", contact):
+    for token in re.split(r"[\s,;]+", unescape_cell(contact.strip())):
         token = token.strip().strip("<>()").lower()
         if "@" not in token or len(token) > 254:
             continue

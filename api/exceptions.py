@@ -81,7 +81,7 @@ def _domain_answer(exc: DomainError) -> Response:
             status=status.HTTP_409_CONFLICT,
         )
     if isinstance(exc, InvalidInput):
-        return Response(_field_errors(exc.errors), status=status.HTTP_400_BAD_REQUEST)
+        return Response(_field_errors(exc.field_errors()), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, NotAllowed):
         return Response({"detail": exc.message}, status=status.HTTP_403_FORBIDDEN)
     if isinstance(exc, NotFound):

@@ -36,6 +36,10 @@ class InvalidInput(DomainError):
         self.errors = errors or {field: [message]}
         super().__init__(message)
 
+    def field_errors(self) -> dict[str, list[str]]:
+        """Field → messages, whatever the subclass keeps in `errors` (an importer keeps rows)."""
+        return self.errors
+
     @classmethod
     def of(cls, errors: dict[str, list[str]]) -> InvalidInput:
         message = "; ".join(f"{field}: {text}" if field != "__all__" else text

@@ -27,7 +27,7 @@ def message_for(error: DomainError) -> str:
 def add_to_form(form, error: DomainError) -> None:
     """Show `error` on `form`: each named field's messages beside it, the rest at the top."""
     if isinstance(error, InvalidInput):
-        for field, texts in error.errors.items():
+        for field, texts in error.field_errors().items():
             target = field if field in form.fields else None
             for text in texts:
                 form.add_error(target, text)

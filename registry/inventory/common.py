@@ -106,6 +106,9 @@ class ImportFailed(InvalidInput):
         super().__init__("\n".join(self._lines(row_errors, more)))
         self.errors, self.more = row_errors, more
 
+    def field_errors(self) -> dict[str, list[str]]:
+        return {"__all__": self.lines}
+
     @property
     def count(self) -> int:
         """Every problem found, listed or not."""

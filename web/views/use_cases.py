@@ -120,7 +120,7 @@ def kpi_observation_new(request, pk):
         record_kpi_observation(kpi=kpi, observed_on=form.cleaned_data["observed_on"], value=form.cleaned_data["value"],
                                actor=request.user)
     except InvalidInput as refused:
-        return answer(request, use_case, Feedback(form_errors=refused.errors))
+        return answer(request, use_case, Feedback(form_errors=refused.field_errors()))
     return answer(request, use_case, Feedback(
         success=f"Recorded {kpi.name} = {form.cleaned_data['value']} on {form.cleaned_data['observed_on'].isoformat()}."))
 

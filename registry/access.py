@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from core.actors import is_system
 from core.errors import NotAllowed, NotFound
 
-from .models import KPI, Decision, Person, UseCase
+from .models import Decision, Person, UseCase
 
 PROGRAM_OFFICE = "program_office"
 BUSINESS_OWNER = "business_owner"
@@ -261,19 +261,3 @@ def access_use_case(actor, pk, *, to_change: bool = False, queryset=None) -> Use
     if to_change:
         require(can_change_use_case(actor, use_case), "You may change only the use cases you own.")
     return use_case
-
-
-def access_kpi(actor, pk, *, to_change: bool = False, queryset=None) -> KPI:
-    require_role(actor)
-    kpi = _load(queryset if queryset is not None else KPI.objects.select_related("use_case__decision"), pk, "KPI")
-    if to_change:
-        require(can_change_use_case(actor, kpi.use_case), "You may change only the use cases you own.")
-    return kpi
-
-
-def access_person(actor, pk, *, to_change: bool = False, queryset=None) -> Person:
-    require_role(actor)
-    person = _load(queryset if queryset is not None else Person.objects.select_related("business_unit"), pk, "person")
-    if to_change:
-        require(can_change_directory(actor), "The directory is kept by the program office.")
-    return person

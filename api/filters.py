@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import filters as drf_filters
 from rest_framework.exceptions import ValidationError
 
+from core.text import normalise_email
 from portfolio.models import ACTIVE_STATUSES, Finding, FindingKind, FindingStatus, ScanRun, Severity
 from registry.models import Decision, Frequency, KPIObservation, Person, Stage, StageTransition, TransitionSource, UseCase
 
@@ -192,7 +193,7 @@ class PersonFilter(StrictFilterSet):
         fields = ["business_unit", "active", "email"]
 
     def filter_email(self, queryset, name, value):
-        return queryset.filter(email=value.strip().lower())
+        return queryset.filter(email=normalise_email(value))
 
 
 class DecisionFilter(StrictFilterSet):

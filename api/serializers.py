@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.relations import MANY_RELATION_KWARGS
 
+from core.text import collapse_whitespace, normalise_email
 from portfolio.models import Finding, ScanRun
 from portfolio.services.scans import ALL_KINDS
 from registry.gates import next_stage_needs
@@ -235,7 +236,7 @@ class BusinessUnitSerializer(StrictModelSerializer):
         read_only_fields = ["id", "created_at"]
 
     def validate_name(self, value):
-        name = " ".join(value.split())
+        name = collapse_whitespace(value)
         if not name:
             raise serializers.ValidationError("A business unit needs a name.")
         if BusinessUnit.objects.annotate(lower=Lower("name")).filter(lower=name.lower()).exists():
@@ -267,7 +268,7 @@ class PersonSerializer(StrictModelSerializer):
         return value
 
     def validate_email(self, value):
-        email = value.strip().lower()
+        email = normalise_email(value)
         if Person.objects.filter(email=email).exists():
             raise serializers.ValidationError("A person with this email already exists; use the bulk upsert to update by email.")
         return email
@@ -289,7 +290,7 @@ class PersonUpsertRowSerializer(StrictSerializer):
     active = Boolean(required=False, help_text="false = has left the company.")
 
     def validate_email(self, value):
-        return value.strip().lower()
+        return normalise_email(value)
 
 
 class PeopleUpsertSerializer(StrictSerializer):

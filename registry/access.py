@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from core.actors import is_system
 from core.errors import NotAllowed, NotFound
+from core.text import normalise_email
 
 from .models import Decision, Person, UseCase
 
@@ -81,7 +82,7 @@ def person_for_user(user) -> Person | None:
     if user is None or is_system(user) or not user.is_authenticated or not user.email:
         return None
     if not hasattr(user, "_last_mile_person"):
-        user._last_mile_person = Person.objects.filter(email=user.email.strip().lower()).first()
+        user._last_mile_person = Person.objects.filter(email=normalise_email(user.email)).first()
     return user._last_mile_person
 
 

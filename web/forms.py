@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
+from core.text import collapse_whitespace, normalise_email
 from portfolio.models import FindingKind, FindingStatus
 from registry.gates import ALLOWED_MOVES
 from registry.models import (
@@ -27,7 +28,7 @@ class PersonEmailField(forms.EmailField):
         email = super().clean(value)
         if not email:
             return None
-        person = Person.objects.filter(email=email.strip().lower()).first()
+        person = Person.objects.filter(email=normalise_email(email)).first()
         if person is None:
             raise forms.ValidationError(f"No person with email '{email}' in the directory.")
         return person
@@ -68,7 +69,7 @@ class DecisionForm(VersionedForm):
             self.fields["owner_email"].initial = self.instance.owner.email
 
     def clean_statement(self):
-        return " ".join(self.cleaned_data["statement"].split())
+        return collapse_whitespace(self.cleaned_data["statement"])
 
     def apply(self) -> Decision:
         """The decision with the form's values, unsaved: the service saves it."""
@@ -184,7 +185,7 @@ class KPIForm(forms.ModelForm):
         self.instance.use_case = use_case
 
     def clean_name(self):
-        name = " ".join(self.cleaned_data["name"].split())
+        name = collapse_whitespace(self.cleaned_data["name"])
         if KPI.objects.filter(use_case=self.instance.use_case, name__iexact=name).exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError("This use case already has a KPI with that name.")
         return name

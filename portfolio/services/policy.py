@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.utils import timezone
 
 from core.actors import acting_user
-from registry.access import require
 from core.validation import validated
+from registry.access import require
 
 from ..access import can_change_policy
 from ..models import Policy

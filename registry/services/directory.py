@@ -7,11 +7,11 @@ from django.db import transaction
 from core.actors import acting_user
 from core.errors import InvalidInput
 from core.text import collapse_whitespace, normalise_email
+from core.validation import validated
 from core.versioning import versioned_write
 
 from .. import access
 from ..models import BusinessUnit, Person
-from core.validation import validated
 
 
 def business_unit_named(*, name: str, actor) -> BusinessUnit:

@@ -10,11 +10,12 @@ from django.utils import timezone
 
 from core.actors import acting_user
 from core.errors import InvalidInput, Refused
+from core.text import collapse_whitespace
+from core.validation import validated
 from core.versioning import versioned_write
 
 from .. import access
 from ..models import KPI, KPIObservation, TransitionSource, UseCase
-from core.validation import validated
 
 KPI_FIELDS = ["name", "unit", "direction", "baseline", "target"]
 
@@ -37,7 +38,7 @@ def add_kpi(*, kpi: KPI, actor) -> KPI:
     """
     if kpi.pk is not None:
         raise Refused(f"KPI '{kpi.name}' exists already; add_kpi only adds new ones.")
-    kpi.name = " ".join((kpi.name or "").split())
+    kpi.name = collapse_whitespace(kpi.name or "")
     validated(kpi, validate_unique=False, validate_constraints=False)
     with _use_case_write(kpi, actor=actor, reason=f"KPI added: {kpi.name}") as write:
         access.require(access.can_change_use_case(actor, write.current), "You may add KPIs only to use cases you own.")
@@ -56,7 +57,7 @@ def edit_kpi(*, kpi: KPI, actor) -> KPI:
         raise Refused("That KPI does not exist (any more); add it instead.")
     if stored != kpi.use_case_id:
         raise InvalidInput("A KPI stays with its use case; add a new one to the other use case.", field="use_case")
-    kpi.name = " ".join((kpi.name or "").split())
+    kpi.name = collapse_whitespace(kpi.name or "")
     validated(kpi, validate_unique=False, validate_constraints=False)
     with _use_case_write(kpi, actor=actor, reason=f"KPI changed: {kpi.name}") as write:
         access.require(access.can_change_use_case(actor, write.current), "You may change KPIs only on use cases you own.")

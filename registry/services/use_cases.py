@@ -10,11 +10,12 @@ from django.utils import timezone
 
 from core.actors import acting_user, is_system
 from core.errors import InvalidInput, Refused
+from core.text import collapse_whitespace
+from core.validation import validated
 from core.versioning import versioned_write
 
 from .. import access
 from ..models import Decision, FrictionPoint, Stage, StageTransition, TransitionSource, UseCase
-from core.validation import validated
 
 REGISTER_OWN = ("You can only register a use case you own (as business or technical owner) "
                 "or that serves a decision you own.")
@@ -140,7 +141,7 @@ def state_decision(
     the statement is blank, too long or the placeholder's; StaleVersion when
     `expected_version` is stale; NotAllowed when the actor may not change the use case.
     """
-    statement = " ".join(statement.split())
+    statement = collapse_whitespace(statement)
     if not statement:
         raise InvalidInput("State the decision: the statement is blank.", field="statement")
     max_length = Decision._meta.get_field("statement").max_length

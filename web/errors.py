@@ -24,6 +24,11 @@ def message_for(error: DomainError) -> str:
     return error.message
 
 
+def form_error_text(form) -> str:
+    """Every error of a bound form, as one sentence for a message or a card."""
+    return " ".join(text for texts in form.errors.values() for text in texts)
+
+
 def add_to_form(form, error: DomainError) -> None:
     """Show `error` on `form`: each named field's messages beside it, the rest at the top."""
     if isinstance(error, InvalidInput):

@@ -17,6 +17,7 @@ from registry.gates import NEXT_STAGE, unmet_conditions
 from registry.models import Stage, UseCase
 
 from .. import selectors
+from ..errors import form_error_text
 from ..forms import KPIObservationForm, MoveForm, StateDecisionForm
 
 PAGE_SIZE = 25
@@ -84,14 +85,21 @@ def card(request, pk: int, feedback: Feedback | None = None, status: int = 200,
           state_form: StateDecisionForm | None = None) -> HttpResponse:
     use_case = selectors.use_cases_for_cards().get(pk=pk)
     decorate(use_case, request.user, today=timezone.localdate())
+    feedback = show_refused_statement(use_case, state_form, feedback or Feedback())
+    return render(request, "web/_use_case_card.html",
+                  {"uc": use_case, "feedback": feedback, "next": next_url(request, reverse("web:home"))},
+                  status=status)
+
+
+def show_refused_statement(use_case: UseCase, state_form: StateDecisionForm | None, feedback: Feedback) -> Feedback:
+    """Put a refused decision statement back where it was typed, its error beside it; if the
+    use case serves a decision by now there is no form to show it in, so `feedback` says it."""
     if state_form is not None:
         if getattr(use_case, "state_form", None) is not None:
-            use_case.state_form = state_form  # the refused statement, with its error next to it
-        else:  # it serves a decision by now: no form to show the refusal in
-            feedback = Feedback(error=" ".join(e for errors in state_form.errors.values() for e in errors))
-    return render(request, "web/_use_case_card.html",
-                  {"uc": use_case, "feedback": feedback or Feedback(), "next": next_url(request, reverse("web:home"))},
-                  status=status)
+            use_case.state_form = state_form
+        else:
+            feedback.error = form_error_text(state_form)
+    return feedback
 
 
 def answer(request, use_case: UseCase, feedback: Feedback) -> HttpResponse:

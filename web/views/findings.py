@@ -19,7 +19,7 @@ from portfolio.services.findings import assign_finding, change_finding_status
 from registry import access
 from registry.models import Person
 
-from ..errors import message_for
+from ..errors import form_error_text, message_for
 from ..forms import AssignForm, FindingActionForm, FindingFilterForm
 from .common import PAGE_SIZE, next_url
 
@@ -80,8 +80,7 @@ def finding_status(request, pk):
     finding = portfolio_access.access_finding(request.user, pk, to_answer=True)
     form = FindingActionForm(request.POST)
     if not form.is_valid():
-        error = " ".join(e for errors in form.errors.values() for e in errors)
-        return _finding_answer(request, pk, error=error)
+        return _finding_answer(request, pk, error=form_error_text(form))
     try:
         change_finding_status(finding=finding, to_status=form.to_status, actor=request.user,
                               reason=form.cleaned_data["reason"])

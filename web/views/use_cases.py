@@ -24,7 +24,9 @@ from registry.services.use_cases import confirm_use_case_ownership, edit_use_cas
 from .. import charts, selectors
 from ..errors import add_to_form, message_for
 from ..forms import KPIForm, KPIObservationForm, MoveForm, StateDecisionForm, UseCaseForm
-from .common import Feedback, answer, card, card_use_case, decorate, next_url, posted, state_form_for
+from .common import (
+    Feedback, answer, card, card_use_case, decorate, next_url, posted, show_refused_statement, state_form_for,
+)
 
 
 @login_required
@@ -183,12 +185,7 @@ def _use_case_page(request, pk, *, state_form: StateDecisionForm | None = None) 
         raise Http404("No such use case.") from None
     today = timezone.localdate()
     decorate(use_case, request.user, today=today)
-    feedback = Feedback()
-    if state_form is not None:
-        if getattr(use_case, "state_form", None) is not None:
-            use_case.state_form = state_form
-        else:
-            feedback.error = " ".join(e for errors in state_form.errors.values() for e in errors)
+    feedback = show_refused_statement(use_case, state_form, Feedback())
     gates = []
     for stage in (Stage.VALIDATING, Stage.PILOT, Stage.PRODUCTION):
         gates.append((Stage(stage).label, GATES[stage](use_case), stage == use_case.next_stage))

@@ -10,7 +10,6 @@ examples of each (`pytest -s` to see them).
 import io
 import json
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -19,10 +18,10 @@ from django.utils import timezone
 from core.actors import IMPORT
 from registry.inventory.formats import import_use_cases
 from registry.models import Stage, UseCase
+from tests.federal_data import FILE_2025, needs_2025
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
-FILE_2025 = Path(__file__).resolve().parents[3] / "shared" / "data" / "federal_ai_use_cases.csv"
 SEVERITIES = ["critical", "high", "medium", "low"]
 EXAMPLES = 3
 
@@ -42,7 +41,7 @@ def _print_summary(findings: list[dict]) -> None:
                   f"{', '.join(finding['use_cases'][:4])}{'…' if len(finding['use_cases']) > 4 else ''})")
 
 
-@pytest.mark.skipif(not FILE_2025.is_file(), reason=f"the 2025 inventory is not at {FILE_2025}")
+@needs_2025
 def test_the_federal_inventory_gives_a_few_hundred_findings_each_naming_its_cause():
     import_use_cases(FILE_2025, actor=IMPORT, format="omb-2025")
     out = io.StringIO()

@@ -8,7 +8,6 @@ import csv
 import datetime
 import io
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -20,17 +19,11 @@ from core.actors import IMPORT
 from portfolio.models import FindingKind, Policy
 from portfolio.detectors import duplicates, inventory_completeness, missing_decision, orphaned_ownership, stalled_pilots
 from registry.inventory.federal.mapping import PLACEHOLDER_STATEMENT
-from registry.inventory.formats import export_use_cases, import_use_cases
+from registry.inventory.formats import import_use_cases
 from registry.models import BusinessUnit, Decision, Person, Stage, StageTransition, UseCase
+from tests.federal_data import DATA, FILE_2024, FILE_2025, needs_2024, needs_2025
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
-
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-FILE_2025 = DATA / "federal_ai_use_cases.csv"
-FILE_2024 = DATA / "federal_ai_use_cases_2024.csv"
-
-needs_2025 = pytest.mark.skipif(not FILE_2025.is_file(), reason=f"the 2025 inventory is not at {FILE_2025}")
-needs_2024 = pytest.mark.skipif(not FILE_2024.is_file(), reason=f"the 2024 inventory is not at {FILE_2024}")
 
 STAGE_2025 = {"Pre-deployment": Stage.VALIDATING, "Pilot": Stage.PILOT, "Deployed": Stage.PRODUCTION,
               "Retired": Stage.RETIRED, "": Stage.PROPOSED}

@@ -85,8 +85,7 @@ class Encoder:
         if threads:
             options.intra_op_num_threads = threads
         self.session = onnxruntime.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
-        digest = hashlib.sha256(model_path.read_bytes()).hexdigest()[:16]
-        self.model_id = f"{model_path.stem}-{digest}-{max_tokens}"
+        self.model_id = _model_id(model_path, max_tokens)
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """L2-normalised vectors of `texts`, float32 (n, 384), in their order."""
@@ -113,6 +112,19 @@ class Encoder:
         return vectors
 
 
+@lru_cache(maxsize=4)
+def _model_id(model_path: Path, max_tokens: int) -> str:
+    """Names the model and the cut-off a vector was made with, without loading the model."""
+    if not model_path.is_file():
+        raise EmbeddingModelMissing(f"The embedding model file {model_path} does not exist.")
+    digest = hashlib.sha256(model_path.read_bytes()).hexdigest()[:16]
+    return f"{model_path.stem}-{digest}-{max_tokens}"
+
+
+def model_id() -> str:
+    return _model_id(_model_path(), settings.EMBEDDING_MAX_TOKENS)
+
+
 @lru_cache(maxsize=1)
 def _encoder(model_path: Path, tokenizer_path: Path, max_tokens: int, threads: int) -> Encoder:
     return Encoder(model_path, tokenizer_path, max_tokens, threads)
@@ -134,11 +146,11 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def stale(model_id: str):
+def stale(current_model: str):
     """Use cases with no vector, or one made of an older version or by another model."""
     return UseCase.objects.filter(
         Q(embedding__isnull=True)
-        | ~Q(embedding__model_id=model_id)
+        | ~Q(embedding__model_id=current_model)
         | ~Q(embedding__use_case_version=F("version"))
     )
 
@@ -149,11 +161,14 @@ def refresh(use_case_ids: Iterable[int] | None = None, *, everything: bool = Fal
 
     `progress(done, total)` is called as batches finish.
     """
-    model = encoder()
-    wanted = UseCase.objects.all() if everything else stale(model.model_id)
+    current = model_id()
+    wanted = UseCase.objects.all() if everything else stale(current)
     if use_case_ids is not None:
         wanted = wanted.filter(pk__in=list(use_case_ids))
     ids = sorted(wanted.values_list("pk", flat=True))
+    if not ids:
+        return 0  # without loading the model: most scans find nothing changed
+    model = encoder()
     total, done, embedded = len(ids), 0, 0
     for start in range(0, total, REFRESH_CHUNK):
         chunk = ids[start:start + REFRESH_CHUNK]
@@ -204,8 +219,7 @@ def vectors_for(use_case_ids: Sequence[int]) -> np.ndarray:
         return matrix
     order = np.argsort(ids)
     sorted_ids = ids[order]
-    model_id = encoder().model_id
-    stored = UseCaseEmbedding.objects.filter(model_id=model_id).values_list("use_case_id", "vector")
+    stored = UseCaseEmbedding.objects.filter(model_id=model_id()).values_list("use_case_id", "vector")
     if len(ids) < 10_000:
         stored = stored.filter(use_case_id__in=ids.tolist())
     found, blobs = [], []

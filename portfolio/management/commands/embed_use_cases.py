@@ -13,7 +13,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, everything, **options):
         try:
-            model = embeddings.encoder()
+            model = embeddings.model_id()
         except embeddings.EmbeddingModelMissing as exc:
             raise CommandError(str(exc)) from None
         bar = progress_bar(self, unit="use case", desc="Embedding")
@@ -27,4 +27,4 @@ class Command(BaseCommand):
             count = embeddings.refresh(everything=everything, progress=show)
         finally:
             bar.close()
-        self.stdout.write(f"Embedded {count} use case{'s' if count != 1 else ''} with {model.model_id}.")
+        self.stdout.write(f"Embedded {count} use case{'s' if count != 1 else ''} with {model}.")

@@ -2,6 +2,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
+from portfolio import evidence
 from portfolio.models import FindingKind
 from portfolio.services.findings import allowed_changes
 from registry.models import Stage
@@ -52,3 +53,20 @@ def num(value) -> str:
     except (InvalidOperation, TypeError, ValueError):
         return str(value)
     return text
+
+
+@register.filter
+def thousands(value) -> str:
+    return evidence.number(value)
+
+
+@register.filter
+def minus(value, other) -> int:
+    return int(value or 0) - int(other or 0)
+
+
+@register.simple_tag
+def finding_evidence(finding):
+    """The finding's evidence, with the members its row was loaded with (`findings_page_rows`)."""
+    return evidence.present(finding.kind, finding.detail, members=finding.members_shown,
+                            member_count=finding.member_count)

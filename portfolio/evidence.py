@@ -1,0 +1,436 @@
+"""A finding's evidence as a person reads it: sentences and tables, never a dump of `detail`.
+
+`present(kind, detail, members=…, member_count=…, limit=…)` returns an `Evidence`: a list of
+sentences and zero or more `Table`s whose cells may link to a use case or a decision. The pages
+(the findings list, a finding's own page) and the digest emails all render this one structure.
+
+Each kind has one function in `PRESENTERS`, reading through a `Facts` the keys its detector
+writes today. Detectors change: any key a kind's function did not read, and every key of a
+kind without a function, is shown by the generic fallback (humanised labels, lists as lists,
+a dict of scalars as a two-column table, a list of dicts as a table), so a new key reads as a
+labelled fact the day it appears. To give a new detail shape its own words, write
+`def _my_kind(facts: Facts, members: Members) -> Evidence` and add it to `PRESENTERS`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from registry import sources
+from registry.models import Frequency, Stage
+
+from .models import FindingKind
+
+# --- What the presenter returns -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    use_case: int | None = None  # the id of the use case the cell names, to link it
+    decision: int | None = None
+
+
+@dataclass
+class Table:
+    caption: str
+    headings: list[str]
+    rows: list[list[Cell]]
+    total: int | None = None  # the rows there are, when more than those shown
+    members: bool = False  # the finding's use cases: a page that lists them all pages this one
+
+    @property
+    def more(self) -> int:
+        """The rows left out: what "… and N more" says."""
+        return max((self.total or 0) - len(self.rows), 0)
+
+
+@dataclass
+class Evidence:
+    sentences: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Member:
+    """A use case a finding concerns, as its evidence names it."""
+
+    pk: int
+    key: str  # the external id, else the id: how a detector's detail names a use case
+    title: str
+    stage: str
+    unit: str
+
+    @classmethod
+    def of(cls, use_case) -> Member:
+        return cls(use_case.pk, use_case.external_id or str(use_case.pk), use_case.title, use_case.stage,
+                   use_case.business_unit.name)
+
+
+@dataclass(frozen=True)
+class Members:
+    """The members shown (possibly a page or the first few) and how many the finding has."""
+
+    shown: Sequence[Member] = ()
+    count: int = 0
+
+    def by_key(self) -> dict[str, Member]:
+        return {member.key: member for member in self.shown}
+
+
+class Facts:
+    """A finding's `detail`, remembering which keys were read: the rest go to the fallback."""
+
+    def __init__(self, detail):
+        self._detail = detail if isinstance(detail, dict) else ({"detail": detail} if detail not in (None, "") else {})
+        self._read: set[str] = set()
+
+    def __getitem__(self, key: str):
+        return self.get(key)
+
+    def get(self, key: str, default=None):
+        self._read.add(key)
+        value = self._detail.get(key)
+        return default if value is None else value
+
+    def unread(self) -> dict:
+        return {key: value for key, value in self._detail.items() if key not in self._read}
+
+
+# --- Words and numbers -----------------------------------------------------------------------
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+_ACRONYMS = {"kpi": "KPI", "kpis": "KPIs", "id": "ID", "ids": "IDs", "url": "URL", "omb": "OMB", "ai": "AI"}
+ROLE_LABEL = {"owner": "owner", "business_owner": "business owner", "technical_owner": "technical owner"}
+
+
+def label(key) -> str:
+    """`days_in_stage` → "Days in stage", `limit_days` → "Limit (days)", `kpis` → "KPIs"."""
+    words = str(key).replace("-", "_").split("_")
+    unit = ""
+    if len(words) > 1 and words[-1] in ("days", "pct", "percent"):
+        unit = " (days)" if words[-1] == "days" else " (%)"
+        words = words[:-1]
+    text = " ".join(_ACRONYMS.get(word.lower(), word) for word in words if word)
+    return (text[:1].upper() + text[1:]) + unit
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    return f"{count:,} {noun if count == 1 else (nouns or noun + 's')}"
+
+
+def listed(items: Iterable) -> str:
+    """"a", "a and b", "a, b and c"."""
+    words = [text(item) for item in items]
+    if len(words) <= 1:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def number(value, places: int = 2) -> str:
+    """1234 → "1,234"; 0.61803 → "0.62"; 12.0 → "12"."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return f"{int(value):,}"
+    return f"{value:,.{places}f}".rstrip("0").rstrip(".")
+
+
+def date(value) -> str:
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()[:10] if not isinstance(value, datetime.datetime) else value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, str) and _ISO_DATETIME.match(value):
+        return value[:16].replace("T", " ")
+    return str(value)
+
+
+def stage(value) -> str:
+    return Stage(value).label.lower() if value in Stage.values else text(value)
+
+
+def text(value) -> str:
+    """Any detail value as words: no repr, no brackets, no quotes."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, (bool, int, float)):
+        return number(value)
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return date(value)
+    if isinstance(value, str):
+        return date(value) if _ISO_DATETIME.match(value) else value
+    if isinstance(value, dict):
+        return "; ".join(f"{label(key)}: {text(item)}" for key, item in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ", ".join(text(item) for item in value)
+    return str(value)
+
+
+def _days(count) -> str:
+    return plural(int(count), "day")
+
+
+def _source(name) -> str:
+    return sources.SOURCES[name].label if name in sources.SOURCES else f"the {name} import"
+
+
+# --- Tables every kind uses -------------------------------------------------------------------
+
+
+def use_case_cell(member: Member) -> Cell:
+    return Cell(member.title, use_case=member.pk)
+
+
+def members_table(members: Members, *, caption: str = "Use cases", unit_first: bool = False) -> Table | None:
+    """The finding's use cases, when it has more than one (one is named by the finding itself)."""
+    if members.count < 2 or not members.shown:
+        return None
+    if unit_first:
+        headings = ["Business unit", "Use case", "Stage"]
+        rows = [[Cell(m.unit), use_case_cell(m), Cell(stage(m.stage))] for m in members.shown]
+    else:
+        headings = ["Use case", "Stage", "Business unit"]
+        rows = [[use_case_cell(m), Cell(stage(m.stage)), Cell(m.unit)] for m in members.shown]
+    return Table(caption, headings, rows, total=members.count, members=True)
+
+
+def _scalar(value) -> bool:
+    return not isinstance(value, (dict, list, tuple, set, frozenset))
+
+
+def fallback(facts: dict) -> Evidence:
+    """Facts nobody wrote words for, as labelled sentences, lists and tables."""
+    evidence = Evidence()
+    for key, value in facts.items():
+        name = label(key)
+        if _scalar(value):
+            evidence.sentences.append(f"{name}: {text(value)}.")
+        elif isinstance(value, dict):
+            if all(_scalar(item) for item in value.values()):
+                evidence.tables.append(Table(name, ["", ""], [[Cell(label(k)), Cell(text(v))] for k, v in value.items()]))
+            else:
+                evidence.sentences.append(f"{name}: {text(value)}.")
+        elif value and all(isinstance(item, dict) for item in value):
+            columns = list(dict.fromkeys(k for item in value for k in item))
+            rows = [[Cell(text(item.get(column))) for column in columns] for item in value]
+            evidence.tables.append(Table(name, [label(column) for column in columns], rows))
+        elif len(value) > 12 and all(_scalar(item) for item in value):
+            evidence.tables.append(Table(name, [name], [[Cell(text(item))] for item in value]))
+        else:
+            evidence.sentences.append(f"{name}: {listed(value) if value else 'none'}.")
+    return evidence
+
+
+# --- One function per kind --------------------------------------------------------------------
+
+
+_ACTIVITY = {"stage_move": "the move into the stage", "kpi_observation": "a KPI observation", "edit": "an edit"}
+
+
+def _stalled_pilot(facts: Facts, members: Members) -> Evidence:
+    said = []
+    in_stage, since = stage(facts["stage"]), facts["stage_entered_on"]
+    days, limit = facts["days_in_stage"], facts["limit_days"]
+    if days is not None:
+        over = days - limit if limit is not None else None
+        judged = ("" if over is None else f", {over:,} over the {limit:,}-day limit" if over > 0
+                  else f", within the {limit:,}-day limit")
+        where = f"In {in_stage} since {date(since)}" if since else f"In {in_stage}" if facts["stage"] else "In its stage"
+        said.append(f"{where}: {_days(days)} by the scan's date{judged}.")
+    idle, idle_limit = facts["days_since_activity"], facts["inactivity_limit_days"]
+    last, last_kind = facts["last_activity"], facts["last_activity_kind"]
+    what = f"{_ACTIVITY.get(last_kind, 'a ' + text(last_kind))} on {date(last)}" if last_kind and last else None
+    if idle is not None and idle_limit is not None and idle > idle_limit:
+        said.append(f"No activity for {_days(idle)}, {idle - idle_limit:,} over the {idle_limit:,}-day limit"
+                    + (f": the last was {what}." if what else "."))
+    elif what:
+        said.append(f"The last activity was {what}.")
+    cost, per_day, over = facts["estimated_cost_of_delay"], facts["cost_of_delay_per_day"], facts["days_over"]
+    if cost is not None and per_day is not None and over is not None:
+        said.append(f"At the decision's stated cost of delay of {number(per_day)} a day, the {_days(over)} over "
+                    f"cost an estimated {number(cost, 0)}.")
+    frequency = facts["decision_frequency"]
+    if frequency:
+        said.append(f"The decision it serves is made {Frequency(frequency).label.lower() if frequency in Frequency.values else text(frequency)}.")
+    facts.get("reasons")  # the sentences above say the same, with their numbers
+    return Evidence(said, [t for t in [members_table(members)] if t])
+
+
+def _duplicate_capability(facts: Facts, members: Members) -> Evidence:
+    said = []
+    units, terms = facts.get("business_units", []), facts.get("shared_terms", [])
+    count = members.count or len(units)
+    where = f" in {listed(units)}" if units else ""
+    said.append(f"{plural(count, 'use case')}{where} appear to solve the same problem"
+                + (f": they share the words {listed(terms)}." if terms else "."))
+    similarity = facts.get("similarity")
+    if isinstance(similarity, dict) and {"min", "mean"} <= similarity.keys():
+        said.append(f"Their descriptions are {number(similarity['mean'])} alike on average (0 is nothing in "
+                    f"common, 1 the same words), {number(similarity['min'])} for the least alike pair.")
+    elif similarity is not None:
+        said.append(f"Similarity: {text(similarity)}.")
+    tables = [t for t in [members_table(members, caption="Use cases", unit_first=True)] if t]
+    pairs = facts.get("pairs", [])
+    if pairs and all(isinstance(pair, dict) for pair in pairs):
+        known = members.by_key()
+        extra = list(dict.fromkeys(k for pair in pairs for k in pair if k not in ("use_cases", "score")))
+
+        def named(key) -> Cell:
+            member = known.get(str(key))
+            return use_case_cell(member) if member else Cell(text(key))
+
+        rows = []
+        for pair in pairs:
+            ends = list(pair.get("use_cases") or [])[:2] + [None, None]
+            rows.append([named(ends[0]), named(ends[1]), Cell(text(pair.get("score")))]
+                        + [Cell(text(pair.get(column))) for column in extra])
+        tables.append(Table("How alike each pair is", ["Use case", "Use case", "Similarity"] + [label(c) for c in extra],
+                            rows))
+    elif pairs:
+        said.append(f"Pairs: {text(pairs)}.")
+    return Evidence(said, tables)
+
+
+def _orphaned_ownership(facts: Facts, members: Members) -> Evidence:
+    role = ROLE_LABEL.get(facts["role"], text(facts["role"]))
+    problem, owner, obj = facts["problem"], facts["owner"], facts["object"]
+    count = facts.get("count", members.count)
+    units = facts.get("business_units") or ([facts["business_unit"]] if facts["business_unit"] else [])
+    of_units = f" of {units[0]}" if len(units) == 1 else (f" in {len(units)} units: {listed(units)}" if units else "")
+    said = []
+    if obj in ("use_cases", "business_unit") and problem == "generic_mailbox":
+        in_production = facts.get("in_production", 0)
+        said.append(f"{owner}, a shared mailbox, is the only {role} of {plural(count, 'use case')}{of_units}"
+                    + (f", {in_production:,} of them in production." if in_production else "."))
+        said.append("A mailbox is nobody: each use case needs a person who answers for it.")
+    elif obj in ("use_cases", "business_unit") and problem == "missing":
+        in_stage = f" in {stage(facts['stage'])}" if facts["stage"] else ""
+        came = f", imported from {_source(facts['source'])}," if facts["source"] else ""
+        said.append(f"{plural(count, 'use case')}{of_units}{in_stage}{came} "
+                    f"{'names' if count == 1 else 'name'} no {role}: nobody answers for a running system.")
+    elif problem == "concentration":
+        said.append(f"{owner} is the {role} of every owned use case{of_units}: {plural(count, 'use case')}.")
+        without = facts.get("without_owner", 0)
+        if without:
+            said.append(f"{plural(without, 'more use case', 'more use cases')} of the unit {'has' if without == 1 else 'have'} no {role}.")
+        said.append("One departure leaves the whole unit's portfolio without an owner.")
+    else:
+        subject = "the decision" if obj == "decision" else "the use case"
+        if problem == "missing":
+            needs = f" which it needs in {stage(facts['stage'])}" if facts["stage"] else ""
+            said.append(f"Nobody is named as {role} of {subject}{needs}.")
+        elif problem == "left":
+            said.append(f"The {role} of {subject}, {owner}, has left the company.")
+        elif problem == "generic_mailbox":
+            said.append(f"The {role} of {subject} is {owner}, a shared mailbox, not a person.")
+        elif problem == "unconfirmed":
+            days, limit = facts["days_since_confirmation"], facts["confirmation_limit_days"]
+            if days is None:
+                said.append(f"The {role} of {subject}, {owner}, has never confirmed owning it.")
+            else:
+                said.append(f"The {role} of {subject}, {owner}, last confirmed owning it on {date(facts['confirmed_on'])}: "
+                            f"{_days(days)} ago" + (f", {days - limit:,} over the {limit:,}-day limit." if limit else "."))
+        elif problem:
+            said.append(f"The {role} of {subject}: {label(problem).lower()}.")
+        if problem != "unconfirmed" and facts["confirmed_on"]:
+            said.append(f"Ownership was last confirmed on {date(facts['confirmed_on'])}.")
+        if obj == "use_case" and facts["stage"] and problem != "missing":
+            said.append(f"The use case is in {stage(facts['stage'])}.")
+    if obj == "decision" and facts["cost_of_error"] is not None:
+        said.append(f"One wrong decision costs {number(facts['cost_of_error'], 0)}.")
+    for key in ("days_since_confirmation", "confirmation_limit_days", "confirmed_on", "stage"):
+        facts.get(key)  # said above where it matters
+    return Evidence(said, [t for t in [members_table(members)] if t])
+
+
+def _missing_decision(facts: Facts, members: Members) -> Evidence:
+    name = f"“{members.shown[0].title}”" if len(members.shown) == 1 else f"Use case {text(facts['use_case'])}"
+    said = [name + (f" of {facts['business_unit']}" if facts["business_unit"] else "")
+            + (f" is in {stage(facts['stage'])}" if facts["stage"] else "") + " and serves no stated decision."]
+    owner = facts["owner"]
+    said.append(f"Its business owner, {owner}, should name the decision it changes." if owner
+                else "It has no business owner to name the decision it changes.")
+    return Evidence(said, [t for t in [members_table(members)] if t])
+
+
+def _broken_feedback_loop(facts: Facts, members: Members) -> Evidence:
+    problem, kpis, limit = facts["problem"], facts.get("kpis", []), facts["observation_limit_days"]
+    since, live_days = facts["in_production_since"], facts["days_in_production"]
+    said = []
+    if since:
+        said.append(f"In production since {date(since)}" + (f" ({_days(live_days)})." if live_days is not None else "."))
+    if problem == "no_kpi":
+        said.append("It has no KPI: nobody can tell whether it still improves the decision it serves.")
+    else:
+        named = f"Its KPIs: {listed(kpis)}." if len(kpis) != 1 else f"Its KPI: {kpis[0]}."
+        if problem == "no_observation":
+            said.append(f"{named} None has ever been observed" + (f"; a KPI needs an observation every {_days(limit)}." if limit else "."))
+        else:
+            last, days = facts["last_observation"], facts["days_since_observation"]
+            over = f", {days - limit:,} over the {limit:,}-day limit" if days is not None and limit else ""
+            said.append(f"{named} The last observation was on {date(last)}"
+                        + (f", {_days(days)} ago{over}." if days is not None else "."))
+    for key in ("last_observation", "days_since_observation"):
+        facts.get(key)
+    return Evidence(said, [t for t in [members_table(members)] if t])
+
+
+_NO_FIELD = {
+    sources.DECISION: ("states no decision", "state no decision"),
+    sources.TECHNICAL_OWNER: ("names no technical owner", "name no technical owner"),
+    sources.KPI: ("has no KPI", "have no KPI"),
+}
+_BLANK = {
+    sources.BUSINESS_OWNER: ("leaves its contact person blank (a blank cell, a web form or a name)",
+                             "leave their contact person blank (a blank cell, a web form or a name)"),
+    sources.STAGE: ("reports no stage, so it was imported as proposed", "report no stage, so they were imported as proposed"),
+    sources.DESCRIPTION: ("has no description of the problem it solves, its benefits or outputs",
+                          "have no description of the problem they solve, their benefits or outputs"),
+}
+
+
+def _inventory_completeness(facts: Facts, members: Members) -> Evidence:
+    problem, fact, count = facts["problem"], facts["fact"], facts.get("count", members.count)
+    unit = f" of {facts['business_unit']}" if facts["business_unit"] else ""
+    source = f" from {_source(facts['source'])}" if facts["source"] else ""
+    table = _NO_FIELD if problem == "no_field" else _BLANK
+    what = table.get(fact)
+    verb = (what[0] if count == 1 else what[1]) if what else f"lack {sources.FACT_LABEL.get(fact, label(fact).lower())}"
+    said = [f"{plural(count, 'use case')}{unit}{source} {verb}."]
+    if problem == "no_field":
+        said.append("The format has no field for it: the owners can add it in Last Mile.")
+    tables = []
+    by_stage = facts.get("by_stage", {})
+    if isinstance(by_stage, dict) and by_stage:
+        tables.append(Table("By stage", ["Stage", "Use cases"],
+                            [[Cell(Stage(s).label if s in Stage.values else text(s)), Cell(number(n))] for s, n in by_stage.items()]))
+    table_of_members = members_table(members)
+    return Evidence(said, tables + ([table_of_members] if table_of_members else []))
+
+
+PRESENTERS: dict[str, Callable[[Facts, Members], Evidence]] = {
+    FindingKind.STALLED_PILOT: _stalled_pilot,
+    FindingKind.DUPLICATE_CAPABILITY: _duplicate_capability,
+    FindingKind.ORPHANED_OWNERSHIP: _orphaned_ownership,
+    FindingKind.MISSING_DECISION: _missing_decision,
+    FindingKind.BROKEN_FEEDBACK_LOOP: _broken_feedback_loop,
+    FindingKind.INVENTORY_COMPLETENESS: _inventory_completeness,
+}
+
+
+def present(kind: str, detail, *, members: Iterable = (), member_count: int | None = None) -> Evidence:
+    """The evidence of a finding of `kind` with `detail`. `members`: the use cases to list (all,
+    or the page or first few shown; `Member`s or use cases with their unit), `member_count`: how
+    many it has in all (default: those given); a table of them says how many it leaves out."""
+    shown = [m if isinstance(m, Member) else Member.of(m) for m in members]
+    group = Members(shown, len(shown) if member_count is None else member_count)
+    facts = Facts(detail)
+    presenter = PRESENTERS.get(kind)
+    evidence = presenter(facts, group) if presenter else Evidence(tables=[t for t in [members_table(group)] if t])
+    rest = fallback(facts.unread())
+    evidence.sentences += rest.sentences
+    evidence.tables += rest.tables
+    return evidence

@@ -47,6 +47,14 @@ class Table:
         """The rows left out: what "… and N more" says."""
         return max((self.total or 0) - len(self.rows), 0)
 
+    @property
+    def total_text(self) -> str:
+        return number(self.total or len(self.rows))
+
+    @property
+    def more_text(self) -> str:
+        return number(self.more)
+
 
 @dataclass
 class Evidence:
@@ -299,7 +307,8 @@ def _orphaned_ownership(facts: Facts, members: Members) -> Evidence:
     problem, owner, obj = facts["problem"], facts["owner"], facts["object"]
     count = facts.get("count", members.count)
     units = facts.get("business_units") or ([facts["business_unit"]] if facts["business_unit"] else [])
-    of_units = f" of {units[0]}" if len(units) == 1 else (f" in {len(units)} units: {listed(units)}" if units else "")
+    of_units = (f" of {units[0]}" if len(units) == 1 else f" in {len(units)} units" + (f": {listed(units)}" if len(units) <= 5 else "")
+                if units else "")
     said = []
     if obj in ("use_cases", "business_unit") and problem == "generic_mailbox":
         in_production = facts.get("in_production", 0)

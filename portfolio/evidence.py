@@ -104,6 +104,10 @@ class Facts:
         value = self._detail.get(key)
         return default if value is None else value
 
+    def has(self, key: str) -> bool:
+        """Whether the detector wrote `key` at all (None included: "no owner" is a fact)."""
+        return key in self._detail
+
     def unread(self) -> dict:
         return {key: value for key, value in self._detail.items() if key not in self._read}
 
@@ -360,8 +364,10 @@ def _missing_decision(facts: Facts, members: Members) -> Evidence:
     said = [name + (f" of {facts['business_unit']}" if facts["business_unit"] else "")
             + (f" is in {stage(facts['stage'])}" if facts["stage"] else "") + " and serves no stated decision."]
     owner = facts["owner"]
-    said.append(f"Its business owner, {owner}, should name the decision it changes." if owner
-                else "It has no business owner to name the decision it changes.")
+    if owner:
+        said.append(f"Its business owner, {owner}, should name the decision it changes.")
+    elif facts.has("owner"):
+        said.append("It has no business owner to name the decision it changes.")
     return Evidence(said, [t for t in [members_table(members)] if t])
 
 
@@ -437,7 +443,8 @@ def present(kind: str, detail, *, members: Iterable = (), member_count: int | No
     shown = [m if isinstance(m, Member) else Member.of(m) for m in members]
     group = Members(shown, len(shown) if member_count is None else member_count)
     facts = Facts(detail)
-    presenter = PRESENTERS.get(kind)
+    # A detail that is not a dict is no shape any kind's words were written for.
+    presenter = PRESENTERS.get(kind) if isinstance(detail, dict) else None
     evidence = presenter(facts, group) if presenter else Evidence(tables=[t for t in [members_table(group)] if t])
     rest = fallback(facts.unread())
     evidence.sentences += rest.sentences

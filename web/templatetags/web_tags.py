@@ -61,8 +61,9 @@ def thousands(value) -> str:
 
 
 @register.filter
-def minus(value, other) -> int:
-    return int(value or 0) - int(other or 0)
+def left_out(shown, count) -> int:
+    """How many of `count` items the list `shown` leaves out: what "… and N more" says."""
+    return max(int(count or 0) - len(shown), 0)
 
 
 @register.simple_tag

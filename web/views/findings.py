@@ -72,7 +72,7 @@ def finding_detail(request, pk):
     page = Paginator(finding_selectors.finding_members(finding), MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
     offer = portfolio_access.offer_finding(request.user, finding)
     return render(request, "web/finding_detail.html", {
-        "f": finding, "page": page,
+        "f": finding, "members_page": page,
         "evidence": present(finding.kind, finding.detail, members=page.object_list, member_count=finding.member_count),
         "decisions": finding.decisions.order_by("statement", "id")[:DECISIONS_SHOWN],
         "can_answer": offer.answer, "can_assign": offer.assign,

@@ -360,7 +360,8 @@ def _orphaned_ownership(facts: Facts, members: Members) -> Evidence:
 
 
 def _missing_decision(facts: Facts, members: Members) -> Evidence:
-    name = f"“{members.shown[0].title}”" if len(members.shown) == 1 else f"Use case {text(facts['use_case'])}"
+    key = text(facts["use_case"])
+    name = f"“{members.shown[0].title}” ({key})" if len(members.shown) == 1 else f"Use case {key}"
     said = [name + (f" of {facts['business_unit']}" if facts["business_unit"] else "")
             + (f" is in {stage(facts['stage'])}" if facts["stage"] else "") + " and serves no stated decision."]
     owner = facts["owner"]
@@ -382,7 +383,8 @@ def _broken_feedback_loop(facts: Facts, members: Members) -> Evidence:
     else:
         named = f"Its KPIs: {listed(kpis)}." if len(kpis) != 1 else f"Its KPI: {kpis[0]}."
         if problem == "no_observation":
-            said.append(f"{named} None has ever been observed" + (f"; a KPI needs an observation every {_days(limit)}." if limit else "."))
+            never = "It has never been observed" if len(kpis) == 1 else "No observation of them was ever recorded"
+            said.append(f"{named} {never}" + (f"; a KPI needs an observation every {_days(limit)}." if limit else "."))
         else:
             last, days = facts["last_observation"], facts["days_since_observation"]
             over = f", {days - limit:,} over the {limit:,}-day limit" if days is not None and limit else ""

@@ -160,8 +160,18 @@ def date(value) -> str:
     return str(value)
 
 
+# A stage as a sentence says it: "it is in pilot", "being validated since 2026-03-01".
+STAGE_PHRASE = {Stage.PROPOSED: "proposed", Stage.VALIDATING: "being validated", Stage.PILOT: "in pilot",
+                Stage.PRODUCTION: "in production", Stage.RETIRED: "retired"}
+
+
 def stage(value) -> str:
-    return Stage(value).label.lower() if value in Stage.values else text(value)
+    """A stage as a table cell or a label: "Pilot"."""
+    return Stage(value).label if value in Stage.values else text(value)
+
+
+def at_stage(value) -> str:
+    return STAGE_PHRASE.get(value) or f"in {text(value)}"
 
 
 def text(value) -> str:
@@ -244,13 +254,14 @@ _ACTIVITY = {"stage_move": "the move into the stage", "kpi_observation": "a KPI 
 
 def _stalled_pilot(facts: Facts, members: Members) -> Evidence:
     said = []
-    in_stage, since = stage(facts["stage"]), facts["stage_entered_on"]
+    since = facts["stage_entered_on"]
     days, limit = facts["days_in_stage"], facts["limit_days"]
     if days is not None:
         over = days - limit if limit is not None else None
         judged = ("" if over is None else f", {over:,} over the {limit:,}-day limit" if over > 0
                   else f", within the {limit:,}-day limit")
-        where = f"In {in_stage} since {date(since)}" if since else f"In {in_stage}" if facts["stage"] else "In its stage"
+        phrase = at_stage(facts["stage"]) if facts["stage"] else "in its stage"
+        where = phrase[:1].upper() + phrase[1:] + (f" since {date(since)}" if since else "")
         said.append(f"{where}: {_days(days)} by the scan's date{judged}.")
     idle, idle_limit = facts["days_since_activity"], facts["inactivity_limit_days"]
     last, last_kind = facts["last_activity"], facts["last_activity_kind"]
@@ -279,31 +290,40 @@ def _duplicate_capability(facts: Facts, members: Members) -> Evidence:
     said.append(f"{plural(count, 'use case')}{where} appear to solve the same problem"
                 + (f": they share the words {listed(terms)}." if terms else "."))
     similarity = facts.get("similarity")
-    if isinstance(similarity, dict) and {"min", "mean"} <= similarity.keys():
+    pairs = facts.get("pairs", [])
+    if isinstance(similarity, dict) and {"min", "mean"} <= similarity.keys() and len(pairs) == 1:
+        said.append(f"Their descriptions are {number(similarity['mean'])} alike (0 is nothing in common, 1 the same words).")
+    elif isinstance(similarity, dict) and {"min", "mean"} <= similarity.keys():
         said.append(f"Their descriptions are {number(similarity['mean'])} alike on average (0 is nothing in "
                     f"common, 1 the same words), {number(similarity['min'])} for the least alike pair.")
     elif similarity is not None:
         said.append(f"Similarity: {text(similarity)}.")
-    tables = [t for t in [members_table(members, caption="Use cases", unit_first=True)] if t]
-    pairs = facts.get("pairs", [])
-    if pairs and all(isinstance(pair, dict) for pair in pairs):
-        known = members.by_key()
-        extra = list(dict.fromkeys(k for pair in pairs for k in pair if k not in ("use_cases", "score")))
-
-        def named(key) -> Cell:
-            member = known.get(str(key))
-            return use_case_cell(member) if member else Cell(text(key))
-
-        rows = []
-        for pair in pairs:
-            ends = list(pair.get("use_cases") or [])[:2] + [None, None]
-            rows.append([named(ends[0]), named(ends[1]), Cell(text(pair.get("score")))]
-                        + [Cell(text(pair.get(column))) for column in extra])
-        tables.append(Table("How alike each pair is", ["Use case", "Use case", "Similarity"] + [label(c) for c in extra],
-                            rows))
-    elif pairs:
+    tables = [members_table(members, caption="Use cases", unit_first=True), _pairs_table(pairs, members)]
+    if pairs and not all(isinstance(pair, dict) for pair in pairs):
         said.append(f"Pairs: {text(pairs)}.")
-    return Evidence(said, tables)
+    return Evidence(said, [t for t in tables if t])
+
+
+def _pairs_table(pairs, members: Members) -> Table | None:
+    """Each pair's score and whatever else a pair carries (the shared words, say), its use cases
+    linked; none for a single plain pair, whose score the sentences give."""
+    if not pairs or not all(isinstance(pair, dict) for pair in pairs):
+        return None
+    extra = list(dict.fromkeys(k for pair in pairs for k in pair if k not in ("use_cases", "score")))
+    if len(pairs) == 1 and not extra:
+        return None
+    known = members.by_key()
+
+    def named(key) -> Cell:
+        member = known.get(str(key))
+        return use_case_cell(member) if member else Cell(text(key))
+
+    rows = []
+    for pair in pairs:
+        ends = list(pair.get("use_cases") or [])[:2] + [None, None]
+        rows.append([named(ends[0]), named(ends[1]), Cell(text(pair.get("score")))]
+                    + [Cell(text(pair.get(column))) for column in extra])
+    return Table("How alike each pair is", ["Use case", "Use case", "Similarity"] + [label(c) for c in extra], rows)
 
 
 def _orphaned_ownership(facts: Facts, members: Members) -> Evidence:
@@ -320,7 +340,7 @@ def _orphaned_ownership(facts: Facts, members: Members) -> Evidence:
                     + (f", {in_production:,} of them in production." if in_production else "."))
         said.append("A mailbox is nobody: each use case needs a person who answers for it.")
     elif obj in ("use_cases", "business_unit") and problem == "missing":
-        in_stage = f" in {stage(facts['stage'])}" if facts["stage"] else ""
+        in_stage = f" {at_stage(facts['stage'])}" if facts["stage"] else ""
         came = f", imported from {_source(facts['source'])}," if facts["source"] else ""
         said.append(f"{plural(count, 'use case')}{of_units}{in_stage}{came} "
                     f"{'names' if count == 1 else 'name'} no {role}: nobody answers for a running system.")
@@ -333,7 +353,7 @@ def _orphaned_ownership(facts: Facts, members: Members) -> Evidence:
     else:
         subject = "the decision" if obj == "decision" else "the use case"
         if problem == "missing":
-            needs = f" which it needs in {stage(facts['stage'])}" if facts["stage"] else ""
+            needs = f", which it needs now that it is {at_stage(facts['stage'])}" if facts["stage"] else ""
             said.append(f"Nobody is named as {role} of {subject}{needs}.")
         elif problem == "left":
             said.append(f"The {role} of {subject}, {owner}, has left the company.")
@@ -351,7 +371,7 @@ def _orphaned_ownership(facts: Facts, members: Members) -> Evidence:
         if problem != "unconfirmed" and facts["confirmed_on"]:
             said.append(f"Ownership was last confirmed on {date(facts['confirmed_on'])}.")
         if obj == "use_case" and facts["stage"] and problem != "missing":
-            said.append(f"The use case is in {stage(facts['stage'])}.")
+            said.append(f"The use case is {at_stage(facts['stage'])}.")
     if obj == "decision" and facts["cost_of_error"] is not None:
         said.append(f"One wrong decision costs {number(facts['cost_of_error'], 0)}.")
     for key in ("days_since_confirmation", "confirmation_limit_days", "confirmed_on", "stage"):
@@ -363,7 +383,7 @@ def _missing_decision(facts: Facts, members: Members) -> Evidence:
     key = text(facts["use_case"])
     name = f"“{members.shown[0].title}” ({key})" if len(members.shown) == 1 else f"Use case {key}"
     said = [name + (f" of {facts['business_unit']}" if facts["business_unit"] else "")
-            + (f" is in {stage(facts['stage'])}" if facts["stage"] else "") + " and serves no stated decision."]
+            + (f" is {at_stage(facts['stage'])}" if facts["stage"] else "") + " and serves no stated decision."]
     owner = facts["owner"]
     if owner:
         said.append(f"Its business owner, {owner}, should name the decision it changes.")
@@ -421,9 +441,9 @@ def _inventory_completeness(facts: Facts, members: Members) -> Evidence:
         said.append("The format has no field for it: the owners can add it in Last Mile.")
     tables = []
     by_stage = facts.get("by_stage", {})
-    if isinstance(by_stage, dict) and by_stage:
+    if isinstance(by_stage, dict) and count > 1:
         tables.append(Table("By stage", ["Stage", "Use cases"],
-                            [[Cell(Stage(s).label if s in Stage.values else text(s)), Cell(number(n))] for s, n in by_stage.items()]))
+                            [[Cell(stage(s)), Cell(number(n))] for s, n in by_stage.items()]))
     table_of_members = members_table(members)
     return Evidence(said, tables + ([table_of_members] if table_of_members else []))
 

@@ -95,7 +95,7 @@ CASES = {
     ]),
     "missing_decision": (1, {"use_case": "UC-A", "stage": "validating", "business_unit": "Finance",
                              "owner": "olga@example.com"}, [
-        "of Finance is in validating and serves no stated decision.",
+        "of Finance is being validated and serves no stated decision.",
         "Its business owner, olga@example.com, should name the decision it changes.",
     ]),
     "broken_feedback_loop": (1, {

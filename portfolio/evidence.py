@@ -1,8 +1,10 @@
 """A finding's evidence as a person reads it: sentences and tables, never a dump of `detail`.
 
-`present(kind, detail, members=…, member_count=…, limit=…)` returns an `Evidence`: a list of
-sentences and zero or more `Table`s whose cells may link to a use case or a decision. The pages
-(the findings list, a finding's own page) and the digest emails all render this one structure.
+`present(kind, detail, members=…, member_count=…)` returns an `Evidence`: a list of sentences
+and zero or more `Table`s (caption, headings, rows of `Cell`s, which may link to a use case or
+a decision by id). The pages (the findings list, a finding's own page, the admin) and the
+digest emails all render this one structure; where space is short, `evidence.capped(n)` keeps
+each table's first n rows and says how many it left out (`table.more`).
 
 Each kind has one function in `PRESENTERS`, reading through a `Facts` the keys its detector
 writes today. Detectors change: any key a kind's function did not read, and every key of a
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from registry import sources
 from registry.models import Frequency, Stage
 
+from .detectors.orphaned_ownership import ROLE_LABEL
 from .models import FindingKind
 
 # --- What the presenter returns -------------------------------------------------------------
@@ -60,6 +63,13 @@ class Table:
 class Evidence:
     sentences: list[str] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
+
+    def capped(self, rows: int) -> Evidence:
+        """The same evidence with each table's first `rows` rows: "… and N more" says the rest."""
+        return Evidence(self.sentences, [
+            Table(t.caption, t.headings, t.rows[:rows], total=max(t.total or 0, len(t.rows)), members=t.members)
+            for t in self.tables
+        ])
 
 
 @dataclass(frozen=True)
@@ -114,10 +124,8 @@ class Facts:
 
 # --- Words and numbers -----------------------------------------------------------------------
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 _ACRONYMS = {"kpi": "KPI", "kpis": "KPIs", "id": "ID", "ids": "IDs", "url": "URL", "omb": "OMB", "ai": "AI"}
-ROLE_LABEL = {"owner": "owner", "business_owner": "business owner", "technical_owner": "technical owner"}
 
 
 def label(key) -> str:
@@ -153,8 +161,11 @@ def number(value, places: int = 2) -> str:
 
 
 def date(value) -> str:
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return value.isoformat()[:10] if not isinstance(value, datetime.datetime) else value.strftime("%Y-%m-%d %H:%M")
+    """2026-03-01 as it is; a moment to the minute: 2026-03-01 09:30."""
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
     if isinstance(value, str) and _ISO_DATETIME.match(value):
         return value[:16].replace("T", " ")
     return str(value)
@@ -186,7 +197,7 @@ def text(value) -> str:
         return date(value) if _ISO_DATETIME.match(value) else value
     if isinstance(value, dict):
         return "; ".join(f"{label(key)}: {text(item)}" for key, item in value.items())
-    if isinstance(value, (list, tuple, set, frozenset)):
+    if isinstance(value, (list, tuple)):
         return ", ".join(text(item) for item in value)
     return str(value)
 
@@ -220,7 +231,7 @@ def members_table(members: Members, *, caption: str = "Use cases", unit_first: b
 
 
 def _scalar(value) -> bool:
-    return not isinstance(value, (dict, list, tuple, set, frozenset))
+    return not isinstance(value, (dict, list, tuple))
 
 
 def fallback(facts: dict) -> Evidence:

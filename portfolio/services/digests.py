@@ -69,13 +69,6 @@ def _members_shown(finding_ids) -> tuple[dict[int, list[Member]], dict[int, int]
     return {pk: [member for _, member in sorted(rows, key=lambda row: row[0])] for pk, rows in shown.items()}, counts
 
 
-def _capped(evidence: Evidence) -> Evidence:
-    return Evidence(evidence.sentences, [
-        Table(t.caption, t.headings, t.rows[:DIGEST_TABLE_ROWS], total=max(t.total or 0, len(t.rows)), members=t.members)
-        for t in evidence.tables
-    ])
-
-
 def _cut(text: str, width: int = TEXT_CELL_WIDTH) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
 
@@ -206,7 +199,7 @@ def compose_digests(finding_ids, *, scan_run: ScanRun) -> list[Digest]:
     texts, htmls = {}, {}
     per_owner: dict[str, list[int]] = defaultdict(list)
     for pk, kind, severity, title, detail in findings:
-        evidence = _capped(present(kind, detail, members=members.get(pk, ()), member_count=member_counts.get(pk, 0)))
+        evidence = present(kind, detail, members=members.get(pk, ()), member_count=member_counts.get(pk, 0)).capped(DIGEST_TABLE_ROWS)
         url = _finding_url(pk)
         texts[pk] = _text_block(_line(kind, severity, title), evidence, url)
         htmls[pk] = render_to_string("portfolio/digest_finding.html", {

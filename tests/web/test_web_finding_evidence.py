@@ -243,3 +243,13 @@ def test_a_use_cases_findings_link_to_their_own_pages(office, own_finding, own_u
     body = office.get(reverse("web:use_case", args=[own_use_case.pk])).content.decode()
     assert reverse("web:finding", args=[own_finding.pk]) in body
 
+
+
+def test_a_long_table_of_an_unknown_key_is_cut_short_in_the_list_and_whole_on_its_page(office):
+    finding = flag("stalled_pilot", [UseCaseFactory()], {"checked_systems": [f"system {n:02}" for n in range(30)]})
+
+    listed = evidence_in(office.get(reverse("web:findings")).content.decode(), finding)
+    own_page = page_text(office.get(reverse("web:finding", args=[finding.pk])).content.decode())
+
+    assert "system 04" in listed and "system 05" not in listed and "… and 25 more: see them all" in listed
+    assert "system 29" in own_page and "more" not in own_page

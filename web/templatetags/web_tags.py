@@ -4,6 +4,7 @@ from django import template
 
 from portfolio import evidence
 from portfolio.models import FindingKind
+from portfolio.selectors.findings import SHOWN_IN_LIST
 from portfolio.services.findings import allowed_changes
 from registry.models import Stage
 
@@ -68,6 +69,7 @@ def left_out(shown, count) -> int:
 
 @register.simple_tag
 def finding_evidence(finding):
-    """The finding's evidence, with the members its row was loaded with (`findings_page_rows`)."""
+    """The finding's evidence, with the members its row was loaded with (`findings_page_rows`),
+    each table as short as the member list: the finding's page has the rest."""
     return evidence.present(finding.kind, finding.detail, members=finding.members_shown,
-                            member_count=finding.member_count)
+                            member_count=finding.member_count).capped(SHOWN_IN_LIST)

@@ -55,7 +55,7 @@ class FindingAdmin(RoleAwareAdmin):
         members = finding_selectors.finding_members(finding)
         return render_to_string("portfolio/admin_evidence.html", {
             "evidence": present(finding.kind, finding.detail, members=members[:self.evidence_rows],
-                                member_count=members.count()),
+                                member_count=members.count()).capped(self.evidence_rows),
             "url": reverse("web:finding", args=[finding.pk]),
         })
 

@@ -21,6 +21,8 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from registry import sources
 from registry.models import Frequency, Stage
 
@@ -160,6 +162,11 @@ def number(value, places: int = 2) -> str:
     return f"{value:,.{places}f}".rstrip("0").rstrip(".")
 
 
+def money(value) -> str:
+    """A cost in the registry's currency, to the unit: "118,976 EUR"."""
+    return f"{number(round(value))} {settings.LAST_MILE_CURRENCY}"
+
+
 def date(value) -> str:
     """2026-03-01 as it is; a moment to the minute: 2026-03-01 09:30."""
     if isinstance(value, datetime.datetime):
@@ -284,8 +291,8 @@ def _stalled_pilot(facts: Facts, members: Members) -> Evidence:
         said.append(f"The last activity was {what}.")
     cost, per_day, over = facts["estimated_cost_of_delay"], facts["cost_of_delay_per_day"], facts["days_over"]
     if cost is not None and per_day is not None and over is not None:
-        said.append(f"At the decision's stated cost of delay of {number(per_day)} a day, the {_days(over)} over "
-                    f"cost an estimated {number(cost, 0)}.")
+        said.append(f"At the decision's stated cost of delay of {money(per_day)} a day, the {_days(over)} over "
+                    f"cost an estimated {money(cost)}.")
     frequency = facts["decision_frequency"]
     if frequency:
         said.append(f"The decision it serves is made {Frequency(frequency).label.lower() if frequency in Frequency.values else text(frequency)}.")
@@ -384,7 +391,7 @@ def _orphaned_ownership(facts: Facts, members: Members) -> Evidence:
         if obj == "use_case" and facts["stage"] and problem != "missing":
             said.append(f"The use case is {at_stage(facts['stage'])}.")
     if obj == "decision" and facts["cost_of_error"] is not None:
-        said.append(f"One wrong decision costs {number(facts['cost_of_error'], 0)}.")
+        said.append(f"One wrong decision costs {money(facts['cost_of_error'])}.")
     for key in ("days_since_confirmation", "confirmation_limit_days", "confirmed_on", "stage"):
         facts.get(key)  # said above where it matters
     return Evidence(said, [t for t in [members_table(members)] if t])

@@ -70,7 +70,7 @@ CASES = {
     }, [
         "In pilot since 2025-09-01: 120 days by the scan's date, 30 over the 90-day limit.",
         "No activity for 75 days, 15 over the 60-day limit: the last was a KPI observation on 2025-10-01.",
-        "At the decision's stated cost of delay of 1,500 a day, the 30 days over cost an estimated 45,000.",
+        "At the decision's stated cost of delay of 1,500 EUR a day, the 30 days over cost an estimated 45,000 EUR.",
         "The decision it serves is made daily.",
     ]),
     "duplicate_capability": (3, {

@@ -205,7 +205,7 @@ def text(value) -> str:
     if isinstance(value, dict):
         return "; ".join(f"{label(key)}: {text(item)}" for key, item in value.items())
     if isinstance(value, (list, tuple)):
-        return ", ".join(text(item) for item in value)
+        return ", ".join(text(item) for item in value) or "—"
     return str(value)
 
 
@@ -303,10 +303,16 @@ def _stalled_pilot(facts: Facts, members: Members) -> Evidence:
 def _duplicate_capability(facts: Facts, members: Members) -> Evidence:
     said = []
     units, terms = facts.get("business_units", []), facts.get("shared_terms", [])
-    count = members.count or len(units)
+    listed_members = facts.get("members", [])
+    count = members.count or len(listed_members) or len(units)
     where = f" in {listed(units)}" if units else ""
-    said.append(f"{plural(count, 'use case')}{where} appear to solve the same problem"
-                + (f": they share the words {listed(terms)}." if terms else "."))
+    capability = facts["capability"]
+    said.append(f"{plural(count, 'use case')}{where} "
+                + (f"build the same capability: {capability}." if capability else "appear to solve the same problem.")
+                + (f" They share the words {listed(terms)}." if terms else ""))
+    products = facts.get("products", [])
+    if products:
+        said.append(f"They name the same {'product' if len(products) == 1 else 'products'}: {listed(products)}.")
     similarity = facts.get("similarity")
     pairs = facts.get("pairs", [])
     if isinstance(similarity, dict) and {"min", "mean"} <= similarity.keys() and len(pairs) == 1:
@@ -316,32 +322,64 @@ def _duplicate_capability(facts: Facts, members: Members) -> Evidence:
                     f"common, 1 the same words), {number(similarity['min'])} for the least alike pair.")
     elif similarity is not None:
         said.append(f"Similarity: {text(similarity)}.")
-    tables = [members_table(members, caption="Use cases", unit_first=True), _pairs_table(pairs, members)]
+    group = _group_table(listed_members, members) or members_table(members, caption="Use cases", unit_first=True)
     if pairs and not all(isinstance(pair, dict) for pair in pairs):
         said.append(f"Pairs: {text(pairs)}.")
-    return Evidence(said, [t for t in tables if t])
+    titles = {str(m.get("use_case")): m["title"] for m in listed_members if isinstance(m, dict) and m.get("title")}
+    return Evidence(said, [t for t in (group, _pairs_table(pairs, members, titles)) if t])
 
 
-def _pairs_table(pairs, members: Members) -> Table | None:
-    """Each pair's score and whatever else a pair carries (the shared words, say), its use cases
-    linked; none for a single plain pair, whose score the sentences give."""
+# The columns of a duplicate group's members and pairs, in this order, with their headings;
+# a key not named here follows, labelled.
+_MEMBER_COLUMNS = {"business_unit": "Business unit", "sub_unit": "Sub-unit", "use_case": "Use case", "stage": "Stage"}
+_PAIR_COLUMNS = {"score": "Similarity", "lexical": "Same words", "semantic": "Same meaning", "terms": "Shared words",
+                 "products": "Shared products"}
+
+
+def _group_table(listed_members, members: Members) -> Table | None:
+    """The group's members as the detector lists them (with their sub-units, say), each linked
+    when it is among the members shown; none when the detail lists none."""
+    if not listed_members or not all(isinstance(member, dict) for member in listed_members):
+        return None
+    known = members.by_key()
+    extra = [k for k in dict.fromkeys(k for m in listed_members for k in m) if k not in _MEMBER_COLUMNS and k != "title"]
+    columns = [c for c in _MEMBER_COLUMNS if any(m.get(c) for m in listed_members)] + extra
+
+    def cell(member: dict, column: str) -> Cell:
+        if column == "use_case":
+            shown = known.get(str(member.get("use_case")))
+            title = member.get("title") or (shown.title if shown else text(member.get("use_case")))
+            return Cell(title, use_case=shown.pk if shown else None)
+        if column == "stage":
+            return Cell(stage(member.get("stage")))
+        return Cell(text(member.get(column)))
+
+    rows = [[cell(member, column) for column in columns] for member in listed_members]
+    headings = [_MEMBER_COLUMNS.get(column) or label(column) for column in columns]
+    return Table("Use cases", headings, rows, total=max(members.count, len(rows)), members=True)
+
+
+def _pairs_table(pairs, members: Members, titles: dict[str, str]) -> Table | None:
+    """Each pair's scores and what it shares, its use cases linked; none for a single pair
+    that carries only its score, which the sentences give."""
     if not pairs or not all(isinstance(pair, dict) for pair in pairs):
         return None
-    extra = list(dict.fromkeys(k for pair in pairs for k in pair if k not in ("use_cases", "score")))
-    if len(pairs) == 1 and not extra:
+    present_columns = dict.fromkeys(k for pair in pairs for k in pair if k != "use_cases")
+    if len(pairs) == 1 and set(present_columns) <= {"score"}:
         return None
+    columns = [c for c in _PAIR_COLUMNS if c in present_columns] + [c for c in present_columns if c not in _PAIR_COLUMNS]
     known = members.by_key()
 
     def named(key) -> Cell:
         member = known.get(str(key))
-        return use_case_cell(member) if member else Cell(text(key))
+        return use_case_cell(member) if member else Cell(titles.get(str(key)) or text(key))
 
     rows = []
     for pair in pairs:
         ends = list(pair.get("use_cases") or [])[:2] + [None, None]
-        rows.append([named(ends[0]), named(ends[1]), Cell(text(pair.get("score")))]
-                    + [Cell(text(pair.get(column))) for column in extra])
-    return Table("How alike each pair is", ["Use case", "Use case", "Similarity"] + [label(c) for c in extra], rows)
+        rows.append([named(ends[0]), named(ends[1])] + [Cell(text(pair.get(column))) for column in columns])
+    headings = ["Use case", "Use case"] + [_PAIR_COLUMNS.get(column) or label(column) for column in columns]
+    return Table("How alike each pair is", headings, rows)
 
 
 def _orphaned_ownership(facts: Facts, members: Members) -> Evidence:

@@ -96,3 +96,27 @@ def test_every_key_the_detectors_write_has_words(settings):
         text = words(evidence)
         for mark in REPRS:
             assert mark not in text, (finding.kind, text)
+
+
+def test_a_duplicate_groups_richer_detail_reads_as_tables_of_members_and_pairs():
+    """The shape the duplicates scan is moving to: a capability, products, members with sub-units,
+    pairs with their lexical and semantic scores and shared words."""
+    shown = [Member(1, "EPA-1", "Comment analyzer", "pilot", "EPA")]
+    evidence = present("duplicate_capability", {
+        "capability": "Public comment analysis", "products": ["Regulations.gov"], "shared_terms": ["comment", "public"],
+        "members": [{"use_case": "EPA-1", "title": "Comment analyzer", "business_unit": "EPA", "sub_unit": "OAR", "stage": "pilot"},
+                    {"use_case": "DOT-7", "title": "Public comments AI", "business_unit": "DOT", "sub_unit": "", "stage": "production"}],
+        "pairs": [{"use_cases": ["EPA-1", "DOT-7"], "score": 0.7104, "lexical": 0.5, "semantic": None,
+                   "terms": ["comment", "public"], "products": []}],
+        "similarity": {"min": 0.7104, "mean": 0.7104}, "business_units": ["DOT", "EPA"],
+    }, members=shown, member_count=2)
+
+    assert evidence.sentences[:2] == [
+        "2 use cases in DOT and EPA build the same capability: Public comment analysis. They share the words comment and public.",
+        "They name the same product: Regulations.gov.",
+    ]
+    group, pairs = evidence.tables
+    assert group.headings == ["Business unit", "Sub-unit", "Use case", "Stage"]
+    assert [(c.text, c.use_case) for c in group.rows[0]] == [("EPA", None), ("OAR", None), ("Comment analyzer", 1), ("Pilot", None)]
+    assert pairs.headings == ["Use case", "Use case", "Similarity", "Same words", "Same meaning", "Shared words", "Shared products"]
+    assert [c.text for c in pairs.rows[0]] == ["Comment analyzer", "Public comments AI", "0.71", "0.5", "—", "comment, public", "—"]

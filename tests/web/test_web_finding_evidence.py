@@ -79,8 +79,8 @@ CASES = {
         "shared_terms": ["invoice", "supplier", "extraction"],
         "business_units": ["Finance", "Logistics", "Retail"],
     }, [
-        "3 use cases in Finance, Logistics and Retail appear to solve the same problem: "
-        "they share the words invoice, supplier and extraction.",
+        "3 use cases in Finance, Logistics and Retail appear to solve the same problem. "
+        "They share the words invoice, supplier and extraction.",
         "Their descriptions are 0.59 alike on average",
         "0.41 for the least alike pair.",
         "Business unit Use case Stage", "How alike each pair is", "Invoice capture Finance Invoice capture Retail 0.66",

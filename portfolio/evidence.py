@@ -272,15 +272,22 @@ _ACTIVITY = {"stage_move": "the move into the stage", "kpi_observation": "a KPI 
 
 def _stalled_pilot(facts: Facts, members: Members) -> Evidence:
     said = []
-    since = facts["stage_entered_on"]
-    days, limit = facts["days_in_stage"], facts["limit_days"]
+    since, days, limit = facts["stage_entered_on"], facts["days_in_stage"], facts["limit_days"]
+    # An imported row may only say its stage began by some day: its days are a lower bound.
+    exact = facts.get("stage_entered_on_exact", True)
+    judged_on, inventory_on = facts["judged_on"], facts["inventory_as_of"]
+    by = "by the scan's date"
+    if judged_on:
+        by = f"by {date(judged_on)}" + (", the inventory's date" if judged_on == inventory_on else "")
+    elif inventory_on:
+        said.append(f"The inventory is dated {date(inventory_on)}.")
     if days is not None:
         over = days - limit if limit is not None else None
         judged = ("" if over is None else f", {over:,} over the {limit:,}-day limit" if over > 0
                   else f", within the {limit:,}-day limit")
         phrase = at_stage(facts["stage"]) if facts["stage"] else "in its stage"
-        where = phrase[:1].upper() + phrase[1:] + (f" since {date(since)}" if since else "")
-        said.append(f"{where}: {_days(days)} by the scan's date{judged}.")
+        where = phrase[:1].upper() + phrase[1:] + (f" since {date(since)}{'' if exact else ' or earlier'}" if since else "")
+        said.append(f"{where}: {'' if exact else 'at least '}{_days(days)} {by}{judged}.")
     idle, idle_limit = facts["days_since_activity"], facts["inactivity_limit_days"]
     last, last_kind = facts["last_activity"], facts["last_activity_kind"]
     what = f"{_ACTIVITY.get(last_kind, 'a ' + text(last_kind))} on {date(last)}" if last_kind and last else None

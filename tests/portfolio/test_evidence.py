@@ -120,3 +120,17 @@ def test_a_duplicate_groups_richer_detail_reads_as_tables_of_members_and_pairs()
     assert [(c.text, c.use_case) for c in group.rows[0]] == [("EPA", None), ("OAR", None), ("Comment analyzer", 1), ("Pilot", None)]
     assert pairs.headings == ["Use case", "Use case", "Similarity", "Same words", "Same meaning", "Shared words", "Shared products"]
     assert [c.text for c in pairs.rows[0]] == ["Comment analyzer", "Public comments AI", "0.71", "0.5", "—", "comment, public", "—"]
+
+
+def test_a_stall_judged_on_an_inventorys_date_from_an_inexact_start_says_so():
+    """The shape the stalled-pilot scan is moving to for imported rows."""
+    evidence = present("stalled_pilot", {
+        "stage": "pilot", "stage_entered_on": "2024-06-01", "stage_entered_on_exact": False, "days_in_stage": 400,
+        "limit_days": 90, "judged_on": "2025-07-05", "inventory_as_of": "2025-07-05", "days_since_activity": 400,
+        "inactivity_limit_days": 60, "last_activity": "2024-06-01", "last_activity_kind": "stage_move", "days_over": 340,
+        "cost_of_delay_per_day": None, "estimated_cost_of_delay": None, "decision_frequency": None, "reasons": [],
+    })
+
+    assert evidence.sentences[0] == ("In pilot since 2024-06-01 or earlier: at least 400 days by 2025-07-05, "
+                                     "the inventory's date, 310 over the 90-day limit.")
+    assert evidence.tables == []

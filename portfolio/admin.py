@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
@@ -9,6 +10,7 @@ from core.errors import DomainError
 from portfolio import access as portfolio_access
 from registry.admin import ReadOnlyAdmin, ReadOnlyInline, RoleAwareAdmin
 
+from .evidence import present
 from .services.findings import assign_finding, change_finding_status
 from .selectors import findings as finding_selectors
 from .models import Finding, FindingEvent, FindingStatus, Policy, ScanRun
@@ -37,14 +39,25 @@ class FindingAdmin(RoleAwareAdmin):
     date_hierarchy = "last_seen"
     autocomplete_fields = ["assignee"]
     fields = ["title", "kind", "severity", "status", "status_reason", "assignee", "use_cases", "decisions",
-              "first_seen", "last_seen", "detail", "fingerprint"]
+              "first_seen", "last_seen", "evidence", "detail", "fingerprint"]
     readonly_fields = [f for f in fields if f != "assignee"]
+    # The rows of each evidence table shown here; the finding's page lists them all.
+    evidence_rows = 20
     inlines = [FindingEventInline]
     action_form = FindingActionForm
     actions = ["acknowledge", "resolve", "dismiss", "reopen"]
 
     def get_queryset(self, request):
         return finding_selectors.visible_to(request.user, super().get_queryset(request))
+
+    @admin.display(description="Evidence")
+    def evidence(self, finding):
+        members = finding_selectors.finding_members(finding)
+        return render_to_string("portfolio/admin_evidence.html", {
+            "evidence": present(finding.kind, finding.detail, members=members[:self.evidence_rows],
+                                member_count=members.count()).capped(self.evidence_rows),
+            "url": reverse("web:finding", args=[finding.pk]),
+        })
 
     def has_add_permission(self, request, *args):
         return False

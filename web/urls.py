@@ -20,6 +20,7 @@ urlpatterns = [
     path("use-cases/<int:pk>/kpis/new/", use_cases.kpi_new, name="kpi_new"),
     path("use-cases/<int:pk>/kpi-observations/", use_cases.kpi_observation_new, name="kpi_observation_new"),
     path("findings/", findings.findings_inbox, name="findings"),
+    path("findings/<int:pk>/", findings.finding_detail, name="finding"),
     path("findings/<int:pk>/status/", findings.finding_status, name="finding_status"),
     path("findings/<int:pk>/assign/", findings.finding_assign, name="finding_assign"),
     path("portfolio/", portfolio.portfolio, name="portfolio"),

@@ -217,6 +217,8 @@ EMAIL_BACKEND = "config.email.StderrConsoleEmailBackend"
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="last-mile@localhost")
+# Where people reach the site: emails link to it, and a worker sending them has no request to ask.
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
 
 # The currency in which costs and expected values are recorded.
 LAST_MILE_CURRENCY = env.str("LAST_MILE_CURRENCY", default="EUR")

@@ -49,15 +49,18 @@ SEVERITY = {
     ("blank", sources.DESCRIPTION): Severity.LOW,
 }
 
+# What the rows lack, said of one row and of several: "1 use case … has no KPI", "2 … have".
 NO_FIELD_SENTENCE = {
-    sources.DECISION: "state no decision",
-    sources.TECHNICAL_OWNER: "in production name no technical owner",
-    sources.KPI: "in production have no KPI",
+    sources.DECISION: ("states no decision", "state no decision"),
+    sources.TECHNICAL_OWNER: ("in production names no technical owner", "in production name no technical owner"),
+    sources.KPI: ("in production has no KPI", "in production have no KPI"),
 }
 BLANK_SENTENCE = {
-    sources.BUSINESS_OWNER: "name no contact person (the cell is blank, a web form or a name)",
-    sources.STAGE: "report no stage (imported as proposed)",
-    sources.DESCRIPTION: "have no description (no problem solved, benefits or outputs)",
+    sources.BUSINESS_OWNER: ("names no contact person (the cell is blank, a web form or a name)",
+                             "name no contact person (the cell is blank, a web form or a name)"),
+    sources.STAGE: ("reports no stage (imported as proposed)", "report no stage (imported as proposed)"),
+    sources.DESCRIPTION: ("has no description (no problem solved, benefits or outputs)",
+                          "have no description (no problem solved, benefits or outputs)"),
 }
 
 
@@ -114,13 +117,13 @@ def detect(*, as_of: datetime.date, policy) -> list[Detected]:
         source = sources.SOURCES[source_name]
         unit = members[0]["business_unit__name"]
         count = len(members)
-        noun = "use case" if count == 1 else "use cases"
+        noun, number = ("use case", 0) if count == 1 else ("use cases", 1)
         if reason == "no_field":
-            title = (f"{count:,} {noun} of {unit} from {source.label} {NO_FIELD_SENTENCE[fact]}: "
+            title = (f"{count:,} {noun} of {unit} from {source.label} {NO_FIELD_SENTENCE[fact][number]}: "
                      "the format has no such field")
             severity = SEVERITY[("no_field", None)]
         else:
-            title = f"{count:,} {noun} of {unit} from {source.label} {BLANK_SENTENCE[fact]}"
+            title = f"{count:,} {noun} of {unit} from {source.label} {BLANK_SENTENCE[fact][number]}"
             severity = SEVERITY[("blank", fact)]
         by_stage: dict[str, int] = {}
         for member in members:

@@ -3,7 +3,8 @@ rows with what each row shows."""
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from registry import access
 from registry.models import Decision, Person, UseCase
@@ -71,13 +72,33 @@ def finding_ids_in_inbox_order(findings: QuerySet[Finding]) -> QuerySet:
     return findings.order_by("-last_seen", "-id").values_list("pk", flat=True)
 
 
+# The members and decisions a finding shows in a list; its own page lists them all, a page at a time.
+SHOWN_IN_LIST = 5
+
+
+def _count(links, column: str) -> Coalesce:
+    return Coalesce(Subquery(links.objects.filter(finding_id=OuterRef("pk")).order_by().values("finding_id")
+                             .annotate(n=Count(column)).values("n")), 0)
+
+
 def findings_page_rows(findings: QuerySet[Finding]) -> QuerySet[Finding]:
+    """One page of findings with what each row shows: its first SHOWN_IN_LIST use cases
+    (`members_shown`) and decisions (`decisions_shown`) and how many it has (`member_count`,
+    `decision_count`), so a finding with 400 members costs what one with two does."""
     return (
         findings.select_related("assignee")
+        .annotate(member_count=_count(UseCaseLinks, "usecase_id"), decision_count=_count(DecisionLinks, "decision_id"))
         .prefetch_related(
-            Prefetch("use_cases", queryset=UseCase.objects.select_related("business_unit").only(
-                "id", "title", "external_id", "stage", "business_unit__name").order_by("title")),
-            Prefetch("decisions", queryset=Decision.objects.only("id", "statement").order_by("statement")),
+            Prefetch("use_cases", queryset=finding_members()[:SHOWN_IN_LIST], to_attr="members_shown"),
+            Prefetch("decisions", queryset=Decision.objects.only("id", "statement").order_by("statement", "id")[:SHOWN_IN_LIST],
+                     to_attr="decisions_shown"),
         )
         .order_by("-last_seen", "-id")
     )
+
+
+def finding_members(finding: Finding | None = None) -> QuerySet[UseCase]:
+    """The use cases a finding concerns (of all findings, for a prefetch), as its evidence names them."""
+    use_cases = UseCase.objects.select_related("business_unit").only(
+        "id", "title", "external_id", "stage", "business_unit__name").order_by("title", "id")
+    return use_cases.filter(findings=finding) if finding is not None else use_cases

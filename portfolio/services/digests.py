@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMessage, get_connection
-from django.db.models import Q
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import RowNumber
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from core.workers import task_named
 from registry.access import PROGRAM_OFFICE
 
+from ..evidence import Evidence, Member, Table, present
 from ..models import DigestDelivery, Finding, FindingEvent, FindingKind, FindingStatus, ScanRun, Severity
 
 # How long a sender holds a run's digests without news before another may take over; renewed
@@ -35,10 +39,59 @@ PENDING_WINDOW = datetime.timedelta(days=2)
 SEND_DIGESTS_TASK = "portfolio.tasks.send_scan_digests_task"
 KIND_LABELS = dict(FindingKind.choices)
 SEVERITY_LABELS = dict(Severity.choices)
+# The rows of each evidence table a digest shows (a finding may have 400 use cases); the
+# finding's page, linked below each, has them all. Wider cells are cut in the text part.
+DIGEST_TABLE_ROWS = 5
+TEXT_CELL_WIDTH = 48
 
 
 def _line(kind: str, severity: str, title: str) -> str:
     return f"- [{SEVERITY_LABELS[severity]}] {KIND_LABELS[kind]}: {title}"
+
+
+def _finding_url(pk: int) -> str:
+    return settings.SITE_URL + reverse("web:finding", args=[pk])
+
+
+def _members_shown(finding_ids) -> tuple[dict[int, list[Member]], dict[int, int]]:
+    """The first DIGEST_TABLE_ROWS use cases of each finding (by title), and how many each has:
+    two queries, whatever the findings' sizes."""
+    links = Finding.use_cases.through.objects.filter(finding_id__in=finding_ids).order_by()
+    counts = dict(links.values("finding_id").annotate(n=Count("id")).values_list("finding_id", "n"))
+    ranked = links.annotate(rank=Window(RowNumber(), partition_by=F("finding_id"),
+                                        order_by=[F("usecase__title").asc(), F("usecase_id").asc()]))
+    shown: dict[int, list[tuple]] = defaultdict(list)
+    for finding_id, rank, pk, external_id, title, stage, unit in ranked.filter(rank__lte=DIGEST_TABLE_ROWS).values_list(
+        "finding_id", "rank", "usecase_id", "usecase__external_id", "usecase__title", "usecase__stage",
+        "usecase__business_unit__name",
+    ):
+        shown[finding_id].append((rank, Member(pk, external_id or str(pk), title, stage, unit)))
+    return {pk: [member for _, member in sorted(rows, key=lambda row: row[0])] for pk, rows in shown.items()}, counts
+
+
+def _cut(text: str, width: int = TEXT_CELL_WIDTH) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _text_table(table: Table, url: str) -> list[str]:
+    rows = [[_cut(cell.text) for cell in row] for row in table.rows]
+    headings = [_cut(heading) for heading in table.headings] if any(table.headings) else None
+    widths = [max(len(row[i]) for row in rows + ([headings] if headings else [])) for i in range(len(rows[0]))] if rows else []
+    lines = [f"  {table.caption}" + (f" ({table.total:,} in all)" if table.more else "") + ":"]
+    for row in ([headings] if headings else []) + rows:
+        lines.append("    " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    if table.more:
+        lines.append(f"    … and {table.more:,} more: {url}")
+    return lines
+
+
+def _text_block(line: str, evidence: Evidence, url: str) -> str:
+    """A finding in the text part: its line, its evidence indented under it, and its link."""
+    lines = [line, *(f"  {sentence}" for sentence in evidence.sentences)]
+    for table in evidence.tables:
+        lines += _text_table(table, url)
+    lines.append(f"  See it: {url}")
+    return "\n".join(lines)
 
 
 def _program_office_addresses() -> list[str]:
@@ -105,8 +158,10 @@ def _send_unsent(scan_run: ScanRun) -> int:
             done = []
             try:
                 for digest in batch:
-                    EmailMessage(digest.subject, digest.body, settings.DEFAULT_FROM_EMAIL, [digest.email],
-                                 connection=connection).send()
+                    message = EmailMultiAlternatives(digest.subject, digest.body, settings.DEFAULT_FROM_EMAIL,
+                                                     [digest.email], connection=connection)
+                    message.attach_alternative(digest.html, "text/html")
+                    message.send()
                     done.append(digest)
             finally:
                 DigestDelivery.objects.bulk_create(
@@ -123,41 +178,61 @@ class Digest:
     audience: str  # DigestDelivery.Audience
     email: str
     subject: str
-    body: str
+    body: str  # the text part
+    html: str  # the same, with the evidence's tables as tables
+
+
+def _findings(count: int) -> str:
+    return f"{count:,} new finding" + ("" if count == 1 else "s")
 
 
 def compose_digests(finding_ids, *, scan_run: ScanRun) -> list[Digest]:
     """The digests for the findings `finding_ids` (newly opened or reopened; a list or a
-    subquery): one per active owner concerned, one per program office member."""
+    subquery): one per active owner concerned, one per program office member. Each finding
+    is written out once, with its evidence, and shared by the digests that list it."""
     findings = list(
-        Finding.objects.filter(pk__in=finding_ids).order_by("kind", "title").values_list("pk", "kind", "severity", "title")
+        Finding.objects.filter(pk__in=finding_ids).order_by("kind", "title")
+        .values_list("pk", "kind", "severity", "title", "detail")
     )
     owners = _owners_by_finding(finding_ids)
-    per_owner: dict[str, list[str]] = defaultdict(list)
-    lines = []
-    for pk, kind, severity, title in findings:
-        line = _line(kind, severity, title)
-        lines.append(line)
+    members, member_counts = _members_shown(finding_ids)
+    texts, htmls = {}, {}
+    per_owner: dict[str, list[int]] = defaultdict(list)
+    for pk, kind, severity, title, detail in findings:
+        evidence = present(kind, detail, members=members.get(pk, ()), member_count=member_counts.get(pk, 0)).capped(DIGEST_TABLE_ROWS)
+        url = _finding_url(pk)
+        texts[pk] = _text_block(_line(kind, severity, title), evidence, url)
+        htmls[pk] = render_to_string("portfolio/digest_finding.html", {
+            "severity": severity, "severity_label": SEVERITY_LABELS[severity], "kind_label": KIND_LABELS[kind],
+            "title": title, "evidence": evidence, "url": url, "site_url": settings.SITE_URL,
+        })
         for email in owners.get(pk, ()):
-            per_owner[email].append(line)
+            per_owner[email].append(pk)
+
+    def digest(audience: str, email: str, subject: str, intro: str, listed: list[int], closing: str = "") -> Digest:
+        body = f"{intro}:\n\n" + "\n\n".join(texts[pk] for pk in listed) + "\n" + (f"\n{closing}\n" if closing else "")
+        html = render_to_string("portfolio/digest_email.html", {
+            "subject": subject, "intro": intro, "findings": [htmls[pk] for pk in listed], "closing": closing,
+            "site_url": settings.SITE_URL,
+        })
+        return Digest(audience, email, subject, body, html)
 
     subject_tail = f"as of {scan_run.as_of.isoformat()}"
     digests = []
     for email in sorted(per_owner):
-        items = per_owner[email]
-        body = (
-            f"The portfolio scan {subject_tail} flagged {len(items)} new finding(s) on what you own:\n\n"
-            + "\n".join(items)
-            + "\n\nAcknowledge, answer or dismiss them (with a reason) in Last Mile.\n"
-        )
-        digests.append(Digest(DigestDelivery.Audience.OWNER, email,
-                              f"Last Mile: {len(items)} new finding(s) on what you own", body))
-    if lines:
-        body = f"The portfolio scan {subject_tail} opened {len(lines)} finding(s):\n\n" + "\n".join(lines) + "\n"
-        digests.extend(
-            Digest(DigestDelivery.Audience.PROGRAM_OFFICE, email, f"Last Mile: {len(lines)} new finding(s) in the portfolio", body)
-            for email in _program_office_addresses()
-        )
+        listed = per_owner[email]
+        digests.append(digest(
+            DigestDelivery.Audience.OWNER, email, f"Last Mile: {_findings(len(listed))} on what you own",
+            f"The portfolio scan {subject_tail} flagged {_findings(len(listed))} on what you own", listed,
+            "Acknowledge, answer or dismiss them (with a reason) in Last Mile.",
+        ))
+    office = _program_office_addresses()
+    if findings and office:
+        listed = [pk for pk, *_ in findings]
+        everything = digest(DigestDelivery.Audience.PROGRAM_OFFICE, office[0],
+                            f"Last Mile: {_findings(len(listed))} in the portfolio",
+                            f"The portfolio scan {subject_tail} opened {_findings(len(listed))}", listed)
+        digests.extend(replace(everything, email=email) for email in office)
     return digests
 
 

@@ -10,12 +10,14 @@ import pytest
 
 from django.urls import reverse
 
+from portfolio.detectors.base import Detected
 from portfolio.models import FindingStatus
+from portfolio.services.findings import reconcile
 from registry.services.lifecycle import move_use_case
 from registry.models import KPIObservation, Stage, UseCase
 from registry.inventory.federal.mapping import PLACEHOLDER_STATEMENT
 from tests.factories import BusinessUnitFactory, DecisionFactory, PersonFactory, UseCaseFactory
-from tests.web_setup import make_finding
+from tests.web_setup import AS_OF, make_finding
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -200,6 +202,32 @@ def test_program_office_dismisses_a_finding_with_a_reason_and_filters_the_dashbo
     funnel_rows = page.locator("#unit-h + .table-scroll tbody th").all_inner_texts()
     assert funnel_rows == ["Finance"]
     screenshot(page, "program_office")
+
+
+def test_program_office_reads_a_large_findings_evidence_and_opens_all_its_use_cases(page, live_server, program_office_user):
+    unit = BusinessUnitFactory(name="NASA")
+    decision = DecisionFactory(business_unit=unit)
+    members = UseCaseFactory.create_batch(120, decision=decision, business_owner=PersonFactory(email="ai@nasa.gov"))
+    detected = Detected(kind="orphaned_ownership", identity=("mailbox", 1, "business_owner"), severity="medium",
+                        title="The shared mailbox ai@nasa.gov is the business owner of 120 use cases of NASA",
+                        use_case_ids=[u.pk for u in members], decision_ids=[decision.pk],
+                        detail={"object": "use_cases", "role": "business_owner", "owner": "ai@nasa.gov",
+                                "problem": "generic_mailbox", "count": 120, "in_production": 0, "business_units": ["NASA"]})
+    reconcile(kinds=["orphaned_ownership"], detected=[detected], as_of=AS_OF)
+    sign_in(page, live_server, "office")
+
+    nav(page, "Findings").click()
+    card = page.locator("article.finding").first
+    assert "ai@nasa.gov, a shared mailbox, is the only business owner of 120 use cases of NASA." in card.inner_text()
+    card.get_by_text("Evidence").click()
+    card.get_by_text("… and 115 more").wait_for()
+    card.get_by_role("link", name="see them all").click()
+    page.get_by_role("heading", name="Evidence").wait_for()
+    assert page.locator("table:has(caption:has-text('Use cases')) tbody tr").count() == 100
+    page.get_by_role("link", name="Next →").click()
+    page.get_by_text("Page 2 of 2").wait_for()
+    assert page.locator("table:has(caption:has-text('Use cases')) tbody tr").count() == 20
+    screenshot(page, "finding_evidence")
 
 
 def test_auditor_sees_a_use_case_history_and_finds_no_way_to_change_it(page, live_server, auditor_user, program_office_user):

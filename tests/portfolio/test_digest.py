@@ -66,7 +66,7 @@ def test_the_program_office_gets_the_whole_list(flagged):
 
     office = [m for m in mail.outbox if m.to == ["office@example.com"]]
     assert len(office) == 1
-    assert "opened 1 finding(s)" in office[0].body and "Churn offers" in office[0].body
+    assert "opened 1 new finding:" in office[0].body and "Churn offers" in office[0].body
 
 
 def test_a_finding_that_stays_open_is_not_mailed_again(flagged):
@@ -216,3 +216,42 @@ def test_the_sweep_hands_digests_whose_sender_died_to_a_worker_again(flagged, mo
     run.refresh_from_db()
     assert run.digests_sent_at is not None and run.digests_claimed_until is None
     assert send_pending_digests_task() == []
+
+
+@override_settings(SITE_URL="https://lastmile.example.com")
+def test_a_digest_shows_each_findings_evidence_as_sentences_and_a_capped_table(monkeypatch):
+    # given a shared mailbox owning twelve use cases, and an owner among their decision owners
+    ana = PersonFactory(email="ana@example.com")
+    mailbox = PersonFactory(email="ai-team@example.com")
+    members = [UseCaseFactory(title=f"Mailbox use case {i:02}", business_owner=mailbox, decision__owner=ana)
+               for i in range(12)]
+    UserFactory(username="office-lead", email="office@example.com", groups=["program_office"])
+    detected = Detected(
+        kind="orphaned_ownership", identity=("mailbox", mailbox.pk, "business_owner"), severity="medium",
+        title="The shared mailbox ai-team@example.com is the business owner of 12 use cases in 12 units",
+        use_case_ids=[u.pk for u in members],
+        detail={"object": "use_cases", "role": "business_owner", "owner": "ai-team@example.com",
+                "problem": "generic_mailbox", "count": 12, "in_production": 0,
+                "business_units": sorted(u.business_unit.name for u in members)},
+    )
+    monkeypatch.setattr("portfolio.services.scans.detector", lambda kind: lambda **_: [detected])
+
+    # when the scan mails its digests
+    run_scan_now(kinds=["orphaned_ownership"], as_of=AS_OF, actor=COMMAND)
+
+    # then each reads as sentences with the first five use cases and a link to the rest
+    office = next(m for m in mail.outbox if m.to == ["office@example.com"])
+    finding_url = "https://lastmile.example.com/findings/"
+    assert "ai-team@example.com, a shared mailbox, is the only business owner of 12 use cases in 12 units" in office.body
+    assert "Mailbox use case 00" in office.body and "Mailbox use case 04" in office.body
+    assert "Mailbox use case 05" not in office.body
+    assert "… and 7 more: " + finding_url in office.body
+    for repr_mark in ("{'", "['", "':", "{\"", "[\""):
+        assert repr_mark not in office.body
+    html, mimetype = office.alternatives[0]
+    assert mimetype == "text/html"
+    assert "<table" in html and "Mailbox use case 04" in html and "… and 7 more" in html
+    assert f'href="https://lastmile.example.com/use-cases/{members[0].pk}/"' in html
+    assert "{&#x27;" not in html and "[&#x27;" not in html
+    owner_mail = next(m for m in mail.outbox if m.to == ["ana@example.com"])
+    assert "1 new finding on what you own" in owner_mail.subject and "a shared mailbox" in owner_mail.body

@@ -142,3 +142,25 @@ def test_the_policy_list_leads_straight_to_the_one_policy(client, program_office
 
     assert response.status_code == 302
     assert response.url == reverse("admin:portfolio_policy_change", args=[Policy.current().pk])
+
+
+def test_an_auditor_reads_a_findings_evidence_in_the_admin(client, auditor_user):
+    use_cases = UseCaseFactory.create_batch(25)
+    reconcile(
+        kinds=["orphaned_ownership"],
+        detected=[Detected(kind="orphaned_ownership", identity=("mailbox", 1, "business_owner"), severity="medium",
+                           title="The shared mailbox ai@example.com owns 25 use cases", use_case_ids=[u.pk for u in use_cases],
+                           detail={"object": "use_cases", "role": "business_owner", "owner": "ai@example.com",
+                                   "problem": "generic_mailbox", "count": 25, "in_production": 2,
+                                   "business_units": ["Finance"]})],
+        as_of=AS_OF,
+    )
+    finding = Finding.objects.get()
+    client.force_login(auditor_user)
+
+    body = client.get(reverse("admin:portfolio_finding_change", args=[finding.pk])).content.decode()
+
+    assert "ai@example.com, a shared mailbox, is the only business owner of 25 use cases of Finance, 2 of them in production." in body
+    first = min(use_cases, key=lambda u: (u.title, u.pk))
+    assert f'<a href="{reverse("admin:registry_usecase_change", args=[first.pk])}">{first.title}</a>' in body
+    assert "… and 5 more: " in body and reverse("web:finding", args=[finding.pk]) in body

@@ -88,6 +88,8 @@ def test_facts_the_format_lacks_are_one_low_finding_per_unit_not_one_per_row():
     assert found[("no_field", "technical_owner", "NASA")].use_case_ids == sorted(u.pk for u in deployed)
     assert found[("no_field", "kpi", "NASA")].detail["count"] == 3
     assert found[("no_field", "decision", "DOE")].use_case_ids == [other.pk]
+    assert found[("no_field", "decision", "DOE")].title.startswith(
+        "1 use case of DOE from the OMB 2025 inventory states no decision")
     assert ("no_field", "technical_owner", "DOE") not in found  # not in production: the rule would not ask
 
     # …and the per-row scans stay silent about those facts
@@ -121,7 +123,9 @@ def test_blanks_in_fields_the_source_has_are_gaps_per_unit_with_their_rows():
     assert found[("blank", "business_owner", "SEC")].use_case_ids == [no_contact.pk]
     assert found[("blank", "business_owner", "SEC")].severity == "medium"
     assert found[("blank", "stage", "SEC")].use_case_ids == [no_stage.pk]
-    assert "report no stage" in found[("blank", "stage", "SEC")].title
+    assert found[("blank", "stage", "SEC")].title == "1 use case of SEC from the OMB 2025 inventory reports no stage (imported as proposed)"
+    assert found[("blank", "description", "SEC")].title.startswith("1 use case of SEC from the OMB 2025 inventory has no description")
+    assert found[("blank", "business_owner", "SEC")].title.startswith("1 use case of SEC from the OMB 2025 inventory names no contact")
     assert found[("blank", "description", "SEC")].use_case_ids == [no_description.pk]
     assert found[("blank", "description", "SEC")].severity == "low"
 

@@ -112,9 +112,11 @@ def test_office_dashboard_findings_and_export_run_constant_queries(office, owner
     first = grow(owner_person, 2)[0]
     urls = [reverse("web:portfolio"), reverse("web:portfolio") + f"?unit={first.business_unit_id}",
             reverse("web:portfolio_export"), reverse("web:findings"), reverse("web:use_case", args=[first.pk]),
-            reverse("web:import"), reverse("web:decision", args=[first.decision_id])]
+            reverse("web:import"), reverse("web:decision", args=[first.decision_id]),
+            reverse("web:finding", args=[first.findings.get(kind="duplicate_capability").pk])]
     small = {url: count(office, url) for url in urls}
     grow(owner_person, 10)
+    first.findings.get(kind="duplicate_capability").use_cases.add(*UseCaseFactory.create_batch(10))
     UseCaseFactory.create_batch(10)
     for url, queries in small.items():
         with django_assert_num_queries(queries):

@@ -2,7 +2,9 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
+from portfolio import evidence
 from portfolio.models import FindingKind
+from portfolio.selectors.findings import SHOWN_IN_LIST
 from portfolio.services.findings import allowed_changes
 from registry.models import Stage
 
@@ -52,3 +54,22 @@ def num(value) -> str:
     except (InvalidOperation, TypeError, ValueError):
         return str(value)
     return text
+
+
+@register.filter
+def thousands(value) -> str:
+    return evidence.number(value)
+
+
+@register.filter
+def left_out(shown, count) -> int:
+    """How many of `count` items the list `shown` leaves out: what "… and N more" says."""
+    return max(int(count or 0) - len(shown), 0)
+
+
+@register.simple_tag
+def finding_evidence(finding):
+    """The finding's evidence, with the members its row was loaded with (`findings_page_rows`),
+    each table as short as the member list: the finding's page has the rest."""
+    return evidence.present(finding.kind, finding.detail, members=finding.members_shown,
+                            member_count=finding.member_count).capped(SHOWN_IN_LIST)

@@ -1,4 +1,4 @@
-"""The findings inbox, and answering or assigning one finding."""
+"""The findings inbox, one finding's page, and answering or assigning one finding."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core.errors import DomainError
 from core.text import normalise_email
 from portfolio import access as portfolio_access
+from portfolio.evidence import present
 from portfolio.models import Finding, FindingStatus
 from portfolio.selectors import findings as finding_selectors
 from portfolio.services.findings import assign_finding, change_finding_status
@@ -58,6 +59,27 @@ def findings_inbox(request):
     })
 
 
+# A finding's own page lists its use cases this many at a time, and this many of its decisions.
+MEMBERS_PER_PAGE = 100
+DECISIONS_SHOWN = 100
+
+
+@login_required
+@require_GET
+def finding_detail(request, pk):
+    visible = finding_selectors.findings_page_rows(_finding_scope(request.user))
+    finding = portfolio_access.access_finding(request.user, pk, queryset=visible)
+    page = Paginator(finding_selectors.finding_members(finding), MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
+    offer = portfolio_access.offer_finding(request.user, finding)
+    return render(request, "web/finding_detail.html", {
+        "f": finding, "members_page": page,
+        "evidence": present(finding.kind, finding.detail, members=page.object_list, member_count=finding.member_count),
+        "decisions": finding.decisions.order_by("statement", "id")[:DECISIONS_SHOWN],
+        "can_answer": offer.answer, "can_assign": offer.assign,
+        "on_own_page": True, "next": request.get_full_path(),
+    })
+
+
 def _finding_answer(request, finding_pk: int, *, success="", error="") -> HttpResponse:
     if request.htmx:
         finding = finding_selectors.findings_page_rows(Finding.objects.filter(pk=finding_pk)).get()
@@ -65,7 +87,7 @@ def _finding_answer(request, finding_pk: int, *, success="", error="") -> HttpRe
         return render(request, "web/_finding.html", {
             "f": finding, "success": success, "error": error,
             "can_answer": offer.answer, "can_assign": offer.assign,
-            "next": request.POST.get("next", ""),
+            "next": request.POST.get("next", ""), "on_own_page": request.POST.get("on_own_page") == "1",
         })
     if success:
         messages.success(request, success)

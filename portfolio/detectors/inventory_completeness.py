@@ -56,7 +56,7 @@ NO_FIELD_SENTENCE = {
 }
 BLANK_SENTENCE = {
     sources.BUSINESS_OWNER: "name no contact person (the cell is blank, a web form or a name)",
-    sources.STAGE: "report no stage (imported as proposed)",
+    sources.STAGE: "report no stage (shown as \"Stage not reported\", not as proposed)",
     sources.DESCRIPTION: "have no description (no problem solved, benefits or outputs)",
 }
 

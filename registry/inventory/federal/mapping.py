@@ -37,7 +37,7 @@ no address (a web form, a name) gives no owner. The cell itself is kept as writt
 | 2024 ``Implementation and Assessment`` | pilot |
 | 2024 ``Operation and Maintenance``, ``In production``, ``In mission`` | production |
 | 2024 ``Retired``, ``Research or Administrative Action Complete`` | retired |
-| blank (either year) | proposed: the agency reported no stage |
+| blank (either year) | ``unreported`` ("Stage not reported"): outside the pipeline, never proposed |
 
 Values are matched ignoring case and repeated spaces. Any other value is an error for that
 row, naming the column: nothing is imported until the mapping knows it.
@@ -102,7 +102,7 @@ STAGES_2025 = {
     "pilot": Stage.PILOT,
     "deployed": Stage.PRODUCTION,
     "retired": Stage.RETIRED,
-    "": Stage.PROPOSED,
+    "": Stage.UNREPORTED,
 }
 STAGES_2024 = {
     "initiated": Stage.PROPOSED,
@@ -115,7 +115,7 @@ STAGES_2024 = {
     "in mission": Stage.PRODUCTION,
     "retired": Stage.RETIRED,
     "research or administrative action complete": Stage.RETIRED,
-    "": Stage.PROPOSED,
+    "": Stage.UNREPORTED,
 }
 STAGE_TO_2025 = {
     Stage.PROPOSED: "Pre-deployment",
@@ -123,6 +123,7 @@ STAGE_TO_2025 = {
     Stage.PILOT: "Pilot",
     Stage.PRODUCTION: "Deployed",
     Stage.RETIRED: "Retired",
+    Stage.UNREPORTED: "",
 }
 STAGE_ORDER = [Stage.PROPOSED, Stage.VALIDATING, Stage.PILOT, Stage.PRODUCTION, Stage.RETIRED]
 

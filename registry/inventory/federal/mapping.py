@@ -40,7 +40,11 @@ no address (a web form, a name) gives no owner. The cell itself is kept as writt
 | blank (either year) | ``unreported`` ("Stage not reported"): outside the pipeline, never proposed |
 
 Values are matched ignoring case and repeated spaces. Any other value is an error for that
-row, naming the column: nothing is imported until the mapping knows it.
+row, naming the column: nothing is imported until the mapping knows it. A blank stage is a
+gap the agency left (``inventory_completeness`` reports it per agency), not a proposal: the
+use case is alive, outside the pipeline, until a person moves it to the stage it is in; it
+exports back blank. When each stage began, and the inventory's own date, are the importer's
+(``importer``'s docstring).
 
 **Quoted cells.** What Last Mile writes into these columns on export goes out with a leading
 quote when a spreadsheet would run it as a formula (``core.spreadsheet``); the values derived

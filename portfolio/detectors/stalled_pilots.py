@@ -63,7 +63,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import Case, OuterRef, Q, Subquery, When
 from django.utils import timezone
 
 from portfolio.models import SEVERITY_ORDER, FindingKind
@@ -152,12 +152,16 @@ def detect(*, as_of: datetime.date, policy) -> list[Detected]:
     last_observation = latest(
         KPIObservation.objects.filter(kpi__use_case=OuterRef("pk"), observed_on__lte=as_of), "kpi__use_case", "observed_on"
     )
+    # Each row pays only for the subqueries its kind of record needs (CASE runs one branch).
+    imported, registered = Q(source_as_of__isnull=False), Q(source_as_of__isnull=True)
     rows = list(
         use_cases_on(as_of, STALLED_STAGES)
         .annotate(
-            last_edit_at=last_edit, last_observed_on=last_observation, last_person_edit_at=last_person_edit,
-            last_product_move_at=last_product_move,
-            moved_dated=Subquery(latest_move_by(as_of).values("dated")[:1]),
+            last_observed_on=last_observation,
+            last_edit_at=Case(When(registered, then=last_edit), default=None),
+            last_person_edit_at=Case(When(imported, then=last_person_edit), default=None),
+            last_product_move_at=Case(When(imported, then=last_product_move), default=None),
+            moved_dated=Case(When(imported, then=Subquery(latest_move_by(as_of).values("dated")[:1])), default=True),
         )
         .values(
             "pk", "title", "stage_on", "moved_at", "moved_dated", "stage_entered_on", "updated_at", "last_edit_at",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from ..models import StageTransition, UseCase
+from ..models import StageTransition
 
 
 @dataclass(frozen=True)
@@ -62,14 +62,3 @@ def steps_of(transitions: Iterable[StageTransition]) -> list[Step]:
     ordered = sorted(transitions, key=lambda t: (t.occurred_at, t.pk or 0))
     return [Step(t.to_stage, timezone.localdate(t.occurred_at), t.dated) for t in ordered]
 
-
-def reported_history(use_case: UseCase) -> list[StageTransition]:
-    """The use case's stage transitions after those of its earlier reports, oldest first."""
-    chain, seen = [], set()
-    current = use_case
-    while current is not None and current.pk not in seen:
-        seen.add(current.pk)
-        chain.append(current)
-        current = current.earlier_report
-    transitions = StageTransition.objects.filter(use_case__in=chain).select_related("use_case", "actor")
-    return sorted(transitions, key=lambda t: (t.occurred_at, t.pk))

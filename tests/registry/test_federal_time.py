@@ -13,7 +13,7 @@ from portfolio.detectors.base import stage_on
 from registry.gates import MoveRefused
 from registry.inventory.formats import export_use_cases, import_use_cases
 from registry.models import Stage, StageTransition, UseCase
-from registry.selectors.stages import Since, Step, reported_history, stage_since
+from registry.selectors.stages import Since, Step, stage_since, steps_of
 from registry.services.lifecycle import move_use_case
 from tests.factories import TEST_ACTOR
 from tests.registry.test_federal_format import row, write_2024, write_2025
@@ -190,9 +190,9 @@ def test_a_2025_row_links_to_its_2024_row_in_either_order_and_its_history_reache
     earlier = UseCase.objects.get(source_format="omb-2024")
     assert armor.earlier_report == earlier
     assert armor.stage_entered_on == D(2021, 10, 1)  # in development since 2021, as the 2024 row shows
-    assert [(t.to_stage, t.occurred_at.date(), t.dated) for t in reported_history(armor)] == [
-        (Stage.PROPOSED, D(2021, 10, 1), True), (Stage.VALIDATING, D(2021, 10, 1), True),
-        (Stage.VALIDATING, D(2026, 1, 1), False)]
+    assert steps_of(StageTransition.objects.filter(use_case__in=[armor, earlier])) == [
+        Step(Stage.PROPOSED, D(2021, 10, 1), True), Step(Stage.VALIDATING, D(2021, 10, 1), True),
+        Step(Stage.VALIDATING, D(2026, 1, 1), False)]
     # the scans judge the later report only
     judged = dict(UseCase.objects.annotate(then=stage_on(TODAY)).values_list("external_id", "then"))
     assert judged[earlier.external_id] is None and judged["DHS-314"] == Stage.VALIDATING

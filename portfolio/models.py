@@ -61,7 +61,7 @@ class Policy(models.Model):
     | critical | harm or waste happening now; rare | a use case in production nobody owns (its business or technical owner missing or gone; for an imported inventory one finding per unit); the same capability run twice in production; a stall whose stated cost of delay is at least 100,000; a production decision with a high cost of error whose owner is gone; a production use case worth 1,000,000 a year with no KPI |
     | high | work going on without what it needs | a stall over its limit (time alone stops here); a pilot with no owner or whose owner left; a production use case with no KPI; a pilot or production use case with no stated decision; a shared mailbox owning use cases in production; the same thing built twice (pilot or production) |
     | medium | the record is weak | a shared mailbox as owner; one person owning a whole unit (a concentration); a blank contact or stage in an imported inventory; a stall under its limit over; unconfirmed ownership in production |
-    | low | a gap in the record | a fact the source format has no field for (one finding per source and unit); a blank description; unconfirmed ownership; a short stall; two proposed duplicates |
+    | low | a gap in the record | a fact the source format has no field for (one finding per source and unit); a blank description, or a pilot or deployment with no date it began; unconfirmed ownership; a short stall; two proposed duplicates |
     """
 
     pilot_max_days = models.PositiveIntegerField(default=90, validators=[MinValueValidator(1)],

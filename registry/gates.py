@@ -30,7 +30,10 @@ BACKWARD_MOVES = {
     (Stage.PRODUCTION, Stage.PILOT),
     (Stage.RETIRED, Stage.PROPOSED),
 }
-ALLOWED_MOVES = FORWARD_MOVES | BACKWARD_MOVES
+# A use case whose inventory reported no stage moves to the stage it is really in, through that
+# stage's gate (retiring it needs a reason); nothing moves back to "not reported".
+REPORTING_MOVES = {(Stage.UNREPORTED, stage) for stage in (Stage.PROPOSED, Stage.VALIDATING, Stage.PILOT, Stage.PRODUCTION, Stage.RETIRED)}
+ALLOWED_MOVES = FORWARD_MOVES | BACKWARD_MOVES | REPORTING_MOVES
 
 # Who must own what from which stage on: the gate into that stage asks for the owner, and the
 # orphaned-ownership scan reports a missing one there and in every later live stage.

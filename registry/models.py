@@ -40,6 +40,9 @@ class Stage(models.TextChoices):
     PILOT = "pilot", "Pilot"
     PRODUCTION = "production", "Production"
     RETIRED = "retired", "Retired"
+    # Outside the pipeline: an imported inventory left the stage blank. Nothing is assumed of
+    # such a use case (it is not "proposed"); a person moves it to the stage it is really in.
+    UNREPORTED = "unreported", "Stage not reported"
 
 
 class Readiness(models.TextChoices):
@@ -212,7 +215,10 @@ class UseCase(models.Model):
     )
     technical_owner_confirmed_on = models.DateField(null=True, blank=True)
     stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.PROPOSED, editable=False)
-    stage_entered_on = models.DateField(default=timezone.localdate, editable=False)
+    stage_entered_on = models.DateField(
+        default=timezone.localdate, null=True, blank=True, editable=False,
+        help_text="Blank when the source reported the stage without the day it began: its age is unknown.",
+    )
     data_readiness = models.CharField(max_length=10, choices=Readiness.choices, default=Readiness.NONE)
     infrastructure_readiness = models.CharField(max_length=10, choices=Readiness.choices, default=Readiness.NONE)
     model_readiness = models.CharField(max_length=10, choices=Readiness.choices, default=Readiness.NONE)
@@ -229,6 +235,16 @@ class UseCase(models.Model):
     source_record = models.JSONField(
         default=dict, blank=True, editable=False,
         help_text="Every column of the source row as published, so nothing of the source is lost.",
+    )
+    source_as_of = models.DateField(
+        null=True, blank=True, editable=False,
+        help_text="The date the imported inventory speaks for (its publication, or the latest past date in it): "
+        "the scans judge the row's ages then, until the product sees newer activity on it.",
+    )
+    earlier_report = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, editable=False, related_name="later_report",
+        help_text="The same use case in an earlier inventory (the OMB 2024 row of an OMB 2025 row): its stage "
+        "history is this one's past, and the scans judge only this, the later report.",
     )
     version = models.PositiveIntegerField(default=1, editable=False, help_text="Bumped on every write; guards concurrent edits.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -274,6 +290,11 @@ class StageTransition(models.Model):
     )
     source = models.CharField(max_length=20, choices=TransitionSource.choices)
     reason = models.TextField(blank=True, help_text="Evidence for the move, or the reason for going back or retiring.")
+    dated = models.BooleanField(
+        default=True,
+        help_text="Unticked when an imported inventory reported the stage without the day it began: the "
+        "transition is placed on the inventory's date, by which the stage was held, not when it was entered.",
+    )
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

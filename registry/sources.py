@@ -13,6 +13,7 @@ or the API (or written by a service), else the inventory format it was imported 
 | `kpi` (the metric it must move) | yes | no |
 | `stage` | yes | yes: `development_stage` (2024: `Stage of Development`) |
 | `description` (what it does) | yes | yes: problem solved, benefits, outputs |
+| `stage_date` (when a use case in pilot or production got there) | yes | yes: `operational_date` (2024: the stage dates) |
 
 KPIs are no column of the contract file either, but the contract is our own registry's
 format: its owners record KPIs in Last Mile, so a missing KPI there is theirs to fix.
@@ -32,7 +33,8 @@ TECHNICAL_OWNER = "technical_owner"
 KPI = "kpi"
 STAGE = "stage"
 DESCRIPTION = "description"
-FACTS = (DECISION, BUSINESS_OWNER, TECHNICAL_OWNER, KPI, STAGE, DESCRIPTION)
+STAGE_DATE = "stage_date"
+FACTS = (DECISION, BUSINESS_OWNER, TECHNICAL_OWNER, KPI, STAGE, DESCRIPTION, STAGE_DATE)
 
 FACT_LABEL = {
     DECISION: "a decision",
@@ -41,6 +43,7 @@ FACT_LABEL = {
     KPI: "a KPI",
     STAGE: "a stage",
     DESCRIPTION: "a description",
+    STAGE_DATE: "the date its stage began",
 }
 
 
@@ -60,12 +63,12 @@ class Source:
 PRODUCT = Source("", "the pages and the API", frozenset(FACTS))
 CONTRACT = Source("contract", "the contract import", frozenset(FACTS))
 OMB_2025 = Source(
-    "omb-2025", "the OMB 2025 inventory", frozenset({BUSINESS_OWNER, STAGE, DESCRIPTION}),
-    blank_checked=(BUSINESS_OWNER, STAGE, DESCRIPTION), stage_column="development_stage",
+    "omb-2025", "the OMB 2025 inventory", frozenset({BUSINESS_OWNER, STAGE, DESCRIPTION, STAGE_DATE}),
+    blank_checked=(BUSINESS_OWNER, STAGE, DESCRIPTION, STAGE_DATE), stage_column="development_stage",
 )
 OMB_2024 = Source(
-    "omb-2024", "the OMB 2024 inventory", frozenset({BUSINESS_OWNER, STAGE, DESCRIPTION}),
-    blank_checked=(BUSINESS_OWNER, STAGE, DESCRIPTION), stage_column="Stage of Development",
+    "omb-2024", "the OMB 2024 inventory", frozenset({BUSINESS_OWNER, STAGE, DESCRIPTION, STAGE_DATE}),
+    blank_checked=(BUSINESS_OWNER, STAGE, DESCRIPTION, STAGE_DATE), stage_column="Stage of Development",
 )
 
 SOURCES: dict[str, Source] = {source.name: source for source in (PRODUCT, CONTRACT, OMB_2025, OMB_2024)}

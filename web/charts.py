@@ -11,6 +11,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 STAGE_COLOURS = {
     "proposed": "#8a94a6", "validating": "#4b7bbf", "pilot": "#c9842b", "production": "#2f8a57", "retired": "#6b6b6b",
+    "unreported": "#c4c9d2",
 }
 AGE_COLOURS = ["#cfe3f7", "#8fbbe6", "#e6a04a", "#b5471f"]
 

@@ -99,6 +99,9 @@ def use_case_page(pk: int) -> UseCase:
             Prefetch("kpis__observations", queryset=KPIObservation.objects.order_by("observed_on")),
             "friction_points",
             Prefetch("transitions", queryset=StageTransition.objects.select_related("actor").order_by("occurred_at", "id")),
+            # The same use case in an earlier inventory: its stage history is this one's past.
+            Prefetch("earlier_report__transitions",
+                     queryset=StageTransition.objects.select_related("actor").order_by("occurred_at", "id")),
             Prefetch("findings", queryset=Finding.objects.order_by("-last_seen", "-id"), to_attr="all_findings"),
         )
         .get(pk=pk)

@@ -7,15 +7,16 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from django.db.models import Case, F, Max, OuterRef, Subquery, When
+from django.db.models import Case, Exists, F, Max, OuterRef, Subquery, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portfolio.models import SEVERITY_ORDER
 from registry.models import Stage, StageTransition, UseCase
 
-# Stages in which a use case is alive: what the scans judge.
-LIVE_STAGES = (Stage.PROPOSED, Stage.VALIDATING, Stage.PILOT, Stage.PRODUCTION)
+# Stages in which a use case is alive: what the scans judge. A stage not reported is alive
+# (nobody said it ended) but outside the pipeline: no rule of a stage applies to it.
+LIVE_STAGES = (Stage.PROPOSED, Stage.VALIDATING, Stage.PILOT, Stage.PRODUCTION, Stage.UNREPORTED)
 
 
 def digest(*parts) -> str:
@@ -73,16 +74,23 @@ def stage_on(as_of: datetime.date):
     stage the first later transition moved it from (blank, so not judged, when that is its
     registration), else the current stage (rows written without the services have no
     registration transition).
+
+    NULL also for an earlier report of a use case (the OMB 2024 row of a 2025 row) once the
+    later report exists: the scans judge the later one, whose history includes it.
     """
     first_move_after = StageTransition.objects.filter(
         use_case=OuterRef("pk"), occurred_at__gte=end_of_day(as_of)
     ).order_by("occurred_at", "id")
-    return Coalesce(
-        Subquery(latest_move_by(as_of).values("to_stage")[:1]),
-        Case(
-            When(created_at__lt=end_of_day(as_of),
-                 then=Coalesce(Subquery(first_move_after.values("from_stage")[:1]), F("stage"))),
-            default=None,
+    superseded = Exists(UseCase.objects.filter(earlier_report=OuterRef("pk"), created_at__lt=end_of_day(as_of)))
+    return Case(
+        When(superseded, then=None),
+        default=Coalesce(
+            Subquery(latest_move_by(as_of).values("to_stage")[:1]),
+            Case(
+                When(created_at__lt=end_of_day(as_of),
+                     then=Coalesce(Subquery(first_move_after.values("from_stage")[:1]), F("stage"))),
+                default=None,
+            ),
         ),
     )
 

@@ -13,14 +13,17 @@ use cases alive on `as_of` (stage from the stage transitions, as the other scans
   holds the fact (a stated decision, an assigned technical owner, a KPI) the row leaves the
   finding and the other scans judge it as any other.
 - **blank** — the source has the field but the row left it blank (no contact person: a blank
-  cell, a web form or a name; no stage reported; no description): a real gap in the record,
-  one finding per (source, unit, fact) with its rows.
+  cell, a web form or a name; no stage reported; no description; no date for a use case in
+  pilot or production, so how long it has been there is unknown and the stalled-pilot scan
+  cannot judge it): a real gap in the record, one finding per (source, unit, fact) with its
+  rows.
 
 Only imported use cases are judged here (the pages and the API carry every fact; their blanks
 are each owner's own, which the other scans report per record).
 
 Severity: a fact the format has no field for → low (a gap in the record nobody could fill);
-a blank contact or stage → medium (the agency could have said); a blank description → low.
+a blank contact or stage → medium (the agency could have said); a blank description or stage
+date → low.
 
 Identity: ("no_field" | "blank", source, unit id, fact). Substance: () — the list of rows
 moves with every import; a dismissed finding stays dismissed.
@@ -47,6 +50,7 @@ SEVERITY = {
     ("blank", sources.BUSINESS_OWNER): Severity.MEDIUM,
     ("blank", sources.STAGE): Severity.MEDIUM,
     ("blank", sources.DESCRIPTION): Severity.LOW,
+    ("blank", sources.STAGE_DATE): Severity.LOW,
 }
 
 # What the rows lack, said of one row and of several: "1 use case … has no KPI", "2 … have".
@@ -58,9 +62,12 @@ NO_FIELD_SENTENCE = {
 BLANK_SENTENCE = {
     sources.BUSINESS_OWNER: ("names no contact person (the cell is blank, a web form or a name)",
                              "name no contact person (the cell is blank, a web form or a name)"),
-    sources.STAGE: ("reports no stage (imported as proposed)", "report no stage (imported as proposed)"),
+    sources.STAGE: ("reports no stage (shown as \"Stage not reported\", not as proposed)",
+                    "report no stage (shown as \"Stage not reported\", not as proposed)"),
     sources.DESCRIPTION: ("has no description (no problem solved, benefits or outputs)",
                           "have no description (no problem solved, benefits or outputs)"),
+    sources.STAGE_DATE: ("in pilot or production gives no date it began, so how long is unknown",
+                         "in pilot or production give no date it began, so how long is unknown"),
 }
 
 
@@ -78,6 +85,8 @@ def _missing(row: dict, fact: str, *, source: sources.Source, required: dict[str
         return not (row.get(f"stage_cell_{source.name}") or "").strip()
     if fact == sources.DESCRIPTION:
         return not row["summary"].strip()
+    if fact == sources.STAGE_DATE:
+        return row["stage_entered_on"] is None and stage in (Stage.PILOT, Stage.PRODUCTION)
     raise KeyError(fact)
 
 
@@ -95,7 +104,7 @@ def detect(*, as_of: datetime.date, policy) -> list[Detected]:
         .filter(stage_on__in=LIVE_STAGES)
         .annotate(has_kpi=Exists(KPI.objects.filter(use_case=OuterRef("pk"))), **stage_cells)
         .values("pk", "external_id", "source_format", "business_unit_id", "business_unit__name", "stage_on",
-                "decision__is_defined", "business_owner_id", "technical_owner_id", "summary", "has_kpi",
+                "decision__is_defined", "business_owner_id", "technical_owner_id", "summary", "has_kpi", "stage_entered_on",
                 *stage_cells)
     )
     required = {sources.TECHNICAL_OWNER: stages_requiring("technical_owner")}

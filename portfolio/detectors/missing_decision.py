@@ -46,6 +46,7 @@ KIND = FindingKind.MISSING_DECISION
 
 
 SEVERITY_BY_STAGE = {
+    Stage.UNREPORTED: Severity.LOW,
     Stage.PROPOSED: Severity.LOW,
     Stage.VALIDATING: Severity.MEDIUM,
     Stage.PILOT: Severity.HIGH,

@@ -16,7 +16,7 @@ from registry.models import READINESS_ORDER, VALUE_CHAIN_LAYERS, BusinessUnit, S
 from ..models import ACTIVE_STATUSES, FindingKind
 from .findings import DecisionLinks, UseCaseLinks
 
-STAGE_ORDER = [*LIVE_STAGE_ORDER, Stage.RETIRED]
+STAGE_ORDER = [*LIVE_STAGE_ORDER, Stage.RETIRED, Stage.UNREPORTED]
 ACTIVE_STAGES = list(LIVE_STAGE_ORDER)
 # Days-in-stage buckets of the "time in stage" chart, newest first.
 AGE_BUCKETS = [(0, 30, "under 30 days"), (30, 90, "30–90 days"), (90, 180, "90–180 days"), (180, None, "over 180 days")]

@@ -177,6 +177,8 @@ class ImportReport:
     unchanged: int = 0
     dry_run: bool = False
     ignored_columns: list[str] = field(default_factory=list)
+    as_of: datetime.date | None = None  # the date an inventory speaks for, when the format has one
+    linked: int | None = None  # rows linked to their report in an earlier inventory
 
     def count(self, *, created: list, updated: list) -> ImportReport:
         """Tally what the import created and updated; every other row it read was unchanged."""
@@ -195,6 +197,10 @@ class ImportReport:
                      for name in self.ignored_columns[:IGNORED_COLUMNS_SHOWN]]
             more = len(self.ignored_columns) - len(shown)
             text += f" Ignored unknown columns: {', '.join(shown)}{f' and {more:,} more' if more else ''}."
+        if self.as_of is not None:
+            text += f" The inventory speaks as of {self.as_of.isoformat()}."
+        if self.linked:
+            text += f" {self.linked:,} OMB 2025 rows are linked to their OMB 2024 rows."
         return text
 
 

@@ -212,7 +212,7 @@ def import_use_cases(
             changed = _apply_row(use_case, row, columns, decision, unit, today)
             if "stage" in columns and use_case.stage != row.stage:
                 moved_on = row.stage_since or today
-                if moved_on < use_case.stage_entered_on:
+                if use_case.stage_entered_on is not None and moved_on < use_case.stage_entered_on:
                     # The trail of stages must read in order: this move cannot predate the last.
                     out_of_order.append(RowError(
                         row.number, "stage_since",
@@ -358,7 +358,7 @@ def export_use_cases(path: str | Path) -> int:
                 use_case.business_owner.email if use_case.business_owner else "",
                 use_case.technical_owner.email if use_case.technical_owner else "",
                 use_case.stage,
-                use_case.stage_entered_on.isoformat(),
+                _blank(use_case.stage_entered_on),
             ]
 
     return write_table(path, USE_CASE_COLUMNS, rows())

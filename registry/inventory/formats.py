@@ -6,7 +6,8 @@ commands and the pages pick from.
 - `omb-2024`: the US federal 2024 inventory as published (`federal/`); imports only.
 
 An importer is called as `importer(path, *, actor, dry_run=False, today=None, progress=…)`
-and returns an ImportReport; an exporter as `exporter(path)` and returns the row count.
+(the federal ones also take `as_of`, the date the inventory speaks for) and returns an
+ImportReport; an exporter as `exporter(path)` and returns the row count.
 """
 
 from __future__ import annotations
@@ -32,14 +33,15 @@ class InventoryFormat:
     name: str
     importer: Callable[..., ImportReport]
     exporter: Callable[[str | Path], int] | None = None
+    dated: bool = False  # an inventory that speaks as of a date (its importer takes `as_of`)
 
 
 FORMATS: dict[str, InventoryFormat] = {
     f.name: f
     for f in (
         InventoryFormat(CONTRACT_FORMAT, contract.import_use_cases, contract.export_use_cases),
-        InventoryFormat(OMB_2025, partial(import_federal, fmt=OMB_2025), partial(export_federal, fmt=OMB_2025)),
-        InventoryFormat(OMB_2024, partial(import_federal, fmt=OMB_2024)),
+        InventoryFormat(OMB_2025, partial(import_federal, fmt=OMB_2025), partial(export_federal, fmt=OMB_2025), dated=True),
+        InventoryFormat(OMB_2024, partial(import_federal, fmt=OMB_2024), dated=True),
     )
 }
 IMPORT_FORMATS = tuple(FORMATS)
@@ -66,11 +68,19 @@ def import_use_cases(
     format: str = DEFAULT_FORMAT,
     dry_run: bool = False,
     today: datetime.date | None = None,
+    as_of: datetime.date | None = None,
     progress: Progress = no_progress,
 ) -> ImportReport:
     """Import use cases from a file in `format`, all or nothing; refuses (NotAllowed) unless
-    the actor may import."""
-    return importer_for(format)(path, actor=actor, dry_run=dry_run, today=today, progress=progress)
+    the actor may import. `as_of` overrides the date an inventory format speaks for."""
+    importer = importer_for(format)
+    if as_of is None:
+        return importer(path, actor=actor, dry_run=dry_run, today=today, progress=progress)
+    if not FORMATS[format].dated:
+        dated = ", ".join(name for name, f in FORMATS.items() if f.dated)
+        raise InvalidInput(f"as_of: the {format} format dates each row itself (stage_since); an inventory date "
+                           f"applies to the {dated} formats", field="as_of")
+    return importer(path, actor=actor, dry_run=dry_run, today=today, as_of=as_of, progress=progress)
 
 
 def export_use_cases(path: str | Path, *, format: str = DEFAULT_FORMAT) -> int:

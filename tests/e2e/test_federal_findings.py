@@ -5,6 +5,11 @@ Before issue 11 one scan opened 8,397 findings, 1,850 critical: a missing decisi
 owner and KPI on every row of a format that has no such field, and one ownership finding per
 use case of each shared mailbox. Prints the open findings per kind and severity, with a few
 examples of each (`pytest -s` to see them).
+
+Time as the data can show it: the 2025 file speaks as of 2026-04-01 (the latest date it reports
+as reached), so its pilots are aged then, not on the day of the scan, and the same data scanned
+two months later gives the same stalls; the 2024 file, where loaded, gives the 2025 rows still
+in development their past (DHS "ARMOR", in development since 2021).
 """
 
 import io
@@ -15,10 +20,12 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+import datetime
+
 from core.actors import IMPORT
 from registry.inventory.formats import import_use_cases
 from registry.models import Stage, UseCase
-from tests.federal_data import FILE_2025, needs_2025
+from tests.federal_data import FILE_2024, FILE_2025, needs_2024, needs_2025
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -41,12 +48,24 @@ def _print_summary(findings: list[dict]) -> None:
                   f"{', '.join(finding['use_cases'][:4])}{'…' if len(finding['use_cases']) > 4 else ''})")
 
 
+INVENTORY_2025 = datetime.date(2026, 4, 1)
+
+
+def _scan(as_of: datetime.date, *kinds: str) -> list[dict]:
+    out = io.StringIO()
+    call_command("scan", "--json", "--as-of", as_of.isoformat(), *[f"--kind={k}" for k in kinds], stdout=out)
+    return json.loads(out.getvalue())["findings"]
+
+
+def _stalled_by_title(findings: list[dict]) -> dict[str, dict]:
+    return {f["title"].split("'")[1]: f for f in findings if f["kind"] == "stalled_pilot"}
+
+
 @needs_2025
 def test_the_federal_inventory_gives_a_few_hundred_findings_each_naming_its_cause():
-    import_use_cases(FILE_2025, actor=IMPORT, format="omb-2025")
-    out = io.StringIO()
-    call_command("scan", "--json", "--as-of", timezone.localdate().isoformat(), stdout=out)
-    findings = json.loads(out.getvalue())["findings"]
+    report = import_use_cases(FILE_2025, actor=IMPORT, format="omb-2025")
+    assert report.as_of == INVENTORY_2025
+    findings = _scan(timezone.localdate())
     _print_summary(findings)
     kinds = Counter(f["kind"] for f in findings)
     severities = Counter(f["severity"] for f in findings)
@@ -90,3 +109,46 @@ def test_the_federal_inventory_gives_a_few_hundred_findings_each_naming_its_caus
 
     # every finding of the kinds rolled up here names its members
     assert all(f["use_cases"] for f in findings)
+
+    # a blank stage is "Stage not reported", never proposed, and a gap per agency with its rows
+    unreported = UseCase.objects.filter(stage=Stage.UNREPORTED)
+    assert unreported.count() == 338
+    no_stage = [f for f in findings if f["kind"] == "inventory_completeness" and f["detail"]["fact"] == "stage"]
+    assert {key for f in no_stage for key in f["use_cases"]} == set(unreported.values_list("external_id", flat=True))
+
+    # time as the data can show it: pilots are aged on the inventory's date, not on the day of the scan
+    stalled = [f for f in findings if f["kind"] == "stalled_pilot"]
+    assert 300 <= len(stalled) <= 450
+    assert {f["detail"]["judged_on"] for f in stalled} == {INVENTORY_2025.isoformat()}
+    assert not [f for f in stalled if f["severity"] == "critical"]  # no decision, no stated cost of delay
+    [sentiment] = [f for f in stalled if f["use_cases"] == ["DOJ-0259"]]
+    assert sentiment["title"] == ("'Sentiment Analysis Tool' has been in pilot for 212 days (limit 90) "
+                                  "as of 2026-04-01, the inventory's date")
+    assert sentiment["severity"] == "high"
+    # …so the same data scanned two months later gives the same stalls, not 1,919
+    later = _scan(timezone.localdate() + datetime.timedelta(days=62), "stalled_pilot")
+    assert sorted(f["use_cases"] for f in later) == sorted(f["use_cases"] for f in stalled)
+    # a pilot or deployment without an operational date is not aged: a gap per agency, with its rows
+    undated = [f for f in findings if f["kind"] == "inventory_completeness" and f["detail"]["fact"] == "stage_date"]
+    assert 150 <= sum(f["detail"]["count"] for f in undated) <= 250
+
+
+@needs_2025
+@needs_2024
+def test_with_the_2024_inventory_loaded_the_2025_rows_still_in_development_show_since_when():
+    import_use_cases(FILE_2025, actor=IMPORT, format="omb-2025")
+    report = import_use_cases(FILE_2024, actor=IMPORT, format="omb-2024")
+    print(f"\n{report.linked:,} OMB 2025 rows linked to their 2024 rows; the 2024 file speaks as of {report.as_of}")
+    assert 1000 <= report.linked <= 1100
+
+    armor = UseCase.objects.get(external_id="DHS-314")
+    assert armor.earlier_report.title == "Advance RPM Maintenance Operating Reporter (ARMOR)"
+    assert armor.stage_entered_on == datetime.date(2021, 10, 1)
+
+    stalled = _stalled_by_title(_scan(timezone.localdate(), "stalled_pilot"))
+    armor_stall = stalled["Advance RPM Maintenance Operating Reporter (ARMOR)"]
+    assert armor_stall["use_cases"] == ["DHS-314"]  # the 2025 row only: its 2024 report is its past
+    assert armor_stall["detail"]["stage_entered_on"] == "2021-10-01"
+    assert armor_stall["severity"] == "high"
+    from_2025 = [f for f in stalled.values() if not f["use_cases"][0].count("-2024-")]
+    assert 450 <= len(from_2025) <= 550  # about a hundred more than the 2025 file alone shows

@@ -45,6 +45,7 @@ def test_each_live_use_case_under_a_placeholder_is_a_finding_graded_by_stage():
         cases[Stage.VALIDATING].pk: "medium",
         cases[Stage.PILOT].pk: "high",
         cases[Stage.PRODUCTION].pk: "high",
+        cases[Stage.UNREPORTED].pk: "low",  # nothing is known of a stage not reported
     }  # retired is not judged
     one = found[cases[Stage.PILOT].pk]
     assert one.kind == FindingKind.MISSING_DECISION

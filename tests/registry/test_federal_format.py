@@ -90,7 +90,7 @@ def test_the_command_reports_row_errors_and_exits_non_zero(tmp_path):
     assert "row 1, column development_stage" in err.getvalue()
 
 
-def test_stages_map_to_ours_and_pilots_count_from_their_operational_date(tmp_path):
+def test_stages_map_to_ours_and_pilots_count_from_their_operational_date_else_from_no_invented_day(tmp_path):
     path = write_2025(tmp_path, [
         row(id="DOE-1", development_stage="Pre-deployment"),
         row(id="DOE-2", development_stage="Pilot", operational_date="7/15/2024"),
@@ -102,17 +102,23 @@ def test_stages_map_to_ours_and_pilots_count_from_their_operational_date(tmp_pat
 
     import_use_cases(path, actor=IMPORT, format="omb-2025", today=TODAY)
 
+    # a stage without a date of its own began on a day nobody reported: no day is invented
     got = {u.external_id: (u.stage, u.stage_entered_on) for u in UseCase.objects.all()}
     assert got == {
-        "DOE-1": (Stage.VALIDATING, TODAY),
+        "DOE-1": (Stage.VALIDATING, None),
         "DOE-2": (Stage.PILOT, datetime.date(2024, 7, 15)),
         "DOE-3": (Stage.PRODUCTION, datetime.date(2023, 1, 1)),
-        "DOE-4": (Stage.RETIRED, TODAY),
-        "DOE-5": (Stage.PROPOSED, TODAY),
-        "DOE-6": (Stage.PILOT, TODAY),  # a date in the future is a plan
+        "DOE-4": (Stage.RETIRED, None),
+        "DOE-5": (Stage.UNREPORTED, None),  # a blank stage is not reported, never proposed
+        "DOE-6": (Stage.PILOT, None),  # a date in the future is a plan
     }
     move = StageTransition.objects.get(use_case__external_id="DOE-2")
-    assert (move.source, move.from_stage, move.to_stage) == ("import", "", Stage.PILOT)
+    assert (move.source, move.from_stage, move.to_stage, move.dated) == ("import", "", Stage.PILOT, True)
+    # the undated ones sit on the inventory's date (the latest reached date in the file), by which they held
+    inventory_date = datetime.date(2024, 7, 15)
+    assert set(UseCase.objects.values_list("source_as_of", flat=True)) == {inventory_date}
+    undated = StageTransition.objects.get(use_case__external_id="DOE-5")
+    assert (undated.to_stage, undated.dated, undated.occurred_at.date()) == (Stage.UNREPORTED, False, inventory_date)
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -17,6 +17,7 @@ from registry.gates import (
     LIVE_STAGE_ORDER,
     NEXT_STAGE,
     OWNER_REQUIRED_FROM,
+    REPORTING_MOVES,
     next_stage_needs,
     stages_requiring,
     unmet_conditions,
@@ -75,7 +76,7 @@ BEFORE = {Stage.VALIDATING: Stage.PROPOSED, Stage.PILOT: Stage.VALIDATING, Stage
 
 def test_forward_and_backward_moves_are_apart_and_none_stays_put():
     assert not FORWARD_MOVES & BACKWARD_MOVES
-    assert ALLOWED_MOVES == FORWARD_MOVES | BACKWARD_MOVES
+    assert ALLOWED_MOVES == FORWARD_MOVES | BACKWARD_MOVES | REPORTING_MOVES
     assert all(from_stage != to_stage for from_stage, to_stage in ALLOWED_MOVES)
     assert {stage for move in ALLOWED_MOVES for stage in move} == set(STAGES)
 
@@ -99,6 +100,12 @@ def test_back_is_one_live_stage_or_retired_to_proposed():
 def test_every_live_stage_may_be_retired_and_retired_leaves_only_for_proposed():
     assert {(stage, Stage.RETIRED) for stage in LIVE_STAGE_ORDER} <= FORWARD_MOVES
     assert {move for move in ALLOWED_MOVES if move[0] == Stage.RETIRED} == {(Stage.RETIRED, Stage.PROPOSED)}
+
+
+def test_a_stage_not_reported_leaves_for_any_real_stage_and_nothing_enters_it():
+    assert REPORTING_MOVES == {(Stage.UNREPORTED, stage) for stage in (*LIVE_STAGE_ORDER, Stage.RETIRED)}
+    assert not [move for move in ALLOWED_MOVES if move[1] == Stage.UNREPORTED]
+    assert Stage.UNREPORTED not in LIVE_STAGE_ORDER and Stage.UNREPORTED not in NEXT_STAGE
 
 
 def test_the_next_stage_is_the_forward_move_that_is_not_retirement():
@@ -142,6 +149,14 @@ def test_retiring_needs_a_reason_and_nothing_else(from_stage):
     nothing_ready = use_case(from_stage, business_owner=None, technical_owner=None, monitoring_plan="", kpis=())
     assert codes(nothing_ready, Stage.RETIRED, reason="  ") == ["reason"]
     assert codes(nothing_ready, Stage.RETIRED, reason="x") == []
+
+
+@pytest.mark.parametrize("to_stage", list(GATES))
+def test_a_stage_not_reported_moves_to_a_real_stage_through_its_gate(to_stage):
+    assert codes(use_case(Stage.UNREPORTED), to_stage) == []
+    assert "data_readiness" in codes(use_case(Stage.UNREPORTED, data_readiness=Readiness.NONE), Stage.PILOT)
+    assert codes(use_case(Stage.UNREPORTED, business_owner=None), Stage.PROPOSED) == []
+    assert codes(use_case(Stage.UNREPORTED), Stage.RETIRED) == ["reason"]
 
 
 @pytest.mark.parametrize("to_stage", list(GATES))

@@ -306,7 +306,7 @@ def test_every_problem_of_every_row_is_reported_at_once(people, tmp_path):
 
     assert err.splitlines() == [
         "row 1, column cost_of_error: must not be negative (got -1)",
-        "row 1, column stage: 'launched' is not one of: proposed, validating, pilot, production, retired",
+        "row 1, column stage: 'launched' is not one of: proposed, validating, pilot, production, retired, unreported",
         "row 2, column stage_since: 'yesterday' is not a date in the form YYYY-MM-DD",
     ]
     assert message.startswith("3 problems found")

@@ -60,7 +60,7 @@ class Feedback:
 
 def decorate(use_case: UseCase, user, *, today) -> UseCase:
     """Attach what a card shows and offers; no queries (everything is prefetched)."""
-    use_case.days_in_stage = (today - use_case.stage_entered_on).days
+    use_case.days_in_stage = (today - use_case.stage_entered_on).days if use_case.stage_entered_on else None
     use_case.next_stage, use_case.needs = (NEXT_STAGE.get(use_case.stage), [])
     if use_case.next_stage:
         use_case.needs = unmet_conditions(use_case, use_case.next_stage)

@@ -190,7 +190,8 @@ def _use_case_page(request, pk, *, state_form: StateDecisionForm | None = None) 
     for stage in (Stage.VALIDATING, Stage.PILOT, Stage.PRODUCTION):
         gates.append((Stage(stage).label, GATES[stage](use_case), stage == use_case.next_stage))
     timeline = []
-    transitions = list(use_case.transitions.all())
+    earlier = list(use_case.earlier_report.transitions.all()) if use_case.earlier_report else []
+    transitions = earlier + list(use_case.transitions.all())
     for index, transition in enumerate(transitions):
         until = transitions[index + 1].occurred_at if index + 1 < len(transitions) else None
         end_day = timezone.localdate(until) if until else today

@@ -14,4 +14,5 @@ Each direction and each rule has its module:
 - `keys`: the stable key (``external_id``) of a row;
 - `importer`: reading the file as published and importing it (`import_federal`);
 - `exporter`: writing the 2025 columns back (`export_federal`);
+- `reports`: linking a 2025 row to its 2024 row, so its stage history reaches back.
 """

@@ -4,7 +4,7 @@
 byte-order mark: a use case imported from that format gets back its source cells, except
 where it changed in Last Mile — title, business owner (``contact_email``), stage
 (``development_stage``: proposed and validating → Pre-deployment, pilot → Pilot, production
-→ Deployed, retired → Retired), and an edited summary (written to ``problem_solved``). Other
+→ Deployed, retired → Retired, not reported → blank), and an edited summary (written to ``problem_solved``). Other
 use cases get their key as ``id``, unit, title, owner, stage and summary.
 
 **Cells a spreadsheet would run** (``=``, ``+``, ``-``, ``@``, TAB, CR at the start): what Last

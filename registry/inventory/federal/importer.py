@@ -4,16 +4,32 @@ write them all or nothing.
 The files are read as published: UTF-8 with or without a byte-order mark (cp1252 for older
 copies that are not UTF-8), line breaks inside quoted fields, cells kept exactly as written.
 
-**Stage dates.** 2025: a use case in pilot or production entered its stage on its
-``operational_date`` when that is a readable date not in the future (ISO, ``M/D/YYYY``,
-``MM/YYYY``, ``Mon-YY``, ``YYYY``; a month or a year alone counts from its first day);
-otherwise on the import day. 2024: each stage date gives a transition — ``Date Initiated``
-→ proposed, ``Date when Acquisition and/or Development began`` → validating, ``Date
-Implemented`` → pilot for a use case reported in implementation and assessment, production
-for one in operation or retired, ``Date Retired`` → retired — as far as the stage the row
-reports (a date for a later stage is a plan, not history). A date earlier than the step
-before it counts as that step's date, so the trail reads in order. When the reported stage
-has no date of its own it is entered on the import day: no duration is invented.
+**The inventory's date** (``as_of``, recorded on each row as ``source_as_of``): given on import
+(``--as-of``), else the latest date the file reports as already reached, not after the import
+day — 2025: the ``operational_date`` of use cases in pilot, deployed or retired (a
+pre-deployment row's date is a plan); 2024: the stage dates up to the stage each row reports.
+The scans judge the ages of imported rows at that date until the product sees newer activity
+on them (``portfolio.detectors.stalled_pilots``): the import day is neither activity nor a
+stage entry.
+
+**Stage dates.** 2025: a use case in pilot, production or retired entered its stage on its
+``operational_date`` when that is a readable date not after the inventory's date (ISO,
+``M/D/YYYY``, ``MM/YYYY``, ``Mon-YY``, ``YYYY``; a month or a year alone counts from its first
+day). 2024: each stage date gives a transition — ``Date Initiated`` → proposed, ``Date when
+Acquisition and/or Development began`` → validating, ``Date Implemented`` → pilot for a use
+case reported in implementation and assessment, production for one in operation or retired,
+``Date Retired`` → retired — as far as the stage the row reports (a date for a later stage is
+a plan, not history). A date earlier than the step before it counts as that step's date, so
+the trail reads in order. **No duration is invented**: a stage reported without a date of its
+own is an undated transition on the inventory's date (``StageTransition.dated`` false: held
+by then, entered on a day nobody reported), and the use case's ``stage_entered_on`` is blank.
+A blank stage is ``unreported`` ("Stage not reported"), never proposed.
+
+**Earlier reports.** Where both years are loaded (in either order), each 2025 row is linked to
+its 2024 row (``UseCase.earlier_report``) when exactly one row of each file has the same
+agency code and normalised name (lower case, letters and digits only): the 2024 row's stage
+history is then the 2025 row's past (``registry.selectors.stages``), so a row still in
+development since 2021 shows it, and the scans judge only the 2025 row.
 
 **Decisions.** The inventory names no decision. Each use case is created under its unit's
 placeholder decision (``is_defined`` false); re-importing never moves a use case whose owner
@@ -85,6 +101,7 @@ from .mapping import (
     parse_source_date,
     unit_name,
 )
+from .reports import link_reports
 
 NOT_ALLOWED = "Imports are the program office's."
 
@@ -151,11 +168,21 @@ class FederalRow:
     capability: str
     owner_email: str | None
     stage: str
-    steps: list[tuple[str, datetime.date]]  # the stage history, oldest first; last = current
+    # The stage history, oldest first, the last one the current stage: (stage, day, dated).
+    steps: list[tuple[str, datetime.date, bool]] = field(default_factory=list)
     record: dict = field(default_factory=dict)
 
+    @property
+    def entered_on(self) -> datetime.date | None:
+        """The day the current stage began, when the source says; None: nobody reported it."""
+        stage, day, dated = self.steps[-1]
+        return day if dated else None
 
-def _history_2024(record: dict, stage: str, today: datetime.date) -> list[tuple[str, datetime.date]]:
+
+def _dates_2024(record: dict, stage: str, until: datetime.date) -> list[tuple[str, datetime.date]]:
+    """The stage dates of a 2024 row up to its reported stage and not after `until`, in order."""
+    if stage == Stage.UNREPORTED:
+        return []
     rank = STAGE_ORDER.index(stage)
     implemented_stage = Stage.PILOT if stage == Stage.PILOT else Stage.PRODUCTION
     candidates = [
@@ -167,19 +194,47 @@ def _history_2024(record: dict, stage: str, today: datetime.date) -> list[tuple[
     steps: list[tuple[str, datetime.date]] = []
     for step_stage, text in candidates:
         day = parse_source_date(text)
-        if day is None or day > today or STAGE_ORDER.index(step_stage) > rank:
+        if day is None or day > until or STAGE_ORDER.index(step_stage) > rank:
             continue
         if step_stage == Stage.RETIRED and stage != Stage.RETIRED:
             continue
         if steps and day < steps[-1][1]:
             day = steps[-1][1]
         steps.append((step_stage, day))
-    if not steps or steps[-1][0] != stage:
-        steps.append((stage, max(today, steps[-1][1]) if steps else today))
     return steps
 
 
-def map_rows(fmt: str, header: list[str], rows: list[list[str]], today: datetime.date, progress) -> list[FederalRow]:
+def _date_2025(record: dict, stage: str, until: datetime.date) -> datetime.date | None:
+    """When a 2025 row's stage began: its operational date, for a use case that reached operation."""
+    if stage not in (Stage.PILOT, Stage.PRODUCTION, Stage.RETIRED):
+        return None  # a pre-deployment row's operational date is a plan
+    day = parse_source_date(record.get("operational_date", ""))
+    return day if day is not None and day <= until else None
+
+
+def inventory_date(fmt: str, staged: list[tuple[dict, str]], today: datetime.date) -> datetime.date:
+    """The latest date the file reports as already reached, not after `today` (else `today`)."""
+    if fmt == OMB_2025:
+        days = [_date_2025(record, stage, today) for record, stage in staged]
+    else:
+        days = [day for record, stage in staged for _, day in _dates_2024(record, stage, today)]
+    return max((day for day in days if day is not None), default=today)
+
+
+def _steps(fmt: str, record: dict, stage: str, as_of: datetime.date) -> list[tuple[str, datetime.date, bool]]:
+    if fmt == OMB_2025:
+        day = _date_2025(record, stage, as_of) if stage != Stage.RETIRED else None
+        steps = [(stage, day, True)] if day is not None else []
+    else:
+        steps = [(step_stage, day, True) for step_stage, day in _dates_2024(record, stage, as_of)]
+    if not steps or steps[-1][0] != stage:
+        steps.append((stage, as_of, False))  # held by the inventory's date; entered when, nobody said
+    return steps
+
+
+def map_rows(fmt: str, header: list[str], rows: list[list[str]], today: datetime.date, progress,
+             as_of: datetime.date | None = None) -> tuple[list[FederalRow], datetime.date]:
+    """The mapped rows and the inventory's date (`as_of` when given, else `inventory_date`)."""
     keys = record_keys(header)
     missing = [c for c in REQUIRED[fmt] if c not in keys]
     if missing:
@@ -223,19 +278,14 @@ def map_rows(fmt: str, header: list[str], rows: list[list[str]], today: datetime
             known = ", ".join(sorted({k for k in table if k}))
             errors.append(RowError(number, stage_column, f"'{shown}' is not a stage this importer knows ({known})"))
             continue
-        if fmt == OMB_2025:
-            since = None
-            if stage in (Stage.PILOT, Stage.PRODUCTION):
-                since = parse_source_date(record.get("operational_date", ""))
-                if since is not None and since > today:
-                    since = None
-            steps = [(stage, since or today)]
-        else:
-            steps = _history_2024(record, stage, today)
-        mapped.append(FederalRow(number, key, unit, derive_title(name, key), summary, capability, owner, stage, steps, record))
+        mapped.append(FederalRow(number, key, unit, derive_title(name, key), summary, capability, owner, stage,
+                                 record=record))
     if errors:
         raise ImportFailed(errors)
-    return mapped
+    as_of = as_of or inventory_date(fmt, [(row.record, row.stage) for row in mapped], today)
+    for row in mapped:
+        row.steps = _steps(fmt, row.record, row.stage, as_of)
+    return mapped, as_of
 
 
 # Import -----------------------------------------------------------------------------------
@@ -265,20 +315,27 @@ def import_federal(
     actor,
     dry_run: bool = False,
     today: datetime.date | None = None,
+    as_of: datetime.date | None = None,
     progress: Progress = no_progress,
 ):
     """Import a published US federal inventory (see the package's and this module's docstrings);
-    all or nothing. Refuses (NotAllowed) unless the actor may import."""
+    all or nothing. `as_of` is the date the inventory speaks for (default: the latest date it
+    reports as reached). Refuses (NotAllowed) unless the actor may import."""
     access.require(access.can_import(actor), NOT_ALLOWED)
     if fmt not in FEDERAL_FORMATS:
         raise InvalidInput(f"Unknown inventory format {fmt!r}; known: {', '.join(FEDERAL_FORMATS)}", field="format")
     today = today or timezone.localdate()
+    if as_of is not None and not isinstance(as_of, datetime.date):
+        raise InvalidInput(f"as_of: {as_of!r} is not a date (YYYY-MM-DD)", field="as_of")
+    if as_of is not None and as_of > today:
+        raise InvalidInput(f"as_of: {as_of.isoformat()} is after today ({today.isoformat()}): an inventory "
+                           "cannot speak for a day that has not come", field="as_of")
     now = timezone.now()
     actor = acting_user(actor)
     header, raw_rows = read_published(path)
-    rows = map_rows(fmt, header, raw_rows, today, progress)
-    report = ImportReport(rows=len(rows), dry_run=dry_run)
-    reason = f"imported from {Path(path).name} ({fmt})"
+    rows, as_of = map_rows(fmt, header, raw_rows, today, progress, as_of=as_of)
+    report = ImportReport(rows=len(rows), dry_run=dry_run, as_of=as_of)
+    reason = f"imported from {Path(path).name} ({fmt}, as of {as_of.isoformat()})"
 
     rows_by_key = {}
     for row in rows:
@@ -315,30 +372,36 @@ def import_federal(
             owner = people.get(row.owner_email) if row.owner_email else None
             use_case = existing.get(row.key)
             if use_case is None:
-                stage, entered_on = row.steps[-1]
                 use_case = UseCase(
                     external_id=row.key, decision=placeholders[row.unit.lower()], business_unit=unit, title=row.title,
                     summary=row.summary, capability=row.capability, business_owner=owner,
-                    business_owner_confirmed_on=today if owner else None, stage=stage, stage_entered_on=entered_on,
-                    source_format=fmt, source_record=row.record, created_at=now, updated_at=now,
+                    business_owner_confirmed_on=today if owner else None, stage=row.stage,
+                    stage_entered_on=row.entered_on, source_format=fmt, source_record=row.record, source_as_of=as_of,
+                    created_at=now, updated_at=now,
                 )
                 to_create.append(use_case)
                 previous = ""
-                for step_stage, day in row.steps:
+                for step_stage, day, dated in row.steps:
                     transitions.append(StageTransition(
                         use_case=use_case, from_stage=previous, to_stage=step_stage, occurred_at=start_of_day(day),
-                        actor=actor, source=TransitionSource.IMPORT, reason=reason,
+                        dated=dated, actor=actor, source=TransitionSource.IMPORT, reason=reason,
                     ))
                     previous = step_stage
                 continue
             changed = _apply(use_case, row, fmt, unit, owner, placeholders, today)
+            if use_case.source_as_of != as_of:
+                use_case.source_as_of = as_of
+                changed.add("source_as_of")
             if use_case.stage != row.stage:
-                moved_on = max(row.steps[-1][1], use_case.stage_entered_on)
+                _, moved_on, dated = row.steps[-1]
+                last_move = _last_move_day(use_case)
+                if last_move is not None and moved_on < last_move:  # the trail must read in order
+                    moved_on, dated = max(last_move, as_of), False
                 transitions.append(StageTransition(
                     use_case=use_case, from_stage=use_case.stage, to_stage=row.stage, occurred_at=start_of_day(moved_on),
-                    actor=actor, source=TransitionSource.IMPORT, reason=reason,
+                    dated=dated, actor=actor, source=TransitionSource.IMPORT, reason=reason,
                 ))
-                use_case.stage, use_case.stage_entered_on = row.stage, moved_on
+                use_case.stage, use_case.stage_entered_on = row.stage, moved_on if dated else None
                 changed |= {"stage", "stage_entered_on"}
             if changed:
                 use_case.version += 1
@@ -348,7 +411,13 @@ def import_federal(
         if not dry_run:
             write_use_cases(to_create=to_create, to_update=to_update, changed_fields=changed_fields,
                             transitions=transitions, actor=actor, reason=reason)
+            report.linked = link_reports(actor=actor, reason=reason)
     return report.count(created=to_create, updated=to_update)
+
+
+def _last_move_day(use_case: UseCase) -> datetime.date | None:
+    moved_at = use_case.transitions.order_by("-occurred_at", "-id").values_list("occurred_at", flat=True).first()
+    return timezone.localdate(moved_at) if moved_at else None
 
 
 def _apply(use_case: UseCase, row: FederalRow, fmt: str, unit, owner, placeholders, today) -> set[str]:

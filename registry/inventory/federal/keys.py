@@ -13,8 +13,9 @@
   (``DOJ-0357~2``).
 
 So re-importing the file, or next year's file with the same ids, updates and never
-duplicates; a renamed use case without an id becomes a new one. The 2024 rows have no ids
-and are not matched to the 2025 rows: the two years import as separate inventories.
+duplicates; a renamed use case without an id becomes a new one. The 2024 rows have no ids,
+so the two years import as separate inventories, and `reports` links a 2025 row to its 2024
+row by agency and normalised name.
 """
 
 from __future__ import annotations

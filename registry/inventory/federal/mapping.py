@@ -37,10 +37,14 @@ no address (a web form, a name) gives no owner. The cell itself is kept as writt
 | 2024 ``Implementation and Assessment`` | pilot |
 | 2024 ``Operation and Maintenance``, ``In production``, ``In mission`` | production |
 | 2024 ``Retired``, ``Research or Administrative Action Complete`` | retired |
-| blank (either year) | proposed: the agency reported no stage |
+| blank (either year) | ``unreported`` ("Stage not reported"): outside the pipeline, never proposed |
 
 Values are matched ignoring case and repeated spaces. Any other value is an error for that
-row, naming the column: nothing is imported until the mapping knows it.
+row, naming the column: nothing is imported until the mapping knows it. A blank stage is a
+gap the agency left (``inventory_completeness`` reports it per agency), not a proposal: the
+use case is alive, outside the pipeline, until a person moves it to the stage it is in; it
+exports back blank. When each stage began, and the inventory's own date, are the importer's
+(``importer``'s docstring).
 
 **Quoted cells.** What Last Mile writes into these columns on export goes out with a leading
 quote when a spreadsheet would run it as a formula (``core.spreadsheet``); the values derived
@@ -102,7 +106,7 @@ STAGES_2025 = {
     "pilot": Stage.PILOT,
     "deployed": Stage.PRODUCTION,
     "retired": Stage.RETIRED,
-    "": Stage.PROPOSED,
+    "": Stage.UNREPORTED,
 }
 STAGES_2024 = {
     "initiated": Stage.PROPOSED,
@@ -115,7 +119,7 @@ STAGES_2024 = {
     "in mission": Stage.PRODUCTION,
     "retired": Stage.RETIRED,
     "research or administrative action complete": Stage.RETIRED,
-    "": Stage.PROPOSED,
+    "": Stage.UNREPORTED,
 }
 STAGE_TO_2025 = {
     Stage.PROPOSED: "Pre-deployment",
@@ -123,6 +127,7 @@ STAGE_TO_2025 = {
     Stage.PILOT: "Pilot",
     Stage.PRODUCTION: "Deployed",
     Stage.RETIRED: "Retired",
+    Stage.UNREPORTED: "",
 }
 STAGE_ORDER = [Stage.PROPOSED, Stage.VALIDATING, Stage.PILOT, Stage.PRODUCTION, Stage.RETIRED]
 

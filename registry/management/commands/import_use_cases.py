@@ -1,5 +1,6 @@
 from core.actors import IMPORT
-from registry.inventory.formats import DEFAULT_FORMAT, IMPORT_FORMATS, importer_for
+from core.cli import iso_date
+from registry.inventory.formats import DEFAULT_FORMAT, IMPORT_FORMATS, import_use_cases
 
 from ._importing import ImportCommand
 
@@ -18,6 +19,11 @@ class Command(ImportCommand):
             help="the file's columns: contract (default, the README's columns), omb-2025 or omb-2024 "
             "(the US federal inventories as published)",
         )
+        parser.add_argument(
+            "--as-of", type=iso_date, default=None,
+            help="omb-2025, omb-2024: the date the inventory speaks for, YYYY-MM-DD (default: the latest date "
+            "the file reports as reached); the scans judge its rows' ages then",
+        )
 
-    def import_file(self, file, *, dry_run, format=DEFAULT_FORMAT, **options):
-        return importer_for(format)(file, actor=IMPORT, dry_run=dry_run, progress=self.progress)
+    def import_file(self, file, *, dry_run, format=DEFAULT_FORMAT, as_of=None, **options):
+        return import_use_cases(file, actor=IMPORT, format=format, dry_run=dry_run, as_of=as_of, progress=self.progress)

@@ -486,7 +486,10 @@ _NO_FIELD = {
 _BLANK = {
     sources.BUSINESS_OWNER: ("leaves its contact person blank (a blank cell, a web form or a name)",
                              "leave their contact person blank (a blank cell, a web form or a name)"),
-    sources.STAGE: ("reports no stage, so it was imported as proposed", "report no stage, so they were imported as proposed"),
+    sources.STAGE: ("reports no stage: it shows as \"Stage not reported\" until someone sets it",
+                    "report no stage: they show as \"Stage not reported\" until someone sets it"),
+    sources.STAGE_DATE: ("is in pilot or production with no date it began, so how long it has been there is unknown",
+                         "are in pilot or production with no date they began, so how long they have been there is unknown"),
     sources.DESCRIPTION: ("has no description of the problem it solves, its benefits or outputs",
                           "have no description of the problem they solve, their benefits or outputs"),
 }

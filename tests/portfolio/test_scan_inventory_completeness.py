@@ -123,7 +123,7 @@ def test_blanks_in_fields_the_source_has_are_gaps_per_unit_with_their_rows():
     assert found[("blank", "business_owner", "SEC")].use_case_ids == [no_contact.pk]
     assert found[("blank", "business_owner", "SEC")].severity == "medium"
     assert found[("blank", "stage", "SEC")].use_case_ids == [no_stage.pk]
-    assert found[("blank", "stage", "SEC")].title == "1 use case of SEC from the OMB 2025 inventory reports no stage (imported as proposed)"
+    assert found[("blank", "stage", "SEC")].title == "1 use case of SEC from the OMB 2025 inventory reports no stage (shown as \"Stage not reported\", not as proposed)"
     assert found[("blank", "description", "SEC")].title.startswith("1 use case of SEC from the OMB 2025 inventory has no description")
     assert found[("blank", "business_owner", "SEC")].title.startswith("1 use case of SEC from the OMB 2025 inventory names no contact")
     assert found[("blank", "description", "SEC")].use_case_ids == [no_description.pk]

@@ -77,7 +77,7 @@ def test_a_stage_without_a_date_is_not_aged_but_counted_as_a_gap(tmp_path):
     [gap] = [d for d in inventory_completeness.detect(as_of=TODAY, policy=Policy()) if d.detail["fact"] == "stage_date"]
     assert gap.use_case_ids == [UseCase.objects.get(title="Undated").pk]
     assert gap.severity == "low"
-    assert "give no date it began" in gap.title
+    assert "gives no date it began" in gap.title
 
 
 def test_a_persons_edit_after_the_inventorys_date_makes_the_product_the_judge(tmp_path):

@@ -1,0 +1,92 @@
+"""How alike two use cases are, and which pairs count as duplicates.
+
+**Score.** The lexical similarity (cosine of task-term vectors, ``features``) and, when the
+use cases' sentence embeddings are stored, the semantic one, combined: ``LEXICAL_SHARE`` of the
+lexical cosine plus the rest of the semantic cosine rescaled so that ``SEMANTIC_ZERO`` (what two
+unrelated sentences score) is 0 and ``SEMANTIC_ONE`` is 1. Neither signal alone ranks as well as
+both: words miss paraphrases (``voice bot`` / ``automated phone agent``), embeddings blur one
+task into its neighbours. A product both name adds up to ``PRODUCT_BONUS`` times its rarity, only
+to pairs whose task score is already ``PRODUCT_NEEDS`` or more: a name alone, a vendor both buy
+from for unrelated work, never makes a duplicate.
+
+**Thresholds by rank and margin.** A pair counts when its score is at least the policy's
+floor, and either it is ``STRONG`` or, seen from one of its two use cases, the partner is
+among its ``RANK`` best and stands ``MARGIN`` above that use case's background (its
+``BACKGROUND_RANK``-th best score, 0 if it has fewer partners): a generic use case
+("document classification") is close to many and must stand out from them. A use case
+without a description of its own is judged on its title: both thresholds are raised by
+``UNDESCRIBED``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from .candidates import rank_within
+
+LEXICAL_SHARE = 0.5
+SEMANTIC_ZERO = 0.25
+SEMANTIC_ONE = 0.85
+PRODUCT_BONUS = 0.3
+PRODUCT_NEEDS = 0.15
+STRONG = 0.6
+RANK = 3
+MARGIN = 0.12
+BACKGROUND_RANK = 8
+UNDESCRIBED = 0.15
+
+
+@dataclass
+class Scored:
+    lexical: np.ndarray
+    semantic: np.ndarray | None
+    product: np.ndarray
+    score: np.ndarray
+
+
+class Scorer:
+    def __init__(self, tasks: sp.csr_matrix, products: sp.csr_matrix, product_weight: np.ndarray,
+                 embeddings: np.ndarray | None):
+        self.tasks = tasks
+        self.products = products
+        self.product_weight = product_weight
+        self.embeddings = embeddings
+
+    def __call__(self, a: np.ndarray, b: np.ndarray) -> Scored:
+        lexical = np.asarray(self.tasks[a].multiply(self.tasks[b]).sum(axis=1)).ravel()
+        if self.embeddings is None:
+            semantic, task = None, lexical
+        else:
+            semantic = np.einsum("ij,ij->i", self.embeddings[a], self.embeddings[b])
+            meaning = np.clip((semantic - SEMANTIC_ZERO) / (SEMANTIC_ONE - SEMANTIC_ZERO), 0, 1)
+            task = LEXICAL_SHARE * lexical + (1 - LEXICAL_SHARE) * meaning
+        shared = self.products[a].multiply(self.products[b]) @ sp.diags(self.product_weight)
+        product = shared.max(axis=1).toarray().ravel() if shared.shape[1] else np.zeros(len(a))
+        score = np.minimum(1.0, task + PRODUCT_BONUS * product * (task >= PRODUCT_NEEDS))
+        return Scored(lexical, semantic, product, score)
+
+    def one(self, a: int, b: int) -> float:
+        return float(self(np.array([a]), np.array([b])).score[0])
+
+
+def accepted(pairs: np.ndarray, score: np.ndarray, described: np.ndarray, floor: float) -> np.ndarray:
+    """Which of the candidate `pairs` (a < b, with their `score`) count as duplicates."""
+    if not len(pairs):
+        return np.zeros(0, bool)
+    # Each pair seen from both of its use cases: its rank there and that use case's background.
+    seen_from = np.concatenate((pairs[:, 0], pairs[:, 1]))
+    both_scores = np.concatenate((score, score))
+    order = np.lexsort((-both_scores, seen_from))
+    rank = np.empty(len(order), np.int64)
+    rank[order] = rank_within(seen_from[order])
+    background = np.zeros(described.shape[0])
+    at_background = order[rank[order] == BACKGROUND_RANK - 1]
+    background[seen_from[at_background]] = both_scores[at_background]
+    stands_out = (rank < RANK) & (both_scores - background[seen_from] >= MARGIN)
+    stands_out = stands_out[:len(pairs)] | stands_out[len(pairs):]
+
+    raised = np.where(described[pairs[:, 0]] & described[pairs[:, 1]], 0.0, UNDESCRIBED)
+    return (score >= floor + raised) & ((score >= STRONG + raised) | stands_out)

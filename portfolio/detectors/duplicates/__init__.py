@@ -18,8 +18,8 @@ decision names no problem: its statement is left out.
 
 **Severity** (the README's table):
 
-- critical: two members in production whose pair scores ``scoring.STRONG`` or more: the same
-  system built and run twice, waste happening now;
+- critical: two members in production, in different units, whose pair scores
+  ``scoring.SAME_SYSTEM`` or more: the same system built and run twice, waste happening now;
 - otherwise from the group's size: 2 → low, 3 → medium, 4 or more → high, one level up when
   two or more members are built (in pilot or production), never above high.
 
@@ -40,11 +40,13 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import re
 from dataclasses import dataclass
 
 import numpy as np
 from django.db.models.fields.json import KT
 
+from portfolio import embeddings
 from portfolio.models import SEVERITY_ORDER, FindingKind
 from registry.models import Stage, UseCase
 
@@ -93,7 +95,8 @@ def _load(as_of: datetime.date) -> _UseCases | None:
     unit_names = [row["business_unit__name"] for row in rows]
     names = {acronym for name in {*unit_names, *sub_units} for acronym in acronyms(name)}
     products = {vendor for cell in set(vendor_cells) for vendor in vendors(cell)}
-    vocabularies = {source: Vocabulary(names=names, products=products, source=source)
+    words = {word for text in {row["summary"] for row in rows} for word in re.findall(r"\b[a-z]{3,}\b", text)}
+    vocabularies = {source: Vocabulary(names=names, products=products, words=words, source=source)
                     for source in {row["source_format"] for row in rows}}
     return _UseCases(
         ids=[row["pk"] for row in rows],
@@ -132,11 +135,6 @@ def _listed(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def _embeddings(ids: list[int]) -> np.ndarray | None:
-    """The stored sentence embeddings of the use cases; none until the embedding module lands."""
-    return None
-
-
 def detect(*, as_of: datetime.date, policy) -> list[Detected]:
     use_cases = _load(as_of)
     if use_cases is None:
@@ -153,15 +151,15 @@ def detect(*, as_of: datetime.date, policy) -> list[Detected]:
 
     tasks, products = built.tasks[judged], built.products[judged]
     may_share = grouping.Membership(use_cases.units[judged], sub_unit_code[judged], products)
-    embedded = _embeddings([use_cases.ids[row] for row in judged])
+    # Stored when the text changed (the scan refreshes them first); a use case with none is
+    # judged on its words alone.
+    embedded = embeddings.vectors_for([use_cases.ids[row] for row in judged])
     score_of = scoring.Scorer(tasks, products, built.product_weight, embedded)
 
-    found = [candidates.lexical(tasks, may_share)]
-    if embedded is not None:
-        found.append(candidates.semantic(candidates.nearest(embedded), may_share))
-    pairs = candidates.pairs(*found)
+    neighbours, _ = embeddings.nearest(embedded, candidates.NEIGHBOURS)
+    pairs = candidates.pairs(candidates.lexical(tasks, may_share), candidates.semantic(neighbours, may_share))
     scored = score_of(pairs[:, 0], pairs[:, 1])
-    keep = scoring.accepted(pairs, scored.score, built.described[judged], floor)
+    keep = scoring.accepted(pairs, scored, built.described[judged], floor)
     groups = grouping.form_groups(pairs[keep], scored.score[keep], may_share,
                                   lambda a, b: score_of(a, b).score, floor)
     return [_finding([int(judged[row]) for row in group], use_cases, built, score_of, group)
@@ -187,14 +185,16 @@ def _finding(rows: list[int], use_cases: _UseCases, built: features.Features, sc
             "use_cases": [use_cases.keys[x], use_cases.keys[y]],
             "score": round(float(scored.score[index]), 3),
             "lexical": round(float(scored.lexical[index]), 3),
-            "semantic": None if scored.semantic is None else round(float(scored.semantic[index]), 3),
+            "semantic": None if np.isnan(scored.semantic[index]) else round(float(scored.semantic[index]), 3),
             "terms": evidence.pair_terms(x, y, built, readable),
             "products": [evidence.as_written(name, texts) for name in evidence.shared_products([x, y], built)],
         })
     stages = [use_cases.stages[row] for row in rows]
     in_production = {slot for slot, row in by_row.items() if use_cases.stages[row] == Stage.PRODUCTION}
-    run_twice = any(score >= scoring.STRONG for x, y, score in zip(a, b, scored.score)
-                    if x in in_production and y in in_production)
+    run_twice = any(
+        score >= scoring.SAME_SYSTEM and use_cases.units[by_row[x]] != use_cases.units[by_row[y]]
+        for x, y, score in zip(a.tolist(), b.tolist(), scored.score) if x in in_production and y in in_production
+    )
     units = sorted({use_cases.unit_names[row] for row in rows})
     what = evidence.capability(rows, [raw.titles[row] for row in rows], texts, built, vocabulary, readable)
     ids = [use_cases.ids[row] for row in rows]

@@ -2,9 +2,11 @@
 products its members name, and the task terms that explain each pair's score.
 
 The capability is the phrase of the members' titles (one to four words, neither starting nor
-ending with a function word) found in the most titles, a longer one preferred when nearly as
-common (``public comment analysis`` over ``comment``); when no phrase is in two titles, the
-task terms the group shares most. A product named by most members leads it.
+ending with a function word, some task term in it) found in the most titles, a longer one
+preferred when nearly as common (``public comment analysis`` over ``comment``). A phrase of
+one task term says too little: the task terms the group shares
+most follow it (``FOIA: redaction, requests``), or stand alone when no phrase is in two
+titles. A product named by most members follows in brackets.
 """
 
 from __future__ import annotations
@@ -59,8 +61,9 @@ def as_written(name: str, texts: Iterable[str]) -> str:
     return name
 
 
-def title_phrase(titles: list[str], vocabulary: Vocabulary) -> str:
-    """The phrase of the most titles (see the module's docstring); blank when none is in two."""
+def title_phrase(titles: list[str], vocabulary: Vocabulary) -> tuple[str, int]:
+    """The phrase of the most titles (see the module's docstring) and how many titles have it;
+    blank when none is in two."""
     seen: dict[tuple[str, ...], set[int]] = {}
     written: dict[tuple[str, ...], str] = {}
     for member, title in enumerate(titles):
@@ -71,25 +74,24 @@ def title_phrase(titles: list[str], vocabulary: Vocabulary) -> str:
         for start in range(len(words)):
             for length in range(1, min(LONGEST_PHRASE, len(words) - start) + 1):
                 end = start + length - 1
-                if meaningful[start] and meaningful[end]:
+                if meaningful[start] and meaningful[end] and vocabulary.terms(" ".join(words[start:end + 1])):
                     key = tuple(stems[start:end + 1])
                     seen.setdefault(key, set()).add(member)
                     written.setdefault(key, " ".join(words[start:end + 1]))
     common = sorted((-len(members) * (1 + LONGER_PHRASE * (len(key) - 1)), -len(key), key)
                     for key, members in seen.items() if len(members) >= 2)
-    return written[common[0][2]] if common else ""
+    return (written[common[0][2]], len(seen[common[0][2]])) if common else ("", 0)
 
 
 def capability(rows: list[int], titles: list[str], texts: list[str], features: Features,
                vocabulary: Vocabulary, readable: dict[str, str]) -> str:
-    phrase = title_phrase(titles, vocabulary)
-    if not phrase:
-        phrase = ", ".join(shared_terms(rows, features, readable, 3))
+    phrase, _ = title_phrase(titles, vocabulary)
+    if len(vocabulary.terms(phrase)) < 2:
+        terms = [term for term in shared_terms(rows, features, readable, 4) if term.lower() not in phrase.lower()]
+        phrase = f"{phrase}: {', '.join(terms[:2])}" if phrase else ", ".join(terms[:3])
     products = shared_products(rows, features, at_least=max(2, (len(rows) + 1) // 2))
-    if products:
-        named = as_written(products[0], texts)
-        if named.lower() not in phrase.lower():
-            phrase = f"{named} {phrase}" if phrase else named
+    if products and products[0] not in phrase.lower():
+        phrase = f"{phrase} ({as_written(products[0], texts)})"
     return phrase[:1].upper() + phrase[1:]
 
 

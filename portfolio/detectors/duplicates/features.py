@@ -7,8 +7,8 @@ statements share their cadence and form). Term frequency is sublinear, inverse d
 frequency smoothed, and each row is L2-normalised, so the lexical similarity of two use cases
 is the cosine of their rows, between 0 and 1.
 
-A product's weight is its rarity: ``log(n / df) / log(n)``, near 1 for a product two use
-cases name, lower for a vendor half the inventory buys from.
+A product's weight is its rarity: 1 for a product at most ``RARE`` use cases name (or 0.5% of
+them), falling with ``log(n / df)`` to 0.05 for a vendor half the inventory buys from.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ TITLE_WEIGHT = 2.0
 SUMMARY_WEIGHT = 1.0
 CAPABILITY_WEIGHT = 0.5
 STATEMENT_WEIGHT = 0.5
+RARE = 10
 # Fewer task words than this in the summary: the row is described by its title alone.
 DESCRIBED_MIN_TERMS = 4
 
@@ -107,7 +108,7 @@ def build(texts: Texts) -> Features:
         summed = summed + sp.csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, len(vocabulary)))[codes]
 
     named = [
-        analyser.products_in(f"{title}\n{summary}\n{vendor}")
+        analyser.products_in(f"{title}\n{summary}", vendor)
         for title, summary, vendor, analyser in zip(texts.titles, texts.summaries, texts.vendors, texts.vocabularies)
     ]
     product_index: dict[str, int] = {}
@@ -117,7 +118,8 @@ def build(texts: Texts) -> Features:
         indptr.append(len(indices))
     products = sp.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(rows, len(product_index)))
     frequency = np.bincount(products.indices, minlength=len(product_index))
-    rarity = np.log(max(rows, 2) / np.maximum(frequency, 1)) / math.log(max(rows, 2))
+    rare = max(RARE, rows // 200)
+    rarity = np.log(rows / np.maximum(frequency, rare)) / math.log(max(rows / rare, 2)) if rows > rare else 1.0
 
     summary_terms = np.array([len(analyser.terms(summary))
                               for summary, analyser in zip(texts.summaries, texts.vocabularies)])
@@ -125,6 +127,6 @@ def build(texts: Texts) -> Features:
     _, profile = np.unique(np.column_stack([*keys, product_key]), axis=0, return_inverse=True)
     return Features(
         tasks=_tf_idf(sp.csr_matrix(summed)), terms=list(vocabulary), products=products,
-        product_names=list(product_index), product_weight=np.clip(rarity, 0.05, 1.0),
+        product_names=list(product_index), product_weight=np.clip(np.broadcast_to(rarity, frequency.shape), 0.05, 1.0),
         described=summary_terms >= DESCRIBED_MIN_TERMS, profile=profile.ravel(),
     )

@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 MAX_GROUP_SIZE = 40
-WEAKEST_PAIR = 0.5
+WEAKEST_PAIR = 0.65
 
 
 class Membership:

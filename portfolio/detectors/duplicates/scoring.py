@@ -14,8 +14,9 @@ floor, and either it is ``STRONG`` or, seen from one of its two use cases, the p
 among its ``RANK`` best and stands ``MARGIN`` above that use case's background (its
 ``BACKGROUND_RANK``-th best score, 0 if it has fewer partners): a generic use case
 ("document classification") is close to many and must stand out from them. A use case
-without a description of its own is judged on its title: both thresholds are raised by
-``UNDESCRIBED``.
+without a description of its own is judged on its title, which embeds loosely ("Chatbot" is
+near every chatbot): both thresholds are raised by ``UNDESCRIBED``, and the pair must share
+``UNDESCRIBED_TERMS`` task terms or a product.
 """
 
 from __future__ import annotations
@@ -27,55 +28,62 @@ import scipy.sparse as sp
 
 from .candidates import rank_within
 
-LEXICAL_SHARE = 0.5
-SEMANTIC_ZERO = 0.25
+LEXICAL_SHARE = 0.4
+SEMANTIC_ZERO = 0.2
 SEMANTIC_ONE = 0.85
-PRODUCT_BONUS = 0.3
+PRODUCT_BONUS = 0.25
 PRODUCT_NEEDS = 0.15
 STRONG = 0.6
+# Two use cases this alike are one system: built twice, not two takes on one task.
+SAME_SYSTEM = 0.75
 RANK = 3
 MARGIN = 0.12
 BACKGROUND_RANK = 8
 UNDESCRIBED = 0.15
+UNDESCRIBED_TERMS = 2
 
 
 @dataclass
 class Scored:
     lexical: np.ndarray
-    semantic: np.ndarray | None
+    semantic: np.ndarray  # NaN where either has no embedding
     product: np.ndarray
     score: np.ndarray
+    shared_terms: np.ndarray  # how many task terms the two have in common
 
 
 class Scorer:
+    """Scores of pairs of rows; `embeddings` has a zero row where none is stored."""
+
     def __init__(self, tasks: sp.csr_matrix, products: sp.csr_matrix, product_weight: np.ndarray,
-                 embeddings: np.ndarray | None):
+                 embeddings: np.ndarray):
         self.tasks = tasks
         self.products = products
         self.product_weight = product_weight
         self.embeddings = embeddings
+        self.embedded = np.abs(embeddings).sum(axis=1) > 0
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> Scored:
-        lexical = np.asarray(self.tasks[a].multiply(self.tasks[b]).sum(axis=1)).ravel()
-        if self.embeddings is None:
-            semantic, task = None, lexical
-        else:
-            semantic = np.einsum("ij,ij->i", self.embeddings[a], self.embeddings[b])
-            meaning = np.clip((semantic - SEMANTIC_ZERO) / (SEMANTIC_ONE - SEMANTIC_ZERO), 0, 1)
-            task = LEXICAL_SHARE * lexical + (1 - LEXICAL_SHARE) * meaning
+        common = sp.csr_matrix(self.tasks[a].multiply(self.tasks[b]))
+        lexical = np.asarray(common.sum(axis=1)).ravel()
+        both = self.embedded[a] & self.embedded[b]
+        semantic = np.where(both, np.einsum("ij,ij->i", self.embeddings[a], self.embeddings[b]), np.nan)
+        meaning = np.clip((semantic - SEMANTIC_ZERO) / (SEMANTIC_ONE - SEMANTIC_ZERO), 0, 1)
+        task = np.where(both, LEXICAL_SHARE * lexical + (1 - LEXICAL_SHARE) * meaning, lexical)
         shared = self.products[a].multiply(self.products[b]) @ sp.diags(self.product_weight)
         product = shared.max(axis=1).toarray().ravel() if shared.shape[1] else np.zeros(len(a))
         score = np.minimum(1.0, task + PRODUCT_BONUS * product * (task >= PRODUCT_NEEDS))
-        return Scored(lexical, semantic, product, score)
+        return Scored(lexical, semantic, product, score, np.diff(common.indptr))
 
     def one(self, a: int, b: int) -> float:
         return float(self(np.array([a]), np.array([b])).score[0])
 
 
-def accepted(pairs: np.ndarray, score: np.ndarray, described: np.ndarray, floor: float) -> np.ndarray:
-    """Which of the candidate `pairs` (a < b, with their `score`) count as duplicates."""
+def accepted(pairs: np.ndarray, scored: Scored, described: np.ndarray, floor: float) -> np.ndarray:
+    """Which of the candidate `pairs` (a < b, `scored`) count as duplicates."""
     if not len(pairs):
         return np.zeros(0, bool)
+    score = scored.score
     # Each pair seen from both of its use cases: its rank there and that use case's background.
     seen_from = np.concatenate((pairs[:, 0], pairs[:, 1]))
     both_scores = np.concatenate((score, score))
@@ -88,5 +96,7 @@ def accepted(pairs: np.ndarray, score: np.ndarray, described: np.ndarray, floor:
     stands_out = (rank < RANK) & (both_scores - background[seen_from] >= MARGIN)
     stands_out = stands_out[:len(pairs)] | stands_out[len(pairs):]
 
-    raised = np.where(described[pairs[:, 0]] & described[pairs[:, 1]], 0.0, UNDESCRIBED)
-    return (score >= floor + raised) & ((score >= STRONG + raised) | stands_out)
+    both_described = described[pairs[:, 0]] & described[pairs[:, 1]]
+    raised = np.where(both_described, 0.0, UNDESCRIBED)
+    worded = both_described | (scored.shared_terms >= UNDESCRIBED_TERMS) | (scored.product > 0)
+    return (score >= floor + raised) & ((score >= STRONG + raised) | stands_out) & worded

@@ -87,7 +87,7 @@ VENDOR_WORDS = 3
 _WORD = re.compile(r"[A-Za-z0-9]+")
 # Written like a brand: inner capitals (ServiceNow, GitHub, FOIAXpress, iPhone) or letters
 # joined to digits (M365, GPT4); not all capitals (an acronym) nor a capitalised word.
-_BRAND = re.compile(r"(?=.*[a-z])(?=.*[A-Z])(?![A-Z][a-z]+$)(?![A-Z]+s$)[A-Za-z]{3,}|[A-Za-z]+\d+[A-Za-z\d]*|\d+[A-Za-z]+[A-Za-z\d]*")
+_BRAND = re.compile(r"(?=.*[a-z])(?=.*[A-Z])(?![A-Z][a-z]+$)(?![A-Z]+s$)[A-Za-z]{3,}|[A-Za-z]{1,4}\d{1,3}[A-Za-z]?")
 _ACRONYM = re.compile(r"[A-Z][A-Z&]{1,9}")
 _NUMBER_OR_VERSION = re.compile(r"v?\d+(st|nd|rd|th|s)?|fy\d*|q[1-4]")
 # The longest vendor name matched in a text, in words.
@@ -107,11 +107,17 @@ def _key(phrase: str) -> tuple[str, ...]:
 class Vocabulary:
     """The analyser of one source's texts, knowing the inventory's names and products."""
 
-    def __init__(self, *, names: Iterable[str] = (), products: Iterable[str] = (), source: str = ""):
+    def __init__(self, *, names: Iterable[str] = (), products: Iterable[str] = (), words: Iterable[str] = (),
+                 source: str = ""):
+        """`names`: acronyms of units; `products`: vendors the source names; `words`: the
+        inventory's ordinary words (written in lower case somewhere): a vendor called
+        ``Integration`` or ``Wildfire`` is found in its own vendor cell, not in every text."""
         self.stop = FUNCTION_WORDS | BOILERPLATE | SOURCE_STOP_WORDS.get(source, frozenset())
         self.names = frozenset(names)
+        ordinary = frozenset(stem(word) for word in words)
         self.products = frozenset(key for key in map(_key, products)
-                                  if key and not all(word in self.stop for word in key))
+                                  if key and not all(word in self.stop for word in key)
+                                  and not (len(key) == 1 and key[0] in ordinary))
         phrases: dict[tuple[str, ...], str] = {}
         for canonical, variants in {**SYNONYMS, **SOURCE_SYNONYMS.get(source, {})}.items():
             for variant in variants:
@@ -123,7 +129,7 @@ class Vocabulary:
         self.longest = max(len(key) for key in phrases)
         self.starts = {key[0] for key in phrases}
         self._terms: dict[str, tuple[str, ...]] = {}
-        self._products: dict[str, frozenset[str]] = {}
+        self._products: dict[tuple[str, str], frozenset[str]] = {}
 
     def _phrase_at(self, stems: list[str], position: int) -> int:
         """The length in words of the longest known phrase starting at `position`, 0 if none."""
@@ -164,9 +170,10 @@ class Vocabulary:
             found = self._terms[text] = tuple(term for term, _ in self.scan(text))
         return found
 
-    def products_in(self, text: str) -> frozenset[str]:
-        """The products `text` names: brand-like words, and the vendors the inventory names."""
-        if (found := self._products.get(text)) is not None:
+    def products_in(self, text: str, vendor_cell: str = "") -> frozenset[str]:
+        """The products `text` names (brand-like words, the vendors the inventory names) and
+        those of the use case's own vendor cell."""
+        if (found := self._products.get((text, vendor_cell))) is not None:
             return found
         surfaces = _WORD.findall(text)
         named = {surface.lower() for surface in surfaces
@@ -175,7 +182,11 @@ class Vocabulary:
         for position in range(len(stems)):
             if length := self._product_at(stems, position):
                 named.add(" ".join(surfaces[position:position + length]).lower())
-        found = self._products[text] = frozenset(named - {name.lower() for name in self.names})
+        named |= {" ".join(_WORD.findall(vendor)).lower() for vendor in vendors(vendor_cell)}
+        found = self._products[(text, vendor_cell)] = frozenset(
+            product for product in named - {name.lower() for name in self.names}
+            if not all(stem(word) in self.stop for word in product.split())
+        )
         return found
 
     def readable(self, texts: Iterable[str]) -> dict[str, str]:

@@ -41,6 +41,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,6 +76,7 @@ class _UseCases:
     sub_units: list[str]
     decisions: list[int]
     stages: list[str]
+    titles: list[str]  # as written; the texts' titles are those analysed
     raw: features.Texts
 
 
@@ -106,8 +108,9 @@ def _load(as_of: datetime.date) -> _UseCases | None:
         sub_units=sub_units,
         decisions=[row["decision_id"] for row in rows],
         stages=[row["stage_on"] for row in rows],
+        titles=[row["title"] for row in rows],
         raw=features.Texts(
-            titles=[row["title"] for row in rows],
+            titles=_without_series_names([row["title"] for row in rows], [row["business_unit_id"] for row in rows]),
             summaries=[row["summary"] for row in rows],
             capabilities=[row["capability"] for row in rows],
             # A placeholder's statement ("not yet defined") says nothing about the problem,
@@ -117,6 +120,20 @@ def _load(as_of: datetime.date) -> _UseCases | None:
             vocabularies=[vocabularies[row["source_format"]] for row in rows],
         ),
     )
+
+
+# "Pre-Exam Application: CPC Classification": a title's head before a colon or a dash.
+_SERIES = re.compile(r"^(?P<head>[^:–—]{3,60}?)\s*(?::|\s[-–—]\s)\s*(?P<rest>\S.*)$")
+
+
+def _without_series_names(titles: list[str], units: list[int]) -> list[str]:
+    """Titles less the head several use cases of one unit share (``Pre-Exam Application:``):
+    the name of the unit's programme or series, which says who, not which task; the rest of
+    the title does."""
+    heads = [(unit, found["head"].lower()) if (found := _SERIES.match(title)) else None
+             for title, unit in zip(titles, units)]
+    shared = {head for head, count in Counter(heads).items() if head is not None and count >= 2}
+    return [_SERIES.match(title)["rest"] if head in shared else title for title, head in zip(titles, heads)]
 
 
 def severity(stages: list[str], run_twice: bool) -> str:
@@ -170,7 +187,7 @@ def _finding(rows: list[int], use_cases: _UseCases, built: features.Features, sc
              slots: list[int]) -> Detected:
     raw = use_cases.raw
     vocabulary = raw.vocabularies[rows[0]]
-    texts = [text for row in rows for text in (raw.titles[row], raw.summaries[row], raw.vendors[row])]
+    texts = [text for row in rows for text in (use_cases.titles[row], raw.summaries[row], raw.vendors[row])]
     readable = vocabulary.readable(
         text for row in rows for text in (raw.titles[row], raw.summaries[row], raw.capabilities[row],
                                           raw.statements[row])
@@ -196,7 +213,7 @@ def _finding(rows: list[int], use_cases: _UseCases, built: features.Features, sc
         for x, y, score in zip(a.tolist(), b.tolist(), scored.score) if x in in_production and y in in_production
     )
     units = sorted({use_cases.unit_names[row] for row in rows})
-    what = evidence.capability(rows, [raw.titles[row] for row in rows], texts, built, vocabulary, readable)
+    what = evidence.capability(rows, [use_cases.titles[row] for row in rows], texts, built, vocabulary, readable)
     ids = [use_cases.ids[row] for row in rows]
     return Detected(
         kind=KIND,
@@ -210,7 +227,7 @@ def _finding(rows: list[int], use_cases: _UseCases, built: features.Features, sc
             "products": [evidence.as_written(name, texts) for name in evidence.shared_products(rows, built)],
             "shared_terms": evidence.shared_terms(rows, built, readable, evidence.SHARED_TERMS),
             "members": [
-                {"use_case": use_cases.keys[row], "title": raw.titles[row], "business_unit": use_cases.unit_names[row],
+                {"use_case": use_cases.keys[row], "title": use_cases.titles[row], "business_unit": use_cases.unit_names[row],
                  "sub_unit": use_cases.sub_units[row], "stage": use_cases.stages[row]}
                 for row in rows
             ],

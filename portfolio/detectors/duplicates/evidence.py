@@ -87,7 +87,8 @@ def capability(rows: list[int], titles: list[str], texts: list[str], features: F
                vocabulary: Vocabulary, readable: dict[str, str]) -> str:
     phrase, _ = title_phrase(titles, vocabulary)
     if len(vocabulary.terms(phrase)) < 2:
-        terms = [term for term in shared_terms(rows, features, readable, 4) if term.lower() not in phrase.lower()]
+        said = set(vocabulary.terms(phrase))
+        terms = [term for term in shared_terms(rows, features, readable, 4) if not set(vocabulary.terms(term)) <= said]
         phrase = f"{phrase}: {', '.join(terms[:2])}" if phrase else ", ".join(terms[:3])
     products = shared_products(rows, features, at_least=max(2, (len(rows) + 1) // 2))
     if products and products[0] not in phrase.lower():

@@ -15,8 +15,11 @@ among its ``RANK`` best and stands ``MARGIN`` above that use case's background (
 ``BACKGROUND_RANK``-th best score, 0 if it has fewer partners): a generic use case
 ("document classification") is close to many and must stand out from them. A use case
 without a description of its own is judged on its title, which embeds loosely ("Chatbot" is
-near every chatbot): both thresholds are raised by ``UNDESCRIBED``, and the pair must share
-``UNDESCRIBED_TERMS`` task terms or a product.
+near every chatbot): both thresholds are raised by ``UNDESCRIBED``.
+
+**Evidence in words.** A pair shares ``SHARED_TERMS`` task terms or a product, or means alike
+beyond doubt (a semantic cosine of ``SEMANTIC_ALONE``): one word in common, the other words
+apart, is a homonym ("examiner" of patents and of banks), not a duplicate.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ RANK = 3
 MARGIN = 0.12
 BACKGROUND_RANK = 8
 UNDESCRIBED = 0.15
-UNDESCRIBED_TERMS = 2
+SHARED_TERMS = 2
+SEMANTIC_ALONE = 0.6
 
 
 @dataclass
@@ -98,5 +102,6 @@ def accepted(pairs: np.ndarray, scored: Scored, described: np.ndarray, floor: fl
 
     both_described = described[pairs[:, 0]] & described[pairs[:, 1]]
     raised = np.where(both_described, 0.0, UNDESCRIBED)
-    worded = both_described | (scored.shared_terms >= UNDESCRIBED_TERMS) | (scored.product > 0)
+    worded = ((scored.shared_terms >= SHARED_TERMS) | (scored.product > 0)
+              | (both_described & (np.nan_to_num(scored.semantic) >= SEMANTIC_ALONE)))
     return (score >= floor + raised) & ((score >= STRONG + raised) | stands_out) & worded

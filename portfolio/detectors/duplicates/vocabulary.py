@@ -32,6 +32,7 @@ near neither next no nor not of off often on once one only onto or other others 
 same several shall she should since so some such than that the their theirs them then there these they this those
 though through thus to too under until up upon us very via was we were what when where whether which while who
 whom whose why will with within without would yet you your yours
+pre non re co sub multi semi anti post inter intra
 """.split())
 
 # Words any use case could carry: they tell nothing about the task. The benefits every

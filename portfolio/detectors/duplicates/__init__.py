@@ -177,8 +177,7 @@ def detect(*, as_of: datetime.date, policy) -> list[Detected]:
     pairs = candidates.pairs(candidates.lexical(tasks, may_share), candidates.semantic(neighbours, may_share))
     scored = score_of(pairs[:, 0], pairs[:, 1])
     keep = scoring.accepted(pairs, scored, built.described[judged], floor)
-    groups = grouping.form_groups(pairs[keep], scored.score[keep], may_share,
-                                  lambda a, b: score_of(a, b).score, floor)
+    groups = grouping.form_groups(pairs[keep], scored.score[keep], may_share, score_of.score, floor)
     return [_finding([int(judged[row]) for row in group], use_cases, built, score_of, group)
             for group in sorted(groups, key=lambda group: judged[group[0]])]
 
@@ -192,25 +191,26 @@ def _finding(rows: list[int], use_cases: _UseCases, built: features.Features, sc
         text for row in rows for text in (raw.titles[row], raw.summaries[row], raw.capabilities[row],
                                           raw.statements[row])
     )
-    a, b = (np.array(side) for side in zip(*itertools.combinations(slots, 2)))
-    scored = score_of(a, b)
     by_row = dict(zip(slots, rows))
-    pairs = []
-    for index in np.lexsort((b, a, -scored.score)):
-        x, y = by_row[int(a[index])], by_row[int(b[index])]
-        pairs.append({
-            "use_cases": [use_cases.keys[x], use_cases.keys[y]],
-            "score": round(float(scored.score[index]), 3),
-            "lexical": round(float(scored.lexical[index]), 3),
-            "semantic": None if np.isnan(scored.semantic[index]) else round(float(scored.semantic[index]), 3),
-            "terms": evidence.pair_terms(x, y, built, readable),
-            "products": [evidence.as_written(name, texts) for name in evidence.shared_products([x, y], built)],
-        })
+    scored = sorted(((*score_of.pair(x, y), x, y) for x, y in itertools.combinations(slots, 2)),
+                    key=lambda pair: (-pair[3], pair[5], pair[6]))
+    pairs = [
+        {
+            "use_cases": [use_cases.keys[by_row[x]], use_cases.keys[by_row[y]]],
+            "score": round(score, 3),
+            "lexical": round(lexical, 3),
+            "semantic": None if np.isnan(semantic) else round(semantic, 3),
+            "terms": evidence.pair_terms(by_row[x], by_row[y], built, readable),
+            "products": [evidence.as_written(name, texts)
+                         for name in evidence.shared_products([by_row[x], by_row[y]], built)],
+        }
+        for lexical, semantic, _, score, _, x, y in scored
+    ]
     stages = [use_cases.stages[row] for row in rows]
     in_production = {slot for slot, row in by_row.items() if use_cases.stages[row] == Stage.PRODUCTION}
     run_twice = any(
         score >= scoring.SAME_SYSTEM and use_cases.units[by_row[x]] != use_cases.units[by_row[y]]
-        for x, y, score in zip(a.tolist(), b.tolist(), scored.score) if x in in_production and y in in_production
+        for *_, score, _, x, y in scored if x in in_production and y in in_production
     )
     units = sorted({use_cases.unit_names[row] for row in rows})
     what = evidence.capability(rows, [use_cases.titles[row] for row in rows], texts, built, vocabulary, readable)

@@ -48,7 +48,8 @@ class Membership:
 
 def form_groups(pairs: np.ndarray, score: np.ndarray, may_share: Callable, score_of: Callable,
                 floor: float) -> list[list[int]]:
-    """Groups of rows from the accepted `pairs` (a < b) and their `score`, best first."""
+    """Groups of rows from the accepted `pairs` (a < b) and their `score`, best first;
+    `score_of(a, b)` scores a pair not among them."""
     known = {(int(a), int(b)): float(s) for (a, b), s in zip(pairs, score)}
     group_of: dict[int, int] = {}
     members: dict[int, list[int]] = {}
@@ -62,11 +63,9 @@ def form_groups(pairs: np.ndarray, score: np.ndarray, may_share: Callable, score
         right = np.array([v for _, v in cross])
         if not may_share(left, right).all():
             continue
-        missing = [edge for edge in cross if edge not in known]
-        if missing:
-            for edge, value in zip(missing, score_of(np.array([u for u, _ in missing]),
-                                                     np.array([v for _, v in missing]))):
-                known[edge] = float(value)
+        for edge in cross:
+            if edge not in known:
+                known[edge] = score_of(*edge)
         scores = [known[edge] for edge in cross]
         if sum(scores) < floor * len(cross) or min(scores) < WEAKEST_PAIR * floor:
             continue

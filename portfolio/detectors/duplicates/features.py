@@ -108,7 +108,7 @@ def build(texts: Texts) -> Features:
         summed = summed + sp.csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, len(vocabulary)))[codes]
 
     named = [
-        analyser.products_in(f"{title}\n{summary}", vendor)
+        analyser.products_in(title, summary, vendor_cell=vendor)
         for title, summary, vendor, analyser in zip(texts.titles, texts.summaries, texts.vendors, texts.vocabularies)
     ]
     product_index: dict[str, int] = {}

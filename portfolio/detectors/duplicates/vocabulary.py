@@ -5,7 +5,9 @@ for an abbreviation, a spelling or a fixed phrase of software and AI vocabulary 
 email, ``interactive voice response`` and ``IVR`` → voice bot, ``optical character
 recognition`` → OCR). These equivalences hold in any organisation; nothing here is tuned to one
 industry, and a source can add its own (``SOURCE_SYNONYMS``, ``SOURCE_STOP_WORDS``). Function
-words, registry boilerplate (``model``, ``use case``), cadence and numbers are no terms.
+words, registry boilerplate (``model``, ``use case``), the benefits every description claims
+(``faster``, ``more accurate``), cadence, numbers, places and market segments (where and for
+whom, not what) are no terms.
 
 A **name** says who, not what: the acronym of a business unit or of a sub-unit (``NIST``,
 ``USPTO``) is never a task term, so a name shared by two use cases makes no duplicate.
@@ -47,6 +49,32 @@ accuracy accurate accurately faster quickly quick speed time timely manual manua
 better enhance enhanced enhances enhancing enable enables enabled leverage leverages leveraging ensure ensures
 help helps helping allow allows provide provides provided providing support supports supporting
 """.split()) | {"machine learning", "artificial intelligence", "proof of concept", "use case"}
+
+# Where and for whom a use case runs is not what it does: unrelated use cases of one market
+# would look alike.
+PLACES = """
+Africa|Americas|Asia|Asia Pacific|APAC|EMEA|Europe|European Union|EU|Eurozone|Latin America|LATAM|North America|
+South America|Central America|Caribbean|Middle East|MENA|Gulf|GCC|Nordics|Nordic countries|Scandinavia|DACH|Benelux|
+Iberia|Baltics|Balkans|Central Europe|Eastern Europe|Western Europe|Southern Europe|Northern Europe|CEE|
+Southeast Asia|South Asia|East Asia|Central Asia|Greater China|Oceania|Australasia|ANZ|Sub-Saharan Africa|
+North Africa|West Africa|East Africa|Southern Africa|Andean region|Andes|
+Afghanistan|Albania|Algeria|Andorra|Angola|Argentina|Armenia|Australia|Austria|Azerbaijan|Bahamas|Bahrain|Bangladesh|
+Barbados|Belarus|Belgium|Belize|Benin|Bhutan|Bolivia|Bosnia|Herzegovina|Botswana|Brazil|Brunei|Bulgaria|Burkina Faso|
+Burundi|Cambodia|Cameroon|Canada|Cape Verde|Chile|China|Colombia|Comoros|Congo|Costa Rica|Croatia|Cuba|Cyprus|
+Czechia|Czech Republic|Denmark|Djibouti|Dominican Republic|Ecuador|Egypt|El Salvador|Eritrea|Estonia|Eswatini|
+Ethiopia|Fiji|Finland|France|Gabon|Gambia|Germany|Ghana|Greece|Guatemala|Guinea|Guyana|Haiti|Honduras|Hong Kong|
+Hungary|Iceland|India|Indonesia|Iran|Iraq|Ireland|Israel|Italy|Ivory Coast|Jamaica|Japan|Kazakhstan|Kenya|Korea|
+Kosovo|Kuwait|Kyrgyzstan|Laos|Latvia|Lebanon|Lesotho|Liberia|Libya|Liechtenstein|Lithuania|Luxembourg|Macau|
+Madagascar|Malawi|Malaysia|Maldives|Mali|Malta|Mauritania|Mauritius|Mexico|Moldova|Monaco|Mongolia|Montenegro|
+Morocco|Mozambique|Myanmar|Namibia|Nepal|Netherlands|Holland|New Zealand|Nicaragua|Niger|Nigeria|North Macedonia|
+Norway|Oman|Pakistan|Panama|Papua New Guinea|Paraguay|Peru|Philippines|Poland|Portugal|Qatar|Romania|Russia|Rwanda|
+Saudi Arabia|Senegal|Serbia|Sierra Leone|Singapore|Slovakia|Slovenia|Somalia|South Africa|Spain|Sri Lanka|Sudan|
+Suriname|Sweden|Switzerland|Syria|Taiwan|Tajikistan|Tanzania|Thailand|Togo|Trinidad|Tunisia|Turkey|Turkmenistan|
+Uganda|Ukraine|United Arab Emirates|UAE|United Kingdom|UK|Great Britain|Britain|England|Scotland|Wales|
+Northern Ireland|United States|USA|Uruguay|Uzbekistan|Venezuela|Vietnam|Yemen|Zambia|Zimbabwe
+"""
+SEGMENTS = "consumer|consumers|SME|SMEs|small business|mid-market|enterprise|public sector|B2B|B2C|retail|wholesale|franchise|online"
+MARKETS = frozenset(name.strip().lower() for names in (PLACES, SEGMENTS) for name in names.split("|") if name.strip())
 
 # Canonical term: abbreviations, spellings and fixed phrases of software and AI that mean it.
 SYNONYMS = {
@@ -113,7 +141,7 @@ class Vocabulary:
         """`names`: acronyms of units; `products`: vendors the source names; `words`: the
         inventory's ordinary words (written in lower case somewhere): a vendor called
         ``Integration`` or ``Wildfire`` is found in its own vendor cell, not in every text."""
-        self.stop = FUNCTION_WORDS | BOILERPLATE | SOURCE_STOP_WORDS.get(source, frozenset())
+        self.stop = FUNCTION_WORDS | BOILERPLATE | MARKETS | SOURCE_STOP_WORDS.get(source, frozenset())
         self.names = frozenset(names)
         ordinary = frozenset(stem(word) for word in words)
         self.products = frozenset(key for key in map(_key, products)
@@ -126,6 +154,7 @@ class Vocabulary:
         for phrase in self.stop:
             if " " in phrase:
                 phrases[_key(phrase)] = ""
+        self.product_starts = {key[0] for key in self.products}
         self.phrases = phrases
         self.longest = max(len(key) for key in phrases)
         self.starts = {key[0] for key in phrases}
@@ -141,6 +170,8 @@ class Vocabulary:
         return 0
 
     def _product_at(self, stems: list[str], position: int) -> int:
+        if stems[position] not in self.product_starts:
+            return 0
         for length in range(min(PRODUCT_WORDS, len(stems) - position), 0, -1):
             if tuple(stems[position:position + length]) in self.products:
                 return length
@@ -171,10 +202,23 @@ class Vocabulary:
             found = self._terms[text] = tuple(term for term, _ in self.scan(text))
         return found
 
-    def products_in(self, text: str, vendor_cell: str = "") -> frozenset[str]:
-        """The products `text` names (brand-like words, the vendors the inventory names) and
+    def products_in(self, *texts: str, vendor_cell: str = "") -> frozenset[str]:
+        """The products `texts` name (brand-like words, the vendors the inventory names) and
         those of the use case's own vendor cell."""
-        if (found := self._products.get((text, vendor_cell))) is not None:
+        return frozenset().union(*map(self._products_in, texts)) | self._vendors_in(vendor_cell)
+
+    def _vendors_in(self, cell: str) -> frozenset[str]:
+        if (found := self._products.get(("vendor", cell))) is None:
+            named = {" ".join(_WORD.findall(vendor)).lower() for vendor in vendors(cell)}
+            found = self._products[("vendor", cell)] = self._known_products(named)
+        return found
+
+    def _known_products(self, named: set[str]) -> frozenset[str]:
+        return frozenset(product for product in named - {name.lower() for name in self.names}
+                         if not all(stem(word) in self.stop for word in product.split()))
+
+    def _products_in(self, text: str) -> frozenset[str]:
+        if (found := self._products.get(("text", text))) is not None:
             return found
         surfaces = _WORD.findall(text)
         named = {surface.lower() for surface in surfaces
@@ -183,11 +227,7 @@ class Vocabulary:
         for position in range(len(stems)):
             if length := self._product_at(stems, position):
                 named.add(" ".join(surfaces[position:position + length]).lower())
-        named |= {" ".join(_WORD.findall(vendor)).lower() for vendor in vendors(vendor_cell)}
-        found = self._products[(text, vendor_cell)] = frozenset(
-            product for product in named - {name.lower() for name in self.names}
-            if not all(stem(word) in self.stop for word in product.split())
-        )
+        found = self._products[("text", text)] = self._known_products(named)
         return found
 
     def readable(self, texts: Iterable[str]) -> dict[str, str]:

@@ -12,7 +12,11 @@ the groups it finds and the ratio of the two times.
         postgres://postgres@127.0.0.1:5432/lastmile_dup_10000 postgres://postgres@127.0.0.1:5432/lastmile_dup_100000
 
 Each database is judged in a fresh process, so the peak memory (ru_maxrss) is that run's own,
-Django included. The demo plants families of near-duplicate use cases (demo/catalogue.py); the
+Django included. The detector reads stored sentence embeddings (the scan refreshes them first;
+`manage.py embed_use_cases` does it alone, about 15 ms a use case). `--template-embeddings`
+stores, for use cases that have none, the embedding of their demo template's text instead
+(the title less its " vN" and " — market", the summary less its "Scope: …"), a few hundred
+texts rather than every copy: the detector's time is the same, seeding is minutes shorter. The demo plants families of near-duplicate use cases (demo/catalogue.py); the
 report says how many groups are exactly such a family (its members, in one market), how many
 mix planted members with others, and how many hold no planted member.
 """
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import multiprocessing
 import os
 import re
@@ -34,13 +39,43 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _judge(database_url: str, as_of: datetime.date, min_similarity: float | None) -> dict:
+def _setup(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
     sys.path.insert(0, str(PROJECT_ROOT))
     import django
 
     django.setup()
+
+
+def _store_template_embeddings(database_url: str) -> int:
+    """Store, for each use case with no vector, the embedding of its template's text."""
+    _setup(database_url)
+    from portfolio import embeddings
+    from portfolio.models import UseCaseEmbedding
+    from registry.models import UseCase
+
+    model = embeddings.encoder()
+    rows = list(UseCase.objects.filter(embedding__isnull=True).values_list("pk", "version", "title", "summary"))
+    templates = [
+        embeddings.text_of(re.sub(r"( v\d+)?( — .*)?$", "", title), re.sub(r" Scope: [^.]*\.$", "", summary))
+        for _, _, title, summary in rows
+    ]
+    distinct = sorted(set(templates))
+    vectors = dict(zip(distinct, model.encode(distinct)))
+    UseCaseEmbedding.objects.bulk_create([
+        UseCaseEmbedding(
+            use_case_id=pk, model_id=model.model_id, use_case_version=version,
+            text_digest=hashlib.sha256(embeddings.text_of(title, summary).encode()).hexdigest(),
+            vector=vectors[template].astype(embeddings.STORED_DTYPE).tobytes(),
+        )
+        for (pk, version, title, summary), template in zip(rows, templates)
+    ], batch_size=2000)
+    return len(rows)
+
+
+def _judge(database_url: str, as_of: datetime.date, min_similarity: float | None) -> dict:
+    _setup(database_url)
     from portfolio.models import Policy
     from portfolio.detectors import duplicates
     from demo.catalogue import DUPLICATE_FAMILIES
@@ -91,11 +126,17 @@ def main() -> None:
     parser.add_argument("large", help="URL of the larger portfolio's database (e.g. 100,000 use cases)")
     parser.add_argument("--as-of", type=datetime.date.fromisoformat, default=datetime.date.today())
     parser.add_argument("--min-similarity", type=float, default=None, help="default: the policy's default")
+    parser.add_argument("--template-embeddings", action="store_true",
+                        help="store a template's embedding for use cases that have none (see above)")
     options = parser.parse_args()
 
     print(f"{os.cpu_count()} CPUs, as of {options.as_of}", flush=True)
     results = []
     for url in (options.small, options.large):
+        if options.template_embeddings:
+            with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                stored = pool.submit(_store_template_embeddings, url).result()
+            print(f"template embeddings stored for {stored:,} use cases", flush=True)
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
             result = pool.submit(_judge, url, options.as_of, options.min_similarity).result()
         results.append(result)

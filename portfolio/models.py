@@ -58,8 +58,8 @@ class Policy(models.Model):
 
     | severity | means | for example |
     | --- | --- | --- |
-    | critical | harm or waste happening now; rare | a use case in production nobody owns (its business or technical owner missing or gone; for an imported inventory one finding per unit); the same capability run twice in production; a stall whose stated cost of delay is at least 100,000; a production decision with a high cost of error whose owner is gone; a production use case worth 1,000,000 a year with no KPI |
-    | high | work going on without what it needs | a stall over its limit (time alone stops here); a pilot with no owner or whose owner left; a production use case with no KPI; a pilot or production use case with no stated decision; a shared mailbox owning use cases in production; the same thing built twice (pilot or production) |
+    | critical | harm or waste happening now; rare | a use case in production nobody owns (its business or technical owner missing or gone; for an imported inventory one finding per unit); the same system built and run twice in production (two production members in different units scoring as one system); a stall whose stated cost of delay is at least 100,000; a production decision with a high cost of error whose owner is gone; a production use case worth 1,000,000 a year with no KPI |
+    | high | work going on without what it needs | a stall over its limit (time alone stops here); a pilot with no owner or whose owner left; a production use case with no KPI; a pilot or production use case with no stated decision; a shared mailbox owning use cases in production; the same thing built twice (pilot or production), or four or more use cases doing it |
     | medium | the record is weak | a shared mailbox as owner; one person owning a whole unit (a concentration); a blank contact or stage in an imported inventory; a stall under its limit over; unconfirmed ownership in production |
     | low | a gap in the record | a fact the source format has no field for (one finding per source and unit); a blank description, or a pilot or deployment with no date it began; unconfirmed ownership; a short stall; two proposed duplicates |
     """
@@ -75,7 +75,7 @@ class Policy(models.Model):
     kpi_observation_days = models.PositiveIntegerField(default=90, validators=[MinValueValidator(1)],
                                                        help_text="A use case in production needs a KPI observation at least this often.")
     duplicate_min_similarity = models.FloatField(default=0.3, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
-                                                 help_text="Similarity (0–1) from which two use cases count as duplicates.")
+                                                 help_text="The floor of the duplicates scan's score (0–1): no pair below it is a duplicate, and a group's pairs average at least this. Above it a pair counts when it is strong or stands out among each use case's nearest neighbours (rank and margin).")
     generic_mailbox_patterns = models.TextField(
         default=GENERIC_MAILBOX_PATTERNS,
         help_text="One shell-style pattern a line (e.g. info@*, *-team@*): owner addresses that are a mailbox, not a person.",

@@ -132,6 +132,7 @@ def test_the_federal_inventory_gives_a_few_hundred_findings_each_naming_its_caus
     undated = [f for f in findings if f["kind"] == "inventory_completeness" and f["detail"]["fact"] == "stage_date"]
     assert 150 <= sum(f["detail"]["count"] for f in undated) <= 250
 
+    _check_duplicates([f for f in findings if f["kind"] == "duplicate_capability"])
 
 @needs_2025
 @needs_2024
@@ -152,3 +153,53 @@ def test_with_the_2024_inventory_loaded_the_2025_rows_still_in_development_show_
     assert armor_stall["severity"] == "high"
     from_2025 = [f for f in stalled.values() if not f["use_cases"][0].count("-2024-")]
     assert 450 <= len(from_2025) <= 550  # about a hundred more than the 2025 file alone shows
+
+
+def _print_duplicates(duplicates: list[dict]) -> None:
+    severities = Counter(f["severity"] for f in duplicates)
+    print(f"\n{len(duplicates)} duplicate capabilities ({', '.join(f'{s} {severities[s]}' for s in SEVERITIES)}), "
+          "the ten largest:")
+    for finding in sorted(duplicates, key=lambda f: (-len(f["use_cases"]), f["title"]))[:10]:
+        print(f"  [{finding['severity']}] {finding['title']}  products {finding['detail']['products']}, "
+              f"terms {finding['detail']['shared_terms'][:5]}")
+        for member in finding["detail"]["members"][:6]:
+            print(f"      {member['use_case']:18} {member['business_unit'][:40]:40} {member['sub_unit'][:24]:24} "
+                  f"{member['stage']:10} {member['title'][:60]}")
+
+
+def _check_duplicates(duplicates: list[dict]) -> None:
+    """What a program office would expect of the duplicate capabilities, checked by hand in the file."""
+    _print_duplicates(duplicates)
+
+    def group_of(key: str) -> set[str]:
+        return next((set(f["use_cases"]) for f in duplicates if key in f["use_cases"]), {key})
+
+    # FOIA request processing (triage, review, redaction) is one group across agencies
+    [foia] = [f for f in duplicates if "DOT-1000073" in f["use_cases"]]
+    assert {"DHS-2567", "DOJ-0295", "HHS-hdc51843e7a", "HHS-heef771e41a", "NARA - 0011"} <= set(foia["use_cases"])
+    assert foia["detail"]["capability"].startswith("FOIA") and len(foia["detail"]["business_units"]) >= 5
+    # public voice bots: the VA's and ICE's call-centre voice bots; the FTC's IVR assistant with
+    # the VA's IVR speech services
+    assert "DHS-2436" in group_of("VA-24-2758")
+    assert "VA-24-913" in group_of("FTC-0013")
+    # the same product across agencies: legal research (LexisNexis, Westlaw) in ten agencies or
+    # more; GitHub Copilot at Commerce and Energy; Microsoft 365 Copilot at the FTC and Energy,
+    # which is not the coding assistant
+    [legal] = [f for f in duplicates if "DOJ-0105" in f["use_cases"]]
+    assert len(legal["detail"]["business_units"]) >= 10 and "LexisNexis" in legal["detail"]["products"]
+    assert {"DOC-175", "DOE-584"} <= group_of("DOE-584")
+    assert "DOE-577" in group_of("FTC-0010") and "DOE-584" not in group_of("FTC-0010")
+    # homonyms and names: USPTO's "Pre-Exam Application" rows are not with FDIC's
+    # "Pre-Examination Planning", and no pair is explained by NIST
+    assert not {"DOC-212", "DOC-215", "DOC-99", "DOC-223"} & group_of("FDIC – 19")
+    assert not [f for f in duplicates for pair in f["detail"]["pairs"] if "nist" in map(str.lower, pair["terms"])]
+    # one unit may hold several members when they are in different bureaus
+    assert any(len(f["detail"]["business_units"]) < len(f["use_cases"]) for f in duplicates)
+    for finding in duplicates:
+        members = finding["detail"]["members"]
+        assert len(finding["use_cases"]) == len(members) >= 2
+        assert len(finding["detail"]["pairs"]) == len(members) * (len(members) - 1) // 2
+        # titled by what is duplicated, not by the inventory's classification
+        assert not finding["title"].startswith(("Generative AI —", "Classical ML —", "Other"))
+    # critical is rare: the same system run twice in production
+    assert sum(f["severity"] == "critical" for f in duplicates) <= 25

@@ -1,5 +1,7 @@
 """Findings the scans raise, the runs that raised them, and the policy they judge by."""
 
+from functools import lru_cache
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -48,6 +50,12 @@ GENERIC_MAILBOX_PATTERNS = "\n".join([
     "caio@*", "*.caio@*", "*-caio@*", "cdaio@*", "ai@*", "ai.questions@*", "*-ai@*", "ocio@*", "data@*",
     "cfa@*", "clearinghouse@*", "bimail@*", "hq-*@*",
 ])
+
+
+@lru_cache(maxsize=8)
+def _patterns_of(text: str) -> tuple[str, ...]:
+    # Cached by the text: the orphaned-ownership scan asks once per owner it judges.
+    return tuple(line.strip().lower() for line in text.splitlines() if line.strip())
 
 
 class Policy(models.Model):
@@ -102,8 +110,8 @@ class Policy(models.Model):
         return policy
 
     @property
-    def mailbox_patterns(self) -> list[str]:
-        return [line.strip().lower() for line in self.generic_mailbox_patterns.splitlines() if line.strip()]
+    def mailbox_patterns(self) -> tuple[str, ...]:
+        return _patterns_of(self.generic_mailbox_patterns)
 
 
 class ScanRun(models.Model):

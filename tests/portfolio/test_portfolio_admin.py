@@ -116,7 +116,7 @@ def test_program_office_edits_the_policy(client, program_office_user):
 
     assert response.status_code == 302
     policy.refresh_from_db()
-    assert (policy.pilot_max_days, policy.inactivity_days, policy.mailbox_patterns) == (120, 45, ["info@*"])
+    assert (policy.pilot_max_days, policy.inactivity_days, policy.mailbox_patterns) == (120, 45, ("info@*",))
     assert policy.history.first().history_user == program_office_user
 
 

@@ -28,9 +28,9 @@ from registry.models import (
     Decision,
     KPIObservation,
     Person,
-    StageTransition,
     UseCase,
 )
+from registry.selectors.gates import with_gate_facts
 from registry.selectors.ownership import owned_by
 
 
@@ -58,9 +58,9 @@ def _kpis_with_last_value() -> Prefetch:
 
 def use_cases_for_cards() -> QuerySet[UseCase]:
     """Everything a use case card shows (stage, gate, KPIs, open findings) in a fixed number of queries."""
-    return UseCase.objects.select_related(
+    return with_gate_facts(UseCase.objects.select_related(
         "decision", "decision__owner", "business_unit", "business_owner", "technical_owner"
-    ).prefetch_related(_kpis_with_last_value(), _open_findings_prefetch())
+    ).prefetch_related(_kpis_with_last_value(), _open_findings_prefetch()))
 
 
 def home_use_case_ids(person: Person) -> QuerySet:
@@ -98,7 +98,6 @@ def use_case_page(pk: int) -> UseCase:
         .prefetch_related(
             Prefetch("kpis__observations", queryset=KPIObservation.objects.order_by("observed_on")),
             "friction_points",
-            Prefetch("transitions", queryset=StageTransition.objects.select_related("actor").order_by("occurred_at", "id")),
             Prefetch("findings", queryset=Finding.objects.order_by("-last_seen", "-id"), to_attr="all_findings"),
         )
         .get(pk=pk)

@@ -5,6 +5,7 @@ No database: the use cases are unsaved model instances (pytest-django refuses an
 The same rules through the real lifecycle, with writes, are in test_lifecycle.py.
 """
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -17,11 +18,14 @@ from registry.gates import (
     LIVE_STAGE_ORDER,
     NEXT_STAGE,
     OWNER_REQUIRED_FROM,
+    gate_fingerprint,
     next_stage_needs,
     stages_requiring,
     unmet_conditions,
 )
-from registry.models import KPI, Decision, Frequency, Person, Readiness, Stage, UseCase
+from registry.models import (
+    KPI, Decision, Frequency, Person, PracticeRecord, Readiness, SignOff, Stage, StageTransition, UseCase, Waiver,
+)
 
 STAGES = list(Stage)
 
@@ -40,13 +44,30 @@ def decision(**overrides) -> Decision:
     return Decision(**{**fields, **overrides})
 
 
-def with_kpis(use_case: UseCase, *kpis: KPI) -> UseCase:
-    """Give `use_case` its KPIs as prefetch_related("kpis") would, so the gate reads them and
-    not the database."""
-    queryset = KPI.objects.filter(use_case=use_case)  # lazy: never run
-    queryset._result_cache = list(kpis)
-    queryset._prefetch_done = True
-    use_case._prefetched_objects_cache = {"kpis": queryset}
+def prefetched(use_case: UseCase, *, kpis=(), practices=(), waivers=(), sign_offs=(), omb=None, eu=None) -> UseCase:
+    """Give `use_case` its related rows as prefetch_related and select_related would, so the
+    gates read them and not the database."""
+    caches = {}
+    for name, model, rows in (("kpis", KPI, kpis), ("practices", PracticeRecord, practices),
+                              ("waivers", Waiver, waivers), ("sign_offs", SignOff, sign_offs),
+                              ("transitions", StageTransition, ())):
+        queryset = model.objects.filter(use_case=use_case)  # lazy: never run
+        queryset._result_cache = list(rows)
+        queryset._prefetch_done = True
+        caches[name] = queryset
+    use_case._prefetched_objects_cache = caches
+    use_case._state.fields_cache["omb_determination"] = omb
+    use_case._state.fields_cache["eu_classification"] = eu
+    return use_case
+
+
+def approved(use_case: UseCase, *stages: str) -> UseCase:
+    """`use_case` with an approved sign-off, on its gate conditions as they are, for each of `stages`."""
+    fingerprint = gate_fingerprint(use_case)
+    use_case._prefetched_objects_cache["sign_offs"]._result_cache = [
+        SignOff(pk=index, stage=stage, outcome="approved", gate_fingerprint=fingerprint,
+                signed_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))
+        for index, stage in enumerate(stages, start=1)]
     return use_case
 
 
@@ -54,12 +75,16 @@ def complete_kpi(**overrides) -> KPI:
     return KPI(**{"name": "Fast-track rate", "baseline": Decimal("0.10"), "target": Decimal("0.30"), **overrides})
 
 
-def use_case(stage: str = Stage.PROPOSED, *, kpis: tuple[KPI, ...] | None = None, **overrides) -> UseCase:
+def use_case(stage: str = Stage.PROPOSED, *, kpis: tuple[KPI, ...] | None = None, signed: bool = True,
+             **overrides) -> UseCase:
+    """Signed off for pilot and production unless `signed` is false: the gates other than the
+    sign-off are what most tests here are about."""
     fields = dict(pk=1, title="Claims triage", stage=stage, decision=decision(), business_owner=person(2),
                   technical_owner=person(3), data_readiness=Readiness.PARTIAL,
                   orchestration_readiness=Readiness.PARTIAL, inference_readiness=Readiness.PARTIAL,
                   monitoring_plan="Weekly drift report")
-    return with_kpis(UseCase(**{**fields, **overrides}), *(kpis if kpis is not None else (complete_kpi(),)))
+    built = prefetched(UseCase(**{**fields, **overrides}), kpis=kpis if kpis is not None else (complete_kpi(),))
+    return approved(built, Stage.PILOT, Stage.PRODUCTION) if signed else built
 
 
 def codes(use_case: UseCase, to_stage: str, reason: str = "") -> list[str]:

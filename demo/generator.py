@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -40,6 +41,8 @@ from registry.models import (
     KPIDirection,
     KPIObservation,
     Person,
+    SignOff,
+    SignOffOutcome,
     Stage,
     StageTransition,
     TransitionSource,
@@ -260,7 +263,11 @@ class _PortfolioBuilder:
                                  [person.created_at for person in people], reason=HISTORY_REASON)
 
         directory = self.directory
-        for pk, person, (code, is_manager, is_technical) in zip(ids, people, roles):
+        # The program office's and the auditor's logins own nothing: they sign off and audit the others'.
+        keepers = {logins[PROGRAM_OFFICE], logins[AUDITOR]}
+        for index, (pk, person, (code, is_manager, is_technical)) in enumerate(zip(ids, people, roles)):
+            if index in keepers:
+                continue
             directory.members.setdefault(code, []).append(pk)
             if is_manager:
                 directory.managers.setdefault(code, []).append(pk)
@@ -716,4 +723,31 @@ def seed_demo_portfolio(
         builder.write_all_use_cases()
         builder.record_leaving()
         logins = create_logins(builder.login_people())
+        record_sign_offs(next(login.username for login in logins if login.role == PROGRAM_OFFICE))
         return builder.summary(logins)
+
+
+SIGN_OFF_NOTES = {
+    Stage.PILOT: ["Data checked with the owner; pilot scope agreed.", "Pilot plan and exit criteria reviewed.",
+                  "Execution point confirmed with operations."],
+    Stage.PRODUCTION: ["KPI baseline and target agreed; monitoring plan reviewed.",
+                       "Pilot results reviewed against the KPI target.", "Run book and fallback reviewed."],
+}
+# The demo's history was not gated as it happened: its sign-offs carry no fingerprint of the
+# gate conditions then, so none can ever count for a move still to come.
+DEMO_FINGERPRINT = "demo: gate conditions not recorded"
+
+
+def record_sign_offs(username: str) -> None:
+    """Every move into pilot or production in the demo's history was signed off, an hour
+    before, by the program office login (who owns no use case)."""
+    signer = get_user_model().objects.get(username=username)
+    forward = Q(from_stage=Stage.VALIDATING, to_stage=Stage.PILOT) | Q(from_stage=Stage.PILOT, to_stage=Stage.PRODUCTION)
+    moves = StageTransition.objects.filter(forward).order_by("pk").values_list("pk", "use_case_id", "to_stage", "occurred_at")
+    SignOff.objects.bulk_create(
+        (SignOff(use_case_id=use_case_id, stage=stage, outcome=SignOffOutcome.APPROVED, signed_by=signer,
+                 note=SIGN_OFF_NOTES[stage][pk % len(SIGN_OFF_NOTES[stage])],
+                 signed_at=occurred_at - datetime.timedelta(hours=1), gate_fingerprint=DEMO_FINGERPRINT)
+         for pk, use_case_id, stage, occurred_at in moves.iterator(chunk_size=CHUNK_SIZE)),
+        batch_size=CHUNK_SIZE,
+    )

@@ -10,12 +10,16 @@ from portfolio.models import FindingKind, FindingStatus
 from registry.gates import ALLOWED_MOVES
 from registry.models import (
     KPI,
+    SIGN_OFF_STAGES,
     VALUE_CHAIN_LAYERS,
     BusinessUnit,
     Decision,
     Frequency,
     FrictionPoint,
     Person,
+    Practice,
+    PracticeStatus,
+    SignOffOutcome,
     Stage,
     UseCase,
 )
@@ -233,3 +237,22 @@ class ImportUploadForm(forms.Form):
         if not (name.endswith(".csv") or name.endswith(".xlsx")):
             raise forms.ValidationError("Upload a .csv or .xlsx file.")
         return upload
+
+
+class SignOffForm(forms.Form):
+    """An approver's judgement on the use case entering its next stage (the rules are
+    `registry.services.sign_offs.sign_off`'s)."""
+
+    stage = forms.ChoiceField(widget=forms.HiddenInput, choices=[(s.value, s.label) for s in SIGN_OFF_STAGES])
+    outcome = forms.ChoiceField(label="Outcome", choices=SignOffOutcome.choices, widget=forms.RadioSelect)
+    note = forms.CharField(label="Note", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2}),
+                           help_text="What you checked; which changes are needed when you ask for changes.")
+
+
+class PracticeForm(forms.Form):
+    practice = forms.ChoiceField(label="Minimum practice", choices=Practice.choices)
+    status = forms.ChoiceField(label="Status", choices=PracticeStatus.choices)
+    evidence_link = forms.URLField(label="Evidence link", required=False, max_length=500, assume_scheme="https")
+    evidence_note = forms.CharField(label="Evidence note", required=False, max_length=5000,
+                                    widget=forms.Textarea(attrs={"rows": 2}))
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)

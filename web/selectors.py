@@ -28,8 +28,10 @@ from registry.models import (
     Decision,
     KPIObservation,
     Person,
+    Stage,
     UseCase,
 )
+from registry.selectors.determinations import needs_sign_off, with_approvers
 from registry.selectors.gates import with_gate_facts
 from registry.selectors.ownership import owned_by
 
@@ -70,6 +72,24 @@ def home_use_case_ids(person: Person) -> QuerySet:
         UseCase.objects.filter(owned_by(person)).annotate(stage_rank=_stage_rank())
         .order_by("stage_rank", "title", "pk").values_list("pk", flat=True)
     )
+
+
+PENDING_LIMIT = 50
+
+
+def pending_sign_offs(person: Person) -> list[UseCase]:
+    """The person's use cases whose next stage waits for a sign-off (at most PENDING_LIMIT, by
+    title), each with `pending_stage` and the `approvers` who may give it."""
+    candidates = with_gate_facts(
+        UseCase.objects.filter(owned_by(person), stage__in=[Stage.VALIDATING, Stage.PILOT])
+        .select_related("decision", "business_unit", "business_owner", "technical_owner").prefetch_related("kpis")
+    ).order_by("title", "pk")[:PENDING_LIMIT]
+    pending = []
+    for use_case in candidates:
+        use_case.pending_stage = needs_sign_off(use_case)
+        if use_case.pending_stage:
+            pending.append(use_case)
+    return with_approvers(pending)
 
 
 def cards(ids) -> list[UseCase]:

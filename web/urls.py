@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import decisions, findings, home, imports, portfolio, use_cases
+from .views import decisions, determinations, findings, home, imports, portfolio, use_cases
 
 app_name = "web"
 
@@ -19,6 +19,9 @@ urlpatterns = [
     path("use-cases/<int:pk>/confirm/", use_cases.use_case_confirm, name="use_case_confirm"),
     path("use-cases/<int:pk>/kpis/new/", use_cases.kpi_new, name="kpi_new"),
     path("use-cases/<int:pk>/kpi-observations/", use_cases.kpi_observation_new, name="kpi_observation_new"),
+    path("use-cases/<int:pk>/sign-off/", determinations.use_case_sign_off, name="use_case_sign_off"),
+    path("use-cases/<int:pk>/practices/", determinations.use_case_practice, name="use_case_practice"),
+    path("waivers/", determinations.waivers, name="waivers"),
     path("findings/", findings.findings_inbox, name="findings"),
     path("findings/<int:pk>/status/", findings.finding_status, name="finding_status"),
     path("findings/<int:pk>/assign/", findings.finding_assign, name="finding_assign"),

@@ -58,11 +58,13 @@ def forwards(apps, schema_editor):
     for name in ("auditor", "program_office", "business_owner"):
         group, _ = Group.objects.get_or_create(name=name)
         group.permissions.add(*view_new)
-    Group.objects.get(name="program_office").permissions.add(*_perms(Permission, ["change"], ["euobligation"]))
+    Group.objects.get(name="program_office").permissions.add(
+        *_perms(Permission, ["change"], ["euobligation"]), *_perms(Permission, ["add"], ["signoff"]))
     # The two new roles read the registry as everyone does; what they may write, registry.access says.
     for name in ("chief_ai_officer", "approver"):
         group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.set(_perms(Permission, ["view"], REGISTRY_MODELS + NEW_MODELS + NEW_HISTORICAL))
+        group.permissions.set(_perms(Permission, ["view"], REGISTRY_MODELS + NEW_MODELS + NEW_HISTORICAL)
+                              + _perms(Permission, ["add"], ["signoff"] if name == "approver" else []))
 
     EUObligation = apps.get_model("registry", "EUObligation")
     for code, title, article, roles, classes, applies_from in OBLIGATIONS:

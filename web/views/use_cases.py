@@ -24,6 +24,7 @@ from registry.services.use_cases import confirm_use_case_ownership, edit_use_cas
 from .. import charts, selectors
 from ..errors import add_to_form, message_for
 from ..forms import KPIForm, KPIObservationForm, MoveForm, StateDecisionForm, UseCaseForm
+from .determinations import determinations_section
 from .common import (
     Feedback, answer, card, card_use_case, decorate, next_url, posted, show_refused_statement, state_form_for,
 )
@@ -206,6 +207,7 @@ def _use_case_page(request, pk, *, state_form: StateDecisionForm | None = None) 
         "uc": use_case, "gates": gates, "timeline": timeline, "kpis": kpis, "readiness": readiness,
         "history": selectors.use_case_history(use_case), "feedback": feedback,
         "stages": [Stage(s).label for s in selectors.STAGE_ORDER],
+        "det": determinations_section(use_case, request.user, today=today),
     })
 
 

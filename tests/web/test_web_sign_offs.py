@@ -137,3 +137,35 @@ def test_the_program_office_signs_off_in_the_admin_through_the_same_rules(use_ca
                            {"use_case": use_case.pk, "stage": "pilot", "outcome": "approved", "note": "ok"})
     assert response.status_code == 302
     assert SignOff.objects.get().signed_by.username == "olga"
+
+
+def test_the_program_office_records_the_determinations_on_the_page_and_an_owner_cannot(use_case, client):
+    as_user(client, "ann", "business_owner")
+    refused = client.post(reverse("web:use_case_omb_determination", args=[use_case.pk]),
+                          {"is_high_impact": "not_high_impact", "expected_version": use_case.version})
+    as_user(client, "olga", "program_office")
+    page = client.get(reverse("web:use_case", args=[use_case.pk])).content.decode()
+    missing = client.post(reverse("web:use_case_omb_determination", args=[use_case.pk]),
+                          {"is_high_impact": "presumed_not_high_impact", "expected_version": use_case.version})
+    determined = client.post(reverse("web:use_case_omb_determination", args=[use_case.pk]),
+                             {"is_high_impact": "high_impact", "expected_version": use_case.version})
+    use_case.refresh_from_db()
+    classified = client.post(reverse("web:use_case_eu_classification", args=[use_case.pk]),
+                             {"role": "deployer", "risk_class": "high_risk_annex_iii", "annex_iii_area": "employment",
+                              "rationale": "Ranks applicants.", "expected_version": use_case.version})
+
+    assert refused.status_code == 403
+    assert "Record the determination" in page and "Waive a practice" not in page
+    assert "hi_justification" in " ".join(str(m) for m in missing.wsgi_request._messages)
+    assert determined.status_code == classified.status_code == 302
+    shown = client.get(reverse("web:use_case", args=[use_case.pk])).content.decode()
+    assert "<strong>High-impact</strong>" in shown and "Fundamental rights impact assessment" in shown
+
+
+def test_a_chief_ai_officer_grants_a_waiver_on_the_page(use_case, client):
+    as_user(client, "cleo", "chief_ai_officer")
+    response = client.post(reverse("web:use_case_waiver", args=[use_case.pk]),
+                           {"practice": "appeal_process", "justification": "Ombudsman handles appeals.",
+                            "expires_on": "2099-01-01"})
+    assert response.status_code == 302
+    assert use_case.waivers.get().granted_by.username == "cleo"

@@ -189,7 +189,9 @@ def _use_case_page(request, pk, *, state_form: StateDecisionForm | None = None) 
     feedback = show_refused_statement(use_case, state_form, Feedback())
     gates = []
     for stage in (Stage.VALIDATING, Stage.PILOT, Stage.PRODUCTION):
-        gates.append((Stage(stage).label, GATES[stage](use_case), stage == use_case.next_stage))
+        # The next gate in full (determinations and sign-off included); the others as their own conditions.
+        is_next = stage == use_case.next_stage
+        gates.append((Stage(stage).label, use_case.needs if is_next else GATES[stage](use_case), is_next))
     timeline = []
     transitions = list(use_case.transitions.all())
     for index, transition in enumerate(transitions):

@@ -24,7 +24,8 @@ from registry.gates import (
     unmet_conditions,
 )
 from registry.models import (
-    KPI, Decision, Frequency, Person, PracticeRecord, Readiness, SignOff, Stage, StageTransition, UseCase, Waiver,
+    KPI, Decision, EUClassification, Frequency, HighImpact, OMBDetermination, Person, Practice, PracticeRecord,
+    Readiness, SignOff, Stage, StageTransition, UseCase, Waiver,
 )
 
 STAGES = list(Stage)
@@ -297,3 +298,76 @@ def test_no_gate_before_that_stage_asks_for_the_owner(owner):
     earlier = [stage for stage in GATES if LIVE_STAGE_ORDER.index(stage) < LIVE_STAGE_ORDER.index(required_from)]
     for stage in earlier:
         assert codes(without(owner, BEFORE[stage]), stage) == [], stage
+
+
+# Determinations and sign-offs ------------------------------------------------------------------
+
+DAY = datetime.date(2026, 11, 30)
+
+
+def determined(stage=Stage.VALIDATING, *, statuses=None, waivers=(), eu=None, signed=True) -> UseCase:
+    """A high-impact use case whose practices have `statuses` (practice → status; others done)."""
+    statuses = {p: "done" for p in Practice.values} | (statuses or {})
+    built = UseCase(pk=1, title="Benefit eligibility", stage=stage, decision=decision(), business_owner=person(2),
+                    technical_owner=person(3), data_readiness=Readiness.PARTIAL,
+                    orchestration_readiness=Readiness.PARTIAL, inference_readiness=Readiness.PARTIAL,
+                    monitoring_plan="Weekly drift report")
+    prefetched(built, kpis=(complete_kpi(),),
+               practices=[PracticeRecord(practice=p, status=s, evidence_note="ok") for p, s in statuses.items()],
+               waivers=waivers, omb=OMBDetermination(is_high_impact=HighImpact.HIGH_IMPACT), eu=eu)
+    return approved(built, Stage.PILOT, Stage.PRODUCTION) if signed else built
+
+
+def waiver(practice, *, granted, expires, revoked=None) -> Waiver:
+    return Waiver(pk=1, practice=practice, granted_on=granted, expires_on=expires, revoked_on=revoked)
+
+
+def gate_codes(use_case, to_stage, on=DAY) -> list[str]:
+    return [c.code for c in unmet_conditions(use_case, to_stage, on=on)]
+
+
+@pytest.mark.parametrize("status", ["not_started", "in_progress", "not_applicable"])
+def test_a_high_impact_practice_neither_done_nor_waived_is_named(status):
+    assert gate_codes(determined(statuses={"appeal_process": status}), Stage.PILOT) == ["practice_appeal_process"]
+
+
+@pytest.mark.parametrize(("on", "passes"), [(DAY - datetime.timedelta(days=1), False), (DAY, True),
+                                            (DAY + datetime.timedelta(days=30), True),
+                                            (DAY + datetime.timedelta(days=31), False)])
+def test_a_waiver_counts_from_its_grant_to_its_expiry_day_inclusive(on, passes):
+    use_case = determined(statuses={"independent_review": "in_progress"},
+                          waivers=[waiver("independent_review", granted=DAY, expires=DAY + datetime.timedelta(days=30))])
+    assert gate_codes(use_case, Stage.PILOT, on=on) == ([] if passes else ["practice_independent_review"])
+
+
+def test_a_revoked_waiver_does_not_count():
+    use_case = determined(statuses={"independent_review": "in_progress"},
+                          waivers=[waiver("independent_review", granted=DAY, expires=DAY + datetime.timedelta(days=30),
+                                          revoked=DAY)])
+    assert gate_codes(use_case, Stage.PILOT) == ["practice_independent_review"]
+
+
+def test_a_prohibited_practice_moves_nowhere_forward_but_retires():
+    prohibited = EUClassification(role="deployer", risk_class="prohibited")
+    for from_stage, to_stage in [(Stage.PROPOSED, Stage.VALIDATING), (Stage.VALIDATING, Stage.PILOT),
+                                 (Stage.PILOT, Stage.PRODUCTION)]:
+        assert gate_codes(determined(from_stage, eu=prohibited), to_stage) == ["prohibited_practice"]
+    assert unmet_conditions(determined(Stage.PILOT, eu=prohibited), Stage.RETIRED, reason="prohibited") == []
+
+
+def test_without_a_sign_off_pilot_and_production_ask_for_one():
+    for from_stage, to_stage in [(Stage.VALIDATING, Stage.PILOT), (Stage.PILOT, Stage.PRODUCTION)]:
+        assert codes(use_case(from_stage, signed=False), to_stage) == ["sign_off"]
+    assert codes(use_case(Stage.PROPOSED, signed=False), Stage.VALIDATING) == []
+
+
+def test_a_sign_off_given_before_a_change_to_the_gate_conditions_no_longer_counts():
+    signed = use_case(Stage.VALIDATING)
+    fingerprint = gate_fingerprint(signed)
+    signed.data_readiness = Readiness.READY
+    assert gate_fingerprint(signed) != fingerprint
+    assert codes(signed, Stage.PILOT) == ["sign_off"]
+    signed.data_readiness = Readiness.PARTIAL  # undone: the approved state again
+    assert codes(signed, Stage.PILOT) == []
+    signed.title = "Renamed"
+    assert codes(signed, Stage.PILOT) == []

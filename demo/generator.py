@@ -124,6 +124,8 @@ class _Directory:
     leavers: dict[int, PersonRow] = field(default_factory=dict)
     last_seen: dict[int, datetime.date] = field(default_factory=dict)
     login_people: dict[str, tuple[int, PersonRow]] = field(default_factory=dict)
+    # The program office's and the auditor's logins own nothing: they sign off and audit the others'.
+    keepers: set[int] = field(default_factory=set)
 
     def saw(self, person_id: int | None, day: datetime.date) -> None:
         if person_id is not None and day > self.last_seen.get(person_id, datetime.date.min):
@@ -263,11 +265,7 @@ class _PortfolioBuilder:
                                  [person.created_at for person in people], reason=HISTORY_REASON)
 
         directory = self.directory
-        # The program office's and the auditor's logins own nothing: they sign off and audit the others'.
-        keepers = {logins[PROGRAM_OFFICE], logins[AUDITOR]}
-        for index, (pk, person, (code, is_manager, is_technical)) in enumerate(zip(ids, people, roles)):
-            if index in keepers:
-                continue
+        for pk, person, (code, is_manager, is_technical) in zip(ids, people, roles):
             directory.members.setdefault(code, []).append(pk)
             if is_manager:
                 directory.managers.setdefault(code, []).append(pk)
@@ -277,6 +275,7 @@ class _PortfolioBuilder:
                 directory.leavers[pk] = person
         directory.mailboxes = ids[len(roles):]
         directory.login_people = {role: (ids[index], people[index]) for role, index in logins.items()}
+        directory.keepers = {ids[logins[PROGRAM_OFFICE]], ids[logins[AUDITOR]]}
 
     def record_leaving(self) -> None:
         """A second history record for each person who left, after the last thing they did."""
@@ -473,7 +472,16 @@ class _PortfolioBuilder:
         else:
             pool = directory.technical.get(unit_code) if rng.random() < 0.7 else None
             technical = rng.choice(pool or directory.technical["ITO"])
-        return business, technical
+        return self._not_a_keeper(business, directory.members[unit_code]), self._not_a_keeper(
+            technical, directory.technical.get(unit_code) or directory.technical["ITO"])
+
+    def _not_a_keeper(self, pick: int | None, pool: list[int]) -> int | None:
+        """`pick`, or when it is a keeper's login the next in `pool` who is not: drawn without the
+        random generator, so the rest of the portfolio is the same as ever for a seed."""
+        if pick not in self.directory.keepers:
+            return pick
+        others = [pk for pk in pool if pk not in self.directory.keepers]
+        return others[pool.index(pick) % len(others)] if pick in pool else others[0]
 
     def _stalled(self, path: list[str], days: list[datetime.date]) -> bool:
         """Stuck in validation or pilot past the policy's inactivity limit, and nobody touched it since then."""

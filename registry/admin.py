@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Count
 from django.http import Http404, HttpResponseRedirect
 from simple_history.admin import SimpleHistoryAdmin
@@ -392,6 +393,7 @@ class OMBDeterminationAdmin(ReadOnlyAdmin):
 
 @admin.register(PracticeRecord)
 class PracticeRecordAdmin(ReadOnlyAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["use_case", "practice", "status", "evidence_link", "updated_on"]
     list_filter = ["practice", "status"]
     list_select_related = ["use_case"]

@@ -407,6 +407,11 @@ class EUObligationSerializer(serializers.Serializer):
 
 
 class EUClassificationSerializer(serializers.ModelSerializer):
+    # Declared, not generated: DRF drops allow_blank from a read-only model field, and the
+    # schema would then leave out the blank these two hold outside an Annex III class.
+    annex_iii_area = serializers.ChoiceField(choices=AnnexIIIArea.choices, allow_blank=True, read_only=True)
+    derogation_condition = serializers.ChoiceField(choices=DerogationCondition.choices, allow_blank=True,
+                                                   read_only=True)
     classified_by = serializers.CharField(source="classified_by.username", read_only=True, default=None, allow_null=True)
     obligations = serializers.SerializerMethodField()
 

@@ -153,6 +153,8 @@ class UseCaseViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
                          actor=request.user)
         return Response(s.SignOffSerializer(given).data, status=status.HTTP_201_CREATED)
 
+    # The determinations are edits of the use case (a new version of it): like PUT and PATCH of
+    # the use case itself, they need the ETag read as If-Match (428 without it).
     @extend_schema(summary="Record the OMB M-25-21 high-impact determination (program office, Chief AI Officer)",
                    request=s.OMBDeterminationRequestSerializer, responses={200: s.UseCaseSerializer})
     @action(detail=True, methods=["put"], url_path="omb-determination", filter_backends=[])
@@ -161,7 +163,7 @@ class UseCaseViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
         serializer = s.OMBDeterminationRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        expected = expected_version(request, use_case, body_version=data.pop("version", None), required=False)
+        expected = expected_version(request, use_case, body_version=data.pop("version", None), required=True)
         determine_high_impact(use_case=use_case, actor=request.user, expected_version=expected, **data)
         return self.detail_response(use_case, serializer_class=s.UseCaseSerializer)
 
@@ -175,7 +177,7 @@ class UseCaseViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
         serializer = s.PracticeRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        expected = expected_version(request, use_case, body_version=data.pop("version", None), required=False)
+        expected = expected_version(request, use_case, body_version=data.pop("version", None), required=True)
         record_practice(use_case=use_case, practice=practice, actor=request.user, expected_version=expected, **data)
         return self.detail_response(use_case, serializer_class=s.UseCaseSerializer)
 
@@ -187,7 +189,7 @@ class UseCaseViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
         serializer = s.EUClassificationRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        expected = expected_version(request, use_case, body_version=data.pop("version", None), required=False)
+        expected = expected_version(request, use_case, body_version=data.pop("version", None), required=True)
         classify_eu(use_case=use_case, actor=request.user, expected_version=expected, **data)
         return self.detail_response(use_case, serializer_class=s.UseCaseSerializer)
 
@@ -251,6 +253,10 @@ class StageTransitionViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.Retr
 
 
 
+WAIVER_REFUSAL = OpenApiResponse(s.ErrorSerializer, description="The waiver's state does not allow it: "
+                                 "already in force, reported or revoked, or expired.")
+
+
 @extend_schema_view(
     list=extend_schema(summary="The waiver register: every waived minimum practice, soonest expiry first"),
     retrieve=extend_schema(summary="A waiver"),
@@ -272,7 +278,7 @@ class WaiverViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveModel
     def may_write(self, request):
         return True  # the services judge the role: a Chief AI Officer only
 
-    @extend_schema(request=s.WaiverRequestSerializer, responses={201: s.WaiverSerializer})
+    @extend_schema(request=s.WaiverRequestSerializer, responses={201: s.WaiverSerializer, 409: WAIVER_REFUSAL})
     def create(self, request, *args, **kwargs):
         serializer = s.WaiverRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -280,7 +286,7 @@ class WaiverViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveModel
         return self.detail_response(waiver, status_code=status.HTTP_201_CREATED, serializer_class=s.WaiverSerializer)
 
     @extend_schema(summary="Record the day the waiver was reported to OMB", request=s.WaiverReportSerializer,
-                   responses={200: s.WaiverSerializer})
+                   responses={200: s.WaiverSerializer, 409: WAIVER_REFUSAL})
     @action(detail=True, methods=["post"], filter_backends=[])
     def report(self, request, pk=None):
         waiver = self.get_object()
@@ -291,7 +297,7 @@ class WaiverViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveModel
         return self.detail_response(waiver, serializer_class=s.WaiverSerializer)
 
     @extend_schema(summary="Revoke the waiver before it expires", request=s.WaiverRevokeSerializer,
-                   responses={200: s.WaiverSerializer})
+                   responses={200: s.WaiverSerializer, 409: WAIVER_REFUSAL})
     @action(detail=True, methods=["post"], filter_backends=[])
     def revoke(self, request, pk=None):
         waiver = self.get_object()

@@ -27,6 +27,13 @@ def client(username, *groups):
     return api
 
 
+def put(api, use_case, path, body):
+    """A determination is an edit of the use case: it carries the ETag read as If-Match."""
+    version = UseCase.objects.get(pk=use_case.pk).version
+    return api.put(f"/api/use-cases/{use_case.pk}/{path}/", body, format="json",
+                   HTTP_IF_MATCH=f'"usecase-{use_case.pk}-v{version}"')
+
+
 def sign_off_url(use_case):
     return f"/api/use-cases/{use_case.pk}/sign-offs/"
 
@@ -71,15 +78,15 @@ def test_a_garbage_sign_off_is_a_400_naming_the_field(body, field, use_case):
 def test_the_use_case_shows_its_determinations_practices_waivers_and_sign_offs(use_case):
     office = client("olga", "program_office")
     caio = client("cleo", "chief_ai_officer")
-    office.put(f"/api/use-cases/{use_case.pk}/omb-determination/", {"is_high_impact": "high_impact"}, format="json")
-    office.put(f"/api/use-cases/{use_case.pk}/practices/testing_conducted/",
-               {"status": "done", "evidence_link": "https://wiki.example.com/test-report"}, format="json")
+    put(office, use_case, "omb-determination", {"is_high_impact": "high_impact"})
+    put(office, use_case, "practices/testing_conducted",
+        {"status": "done", "evidence_link": "https://wiki.example.com/test-report"})
     granted = caio.post("/api/waivers/", {"use_case": use_case.pk, "practice": "appeal_process",
                                           "justification": "Appeals go through the claims ombudsman.",
                                           "expires_on": "2099-01-01"}, format="json")
-    office.put(f"/api/use-cases/{use_case.pk}/eu-classification/",
-               {"role": "deployer", "risk_class": "high_risk_annex_iii", "annex_iii_area": "essential_services",
-                "rationale": "Decides on insurance claims."}, format="json")
+    put(office, use_case, "eu-classification",
+        {"role": "deployer", "risk_class": "high_risk_annex_iii", "annex_iii_area": "essential_services",
+         "rationale": "Decides on insurance claims."})
     office.post(sign_off_url(use_case), {"stage": "pilot", "outcome": "approved"}, format="json")
 
     body = office.get(f"/api/use-cases/{use_case.pk}/").json()
@@ -111,7 +118,7 @@ def test_the_use_case_shows_its_determinations_practices_waivers_and_sign_offs(u
     ("eu-classification", {"role": "deployer", "risk_class": "minimal"}, "rationale"),
 ])
 def test_a_garbage_determination_is_a_400_naming_the_field_and_writes_nothing(path, body, field, use_case):
-    response = client("olga", "program_office").put(f"/api/use-cases/{use_case.pk}/{path}/", body, format="json")
+    response = put(client("olga", "program_office"), use_case, path, body)
     assert response.status_code == 400 and field in response.json(), response.json()
     assert not (OMBDetermination.objects.exists() or PracticeRecord.objects.exists()
                 or EUClassification.objects.exists())
@@ -119,9 +126,18 @@ def test_a_garbage_determination_is_a_400_naming_the_field_and_writes_nothing(pa
 
 
 def test_an_unknown_practice_is_a_404(use_case):
-    response = client("olga", "program_office").put(
-        f"/api/use-cases/{use_case.pk}/practices/everything/", {"status": "done"}, format="json")
+    response = put(client("olga", "program_office"), use_case, "practices/everything", {"status": "done"})
     assert response.status_code == 404
+
+
+def test_a_determination_without_if_match_is_a_428_and_a_stale_one_a_412(use_case):
+    office = client("olga", "program_office")
+    missing = office.put(f"/api/use-cases/{use_case.pk}/omb-determination/", {"is_high_impact": "high_impact"},
+                         format="json")
+    stale = office.put(f"/api/use-cases/{use_case.pk}/omb-determination/", {"is_high_impact": "high_impact"},
+                       format="json", HTTP_IF_MATCH=f'"usecase-{use_case.pk}-v1"')
+    assert (missing.status_code, stale.status_code) == (428, 412)
+    assert not OMBDetermination.objects.exists()
 
 
 def test_the_waiver_register_lists_reports_and_revokes_for_a_chief_ai_officer(use_case):

@@ -20,7 +20,7 @@ from portfolio.services.scans import ALL_KINDS
 from registry.gates import next_stage_needs, practice_statuses, standing_sign_off, waived_practices
 from registry.models import (
     KPI,
-    SIGN_OFF_STAGES,
+    SIGN_OFF_STAGE_CHOICES,
     AnnexIIIArea,
     BusinessUnit,
     Decision,
@@ -444,7 +444,7 @@ class SignOffSerializer(serializers.ModelSerializer):
 
 
 class SignOffRequestSerializer(StrictSerializer):
-    stage = serializers.ChoiceField(choices=[(s.value, s.label) for s in SIGN_OFF_STAGES])
+    stage = serializers.ChoiceField(choices=SIGN_OFF_STAGE_CHOICES)
     outcome = serializers.ChoiceField(choices=SignOffOutcome.choices)
     note = Text(max_length=MAX_TEXT, required=False, allow_blank=True, default="",
                 help_text="What was checked; required when requesting changes.")

@@ -587,6 +587,7 @@ class SignOffOutcome(models.TextChoices):
 
 
 SIGN_OFF_STAGES = (Stage.PILOT, Stage.PRODUCTION)
+SIGN_OFF_STAGE_CHOICES = [(stage.value, stage.label) for stage in SIGN_OFF_STAGES]
 
 
 class SignOff(models.Model):
@@ -597,7 +598,7 @@ class SignOff(models.Model):
     """
 
     use_case = models.ForeignKey(UseCase, on_delete=models.PROTECT, related_name="sign_offs")
-    stage = models.CharField(max_length=20, choices=[(s.value, s.label) for s in SIGN_OFF_STAGES])
+    stage = models.CharField(max_length=20, choices=SIGN_OFF_STAGE_CHOICES)
     outcome = models.CharField(max_length=20, choices=SignOffOutcome.choices)
     note = models.TextField(blank=True, max_length=5000)
     signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sign_offs")

@@ -10,7 +10,7 @@ from portfolio.models import FindingKind, FindingStatus
 from registry.gates import ALLOWED_MOVES
 from registry.models import (
     KPI,
-    SIGN_OFF_STAGES,
+    SIGN_OFF_STAGE_CHOICES,
     VALUE_CHAIN_LAYERS,
     AnnexIIIArea,
     BusinessUnit,
@@ -248,7 +248,7 @@ class SignOffForm(forms.Form):
     """An approver's judgement on the use case entering its next stage (the rules are
     `registry.services.sign_offs.sign_off`'s)."""
 
-    stage = forms.ChoiceField(widget=forms.HiddenInput, choices=[(s.value, s.label) for s in SIGN_OFF_STAGES])
+    stage = forms.ChoiceField(widget=forms.HiddenInput, choices=SIGN_OFF_STAGE_CHOICES)
     outcome = forms.ChoiceField(label="Outcome", choices=SignOffOutcome.choices, widget=forms.RadioSelect)
     note = forms.CharField(label="Note", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2}),
                            help_text="What you checked; which changes are needed when you ask for changes.")

@@ -18,7 +18,7 @@ class RolePermission(BasePermission):
         if not (user and user.is_authenticated):
             return False  # DRF answers 401 with WWW-Authenticate
         if not access.has_role(user):
-            self.message = "Your login has no Last Mile role (program office, business owner or auditor)."
+            self.message = "Your login has no Last Mile role (program office, business owner, auditor, Chief AI Officer or approver)."
             return False
         if request.method in SAFE_METHODS:
             return True

@@ -3,6 +3,7 @@
 from django.db.models import Prefetch, QuerySet
 
 from portfolio.models import Finding, ScanRun
+from registry.selectors.gates import with_gate_facts
 from registry.models import KPI, BusinessUnit, Decision, KPIObservation, Person, StageTransition, UseCase
 
 
@@ -50,9 +51,9 @@ def label_use_case_rows(rows: list[dict]) -> list[dict]:
 
 def use_case_detail() -> QuerySet[UseCase]:
     """Everything the detail and the next stage's gate read, in a fixed number of queries."""
-    return UseCase.objects.select_related(
+    return with_gate_facts(UseCase.objects.select_related(
         "business_unit", "business_owner", "technical_owner", "decision", "decision__owner"
-    ).prefetch_related(Prefetch("kpis", queryset=KPI.objects.order_by("name")), "friction_points")
+    ).prefetch_related(Prefetch("kpis", queryset=KPI.objects.order_by("name")), "friction_points"))
 
 
 def kpi_observations() -> QuerySet[KPIObservation]:

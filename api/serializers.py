@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import re
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
@@ -16,19 +17,33 @@ from rest_framework.relations import MANY_RELATION_KWARGS
 from core.text import collapse_whitespace, normalise_email
 from portfolio.models import Finding, ScanRun
 from portfolio.services.scans import ALL_KINDS
-from registry.gates import next_stage_needs
+from registry.gates import next_stage_needs, practice_statuses, standing_sign_off, waived_practices
 from registry.models import (
     KPI,
+    SIGN_OFF_STAGE_CHOICES,
+    AnnexIIIArea,
     BusinessUnit,
     Decision,
+    DerogationCondition,
+    EUClassification,
+    EURiskClass,
+    EURole,
     Frequency,
     FrictionPoint,
+    HighImpact,
     KPIObservation,
+    OMBDetermination,
     Person,
+    Practice,
+    PracticeStatus,
+    SignOff,
+    SignOffOutcome,
     Stage,
     StageTransition,
     UseCase,
+    Waiver,
 )
+from registry.selectors.determinations import obligations_for
 
 MAX_TEXT = 5000
 EARLIEST_SCAN_DATE = datetime.date(2000, 1, 1)
@@ -346,6 +361,140 @@ class ConditionSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+# Determinations and sign-offs --------------------------------------------------------------------
+
+
+class OMBDeterminationSerializer(serializers.ModelSerializer):
+    determined_by = serializers.CharField(source="determined_by.username", read_only=True, default=None, allow_null=True)
+    is_high_impact_label = serializers.CharField(source="get_is_high_impact_display", read_only=True)
+
+    class Meta:
+        model = OMBDetermination
+        fields = ["is_high_impact", "is_high_impact_label", "hi_justification", "hi_potential_impacts",
+                  "determined_on", "determined_by"]
+        read_only_fields = fields
+
+
+class PracticeSerializer(serializers.Serializer):
+    practice = serializers.ChoiceField(choices=Practice.choices)
+    label = serializers.CharField()
+    status = serializers.ChoiceField(choices=PracticeStatus.choices)
+    evidence_link = serializers.CharField()
+    evidence_note = serializers.CharField()
+    waived = serializers.BooleanField(help_text="A waiver of it is in force today.")
+
+
+class WaiverSerializer(serializers.ModelSerializer):
+    granted_by = serializers.CharField(source="granted_by.username", read_only=True, default=None, allow_null=True)
+    in_force = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Waiver
+        fields = ["id", "use_case", "practice", "justification", "granted_on", "expires_on", "reported_on",
+                  "granted_by", "revoked_on", "revoked_reason", "in_force"]
+        read_only_fields = fields
+
+    def get_in_force(self, waiver) -> bool:
+        return waiver.in_force(timezone.localdate())
+
+
+class EUObligationSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    title = serializers.CharField()
+    article = serializers.CharField()
+    applies_from = serializers.DateField()
+    applies_now = serializers.BooleanField()
+
+
+class EUClassificationSerializer(serializers.ModelSerializer):
+    # Declared, not generated: DRF drops allow_blank from a read-only model field, and the
+    # schema would then leave out the blank these two hold outside an Annex III class.
+    annex_iii_area = serializers.ChoiceField(choices=AnnexIIIArea.choices, allow_blank=True, read_only=True)
+    derogation_condition = serializers.ChoiceField(choices=DerogationCondition.choices, allow_blank=True,
+                                                   read_only=True)
+    classified_by = serializers.CharField(source="classified_by.username", read_only=True, default=None, allow_null=True)
+    obligations = serializers.SerializerMethodField()
+
+    class Meta:
+        model = EUClassification
+        fields = ["role", "risk_class", "annex_iii_area", "derogation_condition", "profiles_natural_persons",
+                  "transparency_art50", "rationale", "classified_on", "classified_by", "obligations"]
+        read_only_fields = fields
+
+    @extend_schema_field(EUObligationSerializer(many=True))
+    def get_obligations(self, classification) -> list[dict]:
+        today = timezone.localdate()
+        return [{"code": o.code, "title": o.title, "article": o.article, "applies_from": o.applies_from,
+                 "applies_now": o.applies_from <= today} for o in obligations_for(classification)]
+
+
+class SignOffSerializer(serializers.ModelSerializer):
+    signed_by = serializers.CharField(source="signed_by.username", read_only=True)
+    counts = serializers.SerializerMethodField(
+        help_text="Whether it decides its stage's gate now: the latest given on the gate conditions as they are.")
+
+    class Meta:
+        model = SignOff
+        fields = ["id", "use_case", "stage", "outcome", "note", "signed_by", "signed_at", "counts"]
+        read_only_fields = fields
+
+    def get_counts(self, sign_off) -> bool:
+        standing = standing_sign_off(sign_off.use_case, sign_off.stage)
+        return standing is not None and standing.pk == sign_off.pk
+
+
+class SignOffRequestSerializer(StrictSerializer):
+    stage = serializers.ChoiceField(choices=SIGN_OFF_STAGE_CHOICES)
+    outcome = serializers.ChoiceField(choices=SignOffOutcome.choices)
+    note = Text(max_length=MAX_TEXT, required=False, allow_blank=True, default="",
+                help_text="What was checked; required when requesting changes.")
+
+
+class OMBDeterminationRequestSerializer(StrictSerializer):
+    is_high_impact = serializers.ChoiceField(choices=HighImpact.choices)
+    hi_justification = Text(max_length=MAX_TEXT, required=False, allow_blank=True, default="",
+                            help_text="Required for presumed_not_high_impact.")
+    hi_potential_impacts = Text(max_length=MAX_TEXT, required=False, allow_blank=True, default="")
+    version = VersionField()
+
+
+class PracticeRequestSerializer(StrictSerializer):
+    status = serializers.ChoiceField(choices=PracticeStatus.choices)
+    evidence_link = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
+    evidence_note = Text(max_length=MAX_TEXT, required=False, allow_blank=True, default="",
+                         help_text="Done needs a link or a note; not applicable needs a note.")
+    version = VersionField()
+
+
+class EUClassificationRequestSerializer(StrictSerializer):
+    role = serializers.ChoiceField(choices=EURole.choices)
+    risk_class = serializers.ChoiceField(choices=EURiskClass.choices)
+    annex_iii_area = serializers.ChoiceField(choices=AnnexIIIArea.choices, required=False, allow_blank=True, default="")
+    derogation_condition = serializers.ChoiceField(choices=DerogationCondition.choices, required=False,
+                                                   allow_blank=True, default="")
+    profiles_natural_persons = Boolean(required=False, default=False)
+    transparency_art50 = Boolean(required=False, default=False)
+    rationale = Text(max_length=MAX_TEXT)
+    version = VersionField()
+
+
+class WaiverRequestSerializer(StrictSerializer):
+    use_case = RelatedId(queryset=UseCase.objects.all())
+    practice = serializers.ChoiceField(choices=Practice.choices)
+    justification = Text(max_length=MAX_TEXT)
+    granted_on = Date(required=False, help_text="Default today.")
+    expires_on = Date()
+    reported_on = Date(required=False, allow_null=True, default=None)
+
+
+class WaiverReportSerializer(StrictSerializer):
+    reported_on = Date()
+
+
+class WaiverRevokeSerializer(StrictSerializer):
+    reason = Text(max_length=MAX_TEXT)
+
+
 class UseCaseListSerializer(serializers.ModelSerializer):
     business_unit_name = serializers.CharField(source="business_unit.name", read_only=True)
     business_owner_email = serializers.EmailField(source="business_owner.email", read_only=True, default=None, allow_null=True)
@@ -371,6 +520,11 @@ class UseCaseSerializer(StrictModelSerializer):
     kpis = KPISerializer(many=True, read_only=True)
     next_stage = serializers.SerializerMethodField()
     next_stage_needs = serializers.SerializerMethodField()
+    omb_determination = serializers.SerializerMethodField()
+    practices = serializers.SerializerMethodField()
+    waivers = WaiverSerializer(many=True, read_only=True)
+    eu_classification = serializers.SerializerMethodField()
+    sign_offs = SignOffSerializer(many=True, read_only=True)
     version = VersionField()
 
     class Meta:
@@ -381,7 +535,8 @@ class UseCaseSerializer(StrictModelSerializer):
             "technical_owner_confirmed_on", "stage", "stage_entered_on", "data_readiness",
             "infrastructure_readiness", "model_readiness", "orchestration_readiness", "inference_readiness",
             "friction_points", "expected_annual_value", "monitoring_plan", "kpis", "next_stage",
-            "next_stage_needs", "version", "created_at", "updated_at",
+            "next_stage_needs", "omb_determination", "practices", "waivers", "eu_classification", "sign_offs",
+            "version", "created_at", "updated_at",
         ]
         read_only_fields = [
             "id", "business_owner_confirmed_on", "technical_owner_confirmed_on", "stage", "stage_entered_on",
@@ -408,6 +563,35 @@ class UseCaseSerializer(StrictModelSerializer):
     @extend_schema_field(ConditionSerializer(many=True))
     def get_next_stage_needs(self, use_case) -> list[dict]:
         return self._conditions(self._needs(use_case)[1])
+
+    @staticmethod
+    def _related(use_case, relation):
+        try:
+            return getattr(use_case, relation)
+        except ObjectDoesNotExist:
+            return None
+
+    @extend_schema_field(OMBDeterminationSerializer(allow_null=True))
+    def get_omb_determination(self, use_case) -> dict | None:
+        determination = self._related(use_case, "omb_determination")
+        return OMBDeterminationSerializer(determination).data if determination else None
+
+    @extend_schema_field(PracticeSerializer(many=True))
+    def get_practices(self, use_case) -> list[dict]:
+        records = {record.practice: record for record in use_case.practices.all()}
+        waived = waived_practices(use_case, timezone.localdate())
+        return [
+            {"practice": practice, "label": Practice(practice).label, "status": status,
+             "evidence_link": records[practice].evidence_link if practice in records else "",
+             "evidence_note": records[practice].evidence_note if practice in records else "",
+             "waived": practice in waived}
+            for practice, status in practice_statuses(use_case).items()
+        ]
+
+    @extend_schema_field(EUClassificationSerializer(allow_null=True))
+    def get_eu_classification(self, use_case) -> dict | None:
+        classification = self._related(use_case, "eu_classification")
+        return EUClassificationSerializer(classification).data if classification else None
 
 
 

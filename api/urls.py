@@ -21,6 +21,7 @@ router.register("decisions", decisions.DecisionViewSet, basename="decision")
 router.register("use-cases", use_cases.UseCaseViewSet, basename="use-case")
 router.register("kpi-observations", use_cases.KPIObservationViewSet, basename="kpi-observation")
 router.register("stage-transitions", use_cases.StageTransitionViewSet, basename="stage-transition")
+router.register("waivers", use_cases.WaiverViewSet, basename="waiver")
 router.register("findings", findings.FindingViewSet, basename="finding")
 router.register("scan-runs", findings.ScanRunViewSet, basename="scan-run")
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -40,6 +41,8 @@ from registry.models import (
     KPIDirection,
     KPIObservation,
     Person,
+    SignOff,
+    SignOffOutcome,
     Stage,
     StageTransition,
     TransitionSource,
@@ -121,6 +124,8 @@ class _Directory:
     leavers: dict[int, PersonRow] = field(default_factory=dict)
     last_seen: dict[int, datetime.date] = field(default_factory=dict)
     login_people: dict[str, tuple[int, PersonRow]] = field(default_factory=dict)
+    # The program office's and the auditor's logins own nothing: they sign off and audit the others'.
+    keepers: set[int] = field(default_factory=set)
 
     def saw(self, person_id: int | None, day: datetime.date) -> None:
         if person_id is not None and day > self.last_seen.get(person_id, datetime.date.min):
@@ -270,6 +275,7 @@ class _PortfolioBuilder:
                 directory.leavers[pk] = person
         directory.mailboxes = ids[len(roles):]
         directory.login_people = {role: (ids[index], people[index]) for role, index in logins.items()}
+        directory.keepers = {ids[logins[PROGRAM_OFFICE]], ids[logins[AUDITOR]]}
 
     def record_leaving(self) -> None:
         """A second history record for each person who left, after the last thing they did."""
@@ -466,7 +472,16 @@ class _PortfolioBuilder:
         else:
             pool = directory.technical.get(unit_code) if rng.random() < 0.7 else None
             technical = rng.choice(pool or directory.technical["ITO"])
-        return business, technical
+        return self._not_a_keeper(business, directory.members[unit_code]), self._not_a_keeper(
+            technical, directory.technical.get(unit_code) or directory.technical["ITO"])
+
+    def _not_a_keeper(self, pick: int | None, pool: list[int]) -> int | None:
+        """`pick`, or when it is a keeper's login the next in `pool` who is not: drawn without the
+        random generator, so the rest of the portfolio is the same as ever for a seed."""
+        if pick not in self.directory.keepers:
+            return pick
+        others = [pk for pk in pool if pk not in self.directory.keepers]
+        return others[pool.index(pick) % len(others)] if pick in pool else others[0]
 
     def _stalled(self, path: list[str], days: list[datetime.date]) -> bool:
         """Stuck in validation or pilot past the policy's inactivity limit, and nobody touched it since then."""
@@ -716,4 +731,31 @@ def seed_demo_portfolio(
         builder.write_all_use_cases()
         builder.record_leaving()
         logins = create_logins(builder.login_people())
+        record_sign_offs(next(login.username for login in logins if login.role == PROGRAM_OFFICE))
         return builder.summary(logins)
+
+
+SIGN_OFF_NOTES = {
+    Stage.PILOT: ["Data checked with the owner; pilot scope agreed.", "Pilot plan and exit criteria reviewed.",
+                  "Execution point confirmed with operations."],
+    Stage.PRODUCTION: ["KPI baseline and target agreed; monitoring plan reviewed.",
+                       "Pilot results reviewed against the KPI target.", "Run book and fallback reviewed."],
+}
+# The demo's history was not gated as it happened: its sign-offs carry no fingerprint of the
+# gate conditions then, so none can ever count for a move still to come.
+DEMO_FINGERPRINT = "demo: gate conditions not recorded"
+
+
+def record_sign_offs(username: str) -> None:
+    """Every move into pilot or production in the demo's history was signed off, an hour
+    before, by the program office login (who owns no use case)."""
+    signer = get_user_model().objects.get(username=username)
+    forward = Q(from_stage=Stage.VALIDATING, to_stage=Stage.PILOT) | Q(from_stage=Stage.PILOT, to_stage=Stage.PRODUCTION)
+    moves = StageTransition.objects.filter(forward).order_by("pk").values_list("pk", "use_case_id", "to_stage", "occurred_at")
+    SignOff.objects.bulk_create(
+        (SignOff(use_case_id=use_case_id, stage=stage, outcome=SignOffOutcome.APPROVED, signed_by=signer,
+                 note=SIGN_OFF_NOTES[stage][pk % len(SIGN_OFF_NOTES[stage])],
+                 signed_at=occurred_at - datetime.timedelta(hours=1), gate_fingerprint=DEMO_FINGERPRINT)
+         for pk, use_case_id, stage, occurred_at in moves.iterator(chunk_size=CHUNK_SIZE)),
+        batch_size=CHUNK_SIZE,
+    )

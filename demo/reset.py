@@ -7,7 +7,7 @@ import graphlib
 from django.apps import apps
 from django.db import models, transaction
 
-from registry.models import BusinessUnit, Decision, FrictionPoint, Person, UseCase
+from registry.models import BusinessUnit, Decision, EUObligation, FrictionPoint, Person, UseCase
 
 
 class RegistryNotEmpty(Exception):
@@ -32,10 +32,11 @@ def registry_holds_data() -> bool:
 def _models_to_clear() -> list[type[models.Model]]:
     """Registry tables (history included) and, anywhere, tables whose rows point at them.
 
-    Ordered so that rows pointing at others go first. Friction points are reference data
-    from a migration and stay.
+    Ordered so that rows pointing at others go first. Friction points and the EU AI Act's
+    obligations are reference data from a migration and stay.
     """
-    doomed = {m for m in apps.get_app_config("registry").get_models(include_auto_created=True) if m is not FrictionPoint}
+    doomed = {m for m in apps.get_app_config("registry").get_models(include_auto_created=True)
+              if m not in (FrictionPoint, EUObligation)}
     all_models = apps.get_models(include_auto_created=True)
     while True:
         referrers = {

@@ -27,7 +27,11 @@ from .models import Decision, Person, UseCase
 PROGRAM_OFFICE = "program_office"
 BUSINESS_OWNER = "business_owner"
 AUDITOR = "auditor"
-ROLE_GROUPS = (PROGRAM_OFFICE, BUSINESS_OWNER, AUDITOR)
+# Granted by the program office beside the three roles above: the Chief AI Officer waives minimum
+# practices; an approver signs off gates for the use cases of their own business unit.
+CHIEF_AI_OFFICER = "chief_ai_officer"
+APPROVER = "approver"
+ROLE_GROUPS = (PROGRAM_OFFICE, BUSINESS_OWNER, AUDITOR, CHIEF_AI_OFFICER, APPROVER)
 
 
 def require(allowed: bool, message: str) -> None:
@@ -66,10 +70,24 @@ def is_business_owner(user) -> bool:
     return not is_auditor(user) and user.is_authenticated and BUSINESS_OWNER in _group_names(user)
 
 
+def is_chief_ai_officer(user) -> bool:
+    if user is None or is_system(user):
+        return False
+    return not is_auditor(user) and user.is_authenticated and (
+        user.is_superuser or CHIEF_AI_OFFICER in _group_names(user))
+
+
+def is_approver(user) -> bool:
+    if user is None or is_system(user):
+        return False
+    return not is_auditor(user) and user.is_authenticated and APPROVER in _group_names(user)
+
+
 def has_role(user) -> bool:
-    """Signed in with one of CONTRACT.md's roles (a superuser counts as program office): who
-    may read the registry at all."""
-    return is_auditor(user) or is_program_office(user) or is_business_owner(user)
+    """Signed in with one of the roles (a superuser counts as program office): who may read the
+    registry at all."""
+    return (is_auditor(user) or is_program_office(user) or is_business_owner(user) or is_chief_ai_officer(user)
+            or is_approver(user))
 
 
 def is_writer(user) -> bool:
@@ -171,6 +189,49 @@ def can_confirm_decision_ownership(user, decision: Decision) -> bool:
     return person is not None and decision.owner_id == person.pk
 
 
+def can_determine(user) -> bool:
+    """OMB high-impact determinations and EU AI Act classifications are the program office's
+    and the Chief AI Officer's: an owner does not classify their own use case out of the rules."""
+    return is_program_office(user) or is_chief_ai_officer(user)
+
+
+def can_record_practice(user, use_case: UseCase) -> bool:
+    """The minimum practices are work on the use case: whoever may change it records them."""
+    return can_change_use_case(user, use_case)
+
+
+def can_waive(user) -> bool:
+    """Only a Chief AI Officer waives a minimum practice (or the system recording one an
+    inventory reports)."""
+    return is_system(user) or is_chief_ai_officer(user)
+
+
+def can_keep_eu_dates(user) -> bool:
+    return is_program_office(user)
+
+
+def is_use_case_owner(user, use_case: UseCase) -> bool:
+    person = person_for_user(user)
+    return person is not None and person.pk in (use_case.business_owner_id, use_case.technical_owner_id)
+
+
+def may_approve(user, use_case: UseCase) -> bool:
+    """Holds a role that signs off this use case's gates: the program office anywhere, an
+    approver in their own business unit. A sign-off is a person's judgement: never the system's."""
+    if is_system(user) or user is None or not user.is_authenticated:
+        return False
+    if is_program_office(user):
+        return True
+    person = person_for_user(user)
+    return (is_approver(user) and person is not None and person.business_unit_id is not None
+            and person.business_unit_id == use_case.business_unit_id)
+
+
+def can_sign_off(user, use_case: UseCase) -> bool:
+    """Separation of duties: an approver who is neither the business nor the technical owner."""
+    return may_approve(user, use_case) and not is_use_case_owner(user, use_case)
+
+
 def can_see_portfolio(user) -> bool:
     """The dashboard is the program office's; auditors see everything."""
     return is_program_office(user) or is_auditor(user)
@@ -192,6 +253,9 @@ class Offer:
     confirm: bool = False
     record_kpi: bool = False
     attach: bool = False
+    sign_off: bool = False
+    determine: bool = False
+    waive: bool = False
 
 
 def offer_use_case(actor, use_case: UseCase | None) -> Offer:
@@ -199,6 +263,9 @@ def offer_use_case(actor, use_case: UseCase | None) -> Offer:
         change=can_change_use_case(actor, use_case),
         confirm=use_case is not None and can_confirm_use_case_ownership(actor, use_case),
         record_kpi=can_record_kpi(actor, use_case),
+        sign_off=use_case is not None and can_sign_off(actor, use_case),
+        determine=use_case is not None and can_determine(actor),
+        waive=use_case is not None and can_waive(actor),
     )
 
 
@@ -244,7 +311,8 @@ def _load(queryset, pk, what: str):
 
 
 def require_role(actor) -> None:
-    require(has_role(actor), "Your login has no Last Mile role (program office, business owner or auditor).")
+    require(has_role(actor), "Your login has no Last Mile role (program office, business owner, auditor, "
+                             "Chief AI Officer or approver).")
 
 
 def access_decision(actor, pk, *, to_change: bool = False, queryset=None) -> Decision:

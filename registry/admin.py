@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Count
 from django.http import Http404, HttpResponseRedirect
 from simple_history.admin import SimpleHistoryAdmin
@@ -13,18 +14,26 @@ from core.text import normalise_email
 
 from .services.directory import save_business_unit, save_person
 from .services.kpis import add_kpi, edit_kpi, record_kpi_observation
+from .services.determinations import set_obligation_date
 from .services.lifecycle import move_use_case
+from .services.sign_offs import sign_off
 from .services.use_cases import edit_use_case, register_use_case
 from .models import (
     KPI,
     BusinessUnit,
     Decision,
+    EUClassification,
+    EUObligation,
     FrictionPoint,
     KPIObservation,
+    OMBDetermination,
     Person,
+    PracticeRecord,
+    SignOff,
     StageTransition,
     TransitionSource,
     UseCase,
+    Waiver,
 )
 
 
@@ -366,3 +375,97 @@ class KPIObservationAdmin(RoleAwareAdmin):
             kpi=obj.kpi, observed_on=obj.observed_on, value=obj.value, actor=request.user
         )
         obj.pk = saved.pk  # so the admin's log and message name the row the service wrote
+
+
+# Determinations and sign-offs: written by their services (pages, API); the admin shows them with
+# their history. Two things are done here too: a sign-off (through the same service, so an owner
+# is refused as anywhere else) and the date an EU AI Act obligation applies from.
+
+
+@admin.register(OMBDetermination)
+class OMBDeterminationAdmin(ReadOnlyAdmin):
+    list_display = ["use_case", "is_high_impact", "determined_on", "determined_by"]
+    list_filter = ["is_high_impact"]
+    list_select_related = ["use_case", "determined_by"]
+    search_fields = ["use_case__title", "use_case__external_id", "hi_justification"]
+    date_hierarchy = "determined_on"
+
+
+@admin.register(PracticeRecord)
+class PracticeRecordAdmin(ReadOnlyAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    list_display = ["use_case", "practice", "status", "evidence_link", "updated_on"]
+    list_filter = ["practice", "status"]
+    list_select_related = ["use_case"]
+    search_fields = ["use_case__title", "use_case__external_id", "evidence_note"]
+
+
+@admin.register(Waiver)
+class WaiverAdmin(ReadOnlyAdmin):
+    list_display = ["use_case", "practice", "granted_on", "expires_on", "reported_on", "revoked_on", "granted_by"]
+    list_filter = ["practice"]
+    list_select_related = ["use_case", "granted_by"]
+    search_fields = ["use_case__title", "use_case__external_id", "justification"]
+    date_hierarchy = "expires_on"
+
+
+@admin.register(EUClassification)
+class EUClassificationAdmin(ReadOnlyAdmin):
+    list_display = ["use_case", "role", "risk_class", "annex_iii_area", "transparency_art50", "classified_on"]
+    list_filter = ["role", "risk_class", "annex_iii_area"]
+    list_select_related = ["use_case"]
+    search_fields = ["use_case__title", "use_case__external_id", "rationale"]
+
+
+class EUObligationForm(forms.ModelForm):
+    reason = forms.CharField(help_text="Why the date moved, e.g. the amending act.", max_length=500)
+
+    class Meta:
+        model = EUObligation
+        fields = ["applies_from"]
+
+
+@admin.register(EUObligation)
+class EUObligationAdmin(RoleAwareAdmin):
+    """The dates the EU AI Act's obligations apply from: the program office moves them when the
+    law does. Which obligations exist, and whom they bind, comes with the product."""
+
+    form = EUObligationForm
+    list_display = ["title", "article", "applies_from", "roles", "risk_classes"]
+    readonly_fields = ["code", "title", "article", "roles", "risk_classes"]
+    fields = ["code", "title", "article", "roles", "risk_classes", "applies_from", "reason"]
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        set_obligation_date(obligation=obj, applies_from=form.cleaned_data["applies_from"], actor=request.user,
+                            reason=form.cleaned_data["reason"])
+
+
+@admin.register(SignOff)
+class SignOffAdmin(RoleAwareAdmin):
+    """Sign-offs are written once: added through the sign-off service, never changed or deleted."""
+
+    list_display = ["signed_at", "use_case", "stage", "outcome", "signed_by", "note"]
+    list_filter = ["stage", "outcome"]
+    list_select_related = ["use_case", "signed_by"]
+    search_fields = ["use_case__title", "use_case__external_id", "note", "signed_by__username"]
+    autocomplete_fields = ["use_case"]
+    fields = ["use_case", "stage", "outcome", "note"]
+    date_hierarchy = "signed_at"
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        given = sign_off(use_case=obj.use_case, stage=obj.stage, outcome=obj.outcome, note=obj.note,
+                         actor=request.user)
+        # so the admin's log and message name the row the service wrote
+        obj.pk, obj.signed_by, obj.signed_at = given.pk, given.signed_by, given.signed_at

@@ -8,11 +8,20 @@ only function that changes a use case's stage in the product.
 
 from __future__ import annotations
 
+import datetime
+import hashlib
+import json
 from dataclasses import dataclass
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.utils import timezone
 
 from core.errors import Refused
 
-from .models import READINESS_ORDER, Readiness, Stage, UseCase
+from .models import (
+    READINESS_ORDER, SIGN_OFF_STAGES, VALUE_CHAIN_LAYERS, EURiskClass, HighImpact, Practice, PracticeStatus, Readiness,
+    SignOff, SignOffOutcome, Stage, UseCase,
+)
 
 FORWARD_MOVES = {
     (Stage.PROPOSED, Stage.VALIDATING),
@@ -137,8 +146,115 @@ GATES = {
 }
 
 
-def unmet_conditions(use_case: UseCase, to_stage: str, *, reason: str = "") -> list[Condition]:
-    """Everything that stands between `use_case` and `to_stage`; empty when the move may go."""
+# Determinations and sign-offs --------------------------------------------------------------------
+
+
+def _one(use_case: UseCase, relation: str):
+    try:
+        return getattr(use_case, relation)
+    except ObjectDoesNotExist:
+        return None
+
+
+def is_high_impact(use_case: UseCase) -> bool:
+    determination = _one(use_case, "omb_determination")
+    return determination is not None and determination.is_high_impact == HighImpact.HIGH_IMPACT
+
+
+def is_prohibited(use_case: UseCase) -> bool:
+    classification = _one(use_case, "eu_classification")
+    return classification is not None and classification.risk_class == EURiskClass.PROHIBITED
+
+
+def practice_statuses(use_case: UseCase) -> dict[str, str]:
+    """Every minimum practice's status; one with no record has not started."""
+    recorded = {record.practice: record.status for record in use_case.practices.all()}
+    return {practice: recorded.get(practice, PracticeStatus.NOT_STARTED) for practice in Practice.values}
+
+
+def waived_practices(use_case: UseCase, on: datetime.date) -> set[str]:
+    return {waiver.practice for waiver in use_case.waivers.all() if waiver.in_force(on)}
+
+
+def _practices_gate(use_case: UseCase, on: datetime.date) -> list[Condition]:
+    """A high-impact use case enters pilot or production only with every minimum practice done
+    or waived. "Not applicable" is not an exit: M-25-21 leaves out a practice only by waiver."""
+    if not is_high_impact(use_case):
+        return []
+    waived = waived_practices(use_case, on)
+    return [
+        Condition(f"practice_{practice}",
+                  f"high-impact: the minimum practice '{Practice(practice).label}' is "
+                  f"{PracticeStatus(status).label.lower()}, neither done nor waived")
+        for practice, status in practice_statuses(use_case).items()
+        if status != PracticeStatus.DONE and practice not in waived
+    ]
+
+
+def gate_fingerprint(use_case: UseCase) -> str:
+    """The fingerprint of a use case's gate conditions: what a sign-off approves.
+
+    The gate conditions are every fact the gates into pilot and production read, and where
+    the use case stands: its stage and latest stage transition; its decision (statement,
+    owner, frequency, cost of error, execution point); its business and technical owners (and
+    whether each is still with the company); the readiness of each layer; its monitoring
+    plan; its KPIs' names, baselines and targets; its OMB determination; each minimum
+    practice's status; its waivers (practice, grant, expiry, revocation); its EU AI Act role
+    and class. A sign-off counts only while this fingerprint is what it was when it was given,
+    so any change to one of them (a stage move included) needs a new sign-off; edits to
+    anything else (title, summary, evidence wording) do not. Undoing a change restores the
+    state that was approved, and with it the sign-off.
+    """
+    decision = use_case.decision
+    determination = _one(use_case, "omb_determination")
+    classification = _one(use_case, "eu_classification")
+    latest = max(((t.occurred_at, t.pk) for t in use_case.transitions.all()), default=(None, None))[1]
+    facts = {
+        "stage": [use_case.stage, latest],
+        "decision": [decision.pk, decision.statement, decision.owner_id, decision.frequency,
+                     str(decision.cost_of_error), decision.execution_point, decision.is_defined],
+        "owners": [[owner.pk, owner.active] if owner else None
+                   for owner in (use_case.business_owner, use_case.technical_owner)],
+        "readiness": [use_case.readiness(layer) for layer in VALUE_CHAIN_LAYERS],
+        "monitoring_plan": use_case.monitoring_plan,
+        "kpis": sorted([kpi.name, str(kpi.baseline), str(kpi.target)] for kpi in use_case.kpis.all()),
+        "omb": determination.is_high_impact if determination else None,
+        "practices": practice_statuses(use_case),
+        "waivers": sorted([w.pk, w.practice, str(w.granted_on), str(w.expires_on), str(w.revoked_on)]
+                          for w in use_case.waivers.all()),
+        "eu": [classification.role, classification.risk_class] if classification else None,
+    }
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+
+
+def standing_sign_off(use_case: UseCase, stage: str) -> SignOff | None:
+    """The sign-off that decides `stage`'s gate: the latest one given on the gate conditions as
+    they are now; earlier ones, and any given before a change to them, no longer count."""
+    fingerprint = None
+    for sign_off in sorted(use_case.sign_offs.all(), key=lambda s: (s.signed_at, s.pk), reverse=True):
+        if sign_off.stage != stage:
+            continue
+        fingerprint = fingerprint or gate_fingerprint(use_case)
+        if sign_off.gate_fingerprint == fingerprint:
+            return sign_off
+    return None
+
+
+def _sign_off_gate(use_case: UseCase, to_stage: str) -> list[Condition]:
+    sign_off = standing_sign_off(use_case, to_stage)
+    if sign_off is None:
+        return [Condition("sign_off", f"no sign-off for {to_stage} since the gate conditions last changed "
+                                      "(from the program office or an approver of the unit, not an owner)")]
+    if sign_off.outcome == SignOffOutcome.CHANGES_REQUESTED:
+        note = f": {sign_off.note}" if sign_off.note else ""
+        return [Condition("sign_off", f"{sign_off.signed_by} requested changes for {to_stage}{note}")]
+    return []
+
+
+def unmet_conditions(use_case: UseCase, to_stage: str, *, reason: str = "",
+                     on: datetime.date | None = None) -> list[Condition]:
+    """Everything that stands between `use_case` and `to_stage` on day `on` (default today);
+    empty when the move may go."""
     from_stage = use_case.stage
     if from_stage == to_stage:
         return [Condition("same_stage", f"the use case is already in {to_stage}")]
@@ -150,8 +266,14 @@ def unmet_conditions(use_case: UseCase, to_stage: str, *, reason: str = "") -> l
         return [Condition("reason", "retiring a use case needs a reason")]
     if (from_stage, to_stage) in BACKWARD_MOVES:
         return []
+    if to_stage != Stage.RETIRED and is_prohibited(use_case):
+        return [Condition("prohibited_practice", "the EU AI Act prohibits this practice (Art. 5): it cannot move forward")]
     gate = GATES.get(to_stage)
-    return gate(use_case) if gate else []
+    unmet = gate(use_case) if gate else []
+    if to_stage in SIGN_OFF_STAGES:
+        unmet += _practices_gate(use_case, on or timezone.localdate())
+        unmet += _sign_off_gate(use_case, to_stage)
+    return unmet
 
 
 def next_stage_needs(use_case: UseCase) -> tuple[str | None, list[Condition]]:

@@ -362,3 +362,287 @@ class KPIObservation(models.Model):
 
     def __str__(self):
         return f"{self.kpi}: {self.value} on {self.observed_on}"
+
+
+# Regulatory determinations and gate sign-offs ------------------------------------------------------
+#
+# Field and value names follow the US federal 2025 inventory (OMB M-25-21): `is_high_impact`,
+# `HI_justification` and the `hi_*` columns, so its importer and exporter map column to field.
+
+
+class HighImpact(models.TextChoices):
+    """OMB M-25-21's determination; the labels are the 2025 inventory's `is_high_impact` values."""
+
+    HIGH_IMPACT = "high_impact", "High-impact"
+    NOT_HIGH_IMPACT = "not_high_impact", "Not High-impact"
+    PRESUMED_NOT_HIGH_IMPACT = "presumed_not_high_impact", "Presumed High-Impact, but Not High-impact"
+
+
+class Practice(models.TextChoices):
+    """The minimum practices for high-impact AI; each value is its 2025 inventory column without `hi_`."""
+
+    TESTING_CONDUCTED = "testing_conducted", "Pre-deployment testing"
+    ASSESSMENT_COMPLETED = "assessment_completed", "AI impact assessment"
+    INDEPENDENT_REVIEW = "independent_review", "Independent review"
+    ONGOING_MONITORING = "ongoing_monitoring", "Ongoing monitoring"
+    TRAINING_ESTABLISHED = "training_established", "Human training and oversight"
+    FAILSAFE_PRESENCE = "failsafe_presence", "Fail-safe / human intervention"
+    APPEAL_PROCESS = "appeal_process", "Appeal and remedy"
+    PUBLIC_CONSULTATION = "public_consultation", "Consultation and feedback from affected people"
+
+
+class PracticeStatus(models.TextChoices):
+    NOT_STARTED = "not_started", "Not started"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+    NOT_APPLICABLE = "not_applicable", "Not applicable"
+
+
+class OMBDetermination(models.Model):
+    """A use case's M-25-21 high-impact determination; who made it, when and why is in its history.
+
+    No row means not determined yet. "Presumed high-impact, determined not" needs a written
+    justification when made in the product (the service asks); an imported row keeps what
+    its inventory reports, which once omits it.
+    """
+
+    use_case = models.OneToOneField(UseCase, on_delete=models.PROTECT, related_name="omb_determination")
+    is_high_impact = models.CharField(max_length=30, choices=HighImpact.choices)
+    hi_justification = models.TextField(
+        blank=True, max_length=5000, help_text="Why: required for 'presumed high-impact, but not high-impact'.")
+    hi_potential_impacts = models.TextField(
+        blank=True, max_length=5000, help_text="The potential impacts the AI impact assessment identified.")
+    determined_on = models.DateField(default=timezone.localdate)
+    determined_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="Blank when the system recorded it (an import).")
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "OMB high-impact determination"
+        constraints = [_choice_check("is_high_impact", HighImpact)]
+
+    def __str__(self):
+        return f"{self.use_case}: {self.get_is_high_impact_display()}"
+
+
+class PracticeRecord(models.Model):
+    """Where one minimum practice stands for one use case. No row means not started."""
+
+    use_case = models.ForeignKey(UseCase, on_delete=models.PROTECT, related_name="practices")
+    practice = models.CharField(max_length=30, choices=Practice.choices)
+    status = models.CharField(max_length=20, choices=PracticeStatus.choices, default=PracticeStatus.NOT_STARTED)
+    evidence_link = models.URLField(max_length=500, blank=True)
+    evidence_note = models.TextField(blank=True, max_length=5000)
+    updated_on = models.DateField(default=timezone.localdate)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["use_case", "practice"]
+        verbose_name = "minimum practice"
+        constraints = [
+            models.UniqueConstraint(fields=["use_case", "practice"], name="registry_practicerecord_one_per_practice"),
+            _choice_check("practice", Practice),
+            _choice_check("status", PracticeStatus),
+            models.CheckConstraint(
+                condition=~Q(status=PracticeStatus.DONE) | ~Q(evidence_link="") | ~Q(evidence_note=""),
+                name="registry_practicerecord_done_has_evidence",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_practice_display()}: {self.get_status_display()}"
+
+
+class Waiver(models.Model):
+    """A minimum practice waived for a use case by a Chief AI Officer, until it expires or is revoked.
+
+    OMB asks for a waiver to be reported within 30 days of its grant; `reported_on` records when.
+    """
+
+    use_case = models.ForeignKey(UseCase, on_delete=models.PROTECT, related_name="waivers")
+    practice = models.CharField(max_length=30, choices=Practice.choices)
+    justification = models.TextField(max_length=5000)
+    granted_on = models.DateField()
+    expires_on = models.DateField()
+    reported_on = models.DateField(null=True, blank=True, help_text="When the waiver was reported to OMB.")
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="The Chief AI Officer who granted it; blank when the system recorded it (an import).")
+    revoked_on = models.DateField(null=True, blank=True)
+    revoked_reason = models.TextField(blank=True, max_length=5000)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["expires_on", "id"]
+        constraints = [
+            _choice_check("practice", Practice),
+            models.CheckConstraint(condition=~Q(justification=""), name="registry_waiver_justified"),
+            models.CheckConstraint(condition=Q(expires_on__gt=models.F("granted_on")),
+                                   name="registry_waiver_expires_after_grant"),
+            models.CheckConstraint(condition=Q(reported_on__isnull=True) | Q(reported_on__gte=models.F("granted_on")),
+                                   name="registry_waiver_reported_after_grant"),
+            models.CheckConstraint(condition=Q(revoked_on__isnull=True) | Q(revoked_on__gte=models.F("granted_on")),
+                                   name="registry_waiver_revoked_after_grant"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_practice_display()} waived for {self.use_case} until {self.expires_on}"
+
+    def in_force(self, on) -> bool:
+        return self.revoked_on is None and self.granted_on <= on <= self.expires_on
+
+
+class EURole(models.TextChoices):
+    """The operator's role under the EU AI Act (Art. 3)."""
+
+    PROVIDER = "provider", "Provider"
+    DEPLOYER = "deployer", "Deployer"
+    IMPORTER = "importer", "Importer"
+    DISTRIBUTOR = "distributor", "Distributor"
+    PRODUCT_MANUFACTURER = "product_manufacturer", "Product manufacturer"
+    AUTHORISED_REPRESENTATIVE = "authorised_representative", "Authorised representative"
+
+
+class EURiskClass(models.TextChoices):
+    PROHIBITED = "prohibited", "Prohibited practice (Art. 5)"
+    HIGH_RISK_ANNEX_I = "high_risk_annex_i", "High-risk: safety component of an Annex I product (Art. 6(1))"
+    HIGH_RISK_ANNEX_III = "high_risk_annex_iii", "High-risk: Annex III area (Art. 6(2))"
+    NOT_SIGNIFICANT_RISK = "annex_iii_not_significant", "Annex III area, not significant risk (Art. 6(3) derogation)"
+    TRANSPARENCY = "transparency", "Transparency obligations only (Art. 50)"
+    MINIMAL = "minimal", "Minimal risk"
+
+
+class AnnexIIIArea(models.TextChoices):
+    BIOMETRICS = "biometrics", "1. Biometrics"
+    CRITICAL_INFRASTRUCTURE = "critical_infrastructure", "2. Critical infrastructure"
+    EDUCATION = "education", "3. Education and vocational training"
+    EMPLOYMENT = "employment", "4. Employment, workers' management, access to self-employment"
+    ESSENTIAL_SERVICES = "essential_services", "5. Access to essential private and public services and benefits"
+    LAW_ENFORCEMENT = "law_enforcement", "6. Law enforcement"
+    MIGRATION = "migration", "7. Migration, asylum and border control"
+    JUSTICE_DEMOCRACY = "justice_democracy", "8. Administration of justice and democratic processes"
+
+
+class DerogationCondition(models.TextChoices):
+    """Art. 6(3)(a)–(d): why an Annex III system poses no significant risk."""
+
+    NARROW_PROCEDURAL_TASK = "narrow_procedural_task", "(a) performs a narrow procedural task"
+    IMPROVES_HUMAN_RESULT = "improves_human_result", "(b) improves the result of a completed human activity"
+    DETECTS_PATTERNS = "detects_patterns", "(c) detects decision-making patterns without replacing human assessment"
+    PREPARATORY_TASK = "preparatory_task", "(d) performs a preparatory task to an assessment"
+
+
+ANNEX_III_CLASSES = (EURiskClass.HIGH_RISK_ANNEX_III, EURiskClass.NOT_SIGNIFICANT_RISK)
+
+
+class EUClassification(models.Model):
+    """A use case's EU AI Act role and risk class; who classified it, when and why is in its history."""
+
+    use_case = models.OneToOneField(UseCase, on_delete=models.PROTECT, related_name="eu_classification")
+    role = models.CharField(max_length=30, choices=EURole.choices)
+    risk_class = models.CharField(max_length=30, choices=EURiskClass.choices)
+    annex_iii_area = models.CharField(
+        max_length=30, choices=AnnexIIIArea.choices, blank=True, help_text="For an Annex III class: which area.")
+    derogation_condition = models.CharField(
+        max_length=30, choices=DerogationCondition.choices, blank=True,
+        help_text="For the Art. 6(3) derogation: which condition holds.")
+    profiles_natural_persons = models.BooleanField(
+        default=False, help_text="An Annex III system that profiles natural persons is always high-risk (Art. 6(3)).")
+    transparency_art50 = models.BooleanField(
+        default=False, help_text="Subject to the Art. 50 transparency obligations (besides its risk class).")
+    rationale = models.TextField(max_length=5000)
+    classified_on = models.DateField(default=timezone.localdate)
+    classified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "EU AI Act classification"
+        constraints = [
+            _choice_check("role", EURole),
+            _choice_check("risk_class", EURiskClass),
+            _choice_check("annex_iii_area", AnnexIIIArea, blank_allowed=True),
+            _choice_check("derogation_condition", DerogationCondition, blank_allowed=True),
+            models.CheckConstraint(
+                condition=Q(risk_class__in=ANNEX_III_CLASSES, annex_iii_area__gt="")
+                | (~Q(risk_class__in=ANNEX_III_CLASSES) & Q(annex_iii_area="")),
+                name="registry_euclassification_annex_iii_area"),
+            models.CheckConstraint(
+                condition=Q(risk_class=EURiskClass.NOT_SIGNIFICANT_RISK, derogation_condition__gt="",
+                            profiles_natural_persons=False)
+                | (~Q(risk_class=EURiskClass.NOT_SIGNIFICANT_RISK) & Q(derogation_condition="")),
+                name="registry_euclassification_derogation"),
+            models.CheckConstraint(condition=~Q(rationale=""), name="registry_euclassification_rationale"),
+        ]
+
+    def __str__(self):
+        return f"{self.use_case}: {self.get_role_display()}, {self.get_risk_class_display()}"
+
+
+class EUObligation(models.Model):
+    """An EU AI Act obligation and the date it applies from: data the program office keeps,
+    because the dates have moved before. It applies to a classification whose role is in
+    `roles` and whose risk class is in `risk_classes` (or, for the "transparency" class, that
+    is subject to Art. 50)."""
+
+    code = models.SlugField(max_length=60, primary_key=True)
+    title = models.CharField(max_length=200)
+    article = models.CharField(max_length=60, help_text="Where the Act says it, e.g. 'Art. 26'.")
+    roles = models.JSONField(default=list, help_text=f"Roles it binds: {', '.join(EURole.values)}.")
+    risk_classes = models.JSONField(default=list, help_text=f"Classes it binds: {', '.join(EURiskClass.values)}.")
+    applies_from = models.DateField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["applies_from", "code"]
+        verbose_name = "EU AI Act obligation"
+
+    def __str__(self):
+        return f"{self.title} ({self.article}, from {self.applies_from})"
+
+
+class SignOffOutcome(models.TextChoices):
+    APPROVED = "approved", "Approved"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+
+
+SIGN_OFF_STAGES = (Stage.PILOT, Stage.PRODUCTION)
+SIGN_OFF_STAGE_CHOICES = [(stage.value, stage.label) for stage in SIGN_OFF_STAGES]
+
+
+class SignOff(models.Model):
+    """A person's judgement on a use case entering pilot or production, written once.
+
+    `gate_fingerprint` is the fingerprint of the use case's gate conditions when it was given
+    (`registry.gates.gate_fingerprint`): the sign-off counts only while they are unchanged.
+    """
+
+    use_case = models.ForeignKey(UseCase, on_delete=models.PROTECT, related_name="sign_offs")
+    stage = models.CharField(max_length=20, choices=SIGN_OFF_STAGE_CHOICES)
+    outcome = models.CharField(max_length=20, choices=SignOffOutcome.choices)
+    note = models.TextField(blank=True, max_length=5000)
+    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sign_offs")
+    signed_at = models.DateTimeField(default=timezone.now)
+    gate_fingerprint = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        ordering = ["-signed_at", "-id"]
+        verbose_name = "sign-off"
+        constraints = [
+            models.CheckConstraint(condition=Q(stage__in=SIGN_OFF_STAGES), name="registry_signoff_stage_valid"),
+            _choice_check("outcome", SignOffOutcome),
+            models.CheckConstraint(condition=~Q(gate_fingerprint=""), name="registry_signoff_fingerprinted"),
+        ]
+        indexes = [models.Index(fields=["use_case", "stage", "-signed_at"])]
+
+    def __str__(self):
+        return f"{self.get_outcome_display()} for {self.stage} by {self.signed_by}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise ValueError("Sign-offs are never edited after the fact.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Sign-offs are never deleted.")

@@ -50,6 +50,7 @@ def _migrated_state_apps():
 REFERENCE_DATA_MIGRATIONS = [
     ("registry.migrations.0002_friction_points_and_role_groups", "create_friction_points_and_groups"),
     ("portfolio.migrations.0002_role_permissions", "grant"),
+    ("registry.migrations.0011_signoff_roles_and_eu_obligations", "forwards"),
 ]
 
 

@@ -142,3 +142,19 @@ class FindingFactory(factory.django.DjangoModelFactory):
 
 # The tests' own system actor: what tests set up is not what they test the rights of.
 TEST_ACTOR = SystemActor("tests")
+
+
+# Added with gate sign-offs -------------------------------------------------------------------------
+
+
+def gatekeeper():
+    """A program office login that owns nothing: who signs gates off in tests about something else."""
+    return UserFactory(username="gatekeeper", groups=["program_office"])
+
+
+def signed_off(use_case, stage, *, by=None, outcome="approved", note="", on=None):
+    """Sign off `use_case` entering `stage` through the real service, as `by` (default the
+    gatekeeper); tests that move into pilot or production call it right before the move."""
+    from registry.services.sign_offs import sign_off
+
+    return sign_off(use_case=use_case, stage=stage, outcome=outcome, note=note, actor=by or gatekeeper(), on=on)

@@ -7,11 +7,13 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {}
     role = ("auditor (read-only)" if access.is_auditor(user) else "program office" if access.is_program_office(user)
-            else "business owner" if access.is_business_owner(user) else "")
+            else "Chief AI Officer" if access.is_chief_ai_officer(user) else "business owner" if access.is_business_owner(user)
+            else "approver" if access.is_approver(user) else "")
     reach = access.reach(user)
     match = getattr(request, "resolver_match", None)
     name = match.url_name if match else ""
-    nav = {"home": "home", "portfolio": "portfolio", "findings": "findings", "import": "import", "import_job": "import"}
+    nav = {"home": "home", "portfolio": "portfolio", "findings": "findings", "import": "import", "import_job": "import",
+           "waivers": "waivers"}
     return {
         "nav_role": role, "nav": nav.get(name, ""),
         "nav_portfolio": reach.see_portfolio, "nav_import": reach.import_files,

@@ -10,12 +10,21 @@ from portfolio.models import FindingKind, FindingStatus
 from registry.gates import ALLOWED_MOVES
 from registry.models import (
     KPI,
+    SIGN_OFF_STAGE_CHOICES,
     VALUE_CHAIN_LAYERS,
+    AnnexIIIArea,
     BusinessUnit,
     Decision,
+    DerogationCondition,
+    EURiskClass,
+    EURole,
+    HighImpact,
     Frequency,
     FrictionPoint,
     Person,
+    Practice,
+    PracticeStatus,
+    SignOffOutcome,
     Stage,
     UseCase,
 )
@@ -233,3 +242,49 @@ class ImportUploadForm(forms.Form):
         if not (name.endswith(".csv") or name.endswith(".xlsx")):
             raise forms.ValidationError("Upload a .csv or .xlsx file.")
         return upload
+
+
+class SignOffForm(forms.Form):
+    """An approver's judgement on the use case entering its next stage (the rules are
+    `registry.services.sign_offs.sign_off`'s)."""
+
+    stage = forms.ChoiceField(widget=forms.HiddenInput, choices=SIGN_OFF_STAGE_CHOICES)
+    outcome = forms.ChoiceField(label="Outcome", choices=SignOffOutcome.choices, widget=forms.RadioSelect)
+    note = forms.CharField(label="Note", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2}),
+                           help_text="What you checked; which changes are needed when you ask for changes.")
+
+
+class PracticeForm(forms.Form):
+    practice = forms.ChoiceField(label="Minimum practice", choices=Practice.choices)
+    status = forms.ChoiceField(label="Status", choices=PracticeStatus.choices)
+    evidence_link = forms.URLField(label="Evidence link", required=False, max_length=500, assume_scheme="https")
+    evidence_note = forms.CharField(label="Evidence note", required=False, max_length=5000,
+                                    widget=forms.Textarea(attrs={"rows": 2}))
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class OMBDeterminationForm(forms.Form):
+    is_high_impact = forms.ChoiceField(label="OMB M-25-21", choices=HighImpact.choices)
+    hi_justification = forms.CharField(label="Justification", required=False, max_length=5000,
+                                       widget=forms.Textarea(attrs={"rows": 2}),
+                                       help_text="Required for presumed high-impact, but not high-impact.")
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class EUClassificationForm(forms.Form):
+    role = forms.ChoiceField(label="Role", choices=EURole.choices)
+    risk_class = forms.ChoiceField(label="Risk class", choices=EURiskClass.choices)
+    annex_iii_area = forms.ChoiceField(label="Annex III area", required=False,
+                                       choices=[("", "—"), *AnnexIIIArea.choices])
+    derogation_condition = forms.ChoiceField(label="Art. 6(3) condition", required=False,
+                                             choices=[("", "—"), *DerogationCondition.choices])
+    profiles_natural_persons = forms.BooleanField(label="Profiles natural persons", required=False)
+    transparency_art50 = forms.BooleanField(label="Art. 50 transparency duties", required=False)
+    rationale = forms.CharField(label="Rationale", max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class WaiverForm(forms.Form):
+    practice = forms.ChoiceField(label="Practice to waive", choices=Practice.choices)
+    justification = forms.CharField(label="Justification", max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
+    expires_on = forms.DateField(label="Expires on", widget=forms.DateInput(attrs={"type": "date"}))

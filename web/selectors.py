@@ -28,9 +28,12 @@ from registry.models import (
     Decision,
     KPIObservation,
     Person,
+    Stage,
     StageTransition,
     UseCase,
 )
+from registry.selectors.determinations import needs_sign_off, with_approvers
+from registry.selectors.gates import with_gate_facts
 from registry.selectors.ownership import owned_by
 
 
@@ -58,9 +61,9 @@ def _kpis_with_last_value() -> Prefetch:
 
 def use_cases_for_cards() -> QuerySet[UseCase]:
     """Everything a use case card shows (stage, gate, KPIs, open findings) in a fixed number of queries."""
-    return UseCase.objects.select_related(
+    return with_gate_facts(UseCase.objects.select_related(
         "decision", "decision__owner", "business_unit", "business_owner", "technical_owner"
-    ).prefetch_related(_kpis_with_last_value(), _open_findings_prefetch())
+    ).prefetch_related(_kpis_with_last_value(), _open_findings_prefetch()))
 
 
 def home_use_case_ids(person: Person) -> QuerySet:
@@ -70,6 +73,24 @@ def home_use_case_ids(person: Person) -> QuerySet:
         UseCase.objects.filter(owned_by(person)).annotate(stage_rank=_stage_rank())
         .order_by("stage_rank", "title", "pk").values_list("pk", flat=True)
     )
+
+
+PENDING_LIMIT = 50
+
+
+def pending_sign_offs(person: Person) -> list[UseCase]:
+    """The person's use cases whose next stage waits for a sign-off (at most PENDING_LIMIT, by
+    title), each with `pending_stage` and the `approvers` who may give it."""
+    candidates = with_gate_facts(
+        UseCase.objects.filter(owned_by(person), stage__in=[Stage.VALIDATING, Stage.PILOT])
+        .select_related("decision", "business_unit", "business_owner", "technical_owner").prefetch_related("kpis")
+    ).order_by("title", "pk")[:PENDING_LIMIT]
+    pending = []
+    for use_case in candidates:
+        use_case.pending_stage = needs_sign_off(use_case)
+        if use_case.pending_stage:
+            pending.append(use_case)
+    return with_approvers(pending)
 
 
 def cards(ids) -> list[UseCase]:
@@ -98,7 +119,6 @@ def use_case_page(pk: int) -> UseCase:
         .prefetch_related(
             Prefetch("kpis__observations", queryset=KPIObservation.objects.order_by("observed_on")),
             "friction_points",
-            Prefetch("transitions", queryset=StageTransition.objects.select_related("actor").order_by("occurred_at", "id")),
             # The same use case in an earlier inventory: its stage history is this one's past.
             Prefetch("earlier_report__transitions",
                      queryset=StageTransition.objects.select_related("actor").order_by("occurred_at", "id")),

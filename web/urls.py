@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import decisions, findings, home, imports, portfolio, use_cases
+from .views import decisions, determinations, findings, home, imports, portfolio, use_cases
 
 app_name = "web"
 
@@ -19,6 +19,14 @@ urlpatterns = [
     path("use-cases/<int:pk>/confirm/", use_cases.use_case_confirm, name="use_case_confirm"),
     path("use-cases/<int:pk>/kpis/new/", use_cases.kpi_new, name="kpi_new"),
     path("use-cases/<int:pk>/kpi-observations/", use_cases.kpi_observation_new, name="kpi_observation_new"),
+    path("use-cases/<int:pk>/sign-off/", determinations.use_case_sign_off, name="use_case_sign_off"),
+    path("use-cases/<int:pk>/practices/", determinations.use_case_practice, name="use_case_practice"),
+    path("use-cases/<int:pk>/omb-determination/", determinations.use_case_omb_determination,
+         name="use_case_omb_determination"),
+    path("use-cases/<int:pk>/eu-classification/", determinations.use_case_eu_classification,
+         name="use_case_eu_classification"),
+    path("use-cases/<int:pk>/waivers/", determinations.use_case_waiver, name="use_case_waiver"),
+    path("waivers/", determinations.waivers, name="waivers"),
     path("findings/", findings.findings_inbox, name="findings"),
     path("findings/<int:pk>/", findings.finding_detail, name="finding"),
     path("findings/<int:pk>/status/", findings.finding_status, name="finding_status"),

@@ -6,12 +6,20 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
+from core.errors import NotFound
+
 from registry import access
-from registry.models import TransitionSource, UseCase
+from registry.models import Practice, TransitionSource, UseCase
+from registry.selectors.determinations import waiver_register
+from registry.services.determinations import (
+    classify_eu, determine_high_impact, grant_waiver, record_practice, record_waiver_reported, revoke_waiver,
+)
 from registry.services.kpis import record_kpi_observation
 from registry.services.lifecycle import move_use_case
+from registry.services.sign_offs import sign_off
 from registry.services.use_cases import edit_use_case, register_use_case, state_decision
 
 from .. import selectors
@@ -56,11 +64,15 @@ class UseCaseViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
             return s.MoveSerializer
         return s.UseCaseSerializer
 
+    # Signing off and determining are not changes an owner makes: their services judge the
+    # actor's role (403 with the reason), whatever the actor owns.
+    ROLE_JUDGED_ACTIONS = ("sign_offs", "omb_determination", "eu_classification")
+
     def may_write(self, request):
-        return is_writer(request)
+        return self.action in self.ROLE_JUDGED_ACTIONS or is_writer(request)
 
     def may_change(self, request, use_case):
-        return access.offer_use_case(request.user, use_case).change
+        return self.action in self.ROLE_JUDGED_ACTIONS or access.offer_use_case(request.user, use_case).change
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -122,6 +134,65 @@ class UseCaseViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
                        actor=request.user, expected_version=expected)
         return self.detail_response(use_case, serializer_class=s.UseCaseSerializer)
 
+    @extend_schema(
+        summary="Sign off the use case entering pilot or production (not by its own owners)",
+        request=s.SignOffRequestSerializer,
+        responses={
+            201: s.SignOffSerializer,
+            403: OpenApiResponse(s.ErrorSerializer, description="An owner of the use case, an auditor, or no approver for its unit."),
+            409: OpenApiResponse(s.ErrorSerializer, description="The stage is not the use case's next stage."),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="sign-offs", filter_backends=[])
+    def sign_offs(self, request, pk=None):
+        use_case = self.get_object()
+        serializer = s.SignOffRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        given = sign_off(use_case=use_case, stage=data["stage"], outcome=data["outcome"], note=data["note"],
+                         actor=request.user)
+        return Response(s.SignOffSerializer(given).data, status=status.HTTP_201_CREATED)
+
+    # The determinations are edits of the use case (a new version of it): like PUT and PATCH of
+    # the use case itself, they need the ETag read as If-Match (428 without it).
+    @extend_schema(summary="Record the OMB M-25-21 high-impact determination (program office, Chief AI Officer)",
+                   request=s.OMBDeterminationRequestSerializer, responses={200: s.UseCaseSerializer})
+    @action(detail=True, methods=["put"], url_path="omb-determination", filter_backends=[])
+    def omb_determination(self, request, pk=None):
+        use_case = self.get_object()
+        serializer = s.OMBDeterminationRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        expected = expected_version(request, use_case, body_version=data.pop("version", None), required=True)
+        determine_high_impact(use_case=use_case, actor=request.user, expected_version=expected, **data)
+        return self.detail_response(use_case, serializer_class=s.UseCaseSerializer)
+
+    @extend_schema(summary="Record where a minimum practice stands, with its evidence",
+                   request=s.PracticeRequestSerializer, responses={200: s.UseCaseSerializer})
+    @action(detail=True, methods=["put"], url_path=r"practices/(?P<practice>[a-z_]{1,40})", filter_backends=[])
+    def practice(self, request, pk=None, practice=None):
+        use_case = self.get_object()
+        if practice not in Practice.values:
+            raise NotFound(f"No minimum practice '{practice}'; they are: {', '.join(Practice.values)}.")
+        serializer = s.PracticeRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        expected = expected_version(request, use_case, body_version=data.pop("version", None), required=True)
+        record_practice(use_case=use_case, practice=practice, actor=request.user, expected_version=expected, **data)
+        return self.detail_response(use_case, serializer_class=s.UseCaseSerializer)
+
+    @extend_schema(summary="Record the EU AI Act role and risk class (program office, Chief AI Officer)",
+                   request=s.EUClassificationRequestSerializer, responses={200: s.UseCaseSerializer})
+    @action(detail=True, methods=["put"], url_path="eu-classification", filter_backends=[])
+    def eu_classification(self, request, pk=None):
+        use_case = self.get_object()
+        serializer = s.EUClassificationRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        expected = expected_version(request, use_case, body_version=data.pop("version", None), required=True)
+        classify_eu(use_case=use_case, actor=request.user, expected_version=expected, **data)
+        return self.detail_response(use_case, serializer_class=s.UseCaseSerializer)
+
     @extend_schema(summary="The use case's history of changes", responses={200: s.HistoryRecordSerializer(many=True)},
                    filters=False)
     @action(detail=True, methods=["get"], pagination_class=PagePagination, filter_backends=[])
@@ -180,3 +251,57 @@ class StageTransitionViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.Retr
     pagination_class = LargeListPagination
 
 
+
+
+WAIVER_REFUSAL = OpenApiResponse(s.ErrorSerializer, description="The waiver's state does not allow it: "
+                                 "already in force, reported or revoked, or expired.")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The waiver register: every waived minimum practice, soonest expiry first"),
+    retrieve=extend_schema(summary="A waiver"),
+    create=extend_schema(summary="Waive a minimum practice for a use case (Chief AI Officer)"),
+)
+class WaiverViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                    GenericViewSet):
+    serializer_class = s.WaiverSerializer
+    queryset = waiver_register()
+    filter_backends = []
+    pagination_class = LargeListPagination
+
+    def get_queryset(self):
+        return waiver_register()
+
+    def get_serializer_class(self):
+        return s.WaiverRequestSerializer if self.action == "create" else s.WaiverSerializer
+
+    def may_write(self, request):
+        return True  # the services judge the role: a Chief AI Officer only
+
+    @extend_schema(request=s.WaiverRequestSerializer, responses={201: s.WaiverSerializer, 409: WAIVER_REFUSAL})
+    def create(self, request, *args, **kwargs):
+        serializer = s.WaiverRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        waiver = grant_waiver(actor=request.user, **serializer.validated_data)
+        return self.detail_response(waiver, status_code=status.HTTP_201_CREATED, serializer_class=s.WaiverSerializer)
+
+    @extend_schema(summary="Record the day the waiver was reported to OMB", request=s.WaiverReportSerializer,
+                   responses={200: s.WaiverSerializer, 409: WAIVER_REFUSAL})
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def report(self, request, pk=None):
+        waiver = self.get_object()
+        serializer = s.WaiverReportSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        waiver = record_waiver_reported(waiver=waiver, reported_on=serializer.validated_data["reported_on"],
+                                        actor=request.user)
+        return self.detail_response(waiver, serializer_class=s.WaiverSerializer)
+
+    @extend_schema(summary="Revoke the waiver before it expires", request=s.WaiverRevokeSerializer,
+                   responses={200: s.WaiverSerializer, 409: WAIVER_REFUSAL})
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def revoke(self, request, pk=None):
+        waiver = self.get_object()
+        serializer = s.WaiverRevokeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        waiver = revoke_waiver(waiver=waiver, reason=serializer.validated_data["reason"], actor=request.user)
+        return self.detail_response(waiver, serializer_class=s.WaiverSerializer)

@@ -332,5 +332,7 @@ SPECTACULAR_SETTINGS = {
         "StageEnum": "registry.models.Stage",
         "ReadinessEnum": "registry.models.Readiness",
         "FindingStatusEnum": "portfolio.models.FindingStatus",
+        "SignOffStageEnum": "registry.models.SIGN_OFF_STAGE_CHOICES",
+        "PracticeStatusEnum": "registry.models.PracticeStatus",
     },
 }

@@ -36,7 +36,7 @@ def move_use_case(
     with versioned_write(queryset, use_case.pk, actor=actor, expected_version=expected_version) as write:
         locked = write.current
         access.require(access.can_change_use_case(actor, locked), "You may move only the use cases you own.")
-        unmet = unmet_conditions(locked, to_stage, reason=reason)
+        unmet = unmet_conditions(locked, to_stage, reason=reason, on=timezone.localdate(moved_at))
         if unmet:
             raise MoveRefused(locked, to_stage, unmet)
         from_stage = locked.stage

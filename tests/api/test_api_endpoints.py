@@ -17,6 +17,8 @@ from rest_framework.test import APIClient
 
 from portfolio.models import FindingStatus, ScanRun
 from registry.models import KPIObservation, Person, Readiness, Stage, StageTransition, TransitionSource, UseCase
+from registry.models import SIGN_OFF_STAGES
+from tests.factories import signed_off
 from tests.factories import (
     BusinessUnitFactory,
     DecisionFactory,
@@ -197,7 +199,7 @@ def test_detail_says_what_the_next_gate_still_needs_and_lists_kpis(office):
     office.post(f"/api/use-cases/{use_case.pk}/move/", {"to_stage": "validating"})
     body = office.get(f"/api/use-cases/{use_case.pk}/").json()
     assert body["next_stage"] == "pilot"
-    assert [c["code"] for c in body["next_stage_needs"]] == ["data_readiness"]
+    assert [c["code"] for c in body["next_stage_needs"]] == ["data_readiness", "sign_off"]
     assert [k["name"] for k in body["kpis"]] == ["Churn"]
 
 
@@ -206,7 +208,12 @@ def test_production_ready_use_case_shows_nothing_missing_for_production(office, 
 
     use_case = ProductionReadyUseCaseFactory()
     for stage in (Stage.VALIDATING, Stage.PILOT):
+        if stage in SIGN_OFF_STAGES:
+            signed_off(use_case, stage)
         move_use_case(use_case=use_case, to_stage=stage, actor=program_office_user)
+    body = office.get(f"/api/use-cases/{use_case.pk}/").json()
+    assert (body["next_stage"], [c["code"] for c in body["next_stage_needs"]]) == ("production", ["sign_off"])
+    signed_off(use_case, Stage.PRODUCTION)
     body = office.get(f"/api/use-cases/{use_case.pk}/").json()
     assert (body["next_stage"], body["next_stage_needs"]) == ("production", [])
 

@@ -6,6 +6,7 @@ owner who does not); auditors change nothing.
 """
 
 import datetime
+import re
 from decimal import Decimal
 from unittest import mock
 
@@ -13,7 +14,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from portfolio.models import ScanRun
-from registry.models import KPIObservation, Readiness, StageTransition
+from registry.models import KPIObservation, Readiness, StageTransition, UseCase, Waiver
 from tests.factories import (
     BusinessUnitFactory,
     DecisionFactory,
@@ -52,6 +53,10 @@ def world(db):
     scan_run = ScanRun.objects.create(as_of=datetime.date(2026, 10, 1), kinds=["stalled_pilot"])
     for record in (use_case, strangers_use_case):
         StageTransition.objects.create(use_case=record, from_stage="", to_stage="proposed", source="api")
+    validating = UseCaseFactory(decision=decision, business_owner=owner, technical_owner=owner)
+    UseCase.objects.filter(pk=validating.pk).update(stage="validating")
+    waiver = Waiver.objects.create(use_case=use_case, practice="independent_review", justification="No reviewer yet.",
+                                   granted_on=datetime.date(2026, 10, 1), expires_on=datetime.date(2027, 10, 1))
     finding = FindingFactory(use_cases=[use_case])
     acknowledged = FindingFactory(use_cases=[use_case], status="acknowledged")
     users = {
@@ -62,7 +67,8 @@ def world(db):
     }
     return dict(unit=unit, owner=owner, stranger=stranger, decision=decision, strangers_decision=strangers_decision,
                 use_case=use_case, kpi=kpi, finding=finding, acknowledged=acknowledged, users=users,
-                strangers_use_case=strangers_use_case, observation=observation, scan_run=scan_run)
+                strangers_use_case=strangers_use_case, observation=observation, scan_run=scan_run,
+                validating=validating, waiver=waiver)
 
 
 def client_for(world, role):
@@ -153,6 +159,25 @@ CASES = [
      {**FINDING_OWNERS, "owner": 409, "office": 409}),
     ("assign finding", "post", lambda w: f"/api/findings/{w['finding'].pk}/assign/",
      lambda w: {"assignee": w["owner"].pk}, {**OFFICE_ONLY, "stranger": 404, "office": 200}),
+    # Signing off and determining are judged by role, not by ownership: an owner never signs off
+    # their own use case; only a Chief AI Officer waives (none of these roles is one).
+    ("sign off a gate", "post", lambda w: f"/api/use-cases/{w['validating'].pk}/sign-offs/",
+     lambda w: {"stage": "pilot", "outcome": "approved", "note": "Checked."}, {**OFFICE_ONLY, "office": 201}),
+    ("determine high impact", "put", lambda w: f"/api/use-cases/{w['use_case'].pk}/omb-determination/",
+     lambda w: {"is_high_impact": "not_high_impact"}, {**OFFICE_ONLY, "office": 200}),
+    ("record a practice", "put", lambda w: f"/api/use-cases/{w['use_case'].pk}/practices/testing_conducted/",
+     lambda w: {"status": "in_progress"}, {**OWNERS, "owner": 200, "office": 200}),
+    ("classify under the EU AI Act", "put", lambda w: f"/api/use-cases/{w['use_case'].pk}/eu-classification/",
+     lambda w: {"role": "deployer", "risk_class": "minimal", "rationale": "Spell checker."}, {**OFFICE_ONLY, "office": 200}),
+    ("list waivers", "get", lambda w: "/api/waivers/", None, READ),
+    ("waiver", "get", lambda w: f"/api/waivers/{w['waiver'].pk}/", None, READ),
+    ("grant a waiver", "post", lambda w: "/api/waivers/",
+     lambda w: {"use_case": w["use_case"].pk, "practice": "appeal_process", "justification": "x",
+                "expires_on": "2030-01-01"}, {**OFFICE_ONLY, "office": 403}),
+    ("report a waiver", "post", lambda w: f"/api/waivers/{w['waiver'].pk}/report/",
+     lambda w: {"reported_on": "2026-10-20"}, {**OFFICE_ONLY, "office": 403}),
+    ("revoke a waiver", "post", lambda w: f"/api/waivers/{w['waiver'].pk}/revoke/",
+     lambda w: {"reason": "no longer needed"}, {**OFFICE_ONLY, "office": 403}),
     ("list scan runs", "get", lambda w: "/api/scan-runs/", None, READ),
     ("scan run", "get", lambda w: f"/api/scan-runs/{w['scan_run'].pk}/", None, READ),
     ("start scan", "post", lambda w: "/api/scan-runs/", lambda w: {"kinds": ["stalled_pilot"]}, {**OFFICE_ONLY, "office": 202}),
@@ -193,7 +218,8 @@ def test_matrix_covers_every_operation_of_the_schema():
     stand_in.__getitem__.return_value = stand_in
     stand_in.transitions.get.return_value.pk = 1
     for _, method, path, _, _ in CASES:
-        covered.add((method, path(stand_in).replace("/1/", "/{id}/")))
+        covered.add((method, re.sub(r"/practices/[a-z_]+/", "/practices/{practice}/",
+                                    path(stand_in).replace("/1/", "/{id}/"))))
     assert operations - covered == set()
 
 

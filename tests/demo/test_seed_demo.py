@@ -305,3 +305,18 @@ def test_progress_is_reported_per_chunk(db):
     written = []
     seed_demo_portfolio(use_cases=USE_CASES, seed=1, today=TODAY, progress=written.append)
     assert sum(written) == USE_CASES
+
+
+def test_every_move_into_pilot_or_production_was_signed_off_by_someone_who_owns_none_of_it(portfolio):
+    from registry.models import SignOff
+
+    forward = StageTransition.objects.filter(
+        Q(from_stage=Stage.VALIDATING, to_stage=Stage.PILOT) | Q(from_stage=Stage.PILOT, to_stage=Stage.PRODUCTION))
+    sign_offs = SignOff.objects.select_related("signed_by", "use_case__business_owner", "use_case__technical_owner")
+    assert forward.exists()
+    assert sign_offs.count() == forward.count()
+    for sign_off in sign_offs:
+        owners = {owner.email for owner in (sign_off.use_case.business_owner, sign_off.use_case.technical_owner) if owner}
+        assert sign_off.outcome == "approved" and sign_off.signed_by.username == "office"
+        assert sign_off.signed_by.email not in owners
+    assert {"production", "pilot"} <= set(sign_offs.values_list("stage", flat=True))

@@ -53,6 +53,7 @@ from registry.models import (
     StageTransition,
     TransitionSource,
     UseCase,
+    Waiver,
 )
 from tests.factories import FindingFactory, KPIFactory, PersonFactory, UseCaseFactory, UserFactory
 
@@ -123,6 +124,8 @@ def role_token(request, db):
                                        source=TransitionSource.API)
         KPIObservation.objects.create(kpi=kpi, observed_on=datetime.date(2026, 1, 1 + n), value=Decimal("0.25"))
         FindingFactory(use_cases=[kpi.use_case])
+        Waiver.objects.create(use_case=kpi.use_case, practice="appeal_process", justification="No appeal route yet.",
+                              granted_on=datetime.date(2026, 1, 1), expires_on=datetime.date(2027, 1, 1 + n))
     PersonFactory(business_unit=None)
     ScanRun.objects.create(kinds=["stalled_pilot"], as_of=datetime.date(2026, 1, 1))
     Group.objects.get_or_create(name=request.param)  # after a transactional test emptied the tables
@@ -136,6 +139,7 @@ RECORDS = {
     "/api/business-units/": BusinessUnit, "/api/people/": Person, "/api/decisions/": Decision,
     "/api/use-cases/": UseCase, "/api/kpi-observations/": KPIObservation,
     "/api/stage-transitions/": StageTransition, "/api/findings/": Finding, "/api/scan-runs/": ScanRun,
+    "/api/waivers/": Waiver,
 }
 
 

@@ -13,7 +13,8 @@ from registry.services.lifecycle import move_use_case
 from registry.models import Stage, StageTransition, UseCase
 from registry.services.kpis import record_kpi_observation
 from tests.dates import at, days
-from tests.factories import TEST_ACTOR
+from registry.models import SIGN_OFF_STAGES
+from tests.factories import TEST_ACTOR, signed_off
 from tests.factories import KPIFactory, ProductionReadyUseCaseFactory, UseCaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +34,8 @@ def live_use_case(since: datetime.date = LIVE, **kwargs) -> UseCase:
     kwargs.setdefault("kpi__created_at", at(since - days(60)))
     use_case = ProductionReadyUseCaseFactory(**kwargs)
     for step, on in ((Stage.VALIDATING, since - days(60)), (Stage.PILOT, since - days(30)), (Stage.PRODUCTION, since)):
+        if step in SIGN_OFF_STAGES:
+            signed_off(use_case, step)
         use_case = move_use_case(use_case=use_case, to_stage=step, actor=TEST_ACTOR, on=at(on))
     return use_case
 
@@ -202,6 +205,8 @@ def test_only_use_cases_in_production_on_the_judged_date_are_judged():
 def test_pilots_are_not_judged():
     use_case = ProductionReadyUseCaseFactory()
     for step in (Stage.VALIDATING, Stage.PILOT):
+        if step in SIGN_OFF_STAGES:
+            signed_off(use_case, step)
         move_use_case(use_case=use_case, to_stage=step, actor=TEST_ACTOR, on=at(LIVE - days(300)))
 
     assert detect(LIVE) == []

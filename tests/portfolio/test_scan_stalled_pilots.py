@@ -13,7 +13,8 @@ from registry.services.lifecycle import move_use_case
 from registry.models import Frequency, Stage
 from registry.services.kpis import record_kpi_observation
 from tests.dates import DAY, at, days
-from tests.factories import TEST_ACTOR
+from registry.models import SIGN_OFF_STAGES
+from tests.factories import TEST_ACTOR, signed_off
 from tests.factories import DecisionFactory, KPIFactory, ProductionReadyUseCaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +44,7 @@ def in_validating(since: datetime.date, **factory_kwargs):
 
 def in_pilot(since: datetime.date, **factory_kwargs):
     use_case = in_validating(since - 20 * DAY, **factory_kwargs)
+    signed_off(use_case, Stage.PILOT)
     return move_use_case(use_case=use_case, to_stage=Stage.PILOT, actor=TEST_ACTOR, on=at(since))
 
 
@@ -117,6 +119,8 @@ def test_proposed_production_and_retired_use_cases_are_never_stalled_pilots(path
     use_case = ProductionReadyUseCaseFactory()
     use_case.transitions.create(from_stage="", to_stage=Stage.PROPOSED, occurred_at=at(ENTERED, hour=9), source="import")
     for step in path:
+        if step in SIGN_OFF_STAGES:
+            signed_off(use_case, step)
         use_case = move_use_case(use_case=use_case, to_stage=step, actor=TEST_ACTOR, reason="no longer needed", on=at(ENTERED))
 
     # then it is never a stalled pilot
@@ -196,6 +200,7 @@ def test_a_pilot_over_both_limits_gives_one_finding_with_both_reasons():
 def test_a_move_out_of_pilot_after_the_judged_date_does_not_count():
     # given a pilot that went live 100 days after it started
     use_case = in_pilot(ENTERED)
+    signed_off(use_case, Stage.PRODUCTION)
     move_use_case(use_case=use_case, to_stage=Stage.PRODUCTION, actor=TEST_ACTOR, on=at(ENTERED + days(100)))
 
     # then judged before it went live it was stalled, judged on the day it went live it is not
@@ -235,6 +240,7 @@ def test_a_new_stall_after_moving_back_is_a_new_finding():
     use_case = move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=TEST_ACTOR, reason="data gaps",
                              on=at(ENTERED + days(100)))
     back = ENTERED + days(120)
+    signed_off(use_case, Stage.PILOT)
     move_use_case(use_case=use_case, to_stage=Stage.PILOT, actor=TEST_ACTOR, on=at(back))
 
     # when it stalls again

@@ -5,6 +5,7 @@ No database: the use cases are unsaved model instances (pytest-django refuses an
 The same rules through the real lifecycle, with writes, are in test_lifecycle.py.
 """
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -18,11 +19,15 @@ from registry.gates import (
     NEXT_STAGE,
     OWNER_REQUIRED_FROM,
     REPORTING_MOVES,
+    gate_fingerprint,
     next_stage_needs,
     stages_requiring,
     unmet_conditions,
 )
-from registry.models import KPI, Decision, Frequency, Person, Readiness, Stage, UseCase
+from registry.models import (
+    KPI, Decision, EUClassification, Frequency, HighImpact, OMBDetermination, Person, Practice, PracticeRecord,
+    Readiness, SignOff, Stage, StageTransition, UseCase, Waiver,
+)
 
 STAGES = list(Stage)
 
@@ -41,13 +46,30 @@ def decision(**overrides) -> Decision:
     return Decision(**{**fields, **overrides})
 
 
-def with_kpis(use_case: UseCase, *kpis: KPI) -> UseCase:
-    """Give `use_case` its KPIs as prefetch_related("kpis") would, so the gate reads them and
-    not the database."""
-    queryset = KPI.objects.filter(use_case=use_case)  # lazy: never run
-    queryset._result_cache = list(kpis)
-    queryset._prefetch_done = True
-    use_case._prefetched_objects_cache = {"kpis": queryset}
+def prefetched(use_case: UseCase, *, kpis=(), practices=(), waivers=(), sign_offs=(), omb=None, eu=None) -> UseCase:
+    """Give `use_case` its related rows as prefetch_related and select_related would, so the
+    gates read them and not the database."""
+    caches = {}
+    for name, model, rows in (("kpis", KPI, kpis), ("practices", PracticeRecord, practices),
+                              ("waivers", Waiver, waivers), ("sign_offs", SignOff, sign_offs),
+                              ("transitions", StageTransition, ())):
+        queryset = model.objects.filter(use_case=use_case)  # lazy: never run
+        queryset._result_cache = list(rows)
+        queryset._prefetch_done = True
+        caches[name] = queryset
+    use_case._prefetched_objects_cache = caches
+    use_case._state.fields_cache["omb_determination"] = omb
+    use_case._state.fields_cache["eu_classification"] = eu
+    return use_case
+
+
+def approved(use_case: UseCase, *stages: str) -> UseCase:
+    """`use_case` with an approved sign-off, on its gate conditions as they are, for each of `stages`."""
+    fingerprint = gate_fingerprint(use_case)
+    use_case._prefetched_objects_cache["sign_offs"]._result_cache = [
+        SignOff(pk=index, stage=stage, outcome="approved", gate_fingerprint=fingerprint,
+                signed_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))
+        for index, stage in enumerate(stages, start=1)]
     return use_case
 
 
@@ -55,12 +77,16 @@ def complete_kpi(**overrides) -> KPI:
     return KPI(**{"name": "Fast-track rate", "baseline": Decimal("0.10"), "target": Decimal("0.30"), **overrides})
 
 
-def use_case(stage: str = Stage.PROPOSED, *, kpis: tuple[KPI, ...] | None = None, **overrides) -> UseCase:
+def use_case(stage: str = Stage.PROPOSED, *, kpis: tuple[KPI, ...] | None = None, signed: bool = True,
+             **overrides) -> UseCase:
+    """Signed off for pilot and production unless `signed` is false: the gates other than the
+    sign-off are what most tests here are about."""
     fields = dict(pk=1, title="Claims triage", stage=stage, decision=decision(), business_owner=person(2),
                   technical_owner=person(3), data_readiness=Readiness.PARTIAL,
                   orchestration_readiness=Readiness.PARTIAL, inference_readiness=Readiness.PARTIAL,
                   monitoring_plan="Weekly drift report")
-    return with_kpis(UseCase(**{**fields, **overrides}), *(kpis if kpis is not None else (complete_kpi(),)))
+    built = prefetched(UseCase(**{**fields, **overrides}), kpis=kpis if kpis is not None else (complete_kpi(),))
+    return approved(built, Stage.PILOT, Stage.PRODUCTION) if signed else built
 
 
 def codes(use_case: UseCase, to_stage: str, reason: str = "") -> list[str]:
@@ -287,3 +313,76 @@ def test_no_gate_before_that_stage_asks_for_the_owner(owner):
     earlier = [stage for stage in GATES if LIVE_STAGE_ORDER.index(stage) < LIVE_STAGE_ORDER.index(required_from)]
     for stage in earlier:
         assert codes(without(owner, BEFORE[stage]), stage) == [], stage
+
+
+# Determinations and sign-offs ------------------------------------------------------------------
+
+DAY = datetime.date(2026, 11, 30)
+
+
+def determined(stage=Stage.VALIDATING, *, statuses=None, waivers=(), eu=None, signed=True) -> UseCase:
+    """A high-impact use case whose practices have `statuses` (practice → status; others done)."""
+    statuses = {p: "done" for p in Practice.values} | (statuses or {})
+    built = UseCase(pk=1, title="Benefit eligibility", stage=stage, decision=decision(), business_owner=person(2),
+                    technical_owner=person(3), data_readiness=Readiness.PARTIAL,
+                    orchestration_readiness=Readiness.PARTIAL, inference_readiness=Readiness.PARTIAL,
+                    monitoring_plan="Weekly drift report")
+    prefetched(built, kpis=(complete_kpi(),),
+               practices=[PracticeRecord(practice=p, status=s, evidence_note="ok") for p, s in statuses.items()],
+               waivers=waivers, omb=OMBDetermination(is_high_impact=HighImpact.HIGH_IMPACT), eu=eu)
+    return approved(built, Stage.PILOT, Stage.PRODUCTION) if signed else built
+
+
+def waiver(practice, *, granted, expires, revoked=None) -> Waiver:
+    return Waiver(pk=1, practice=practice, granted_on=granted, expires_on=expires, revoked_on=revoked)
+
+
+def gate_codes(use_case, to_stage, on=DAY) -> list[str]:
+    return [c.code for c in unmet_conditions(use_case, to_stage, on=on)]
+
+
+@pytest.mark.parametrize("status", ["not_started", "in_progress", "not_applicable"])
+def test_a_high_impact_practice_neither_done_nor_waived_is_named(status):
+    assert gate_codes(determined(statuses={"appeal_process": status}), Stage.PILOT) == ["practice_appeal_process"]
+
+
+@pytest.mark.parametrize(("on", "passes"), [(DAY - datetime.timedelta(days=1), False), (DAY, True),
+                                            (DAY + datetime.timedelta(days=30), True),
+                                            (DAY + datetime.timedelta(days=31), False)])
+def test_a_waiver_counts_from_its_grant_to_its_expiry_day_inclusive(on, passes):
+    use_case = determined(statuses={"independent_review": "in_progress"},
+                          waivers=[waiver("independent_review", granted=DAY, expires=DAY + datetime.timedelta(days=30))])
+    assert gate_codes(use_case, Stage.PILOT, on=on) == ([] if passes else ["practice_independent_review"])
+
+
+def test_a_revoked_waiver_does_not_count():
+    use_case = determined(statuses={"independent_review": "in_progress"},
+                          waivers=[waiver("independent_review", granted=DAY, expires=DAY + datetime.timedelta(days=30),
+                                          revoked=DAY)])
+    assert gate_codes(use_case, Stage.PILOT) == ["practice_independent_review"]
+
+
+def test_a_prohibited_practice_moves_nowhere_forward_but_retires():
+    prohibited = EUClassification(role="deployer", risk_class="prohibited")
+    for from_stage, to_stage in [(Stage.PROPOSED, Stage.VALIDATING), (Stage.VALIDATING, Stage.PILOT),
+                                 (Stage.PILOT, Stage.PRODUCTION)]:
+        assert gate_codes(determined(from_stage, eu=prohibited), to_stage) == ["prohibited_practice"]
+    assert unmet_conditions(determined(Stage.PILOT, eu=prohibited), Stage.RETIRED, reason="prohibited") == []
+
+
+def test_without_a_sign_off_pilot_and_production_ask_for_one():
+    for from_stage, to_stage in [(Stage.VALIDATING, Stage.PILOT), (Stage.PILOT, Stage.PRODUCTION)]:
+        assert codes(use_case(from_stage, signed=False), to_stage) == ["sign_off"]
+    assert codes(use_case(Stage.PROPOSED, signed=False), Stage.VALIDATING) == []
+
+
+def test_a_sign_off_given_before_a_change_to_the_gate_conditions_no_longer_counts():
+    signed = use_case(Stage.VALIDATING)
+    fingerprint = gate_fingerprint(signed)
+    signed.data_readiness = Readiness.READY
+    assert gate_fingerprint(signed) != fingerprint
+    assert codes(signed, Stage.PILOT) == ["sign_off"]
+    signed.data_readiness = Readiness.PARTIAL  # undone: the approved state again
+    assert codes(signed, Stage.PILOT) == []
+    signed.title = "Renamed"
+    assert codes(signed, Stage.PILOT) == []

@@ -7,11 +7,12 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from registry.gates import MoveRefused, next_stage_needs
+from registry.gates import NEXT_STAGE, MoveRefused, next_stage_needs
 from registry.services.lifecycle import move_use_case
 from core.errors import StaleVersion
 from registry.models import Readiness, Stage, StageTransition, TransitionSource, UseCase
-from tests.factories import TEST_ACTOR
+from registry.models import SIGN_OFF_STAGES
+from tests.factories import TEST_ACTOR, signed_off
 from tests.factories import (
     KPIFactory,
     PersonFactory,
@@ -62,6 +63,8 @@ def owner(db):
 def walk_to(use_case: UseCase, stage: str, actor=TEST_ACTOR) -> UseCase:
     """Move `use_case` to `stage` through the real lifecycle, reasons given where needed."""
     for step in PATH_TO[stage]:
+        if step in SIGN_OFF_STAGES:
+            signed_off(use_case, step)
         use_case = move_use_case(use_case=use_case, to_stage=step, actor=actor, reason=f"ready for {step}")
     use_case.refresh_from_db()
     return use_case
@@ -83,8 +86,12 @@ def assert_nothing_written(use_case: UseCase, *, stage: str, version: int, trans
 
 
 def refuse(use_case: UseCase, to_stage: str, *, actor=TEST_ACTOR, reason: str = "") -> set[str]:
-    """Attempt a move that must be refused; check nothing changed and return the unmet codes."""
+    """Attempt a move that must be refused; check nothing changed and return the unmet codes.
+
+    The next stage is signed off first, so the codes are those of the rest of its gate."""
     use_case.refresh_from_db()
+    if to_stage in SIGN_OFF_STAGES and NEXT_STAGE.get(use_case.stage) == to_stage:
+        signed_off(use_case, to_stage)
     before = (use_case.stage, use_case.version, StageTransition.objects.filter(use_case=use_case).count())
     history_before = use_case.history.count()
     with pytest.raises(MoveRefused) as refused:
@@ -107,6 +114,8 @@ def test_transition_table_covers_every_pair_of_stages():
 def test_allowed_move_succeeds_when_its_gate_is_met(from_stage, to_stage, owner):
     # given
     use_case = ready_use_case_in(from_stage)
+    if (from_stage, to_stage) in FORWARD and to_stage in SIGN_OFF_STAGES:
+        signed_off(use_case, to_stage)
     version = use_case.version
 
     # when
@@ -270,6 +279,7 @@ def test_owner_cannot_move_to_pilot_with_data_readiness_below_partial(readiness)
 def test_owner_moves_to_pilot_with_partial_or_ready_data(readiness):
     use_case = ready_use_case_in(Stage.VALIDATING, data_readiness=readiness)
 
+    signed_off(use_case, Stage.PILOT)
     move_use_case(use_case=use_case, to_stage=Stage.PILOT, actor=TEST_ACTOR)
 
     use_case.refresh_from_db()
@@ -302,6 +312,7 @@ def test_owner_cannot_move_to_production_when_an_owner_has_left(role):
     person = getattr(use_case, f"{role}_owner")
     person.active = False
     person.save()
+    signed_off(use_case, Stage.PRODUCTION)
 
     with pytest.raises(MoveRefused) as refused:
         move_use_case(use_case=use_case, to_stage=Stage.PRODUCTION, actor=TEST_ACTOR)
@@ -333,6 +344,7 @@ def test_one_complete_kpi_among_incomplete_ones_is_enough_for_production():
     KPIFactory(use_case=use_case, baseline=Decimal("1"), target=None)
     KPIFactory(use_case=use_case, baseline=Decimal("0"), target=Decimal("0"))
 
+    signed_off(use_case, Stage.PRODUCTION)
     move_use_case(use_case=use_case, to_stage=Stage.PRODUCTION, actor=TEST_ACTOR)
 
     use_case.refresh_from_db()
@@ -352,6 +364,7 @@ def test_owner_cannot_move_to_production_with_layer_below_partial(layer, readine
 def test_owner_moves_to_production_with_layer_partial_or_ready(layer, readiness):
     use_case = ready_use_case_in(Stage.PILOT, **{f"{layer}_readiness": readiness})
 
+    signed_off(use_case, Stage.PRODUCTION)
     move_use_case(use_case=use_case, to_stage=Stage.PRODUCTION, actor=TEST_ACTOR)
 
     use_case.refresh_from_db()
@@ -399,6 +412,7 @@ def test_production_refusal_names_both_departed_owners():
 def test_owner_moves_ready_pilot_to_production():
     use_case = ready_use_case_in(Stage.PILOT)
 
+    signed_off(use_case, Stage.PRODUCTION)
     move_use_case(use_case=use_case, to_stage=Stage.PRODUCTION, actor=TEST_ACTOR, reason="Capture rate up 9 points")
 
     use_case.refresh_from_db()
@@ -450,6 +464,8 @@ def test_each_move_bumps_version_by_one_and_restarts_the_stage_clock():
     for expected_version, (stage, day) in enumerate(
         zip([Stage.VALIDATING, Stage.PILOT, Stage.PRODUCTION], days), start=2
     ):
+        if stage in SIGN_OFF_STAGES:
+            signed_off(use_case, stage)
         # when
         move_use_case(
             use_case=use_case,
@@ -542,6 +558,8 @@ def test_next_stage_needs_lists_what_the_next_gate_lacks():
 )
 def test_next_stage_needs_nothing_for_a_ready_use_case(stage, expected_next):
     use_case = ready_use_case_in(stage)
+    if expected_next in SIGN_OFF_STAGES:
+        signed_off(use_case, expected_next)
 
     assert next_stage_needs(use_case) == (expected_next, [])
 
@@ -552,7 +570,7 @@ def test_next_stage_needs_production_gaps_for_a_pilot():
     next_stage, unmet = next_stage_needs(use_case)
 
     assert next_stage == Stage.PRODUCTION
-    assert {c.code for c in unmet} == {"kpi", "monitoring_plan"}
+    assert {c.code for c in unmet} == {"kpi", "monitoring_plan", "sign_off"}
 
 
 @pytest.mark.parametrize("stage", [Stage.PRODUCTION, Stage.RETIRED])

@@ -149,7 +149,7 @@ def test_a_refused_move_without_javascript_redirects_with_the_conditions(login, 
     response = _move(client, own_use_case, Stage.PILOT)
     assert response.status_code == 302 and response["Location"] == reverse("web:home")
     body = client.get(reverse("web:home")).content.decode()
-    assert "Not moved to Pilot. Still needed: data readiness is below partial." in body
+    assert "Not moved to Pilot. Still needed: data readiness is below partial; no sign-off for pilot" in body
 
 
 def test_a_move_on_a_stale_version_is_refused_with_reload_advice(login, own_use_case):

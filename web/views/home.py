@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 from portfolio.models import ACTIVE_STATUSES
 from portfolio.selectors import findings as finding_selectors
 from registry import access
+from registry.selectors.determinations import waiting_for
 
 from .. import selectors
 from .common import PAGE_SIZE, decorate
@@ -33,10 +34,11 @@ def home(request):
             offer = access.offer_decision(user, decision)
             decision.can_confirm, decision.can_change = offer.confirm, offer.change
         context.update(
-            use_cases=use_cases, decisions=decisions,
+            use_cases=use_cases, decisions=decisions, pending_sign_offs=selectors.pending_sign_offs(person),
             open_findings=finding_selectors.findings_for(person, everything=False).filter(status__in=ACTIVE_STATUSES).count(),
         )
     context["can_register"] = access.reach(user).register
+    context["waiting_for_me"] = waiting_for(user)
     return render(request, "web/home.html", context)
 
 

@@ -24,6 +24,7 @@ from registry.services.use_cases import confirm_use_case_ownership, edit_use_cas
 from .. import charts, selectors
 from ..errors import add_to_form, message_for
 from ..forms import KPIForm, KPIObservationForm, MoveForm, StateDecisionForm, UseCaseForm
+from .determinations import determinations_section
 from .common import (
     Feedback, answer, card, card_use_case, decorate, next_url, posted, show_refused_statement, state_form_for,
 )
@@ -188,7 +189,9 @@ def _use_case_page(request, pk, *, state_form: StateDecisionForm | None = None) 
     feedback = show_refused_statement(use_case, state_form, Feedback())
     gates = []
     for stage in (Stage.VALIDATING, Stage.PILOT, Stage.PRODUCTION):
-        gates.append((Stage(stage).label, GATES[stage](use_case), stage == use_case.next_stage))
+        # The next gate in full (determinations and sign-off included); the others as their own conditions.
+        is_next = stage == use_case.next_stage
+        gates.append((Stage(stage).label, use_case.needs if is_next else GATES[stage](use_case), is_next))
     timeline = []
     earlier = list(use_case.earlier_report.transitions.all()) if use_case.earlier_report else []
     transitions = earlier + list(use_case.transitions.all())
@@ -207,6 +210,7 @@ def _use_case_page(request, pk, *, state_form: StateDecisionForm | None = None) 
         "uc": use_case, "gates": gates, "timeline": timeline, "kpis": kpis, "readiness": readiness,
         "history": selectors.use_case_history(use_case), "feedback": feedback,
         "stages": [Stage(s).label for s in selectors.STAGE_ORDER],
+        "det": determinations_section(use_case, request.user, today=today),
     })
 
 

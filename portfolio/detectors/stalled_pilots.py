@@ -64,13 +64,12 @@ import datetime
 from decimal import Decimal
 
 from django.db.models import Case, OuterRef, Q, Subquery, When
-from django.utils import timezone
 
 from portfolio.models import SEVERITY_ORDER, FindingKind
 from registry.models import Frequency, KPIObservation, Stage, StageTransition, TransitionSource, UseCase
 from registry.selectors.stages import Since, Step, stage_since, steps_of
 
-from .base import Detected, end_of_day, latest, latest_move_by, severity_up, use_cases_on
+from .base import Detected, end_of_day, latest, latest_move_by, local_day, severity_up, use_cases_on
 
 KIND = FindingKind.STALLED_PILOT
 
@@ -119,7 +118,7 @@ def _since(row, steps_by_use_case) -> Since:
         return stage_since(steps, row["stage_on"])
     if row["moved_at"] is None:
         return Since(row["stage_entered_on"], exact=row["stage_entered_on"] is not None)
-    return Since(timezone.localdate(row["moved_at"]), exact=row["moved_dated"])
+    return Since(local_day(row["moved_at"]), exact=row["moved_dated"])
 
 
 def _steps_of_linked(rows: list[dict], end) -> dict[int, list[Step]]:
@@ -135,7 +134,7 @@ def _steps_of_linked(rows: list[dict], end) -> dict[int, list[Step]]:
 
 
 def _day(moment) -> datetime.date | None:
-    return None if moment is None else timezone.localdate(moment)
+    return None if moment is None else local_day(moment)
 
 
 def detect(*, as_of: datetime.date, policy) -> list[Detected]:
@@ -183,7 +182,7 @@ def detect(*, as_of: datetime.date, policy) -> list[Detected]:
             activities = [(min(since.day, as_of), "stage_move")] if since.day is not None else []
             edit_moments = [m for m in (row["last_edit_at"], row["updated_at"]) if m is not None and m < end]
             if edit_moments:
-                activities.append((timezone.localdate(max(edit_moments)), "edit"))
+                activities.append((local_day(max(edit_moments)), "edit"))
             if row["last_observed_on"] is not None:
                 activities.append((row["last_observed_on"], "kpi_observation"))
         else:

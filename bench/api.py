@@ -33,6 +33,7 @@ from seed import (  # noqa: E402
     _in_fresh_process,
     _recreate_database,
     _report,
+    _seeded,
     _setup_django,
     _timed_command,
     postgres_server_url,
@@ -162,16 +163,6 @@ def main() -> None:
         # Fresh statistics, as autovacuum would gather on a live database.
         _in_fresh_process(_analyze, database_url)
     _in_fresh_process(bench, database_url, options.requests, options.warmup, options.seed)
-
-
-def _seeded(database_url: str) -> int:
-    try:
-        _setup_django(database_url)
-        from registry.models import UseCase
-
-        return UseCase.objects.count()
-    except Exception:
-        return 0
 
 
 def _analyze(database_url: str) -> None:

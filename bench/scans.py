@@ -30,6 +30,7 @@ from seed import (
     _peak_mib,
     _recreate_database,
     _report,
+    _seeded,
     _setup_django,
     _timed_command,
     postgres_server_url,
@@ -108,17 +109,6 @@ def _edit_texts(database_url: str, share: float) -> int:
     UseCase.objects.filter(pk__in=ids).update(summary=Concat(F("summary"), Value(" Now also reviewed weekly.")),
                                                version=F("version") + 1)
     return len(ids)
-
-
-def _seeded(database_url: str) -> int:
-    """How many use cases the database holds; 0 when it does not exist or is not migrated."""
-    try:
-        _setup_django(database_url)
-        from registry.models import UseCase
-
-        return UseCase.objects.count()
-    except Exception:
-        return 0
 
 
 def _forget_findings(database_url: str) -> None:

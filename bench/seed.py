@@ -48,6 +48,17 @@ def _setup_django(database_url: str) -> None:
     django.setup()
 
 
+def _seeded(database_url: str) -> int:
+    """How many use cases the database holds; 0 when it does not exist or is not migrated."""
+    try:
+        _setup_django(database_url)
+        from registry.models import UseCase
+
+        return UseCase.objects.count()
+    except Exception:
+        return 0
+
+
 def _peak_mib() -> float:
     # Linux reports ru_maxrss in KiB.
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

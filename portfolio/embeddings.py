@@ -185,18 +185,22 @@ def refresh(use_case_ids: Iterable[int] | None = None, *, everything: bool = Fal
             if progress:
                 progress(done, total)
 
-        vectors = model.encode([texts[pk] for pk in changed], progress=advance) if changed else None
-        position = {pk: i for i, pk in enumerate(changed)}
+        # Copies of one text (a use case per market) are encoded once.
+        distinct = list(dict.fromkeys(texts[pk] for pk in changed))
+        encoded = model.encode(distinct, progress=advance) if distinct else None
+        row_of_text = {text: i for i, text in enumerate(distinct)}
+        vectors = {pk: encoded[row_of_text[texts[pk]]] for pk in changed}
+        changed_ids = set(changed)
         now = timezone.now()
         records = []
         for pk, version, *_ in rows:
             record = UseCaseEmbedding(use_case_id=pk, model_id=model.model_id, use_case_version=version,
                                       text_digest=digests[pk], embedded_at=now)
-            if pk in position:
-                record.vector = vectors[position[pk]].astype(STORED_DTYPE).tobytes()
+            if pk in changed_ids:
+                record.vector = vectors[pk].astype(STORED_DTYPE).tobytes()
             records.append(record)
-        unchanged = [r for r in records if r.use_case_id not in position]
-        fresh = [r for r in records if r.use_case_id in position]
+        unchanged = [r for r in records if r.use_case_id not in changed_ids]
+        fresh = [r for r in records if r.use_case_id in changed_ids]
         if fresh:
             UseCaseEmbedding.objects.bulk_create(
                 fresh, update_conflicts=True, unique_fields=["use_case"],
@@ -204,8 +208,8 @@ def refresh(use_case_ids: Iterable[int] | None = None, *, everything: bool = Fal
             )
         if unchanged:
             UseCaseEmbedding.objects.bulk_update(unchanged, ["use_case_version"])
-        done += len(rows) - len(changed)
-        if progress and len(rows) > len(changed):
+        done += len(rows) - len(distinct)
+        if progress and len(rows) > len(distinct):
             progress(done, total)
         embedded += len(changed)
     return embedded

@@ -153,3 +153,19 @@ def test_an_operator_configured_model_is_loaded_from_its_path(settings, tmp_path
     assert embeddings.encoder().model_id.startswith("operator-model-")
     UseCaseFactory()
     assert embeddings.refresh() == 1
+
+
+def test_copies_of_one_text_are_encoded_once(monkeypatch):
+    UseCaseFactory.create_batch(3, title="Churn propensity", summary="Scores subscribers for the risk of cancelling.")
+    UseCaseFactory(title="Invoice matching", summary="Matches invoices to purchase orders.")
+    encoded = []
+    original = embeddings.Encoder.encode
+
+    def counting(self, texts, progress=None):
+        encoded.extend(texts)
+        return original(self, texts, progress)
+
+    monkeypatch.setattr(embeddings.Encoder, "encode", counting)
+    assert embeddings.refresh() == 4
+    assert len(encoded) == 2
+    assert UseCaseEmbedding.objects.count() == 4

@@ -84,14 +84,14 @@ def stage_on(as_of: datetime.date):
     NULL also for an earlier report of a use case (the OMB 2024 row of a 2025 row) once the
     later report exists: the scans judge the later one, whose history includes it.
     """
-    first_move_after = StageTransition.objects.filter(
-        use_case=OuterRef("pk"), occurred_at__gte=end_of_day(as_of)
-    ).order_by("occurred_at", "id")
-    superseded = Exists(UseCase.objects.filter(earlier_report=OuterRef("pk"), created_at__lt=end_of_day(as_of)))
     if _nothing_recorded_after(as_of):
         # Judged after every recorded move and registration (a scan of today): the stage then is
         # the current one, and three correlated subqueries a row would only say so slower.
         return Case(When(later_report__isnull=False, then=None), default=F("stage"))
+    first_move_after = StageTransition.objects.filter(
+        use_case=OuterRef("pk"), occurred_at__gte=end_of_day(as_of)
+    ).order_by("occurred_at", "id")
+    superseded = Exists(UseCase.objects.filter(earlier_report=OuterRef("pk"), created_at__lt=end_of_day(as_of)))
     return Case(
         When(superseded, then=None),
         default=Coalesce(

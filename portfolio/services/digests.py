@@ -10,7 +10,9 @@ that went out is recorded, so a retry or a replacement sender mails only those n
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from itertools import islice
 from dataclasses import dataclass, replace
 
 from django.conf import settings
@@ -26,7 +28,7 @@ from core.workers import task_named
 from registry.access import PROGRAM_OFFICE
 
 from ..evidence import Evidence, Member, Table, present
-from ..models import DigestDelivery, Finding, FindingEvent, FindingKind, FindingStatus, ScanRun, Severity
+from ..models import SEVERITY_ORDER, DigestDelivery, Finding, FindingEvent, FindingKind, FindingStatus, ScanRun, Severity
 
 # How long a sender holds a run's digests without news before another may take over; renewed
 # after every RECORD_EVERY emails.
@@ -42,6 +44,10 @@ SEVERITY_LABELS = dict(Severity.choices)
 # The rows of each evidence table a digest shows (a finding may have 400 use cases); the
 # finding's page, linked below each, has them all. Wider cells are cut in the text part.
 DIGEST_TABLE_ROWS = 5
+# The findings an email writes out in full, most severe first; it counts the rest and links to
+# the inbox.
+DIGEST_FINDINGS_SHOWN = 20
+SEVERITIES_MOST_FIRST = SEVERITY_ORDER[::-1]
 TEXT_CELL_WIDTH = 48
 
 
@@ -149,12 +155,10 @@ def _renew_lease(scan_run: ScanRun, *, claim: bool = False) -> bool:
 def _send_unsent(scan_run: ScanRun) -> int:
     newly_open = FindingEvent.objects.filter(scan_run=scan_run, to_status=FindingStatus.OPEN).values("finding_id")
     delivered = set(DigestDelivery.objects.filter(scan_run=scan_run).values_list("audience", "email"))
-    unsent = [digest for digest in compose_digests(newly_open, scan_run=scan_run)
-              if (digest.audience, digest.email) not in delivered]
+    unsent = compose_digests(newly_open, scan_run=scan_run, skipping=delivered)
     sent = 0
     with get_connection() as connection:
-        for start in range(0, len(unsent), RECORD_EVERY):
-            batch = unsent[start:start + RECORD_EVERY]
+        while batch := list(islice(unsent, RECORD_EVERY)):
             done = []
             try:
                 for digest in batch:
@@ -186,54 +190,97 @@ def _findings(count: int) -> str:
     return f"{count:,} new finding" + ("" if count == 1 else "s")
 
 
-def compose_digests(finding_ids, *, scan_run: ScanRun) -> list[Digest]:
+def _tally(kinds_and_severities: list[tuple[str, str]]) -> list[str]:
+    """Lines counting findings per kind, most first, with their severities, most severe first:
+    "Stalled pilot: 12 (2 high, 10 medium)"."""
+    by_kind: dict[str, Counter] = defaultdict(Counter)
+    for kind, severity in kinds_and_severities:
+        by_kind[kind][severity] += 1
+    lines = []
+    for kind, severities in sorted(by_kind.items(), key=lambda item: (-item[1].total(), KIND_LABELS[item[0]])):
+        parts = ", ".join(f"{severities[s]:,} {SEVERITY_LABELS[s].lower()}" for s in SEVERITIES_MOST_FIRST if severities[s])
+        lines.append(f"{KIND_LABELS[kind]}: {severities.total():,} ({parts})")
+    return lines
+
+
+def _shown_somewhere(findings: list[tuple], per_owner: dict[str, list[int]]) -> list[int]:
+    """The findings some digest writes out: the first DIGEST_FINDINGS_SHOWN of each list."""
+    shown = {pk for pk, *_ in findings[:DIGEST_FINDINGS_SHOWN]}
+    for listed in per_owner.values():
+        shown.update(listed[:DIGEST_FINDINGS_SHOWN])
+    return sorted(shown)
+
+
+def compose_digests(finding_ids, *, scan_run: ScanRun, skipping: set[tuple[str, str]] = frozenset()) -> Iterator[Digest]:
     """The digests for the findings `finding_ids` (newly opened or reopened; a list or a
-    subquery): one per active owner concerned, one per program office member. Each finding
-    is written out once, with its evidence, and shared by the digests that list it."""
-    findings = list(
-        Finding.objects.filter(pk__in=finding_ids).order_by("kind", "title")
-        .values_list("pk", "kind", "severity", "title", "detail")
+    subquery), one at a time: one per active owner concerned, then one per program office
+    member; none for the (audience, email) pairs in `skipping` (those already sent).
+
+    Each email counts its findings by kind and severity and writes out the
+    DIGEST_FINDINGS_SHOWN most severe with their evidence, then links to the inbox for the
+    rest: a first scan of a large portfolio opens tens of thousands, and nobody reads an email
+    of tens of thousands. A finding is written out once, when a digest first shows it.
+    """
+    findings = sorted(
+        Finding.objects.filter(pk__in=finding_ids).values_list("pk", "kind", "severity", "title", "detail"),
+        key=lambda row: (SEVERITIES_MOST_FIRST.index(row[2]), KIND_LABELS[row[1]], row[3], row[0]),
     )
+    by_pk = {row[0]: row for row in findings}
     owners = _owners_by_finding(finding_ids)
-    members, member_counts = _members_shown(finding_ids)
-    texts, htmls = {}, {}
     per_owner: dict[str, list[int]] = defaultdict(list)
-    for pk, kind, severity, title, detail in findings:
-        evidence = present(kind, detail, members=members.get(pk, ()), member_count=member_counts.get(pk, 0)).capped(DIGEST_TABLE_ROWS)
-        url = _finding_url(pk)
-        texts[pk] = _text_block(_line(kind, severity, title), evidence, url)
-        htmls[pk] = render_to_string("portfolio/digest_finding.html", {
-            "severity": severity, "severity_label": SEVERITY_LABELS[severity], "kind_label": KIND_LABELS[kind],
-            "title": title, "evidence": evidence, "url": url, "site_url": settings.SITE_URL,
-        })
+    for pk, *_ in findings:
         for email in owners.get(pk, ()):
             per_owner[email].append(pk)
+    members, member_counts = _members_shown(_shown_somewhere(findings, per_owner))
+    written: dict[int, tuple[str, str]] = {}
+
+    def write_out(pk: int) -> tuple[str, str]:
+        if pk not in written:
+            _, kind, severity, title, detail = by_pk[pk]
+            evidence = present(kind, detail, members=members.get(pk, ()), member_count=member_counts.get(pk, 0)).capped(DIGEST_TABLE_ROWS)
+            url = _finding_url(pk)
+            written[pk] = (_text_block(_line(kind, severity, title), evidence, url), render_to_string(
+                "portfolio/digest_finding.html", {
+                    "severity": severity, "severity_label": SEVERITY_LABELS[severity], "kind_label": KIND_LABELS[kind],
+                    "title": title, "evidence": evidence, "url": url, "site_url": settings.SITE_URL,
+                }))
+        return written[pk]
 
     def digest(audience: str, email: str, subject: str, intro: str, listed: list[int], closing: str = "") -> Digest:
-        body = f"{intro}:\n\n" + "\n\n".join(texts[pk] for pk in listed) + "\n" + (f"\n{closing}\n" if closing else "")
+        tally = _tally([(by_pk[pk][1], by_pk[pk][2]) for pk in listed]) if len(listed) > 1 else []
+        parts = [write_out(pk) for pk in listed[:DIGEST_FINDINGS_SHOWN]]
+        more = len(listed) - len(parts)
+        inbox = settings.SITE_URL + reverse("web:findings")
+        more_line = f"… and {more:,} more, less severe: {inbox}" if more else ""
+        body = "\n\n".join(
+            [f"{intro}:"] + (["\n".join(f"- {line}" for line in tally)] if tally else [])
+            + [text for text, _ in parts] + ([more_line] if more_line else [])
+        ) + "\n" + (f"\n{closing}\n" if closing else "")
         html = render_to_string("portfolio/digest_email.html", {
-            "subject": subject, "intro": intro, "findings": [htmls[pk] for pk in listed], "closing": closing,
-            "site_url": settings.SITE_URL,
+            "subject": subject, "intro": intro, "tally": tally, "findings": [html for _, html in parts],
+            "more": f"{more:,}" if more else "", "inbox": inbox, "closing": closing, "site_url": settings.SITE_URL,
         })
         return Digest(audience, email, subject, body, html)
 
     subject_tail = f"as of {scan_run.as_of.isoformat()}"
-    digests = []
     for email in sorted(per_owner):
+        if (DigestDelivery.Audience.OWNER, email) in skipping:
+            continue
         listed = per_owner[email]
-        digests.append(digest(
+        yield digest(
             DigestDelivery.Audience.OWNER, email, f"Last Mile: {_findings(len(listed))} on what you own",
             f"The portfolio scan {subject_tail} flagged {_findings(len(listed))} on what you own", listed,
             "Acknowledge, answer or dismiss them (with a reason) in Last Mile.",
-        ))
-    office = _program_office_addresses()
+        )
+    office = [email for email in _program_office_addresses()
+              if (DigestDelivery.Audience.PROGRAM_OFFICE, email) not in skipping]
     if findings and office:
         listed = [pk for pk, *_ in findings]
         everything = digest(DigestDelivery.Audience.PROGRAM_OFFICE, office[0],
-                            f"Last Mile: {_findings(len(listed))} in the portfolio",
-                            f"The portfolio scan {subject_tail} opened {_findings(len(listed))}", listed)
-        digests.extend(replace(everything, email=email) for email in office)
-    return digests
+                             f"Last Mile: {_findings(len(listed))} in the portfolio",
+                             f"The portfolio scan {subject_tail} opened {_findings(len(listed))}", listed)
+        for email in office:
+            yield replace(everything, email=email)
 
 
 def send_pending_digests(*, within: datetime.timedelta = PENDING_WINDOW) -> list[int]:

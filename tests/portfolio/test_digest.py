@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.test import override_settings
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from portfolio.services.digests import send_pending_digests, send_scan_digests
+from portfolio.services.digests import DIGEST_FINDINGS_SHOWN, send_pending_digests, send_scan_digests
 from core.actors import COMMAND
 from portfolio.models import DigestDelivery, ScanRun
 from portfolio.tasks import send_pending_digests_task
@@ -58,7 +58,7 @@ def test_each_active_owner_gets_one_email_listing_their_new_findings(flagged):
     assert all(person.active for person in (ana, bo))
 
 
-def test_the_program_office_gets_the_whole_list(flagged):
+def test_the_program_office_hears_of_every_new_finding(flagged):
     UserFactory(username="office-lead", email="office@example.com", groups=["program_office"])
     flagged.append(UseCaseFactory(title="Churn offers"))
 
@@ -67,6 +67,30 @@ def test_the_program_office_gets_the_whole_list(flagged):
     office = [m for m in mail.outbox if m.to == ["office@example.com"]]
     assert len(office) == 1
     assert "opened 1 new finding:" in office[0].body and "Churn offers" in office[0].body
+
+
+def test_a_long_digest_counts_everything_writes_out_the_most_severe_and_links_to_the_rest(monkeypatch):
+    UserFactory(username="office-lead", email="office@example.com", groups=["program_office"])
+    owner = PersonFactory(email="ana@example.com")
+    use_cases = [UseCaseFactory(title=f"Use case {n:02}", business_owner=owner) for n in range(DIGEST_FINDINGS_SHOWN + 5)]
+    severities = {use_cases[-1].pk: "critical", use_cases[-2].pk: "low"}
+
+    def detect(*, as_of, policy):
+        return [Detected(kind="stalled_pilot", identity=(u.pk,), severity=severities.get(u.pk, "medium"),
+                         title=f"'{u.title}' is stalled", use_case_ids=[u.pk]) for u in use_cases]
+
+    monkeypatch.setattr("portfolio.services.scans.detector", lambda kind: detect)
+    run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF, actor=COMMAND)
+
+    for email in ("ana@example.com", "office@example.com"):
+        [message] = [m for m in mail.outbox if m.to == [email]]
+        body, html = message.body, message.alternatives[0][0]
+        assert f"Stalled pilot: {DIGEST_FINDINGS_SHOWN + 5} (1 critical, {DIGEST_FINDINGS_SHOWN + 3} medium, 1 low)" in body
+        assert body.count("is stalled") == DIGEST_FINDINGS_SHOWN
+        assert body.index("'Use case 24' is stalled") < body.index("'Use case 00' is stalled")  # critical first
+        assert "'Use case 23' is stalled" not in body  # the low one is among those left out
+        assert "… and 5 more, less severe: http" in body and "/findings/" in body
+        assert "5 more, less severe" in html and html.count("Open the finding") == DIGEST_FINDINGS_SHOWN
 
 
 def test_a_finding_that_stays_open_is_not_mailed_again(flagged):

@@ -60,8 +60,11 @@ def compliance(request):
         )
         for stage in figures.practice_stages
     }
-    gaps = Paginator(compliance_selectors.gap_use_cases(unit=figures.unit, stage=figures.stage, today=figures.today),
-                     PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(compliance_selectors.gap_use_cases(unit=figures.unit, stage=figures.stage, today=figures.today),
+                          PAGE_SIZE)
+    # The figures counted them already: the paginator need not count them again.
+    paginator.count = figures.gaps
+    gaps = paginator.get_page(request.GET.get("page"))
     gaps.rows = [(use_case, compliance_selectors.gaps_of(use_case, figures.today)) for use_case in gaps]
     filters = request.GET.copy()
     filters.pop("page", None)

@@ -62,6 +62,7 @@ PRACTICE_STATES = [
 class UnitRow:
     """One unit's counts by column (the column keys of the table it belongs to) and its total."""
 
+    unit_id: int
     name: str
     counts: dict[str, int]
     total: int
@@ -119,7 +120,7 @@ def _high_impact_in(use_cases: QuerySet[UseCase], stages: list[str]) -> QuerySet
 
 
 def _unit_rows(counts: dict[int, dict[str, int]], names: dict[int, str], columns: list[str]) -> list[UnitRow]:
-    rows = [UnitRow(names.get(unit_id, "?"), {c: by_column.get(c, 0) for c in columns}, sum(by_column.values()))
+    rows = [UnitRow(unit_id, names.get(unit_id, "?"), {c: by_column.get(c, 0) for c in columns}, sum(by_column.values()))
             for unit_id, by_column in counts.items()]
     return sorted(rows, key=lambda row: row.name.lower())
 

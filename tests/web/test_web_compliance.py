@@ -131,7 +131,18 @@ def test_the_stage_filter_keeps_only_that_stage(office, portfolio):
     assert ("minimum practices in production", "high-impact use cases", "total") not in table
     assert table[("minimum practices in pilot", "high-impact use cases", "total")] == "1"
     assert "Eligibility screening" not in body
-    assert "None: every high-impact use case in pilot or production has each practice done or waived." in body
+    assert "None: every high-impact use case in pilot has each practice done or waived." in body
+    assert "0 high-impact in pilot with a minimum practice neither done nor waived" in body
+
+
+def test_a_stage_before_pilot_shows_no_practices_or_gaps(office, portfolio):
+    body = office.get(reverse("web:compliance"), {"stage": "proposed"}).content.decode()
+    table = figures(office, stage="proposed")
+
+    assert table[("high-impact by stage", "Benefits", "proposed")] == "1"
+    assert not [key for key in table if key[0].startswith("minimum practices")]
+    assert "Minimum practices of high-impact" not in body and 'id="gaps-h"' not in body
+    assert "the minimum practices matter in pilot and production." in body
 
 
 @pytest.mark.parametrize("query", [{"unit": "abc"}, {"unit": "99999999"}, {"unit": "1' OR 1=1"}, {"stage": "bogus"},

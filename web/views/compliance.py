@@ -71,6 +71,7 @@ def compliance(request):
     query = filters.urlencode()
     return render(request, "web/compliance.html", {
         "form": form, "figures": figures, "gaps": gaps, "query": query,
+        "practice_scope": " or ".join(Stage(s).label.lower() for s in figures.practice_stages),
         "stages": [(s, Stage(s).label) for s in compliance_selectors.STAGE_ORDER],
         "determinations": compliance_selectors.DETERMINATIONS,
         "practice_states": states,

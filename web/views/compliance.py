@@ -56,7 +56,7 @@ def compliance(request):
             [(row.label, [row.counts[key] for key, _ in states]) for row in figures.practices[stage]],
             segments=[label for _, label in states], colours=[PRACTICE_STATE_COLOURS[key] for key, _ in states],
             title=f"Minimum practices of the high-impact use cases in {Stage(stage).label.lower()}",
-            label_width=270, width=640,
+            label_width=300, width=640,
         )
         for stage in figures.practice_stages
     }

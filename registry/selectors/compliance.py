@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass
+
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 
 from ..gates import LIVE_STAGE_ORDER, practice_statuses, waived_practices
@@ -224,7 +225,7 @@ def _with_gaps(use_cases: QuerySet[UseCase], today: datetime.date) -> QuerySet[U
             both=Count("practices__practice", filter=done & in_force & Q(practices__practice=F("waivers__practice")),
                        distinct=True),
         )
-        .filter(Q(done__lt=len(Practice.values) - F("waived") + F("both")))
+        .filter(done__lt=len(Practice.values) - F("waived") + F("both"))
         .values("pk")
     )
     return use_cases.filter(pk__in=uncovered)

@@ -224,17 +224,27 @@ def test_the_page_and_export_run_the_same_queries_at_any_size(office, portfolio,
     assert "32 use cases in all." in body and "Page 1 of 2" in body
 
 
-def test_a_use_case_whose_last_open_practice_is_waived_until_today_is_not_held(office, db):
+def test_a_waiver_until_today_closes_the_last_gap_and_a_waived_done_practice_counts_once(office, db):
     unit = BusinessUnitFactory(name="Benefits")
     covered = use_case(unit, Stage.PRODUCTION, title="Covered today", determination=HighImpact.HIGH_IMPACT)
     for name in Practice.values:
         if name != Practice.ONGOING_MONITORING:
             practice(covered, name, **DONE)
     waive(covered, Practice.ONGOING_MONITORING, granted=-10, expires=0)
+    # Seven practices done, one of them also waived: the eighth is still open.
+    counted_twice = use_case(unit, Stage.PRODUCTION, title="Waived and done", determination=HighImpact.HIGH_IMPACT)
+    for name in Practice.values:
+        if name != Practice.ONGOING_MONITORING:
+            practice(counted_twice, name, **DONE)
+    waive(counted_twice, Practice.TESTING_CONDUCTED, granted=-10, expires=10)
 
     body = office.get(reverse("web:compliance")).content.decode()
     table = figures(office)
 
     assert "Covered today" not in body
-    assert table[("minimum practices in production", "high-impact use cases", "with a gap")] == "0"
-    assert practice_counts(table, "production", Practice.ONGOING_MONITORING)["waived"] == 1
+    assert "Waived and done" in body
+    assert table[("minimum practices in production", "high-impact use cases", "with a gap")] == "1"
+    assert practice_counts(table, "production", Practice.ONGOING_MONITORING) == dict(
+        done=0, in_progress=0, missing=1, not_applicable=0, waived=1)
+    assert practice_counts(table, "production", Practice.TESTING_CONDUCTED) == dict(
+        done=1, in_progress=0, missing=0, not_applicable=0, waived=1)

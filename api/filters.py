@@ -309,3 +309,14 @@ class OrderingFilter(drf_filters.OrderingFilter):
         for parameter in parameters:
             parameter["schema"] = {"type": "string", "pattern": NO_NUL_PATTERN}
         return parameters
+
+
+class ComplianceFilter(StrictFilterSet):
+    """The scope of the compliance figures: one unit, one stage, or both."""
+
+    unit = IdFilter(field_name="business_unit", help_text="A business unit's id: its use cases only.")
+    stage = filters.ChoiceFilter(choices=Stage.choices, help_text="Use cases in this stage only.")
+
+    class Meta:
+        model = UseCase
+        fields = ["unit", "stage"]

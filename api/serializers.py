@@ -736,3 +736,53 @@ class StaleSerializer(serializers.Serializer):
     detail = serializers.CharField()
     current_version = serializers.IntegerField(required=False)
 
+
+
+# The portfolio's compliance figures (registry.selectors.compliance) --------------------------------
+
+
+class UnitCountsSerializer(serializers.Serializer):
+    unit_id = serializers.IntegerField(help_text="The business unit's id.")
+    unit = serializers.CharField(source="name", help_text="The business unit's name.")
+    counts = serializers.DictField(child=serializers.IntegerField(), help_text="Use cases per column of the table.")
+    total = serializers.IntegerField()
+
+
+class PracticeCountsSerializer(serializers.Serializer):
+    practice = serializers.CharField(help_text="The practice: its 2025 inventory column without `hi_`.")
+    label = serializers.CharField()
+    counts = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="High-impact use cases per state: done, in_progress, missing (no record or not started), "
+                  "not_applicable, waived (a waiver in force, whatever the record says).")
+
+
+class StagePracticesSerializer(serializers.Serializer):
+    stage = serializers.CharField()
+    high_impact = serializers.IntegerField(help_text="High-impact use cases in this stage.")
+    with_gap = serializers.IntegerField(help_text="Of those, how many have a practice neither done nor waived.")
+    practices = PracticeCountsSerializer(many=True)
+
+
+class ComplianceSerializer(serializers.Serializer):
+    as_of = serializers.DateField(source="today", help_text="The day practices and waivers are judged on.")
+    unit = serializers.IntegerField(source="unit.pk", allow_null=True, default=None)
+    stage = serializers.CharField(allow_null=True)
+    use_cases = serializers.IntegerField(source="total")
+    determinations = UnitCountsSerializer(
+        many=True, help_text="OMB M-25-21 determinations per unit: high_impact, not_high_impact, "
+                             "presumed_not_high_impact, not_determined.")
+    high_impact_by_stage = UnitCountsSerializer(source="high_impact", many=True,
+                                                help_text="High-impact use cases per unit and stage.")
+    practices = serializers.SerializerMethodField()
+    eu_risk_classes = UnitCountsSerializer(source="eu_classes", many=True,
+                                           help_text="EU AI Act risk classes per unit, not_classified included.")
+    eu_roles = UnitCountsSerializer(many=True, help_text="EU AI Act operator roles per unit, not_classified included.")
+
+    @extend_schema_field(StagePracticesSerializer(many=True))
+    def get_practices(self, figures):
+        return StagePracticesSerializer([
+            {"stage": stage, "high_impact": figures.high_impact_in_stage[stage], "with_gap": figures.gaps_in_stage[stage],
+             "practices": figures.practices[stage]}
+            for stage in figures.practice_stages
+        ], many=True).data

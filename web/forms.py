@@ -232,6 +232,10 @@ class DashboardFilterForm(forms.Form):
                                   empty_label="All units", label="Business unit")
 
 
+class ComplianceFilterForm(DashboardFilterForm):
+    stage = forms.ChoiceField(choices=[("", "All stages"), *Stage.choices], required=False, label="Stage")
+
+
 class ImportUploadForm(forms.Form):
     file = forms.FileField(label="Use case inventory (CSV or XLSX)",
                            help_text="The columns of import_use_cases: external_id, title, business_unit, decision, …")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import decisions, determinations, findings, home, imports, portfolio, use_cases
+from .views import compliance, decisions, determinations, findings, home, imports, portfolio, use_cases
 
 app_name = "web"
 
@@ -33,6 +33,8 @@ urlpatterns = [
     path("findings/<int:pk>/assign/", findings.finding_assign, name="finding_assign"),
     path("portfolio/", portfolio.portfolio, name="portfolio"),
     path("portfolio/export.csv", portfolio.portfolio_export, name="portfolio_export"),
+    path("portfolio/compliance/", compliance.compliance, name="compliance"),
+    path("portfolio/compliance.csv", compliance.compliance_export, name="compliance_export"),
     path("import/", imports.import_upload, name="import"),
     path("import/<int:pk>/", imports.import_job, name="import_job"),
 ]

@@ -181,6 +181,8 @@ CASES = [
     ("list scan runs", "get", lambda w: "/api/scan-runs/", None, READ),
     ("scan run", "get", lambda w: f"/api/scan-runs/{w['scan_run'].pk}/", None, READ),
     ("start scan", "post", lambda w: "/api/scan-runs/", lambda w: {"kinds": ["stalled_pilot"]}, {**OFFICE_ONLY, "office": 202}),
+    # The compliance figures are the portfolio's: the program office's and the auditors', as the page.
+    ("compliance figures", "get", lambda w: "/api/compliance/", None, {**READ, "owner": 403, "stranger": 403}),
 ]
 
 

@@ -10,3 +10,8 @@ class PortfolioConfig(AppConfig):
         # Register the Celery tasks in every process (web, commands, workers): the scan
         # service hands work to them by name (core.workers.task_named), never importing them.
         from . import tasks  # noqa: F401
+        from registry.signals import texts_changed
+
+        from .embeddings import embed_after_commit
+
+        texts_changed.connect(embed_after_commit, dispatch_uid="portfolio.embed_after_commit")

@@ -20,6 +20,12 @@ vector was made (or that have none, or whose vector another model made), and of 
 the ones whose text (title and summary) really changed: a stage move bumps the version and
 costs a digest, not an embedding. The scan service calls it before the duplicates detector.
 
+**Embedded as texts change.** With a worker (EMBED_ON_CHANGE, on when REDIS_URL is set), the
+registry's `texts_changed` signal queues the use cases whose title or summary was written for
+`embed_use_cases_task` once their transaction commits, so a scan finds them stored. Without
+one (the quick start), or for rows written around the services (the demo generator), the
+scan's `refresh` embeds them.
+
 **Nearest neighbours from an index.** `nearest` compares all pairs only for a small portfolio
 (a matrix product is then exact and quick); from `EXACT_UP_TO` rows it searches an inverted
 file index (FAISS, vectors quantised to 8 bits, about 4·√n lists, `PROBED_LISTS` searched per
@@ -36,9 +42,11 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.workers import hand_to_worker, task_named
 from registry.models import UseCase
 
 from .models import UseCaseEmbedding
@@ -213,6 +221,25 @@ def refresh(use_case_ids: Iterable[int] | None = None, *, everything: bool = Fal
             progress(done, total)
         embedded += len(changed)
     return embedded
+
+
+# Use cases per embedding task: an import of 100,000 rows is fifty tasks that workers share.
+TASK_CHUNK = 2000
+EMBED_TASK = "portfolio.tasks.embed_use_cases_task"
+
+
+def embed_after_commit(sender, use_case_ids: Sequence[int], **kwargs) -> None:
+    """Receiver of registry.signals.texts_changed: hand the use cases to a worker to embed once
+    their write commits (nothing if it rolls back)."""
+    if not settings.EMBED_ON_CHANGE or not use_case_ids:
+        return
+    ids = sorted(set(use_case_ids))
+
+    def hand_over() -> None:
+        for start in range(0, len(ids), TASK_CHUNK):
+            hand_to_worker(task_named(EMBED_TASK), ids[start:start + TASK_CHUNK])
+
+    transaction.on_commit(hand_over)
 
 
 def vectors_for(use_case_ids: Sequence[int]) -> np.ndarray:

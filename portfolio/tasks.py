@@ -17,6 +17,7 @@ from django.db import InterfaceError, OperationalError
 
 from core.actors import SCHEDULER
 
+from . import embeddings
 from .models import ScanRun
 from .services.digests import hand_pending_digests_to_workers, send_scan_digests
 from .services.scans import ScanAlreadyRunning, requeue_stuck_scans, run_queued_scan as run_queued, run_scan_of_task
@@ -79,3 +80,10 @@ def send_pending_digests_task() -> list[int]:
     """Hand the digests that did not all go out (a sender died, or its retries ran out) to a
     worker again; beat runs it every few minutes."""
     return hand_pending_digests_to_workers()
+
+
+@shared_task(**TASK_OPTIONS)
+def embed_use_cases_task(self, use_case_ids: list[int]) -> int:
+    """Embed the use cases whose texts were written (those still stale: a redelivery, or a scan
+    that got there first, costs a query)."""
+    return embeddings.refresh(use_case_ids)

@@ -14,9 +14,11 @@ def _test_settings():
     # A slow password hash is for real passwords; every test user would otherwise cost ~0.3 s.
     # Follow-up tasks (digests) run in the test process: a task queued to the real broker would
     # outlive its test's database and be picked up by the real workers of tests/e2e/test_celery.py.
+    # Texts are embedded by the scans the tests run, not by every write (tests that embed on
+    # change turn it on).
     storages = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     with override_settings(STORAGES=storages, PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
-                           CELERY_TASK_ALWAYS_EAGER=True):
+                           CELERY_TASK_ALWAYS_EAGER=True, EMBED_ON_CHANGE=False):
         yield
 
 

@@ -25,6 +25,7 @@ from core.tabular import NUL, Table, UnreadableFile, read_table
 from core.text import collapse_whitespace
 
 from ..models import BusinessUnit, Person, StageTransition, UseCase
+from ..signals import texts_changed
 
 BATCH_SIZE = 2000
 # A progress bar is worth showing from here on; below, the import is over before it would help.
@@ -380,3 +381,6 @@ def write_use_cases(*, to_create: list[UseCase], to_update: list[UseCase], chang
     bulk_create_with_history(to_create, UseCase, batch_size=BATCH_SIZE, default_user=actor, default_change_reason=reason)
     bulk_update_with_history(to_update, sorted(changed_fields), default_user=actor, default_change_reason=reason)
     StageTransition.objects.bulk_create(transitions, batch_size=BATCH_SIZE)
+    rewritten = to_update if changed_fields & {"title", "summary"} else []
+    if to_create or rewritten:
+        texts_changed.send(sender=UseCase, use_case_ids=[u.pk for u in (*to_create, *rewritten)])

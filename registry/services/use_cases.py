@@ -16,6 +16,7 @@ from core.versioning import versioned_write
 
 from .. import access
 from ..models import Decision, FrictionPoint, Stage, StageTransition, TransitionSource, UseCase
+from ..signals import texts_changed
 
 REGISTER_OWN = ("You can only register a use case you own (as business or technical owner) "
                 "or that serves a decision you own.")
@@ -44,6 +45,7 @@ def register_use_case(
         use_case._history_date = registered_at
         validated(use_case)
         use_case.save()
+        texts_changed.send(sender=UseCase, use_case_ids=[use_case.pk])
         if friction_points:
             use_case.friction_points.set(friction_points)
         StageTransition.objects.create(
@@ -86,6 +88,8 @@ def edit_use_case(
                 setattr(use_case, f"{role}_owner_confirmed_on", today if owner_id else None)
         validated(use_case)
         write.save(use_case)
+        if (use_case.title, use_case.summary) != (current.title, current.summary):
+            texts_changed.send(sender=UseCase, use_case_ids=[use_case.pk])
         if friction_points is not None:
             use_case.friction_points.set(friction_points)
     return use_case

@@ -10,8 +10,9 @@ from core.actors import COMMAND
 from portfolio import embeddings
 from portfolio.models import FindingKind, UseCaseEmbedding
 from portfolio.services.scans import run_scan_now
-from registry.services.use_cases import edit_use_case
-from tests.factories import TEST_ACTOR, UseCaseFactory
+from registry.models import UseCase
+from registry.services.use_cases import edit_use_case, register_use_case
+from tests.factories import TEST_ACTOR, PersonFactory, UseCaseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -169,3 +170,66 @@ def test_copies_of_one_text_are_encoded_once(monkeypatch):
     assert embeddings.refresh() == 4
     assert len(encoded) == 2
     assert UseCaseEmbedding.objects.count() == 4
+
+
+# Embedded as texts change (with a worker) ------------------------------------------------------
+
+
+@pytest.fixture
+def embedding_on_change(settings):
+    settings.EMBED_ON_CHANGE = True
+
+
+def test_a_registered_use_case_is_embedded_once_its_write_commits(embedding_on_change, django_capture_on_commit_callbacks):
+    decision = UseCaseFactory().decision  # its use case was written around the services
+    with django_capture_on_commit_callbacks(execute=True):
+        use_case = register_use_case(
+            use_case=UseCase(title="Invoice matching", summary="Matches invoices to purchase orders.", decision=decision,
+                             business_unit=decision.business_unit),
+            actor=TEST_ACTOR,
+        )
+    stored = UseCaseEmbedding.objects.get(use_case=use_case)
+    assert stored.use_case_version == use_case.version
+    assert embeddings.refresh([use_case.pk]) == 0, "the scan finds it stored"
+
+
+def test_an_edit_hands_over_only_a_changed_text(embedding_on_change, django_capture_on_commit_callbacks):
+    use_case = UseCaseFactory(title="Invoice matching", summary="Matches invoices to purchase orders.")
+    embeddings.refresh()
+    before = embeddings.vectors_for([use_case.pk])[0]
+
+    use_case.data_readiness = "partial"
+    with django_capture_on_commit_callbacks() as handed_over:
+        edit_use_case(use_case=use_case, actor=TEST_ACTOR)
+    assert handed_over == []
+
+    use_case.summary = "Writes minutes of recorded meetings."
+    use_case.title = "Meeting transcription"
+    with django_capture_on_commit_callbacks(execute=True) as handed_over:
+        edit_use_case(use_case=use_case, actor=TEST_ACTOR)
+    assert len(handed_over) == 1
+    assert embeddings.vectors_for([use_case.pk])[0] @ before < 0.6
+    assert embeddings.refresh() == 0
+
+
+def test_an_import_embeds_what_it_wrote_and_a_dry_run_nothing(embedding_on_change, tmp_path, django_capture_on_commit_callbacks):
+    from tests.registry.test_importing import GOOD_ROWS, write_csv
+
+    PersonFactory(email="ana@example.com"), PersonFactory(email="bo@example.com")
+    path = write_csv(tmp_path, GOOD_ROWS)
+    with django_capture_on_commit_callbacks(execute=True) as handed_over:
+        call_command("import_use_cases", str(path), "--dry-run", stdout=io.StringIO())
+    assert handed_over == [] and not UseCaseEmbedding.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("import_use_cases", str(path), stdout=io.StringIO())
+    imported = set(UseCase.objects.filter(external_id__in=["FIN-1", "FIN-2", "CS-1"]).values_list("pk", flat=True))
+    assert set(UseCaseEmbedding.objects.values_list("use_case_id", flat=True)) == imported
+
+
+def test_without_embedding_on_change_the_scan_embeds(django_capture_on_commit_callbacks):
+    use_case = UseCaseFactory()
+    use_case.summary = "Something else entirely."
+    with django_capture_on_commit_callbacks() as handed_over:
+        edit_use_case(use_case=use_case, actor=TEST_ACTOR)
+    assert handed_over == []

@@ -11,13 +11,29 @@ a fraction of that; other databases keep bulk_create and bulk_update.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
 
 from django.db import connections, models
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from simple_history.utils import get_history_manager_for_model
 
 BATCH_SIZE = 2000
 HISTORY_COLUMNS = ("history_date", "history_change_reason", "history_type", "history_user_id")
+
+
+def id_batches(ids: list[int], *, using: str = "default") -> Iterator:
+    """Values for `pk__in` (or any `…__in`) that together cover `ids`: on PostgreSQL one array
+    parameter, however many; elsewhere batches of BATCH_SIZE, as SQLite caps the parameters of
+    a statement. A scan names tens of thousands of findings; an IN list of that many costs
+    more to build than to run."""
+    if not ids:
+        return
+    if connections[using].vendor == "postgresql":
+        yield RawSQL("SELECT unnest(%s::bigint[])", (list(ids),))
+        return
+    for start in range(0, len(ids), BATCH_SIZE):
+        yield ids[start:start + BATCH_SIZE]
 
 
 def insert_rows(model: type[models.Model], rows: list[tuple], *, columns: tuple[str, ...] | None = None,

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
-from core.bulk import bulk_update_with_history, copy_to_history, create_objects, insert_rows
+from core.bulk import bulk_update_with_history, copy_to_history, create_objects, id_batches, insert_rows
 from core.actors import acting_user
 from core.errors import NotAllowed, Refused
 from core.versioning import versioned_write
@@ -26,7 +26,6 @@ from ..access import can_answer_finding, can_assign_findings
 from ..models import ACTIVE_STATUSES, Finding, FindingEvent, FindingStatus, ScanRun
 from ..detectors.base import Detected
 
-BATCH_SIZE = 1000
 REFRESHED_FIELDS = ["severity", "title", "detail", "substance", "first_seen", "last_seen", "status",
                     "status_changed_at", "status_reason", "last_scan", "version"]
 
@@ -45,9 +44,8 @@ class ReconcileResult:
 
 def _links(through, column: str, finding_ids: list[int]) -> dict[int, set[int]]:
     linked: dict[int, set[int]] = defaultdict(set)
-    for start in range(0, len(finding_ids), BATCH_SIZE):
-        chunk = finding_ids[start:start + BATCH_SIZE]
-        for finding_id, target_id in through.objects.filter(finding_id__in=chunk).values_list("finding_id", column):
+    for batch in id_batches(finding_ids):
+        for finding_id, target_id in through.objects.filter(finding_id__in=batch).values_list("finding_id", column):
             linked[finding_id].add(target_id)
     return linked
 
@@ -65,8 +63,8 @@ def _sync_links(findings_with_targets: list[tuple[int, list[int], list[int]]], *
                 if finding_id not in new_ids:
                     stale.append(finding_id)
                 fresh.extend((finding_id, target) for target in sorted(wanted))
-        for start in range(0, len(stale), BATCH_SIZE):
-            through.objects.filter(finding_id__in=stale[start:start + BATCH_SIZE]).delete()
+        for batch in id_batches(stale):
+            through.objects.filter(finding_id__in=batch).delete()
         insert_rows(through, fresh, columns=("finding_id", column))
 
 
@@ -150,8 +148,8 @@ def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.dat
         result.opened = _open(new, as_of=as_of, now=now, scan_run=scan_run)
         linked.extend((pk, found.use_case_ids, found.decision_ids) for pk, (_, found) in zip(result.opened, new))
         bulk_update_with_history(refreshed, REFRESHED_FIELDS, default_change_reason="updated by a scan")
-        for start in range(0, len(seen_again), BATCH_SIZE):
-            Finding.objects.filter(pk__in=seen_again[start:start + BATCH_SIZE]).update(
+        for batch in id_batches(seen_again):
+            Finding.objects.filter(pk__in=batch).update(
                 last_seen=Greatest("last_seen", Value(as_of)), last_scan=scan_run, version=F("version") + 1
             )
         create_objects(events)

@@ -19,6 +19,7 @@ class FindingKind(models.TextChoices):
     BROKEN_FEEDBACK_LOOP = "broken_feedback_loop", "Broken feedback loop"
     MISSING_DECISION = "missing_decision", "Missing decision"
     INVENTORY_COMPLETENESS = "inventory_completeness", "Inventory completeness"
+    HIGH_IMPACT_PRACTICES = "high_impact_practices", "High-impact practices"
 
 
 class Severity(models.TextChoices):

@@ -529,8 +529,11 @@ def _high_impact_practices(facts: Facts, members: Members) -> Evidence:
     said, tables = [], []
     if problem == "practices_missing":
         missing, waived = facts.get("missing", []), facts.get("waived", [])
+        every = len(Practice.values)
+        how_many = (f"none of the {every} minimum practices done or waived" if len(missing) == every
+                    else f"{len(missing)} of the {every} minimum practices neither done nor waived")
         said.append(f"{name}{of_unit} is high-impact AI under OMB M-25-21 and {at_stage(facts['stage'])}, with "
-                    f"{plural(len(missing), 'minimum practice')} of {len(Practice.values)} neither done nor waived.")
+                    f"{how_many}.")
         said.append("Each is required before a high-impact use case is piloted or deployed; only a Chief AI Officer's "
                     "written waiver leaves one out (“not applicable” does not).")
         tables.append(Table("Minimum practices neither done nor waived", ["Practice", "Status"],

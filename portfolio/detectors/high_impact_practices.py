@@ -72,17 +72,35 @@ def _about(use_case: UseCase) -> dict:
     }
 
 
+TITLE_MAX = 300
+
+
+def _title(use_case: UseCase, stage: str, missing: list[str]) -> str:
+    """"'X' is high-impact and in production with 2 minimum practices neither done nor waived:
+    A, B" (commas only: the names have "and" in them); all eight are said so, and names that do
+    not fit end "and N more"."""
+    start = f"'{use_case.title}' is high-impact and in {Stage(stage).label.lower()} with "
+    if len(missing) == len(Practice.values):
+        return f"{start}none of the {len(missing)} minimum practices done or waived"[:TITLE_MAX]
+    start += f"{len(missing)} minimum practice{'s' if len(missing) > 1 else ''} neither done nor waived: "
+    names = [_label(p) for p in missing]
+    for shown in range(len(names), 0, -1):
+        listed = ", ".join(names[:shown])
+        if shown < len(names):
+            listed += f" and {len(names) - shown} more"
+        if len(start + listed) <= TITLE_MAX:
+            return start + listed
+    return (start + names[0])[:TITLE_MAX]
+
+
 def _missing_practices(use_case: UseCase, stage: str, as_of: datetime.date, missing: dict[str, str]) -> Detected:
     waived = sorted((w for w in use_case.waivers.all() if w.in_force(as_of)), key=lambda w: w.practice)
-    labels = ", ".join(_label(p) for p in missing)
-    count = f"{len(missing)} minimum practice{'s' if len(missing) > 1 else ''}"
     return Detected(
         kind=KIND,
         identity=("practices", use_case.pk),
         substance=tuple(missing),
         severity=SEVERITY_BY_STAGE[stage],
-        title=f"'{use_case.title}' is high-impact and in {Stage(stage).label.lower()} with {count} neither done "
-              f"nor waived: {labels}"[:300],
+        title=_title(use_case, stage, list(missing)),
         use_case_ids=[use_case.pk],
         decision_ids=[use_case.decision_id],
         detail={

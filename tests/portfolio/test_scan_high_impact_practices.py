@@ -71,8 +71,8 @@ def test_high_impact_use_cases_in_pilot_or_production_missing_practices_are_high
     assert production.kind == KIND
     assert [m["practice"] for m in production.detail["missing"]] == Practice.values
     assert {m["status"] for m in production.detail["missing"]} == {"not_started"}
-    assert production.title.startswith(f"'{cases[Stage.PRODUCTION].title}' is high-impact and in production with "
-                                       "8 minimum practices neither done nor waived: Pre-deployment testing, ")
+    assert production.title == (f"'{cases[Stage.PRODUCTION].title}' is high-impact and in production with none of "
+                                "the 8 minimum practices done or waived")
 
 
 def test_done_and_waived_practices_count_and_not_applicable_does_not(caio):
@@ -89,6 +89,18 @@ def test_done_and_waived_practices_count_and_not_applicable_does_not(caio):
                                          {"practice": "appeal_process", "status": "not_applicable"}]
     assert finding.detail["waived"] == [{"practice": "ongoing_monitoring", "expires_on": EXPIRES.isoformat()}]
     assert finding.substance == ("training_established", "appeal_process")
+    assert finding.title == (f"'{use_case.title}' is high-impact and in production with 2 minimum practices neither "
+                             "done nor waived: Human training and oversight, Appeal and remedy")
+
+
+def test_a_title_too_long_for_every_practice_name_ends_with_how_many_more():
+    use_case = use_case_in(Stage.PILOT, done=["testing_conducted"], title="T" * 150)
+
+    [finding] = detect()
+
+    assert len(finding.title) <= 300
+    assert finding.title.endswith("with 7 minimum practices neither done nor waived: AI impact assessment, "
+                                  "Independent review and 5 more")
 
 
 def test_every_practice_done_is_no_finding():
@@ -233,8 +245,8 @@ def test_the_evidence_reads_as_sentences_and_a_table(caio):
     late = present(KIND, found["waiver_unreported"].detail, members=[use_case])
 
     assert missing.sentences[0] == (f"“{use_case.title}” ({use_case.key}) of {use_case.business_unit.name} is "
-                                    "high-impact AI under OMB M-25-21 and in production, with 2 minimum practices "
-                                    "of 8 neither done nor waived.")
+                                    "high-impact AI under OMB M-25-21 and in production, with 2 of the 8 minimum "
+                                    "practices neither done nor waived.")
     [table] = missing.tables
     assert [[c.text for c in row] for row in table.rows] == [["Ongoing monitoring", "not started"],
                                                             ["Appeal and remedy", "not started"]]

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from registry import sources
-from registry.models import Frequency, Stage
+from registry.models import Frequency, Practice, PracticeStatus, Stage
 
 from .detectors.orphaned_ownership import ROLE_LABEL
 from .models import FindingKind
@@ -514,6 +514,62 @@ def _inventory_completeness(facts: Facts, members: Members) -> Evidence:
     return Evidence(said, tables + ([table_of_members] if table_of_members else []))
 
 
+def _practice(value) -> str:
+    return Practice(value).label if value in Practice.values else text(value)
+
+
+def _practice_status(value) -> str:
+    return PracticeStatus(value).label.lower() if value in PracticeStatus.values else text(value)
+
+
+def _high_impact_practices(facts: Facts, members: Members) -> Evidence:
+    problem, key = facts["problem"], text(facts["use_case"])
+    name = f"“{members.shown[0].title}” ({key})" if len(members.shown) == 1 else f"Use case {key}"
+    of_unit = f" of {facts['business_unit']}" if facts["business_unit"] else ""
+    said, tables = [], []
+    if problem == "practices_missing":
+        missing, waived = facts.get("missing", []), facts.get("waived", [])
+        every = len(Practice.values)
+        how_many = (f"none of the {every} minimum practices done or waived" if len(missing) == every
+                    else f"{len(missing)} of the {every} minimum practices neither done nor waived")
+        said.append(f"{name}{of_unit} is high-impact AI under OMB M-25-21 and {at_stage(facts['stage'])}, with "
+                    f"{how_many}.")
+        said.append("Each is required before a high-impact use case is piloted or deployed; only a Chief AI Officer's "
+                    "written waiver leaves one out (“not applicable” does not).")
+        tables.append(Table("Minimum practices neither done nor waived", ["Practice", "Status"],
+                            [[Cell(_practice(m.get("practice"))), Cell(_practice_status(m.get("status")))]
+                             for m in missing if isinstance(m, dict)]))
+        if waived:
+            said.append("Waived: " + listed(f"{_practice(w.get('practice'))} until {date(w.get('expires_on'))}"
+                                            for w in waived if isinstance(w, dict)) + ".")
+    elif problem == "waiver_expired":
+        days = facts["days_expired"]
+        said.append(f"The waiver of “{_practice(facts['practice'])}” for {name}{of_unit}, granted on "
+                    f"{date(facts['granted_on'])}, expired on {date(facts['expires_on'])}"
+                    + (f", {_days(days)} ago." if days is not None else "."))
+        said.append(f"The practice is {_practice_status(facts['practice_status'])} and the use case is "
+                    f"{at_stage(facts['stage'])}: a Chief AI Officer renews the waiver, or the practice is done.")
+    elif problem in ("waiver_unreported", "waiver_reported_late"):
+        days, limit = facts["days_to_report"], facts["report_limit_days"]
+        over = f", {days - limit:,} over the {limit:,}-day limit" if days is not None and limit else ""
+        waiver = (f"The waiver of “{_practice(facts['practice'])}” for {name}{of_unit}, granted on "
+                  f"{date(facts['granted_on'])} until {date(facts['expires_on'])},")
+        if problem == "waiver_reported_late":
+            said.append(f"{waiver} was reported to OMB on {date(facts['reported_on'])}, {_days(days)} after its "
+                        f"grant{over}.")
+        else:
+            said.append(f"{waiver} has not been reported to OMB: {_days(days)} since its grant{over}.")
+        said.append("OMB M-25-21 asks for a waiver to be reported within 30 days of its grant.")
+    elif problem:
+        said.append(f"{name}: {label(problem).lower()}.")
+    owner = facts["owner"]
+    if owner:
+        said.append(f"Its business owner is {owner}.")
+    for key_read in ("waiver", "reported_on"):
+        facts.get(key_read)  # the waiver is named by its practice and dates above
+    return Evidence(said, tables + [t for t in [members_table(members)] if t])
+
+
 PRESENTERS: dict[str, Callable[[Facts, Members], Evidence]] = {
     FindingKind.STALLED_PILOT: _stalled_pilot,
     FindingKind.DUPLICATE_CAPABILITY: _duplicate_capability,
@@ -521,6 +577,7 @@ PRESENTERS: dict[str, Callable[[Facts, Members], Evidence]] = {
     FindingKind.MISSING_DECISION: _missing_decision,
     FindingKind.BROKEN_FEEDBACK_LOOP: _broken_feedback_loop,
     FindingKind.INVENTORY_COMPLETENESS: _inventory_completeness,
+    FindingKind.HIGH_IMPACT_PRACTICES: _high_impact_practices,
 }
 
 

@@ -19,6 +19,7 @@ class FindingKind(models.TextChoices):
     BROKEN_FEEDBACK_LOOP = "broken_feedback_loop", "Broken feedback loop"
     MISSING_DECISION = "missing_decision", "Missing decision"
     INVENTORY_COMPLETENESS = "inventory_completeness", "Inventory completeness"
+    HIGH_IMPACT_PRACTICES = "high_impact_practices", "High-impact practices"
 
 
 class Severity(models.TextChoices):
@@ -66,9 +67,9 @@ class Policy(models.Model):
 
     | severity | means | for example |
     | --- | --- | --- |
-    | critical | harm or waste happening now; rare | a use case in production nobody owns (its business or technical owner missing or gone; for an imported inventory one finding per unit); the same system built and run twice in production (two production members in different units scoring as one system); a stall whose stated cost of delay is at least 100,000; a production decision with a high cost of error whose owner is gone; a production use case worth 1,000,000 a year with no KPI |
-    | high | work going on without what it needs | a stall over its limit (time alone stops here); a pilot with no owner or whose owner left; a production use case with no KPI; a pilot or production use case with no stated decision; a shared mailbox owning use cases in production; the same thing built twice (pilot or production), or four or more use cases doing it |
-    | medium | the record is weak | a shared mailbox as owner; one person owning a whole unit (a concentration); a blank contact or stage in an imported inventory; a stall under its limit over; unconfirmed ownership in production |
+    | critical | harm or waste happening now; rare | a use case in production nobody owns (its business or technical owner missing or gone; for an imported inventory one finding per unit); the same system built and run twice in production (two production members in different units scoring as one system); a stall whose stated cost of delay is at least 100,000; a production decision with a high cost of error whose owner is gone; a production use case worth 1,000,000 a year with no KPI; high-impact AI in production without a minimum practice (neither done nor waived): it decides about people now without a safeguard M-25-21 requires, and the memo says to stop using it until it complies |
+    | high | work going on without what it needs | a stall over its limit (time alone stops here); a pilot with no owner or whose owner left; a production use case with no KPI; a pilot or production use case with no stated decision; a shared mailbox owning use cases in production; the same thing built twice (pilot or production), or four or more use cases doing it; high-impact AI in pilot without a minimum practice (people meet it, on a smaller scale); a waiver past its expiry while its practice is still missing |
+    | medium | the record is weak | a shared mailbox as owner; one person owning a whole unit (a concentration); a blank contact or stage in an imported inventory; a stall under its limit over; unconfirmed ownership in production; a waiver not reported to OMB within 30 days (a duty missed, nobody harmed by it) |
     | low | a gap in the record | a fact the source format has no field for (one finding per source and unit); a blank description, or a pilot or deployment with no date it began; unconfirmed ownership; a short stall; two proposed duplicates |
     """
 

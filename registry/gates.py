@@ -176,18 +176,25 @@ def waived_practices(use_case: UseCase, on: datetime.date) -> set[str]:
     return {waiver.practice for waiver in use_case.waivers.all() if waiver.in_force(on)}
 
 
+def practices_neither_done_nor_waived(use_case: UseCase, on: datetime.date) -> dict[str, str]:
+    """{practice: status} of the minimum practices neither done nor waived on `on`, in the
+    order of `Practice`. "Not applicable" is not an exit: M-25-21 leaves out a practice only by
+    waiver. (The gate into pilot and production, and the high-impact practices scan.)"""
+    waived = waived_practices(use_case, on)
+    return {practice: status for practice, status in practice_statuses(use_case).items()
+            if status != PracticeStatus.DONE and practice not in waived}
+
+
 def _practices_gate(use_case: UseCase, on: datetime.date) -> list[Condition]:
     """A high-impact use case enters pilot or production only with every minimum practice done
-    or waived. "Not applicable" is not an exit: M-25-21 leaves out a practice only by waiver."""
+    or waived."""
     if not is_high_impact(use_case):
         return []
-    waived = waived_practices(use_case, on)
     return [
         Condition(f"practice_{practice}",
                   f"high-impact: the minimum practice '{Practice(practice).label}' is "
                   f"{PracticeStatus(status).label.lower()}, neither done nor waived")
-        for practice, status in practice_statuses(use_case).items()
-        if status != PracticeStatus.DONE and practice not in waived
+        for practice, status in practices_neither_done_nor_waived(use_case, on).items()
     ]
 
 

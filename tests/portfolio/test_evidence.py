@@ -12,7 +12,8 @@ from portfolio.models import Finding
 from portfolio.services.scans import run_scan_now
 from registry.inventory.federal.mapping import PLACEHOLDER_STATEMENT
 from registry.models import Stage, StageTransition
-from tests.factories import BusinessUnitFactory, DecisionFactory, UseCaseFactory
+from registry.services.determinations import determine_high_impact, grant_waiver
+from tests.factories import TEST_ACTOR, BusinessUnitFactory, DecisionFactory, UseCaseFactory
 
 TODAY = datetime.date(2026, 3, 1)
 REPRS = ("{'", "['", "':", "',", '{"', '["', "None", "True", "False")
@@ -84,10 +85,23 @@ def test_every_key_the_detectors_write_has_words(settings):
         StageTransition.objects.create(use_case=use_case, from_stage="", to_stage=stage, source="import",
                                        occurred_at=timezone.make_aware(datetime.datetime.combine(imported_on, datetime.time())))
 
+    # high-impact AI in production missing its practices, with a waiver expired and one reported late
+    high_impact = UseCaseFactory(stage=Stage.PRODUCTION, stage_entered_on=imported_on)
+    StageTransition.objects.create(use_case=high_impact, from_stage="", to_stage=Stage.PRODUCTION, source="import",
+                                   occurred_at=timezone.make_aware(datetime.datetime.combine(imported_on, datetime.time())))
+    determine_high_impact(use_case=high_impact, is_high_impact="high_impact", actor=TEST_ACTOR)
+    granted_on = TODAY - datetime.timedelta(days=40)
+    grant_waiver(use_case=high_impact, practice="appeal_process", justification="x", granted_on=granted_on,
+                 expires_on=granted_on + datetime.timedelta(days=10), actor=TEST_ACTOR)
+    grant_waiver(use_case=high_impact, practice="failsafe_presence", justification="x", granted_on=granted_on,
+                 expires_on=TODAY + datetime.timedelta(days=10), reported_on=TODAY, actor=TEST_ACTOR)
+
     run_scan_now(as_of=TODAY, actor=COMMAND)
 
     findings = Finding.objects.prefetch_related("use_cases__business_unit")
     assert set(findings.values_list("kind", flat=True)) == set(PRESENTERS)
+    assert {f.detail["problem"] for f in findings.filter(kind="high_impact_practices")} == {
+        "practices_missing", "waiver_expired", "waiver_unreported", "waiver_reported_late"}
     for finding in findings:
         facts = Facts(finding.detail)
         members = [Member.of(u) for u in finding.use_cases.all()]

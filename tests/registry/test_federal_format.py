@@ -382,3 +382,191 @@ def test_only_the_agencies_of_the_file_get_a_placeholder(tmp_path):
     import_use_cases(path, actor=IMPORT, format="omb-2025", today=TODAY)
 
     assert list(Decision.objects.values_list("business_unit__name", flat=True)) == ["Department of Energy (DOE)"]
+
+
+# The high-impact columns: the OMB determination and the minimum practices ---------------------------
+
+HIGH_IMPACT_ROW = dict(
+    id="DOE-9", development_stage="Deployed", is_high_impact="High-impact", HI_justification="",
+    hi_potential_impacts="False matches could delay benefits.", hi_testing_conducted="Yes",
+    hi_assessment_completed="In-progress", hi_independent_review="CAIO Review",
+    hi_ongoing_monitoring="Yes - Monitoring Established", hi_training_established="Training In-progress",
+    hi_failsafe_presence="Not Applicable", hi_appeal_process="Appeal Precluded by Law",
+    hi_public_consultation="['General solicitations of \\ncomments from the public', 'Other']",
+)
+
+
+def practices_of(external_id: str) -> dict[str, tuple[str, str]]:
+    from registry.models import PracticeRecord
+
+    return {r.practice: (r.status, r.evidence_note)
+            for r in PracticeRecord.objects.filter(use_case__external_id=external_id)}
+
+
+def test_the_high_impact_columns_become_the_determination_and_the_practices_with_their_words(tmp_path):
+    from registry.models import OMBDetermination
+
+    path = write_2025(tmp_path, [
+        row(**HIGH_IMPACT_ROW),
+        row(id="DOE-10", is_high_impact="Presumed High-Impact, but Not High-impact",
+            HI_justification="Only drafts text a person reviews.", hi_independent_review="CAIO Waived",
+            hi_training_established="b) Development of monitoring protocols is in-progess",
+            hi_public_consultation="['Planning includes direct usability testing during pilot phase.']"),
+        row(id="DOE-11", hi_public_consultation="[]"),
+    ])
+
+    report = import_use_cases(path, actor=IMPORT, format="omb-2025", today=TODAY)
+
+    assert report.created == 3
+    high = OMBDetermination.objects.get(use_case__external_id="DOE-9")
+    assert (high.is_high_impact, high.hi_potential_impacts) == ("high_impact", "False matches could delay benefits.")
+    assert high.determined_on == report.as_of and high.determined_by is None
+    assert practices_of("DOE-9") == {
+        "testing_conducted": ("done", "Reported as “Yes” in the OMB 2025 inventory (hi_testing_conducted)."),
+        "assessment_completed": ("in_progress", ""),
+        "independent_review": ("done", "CAIO Review"),
+        "ongoing_monitoring": ("done", "Reported as “Yes - Monitoring Established” in the OMB 2025 inventory "
+                                       "(hi_ongoing_monitoring)."),
+        "training_established": ("in_progress", ""),
+        "failsafe_presence": ("not_applicable", ""),
+        "appeal_process": ("not_applicable", "Appeal Precluded by Law"),
+        "public_consultation": ("done", "General solicitations of \ncomments from the public\nOther"),
+    }
+    presumed = OMBDetermination.objects.get(use_case__external_id="DOE-10")
+    assert (presumed.is_high_impact, presumed.hi_justification) == (
+        "presumed_not_high_impact", "Only drafts text a person reviews.")
+    # a waiver without its dates and an answer to another question are kept in the source record only;
+    # a consultation that is still a plan is in progress
+    assert practices_of("DOE-10") == {
+        "public_consultation": ("in_progress", "Planning includes direct usability testing during pilot phase."),
+    }
+    # a blank determination and an empty list report nothing
+    assert not OMBDetermination.objects.filter(use_case__external_id="DOE-11").exists()
+    assert practices_of("DOE-11") == {}
+
+
+def test_the_high_impact_columns_export_back_byte_for_byte_and_reimport_changes_nothing(tmp_path):
+    path = write_2025(tmp_path, [
+        row(**HIGH_IMPACT_ROW),
+        row(id="DOE-10", is_high_impact="Not High-impact", HI_justification=" Productivity only. ",
+            hi_independent_review="CAIO Waived", hi_training_established="a) Yes, sufficient monitoring protocols "
+            "have been established", hi_ongoing_monitoring="Yes – by an agency AI oversight board not directly "
+            "involved in the AI’s development", hi_public_consultation="[]"),
+    ])
+    import_use_cases(path, actor=IMPORT, format="omb-2025", today=TODAY)
+    versions = dict(UseCase.objects.values_list("external_id", "version"))
+    exported = tmp_path / "back.csv"
+
+    export_use_cases(exported, format="omb-2025")
+    report = import_use_cases(path, actor=IMPORT, format="omb-2025", today=TODAY)
+
+    assert exported.read_bytes() == path.read_bytes()
+    assert (report.updated, report.unchanged) == (0, 2)
+    assert dict(UseCase.objects.values_list("external_id", "version")) == versions
+
+
+def test_determinations_and_practices_changed_in_last_mile_go_out_in_their_columns(tmp_path):
+    from registry.services.determinations import determine_high_impact, record_practice
+    from tests.factories import UseCaseFactory
+
+    path = write_2025(tmp_path, [row(**HIGH_IMPACT_ROW)])
+    import_use_cases(path, actor=IMPORT, format="omb-2025", today=TODAY)
+    use_case = UseCase.objects.get(external_id="DOE-9")
+    # given: the owner records two practices, the program office changes the determination
+    record_practice(use_case=use_case, practice="assessment_completed", status="done", actor=TEST_ACTOR,
+                    evidence_link="https://doe.gov/aia/9")
+    record_practice(use_case=use_case, practice="public_consultation", status="in_progress", actor=TEST_ACTOR)
+    record_practice(use_case=use_case, practice="independent_review", status="done", actor=TEST_ACTOR,
+                    evidence_note="Oversight Board Review")
+    determine_high_impact(use_case=use_case, is_high_impact="not_high_impact", actor=TEST_ACTOR,
+                          hi_justification="No significant effect on rights or safety.",
+                          hi_potential_impacts="False matches could delay benefits.")
+    # and a use case registered in Last Mile has its own
+    registered = UseCaseFactory(external_id="FIN-7", title="Invoice triage", decision__business_unit__name="Finance")
+    determine_high_impact(use_case=registered, is_high_impact="high_impact", actor=TEST_ACTOR)
+    record_practice(use_case=registered, practice="failsafe_presence", status="done", actor=TEST_ACTOR,
+                    evidence_note="A clerk confirms every match.")
+    exported = tmp_path / "back.csv"
+
+    export_use_cases(exported, format="omb-2025")
+
+    written, mine = list(csv.DictReader(exported.open(encoding="utf-8-sig", newline="")))
+    assert written["is_high_impact"] == "Not High-impact"
+    assert written["HI_justification"] == "No significant effect on rights or safety."
+    assert written["hi_assessment_completed"] == "Yes"
+    assert written["hi_public_consultation"] == "['In-progress']"
+    assert written["hi_independent_review"] == "Oversight Board Review"
+    # the cells that still say what Last Mile holds go back as published
+    for column in ("hi_potential_impacts", "hi_testing_conducted", "hi_ongoing_monitoring", "hi_training_established",
+                   "hi_failsafe_presence", "hi_appeal_process"):
+        assert written[column] == HIGH_IMPACT_ROW[column], column
+    assert (mine["is_high_impact"], mine["hi_failsafe_presence"], mine["hi_testing_conducted"]) == (
+        "High-impact", "Yes", "")
+
+    # imported again, the export says the same and changes nothing
+    import_use_cases(exported, actor=IMPORT, format="omb-2025", today=TODAY)
+    assert practices_of("DOE-9")["assessment_completed"][0] == "done"
+    assert practices_of("DOE-9")["public_consultation"][0] == "in_progress"
+    again = tmp_path / "again.csv"
+    export_use_cases(again, format="omb-2025")
+    assert again.read_bytes().startswith(exported.read_bytes())  # (then the registered one imported as a new row)
+
+
+def test_a_later_inventory_reporting_a_practice_done_updates_it_and_the_use_case_version(tmp_path):
+    first = write_2025(tmp_path, [row(**HIGH_IMPACT_ROW)], name="a.csv")
+    later = write_2025(tmp_path, [row(**{**HIGH_IMPACT_ROW, "hi_assessment_completed": "Yes",
+                                         "hi_testing_conducted": ""})], name="b.csv")
+    import_use_cases(first, actor=IMPORT, format="omb-2025", today=TODAY)
+    version = UseCase.objects.get().version
+
+    report = import_use_cases(later, actor=IMPORT, format="omb-2025", today=TODAY)
+
+    assert report.updated == 1 and UseCase.objects.get().version == version + 1
+    practices = practices_of("DOE-9")
+    assert practices["assessment_completed"][0] == "done"
+    assert practices["testing_conducted"][0] == "done"  # a blank cell reports nothing: Last Mile's record stays
+
+
+def test_bad_high_impact_values_are_refused_naming_row_and_column_and_nothing_is_written(tmp_path):
+    from registry.models import OMBDetermination, PracticeRecord
+
+    path = write_2025(tmp_path, [
+        row(**HIGH_IMPACT_ROW),
+        row(id="DOE-2", is_high_impact="Maybe", hi_testing_conducted="Sort of",
+            hi_public_consultation="Usability testing"),
+    ])
+
+    with pytest.raises(ImportFailed) as failed:
+        import_use_cases(path, actor=IMPORT, format="omb-2025", today=TODAY)
+
+    errors = [str(e) for e in failed.value.errors]
+    assert errors == [
+        "row 2, column hi_public_consultation: 'Usability testing' is not a list of answers as the inventory "
+        "writes them (['Usability Testing', 'Other'], ['In-progress'] or [])",
+        "row 2, column hi_testing_conducted: 'Sort of' is not an answer this importer knows "
+        "(in progress, in-progress, no, not applicable, yes)",
+        "row 2, column is_high_impact: 'Maybe' is not a determination this importer knows "
+        "(High-impact, Not High-impact, Presumed High-Impact, but Not High-impact)",
+    ]
+    assert UseCase.objects.count() == 0
+    assert OMBDetermination.objects.count() == 0 and PracticeRecord.objects.count() == 0
+
+
+def test_the_import_of_the_high_impact_columns_takes_as_many_queries_for_30_rows_as_for_3(tmp_path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(rows, name):
+        path = write_2025(tmp_path, rows, name=name)
+        with CaptureQueriesContext(connection) as captured:
+            import_use_cases(path, actor=IMPORT, format="omb-2025", today=TODAY)
+        return len(captured)
+
+    def rows(prefix, count, **changes):
+        return [row(**{**HIGH_IMPACT_ROW, "id": f"{prefix}-{n}", **changes}) for n in range(count)]
+
+    queries([row(**{**HIGH_IMPACT_ROW, "id": "DOE-first"})], "unit.csv")  # the unit, its placeholder decision and the contact exist
+    assert queries(rows("DOE", 30), "b.csv") == queries(rows("DOI", 3), "a.csv")
+    # and again, each row's determination and practices changed
+    changed = {"is_high_impact": "Not High-impact", "hi_testing_conducted": "In-progress"}
+    assert queries(rows("DOE", 30, **changed), "d.csv") == queries(rows("DOI", 3, **changed), "c.csv")

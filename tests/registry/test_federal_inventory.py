@@ -20,7 +20,9 @@ from portfolio.models import FindingKind, Policy
 from portfolio.detectors import inventory_completeness, missing_decision, orphaned_ownership, stalled_pilots
 from registry.inventory.federal.mapping import PLACEHOLDER_STATEMENT
 from registry.inventory.formats import import_use_cases
-from registry.models import BusinessUnit, Decision, Person, Stage, StageTransition, UseCase
+from registry.models import (
+    BusinessUnit, Decision, OMBDetermination, Person, PracticeRecord, Stage, StageTransition, UseCase,
+)
 from tests.federal_data import FILE_2024, FILE_2025, needs_2024, needs_2025
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -99,6 +101,14 @@ def test_reimporting_the_2025_inventory_changes_nothing():
 
     assert (report.created, report.updated, report.unchanged) == (0, 0, 3611)
     assert StageTransition.objects.count() == transitions
+    # the determinations and practices the file reports (counted in the file: 426 rows leave
+    # is_high_impact blank; every practice cell but a waiver without dates and three answers
+    # to another question maps to a record)
+    determinations = Counter(OMBDetermination.objects.values_list("is_high_impact", flat=True))
+    assert determinations == {"not_high_impact": 2630, "high_impact": 445, "presumed_not_high_impact": 110}
+    assert PracticeRecord.objects.filter(practice="testing_conducted").count() == 258
+    assert PracticeRecord.objects.filter(practice="training_established").count() == 278
+    assert PracticeRecord.objects.filter(practice="public_consultation", status="done").count() == 154
 
 
 @needs_2024

@@ -12,6 +12,8 @@ Each direction and each rule has its module:
 - `mapping`: the formats' columns and stages, and how a cell becomes a Last Mile value
   (and back);
 - `keys`: the stable key (``external_id``) of a row;
+- `high_impact`: the 2025 high-impact columns, read into the OMB determination and the minimum
+  practices, and written back;
 - `importer`: reading the file as published and importing it (`import_federal`);
 - `exporter`: writing the 2025 columns back (`export_federal`);
 - `reports`: linking a 2025 row to its 2024 row, so its stage history reaches back.

@@ -50,12 +50,16 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from core.actors import acting_user
+from core.bulk import bulk_update_with_history
 from core.errors import InvalidInput
 from core.tabular import NUL, Limits, UnreadableFile, bounded
 from core.text import collapse_whitespace
 
 from ... import access
-from ...models import BusinessUnit, Decision, Person, Stage, StageTransition, TransitionSource, UseCase
+from ...models import (
+    BusinessUnit, Decision, OMBDetermination, Person, PracticeRecord, PracticeStatus, Stage, StageTransition,
+    TransitionSource, UseCase,
+)
 from ..common import (
     BATCH_SIZE,
     NUL_MESSAGE,
@@ -71,6 +75,10 @@ from ..common import (
     units_by_name,
     write_use_cases,
     writing,
+)
+from .high_impact import (
+    IS_HIGH_IMPACT, PRACTICE_COLUMN, BadCell, Determination, Reported, agrees, determination_agrees,
+    read_determination, read_practices, reported_note,
 )
 from .keys import base_key, stable_keys
 from .mapping import (
@@ -171,6 +179,9 @@ class FederalRow:
     # The stage history, oldest first, the last one the current stage: (stage, day, dated).
     steps: list[tuple[str, datetime.date, bool]] = field(default_factory=list)
     record: dict = field(default_factory=dict)
+    # What the 2025 high-impact columns report (`high_impact`); the 2024 format has no such columns.
+    determination: Determination | None = None
+    practices: dict[str, Reported] = field(default_factory=dict)
 
     @property
     def entered_on(self) -> datetime.date | None:
@@ -262,6 +273,13 @@ def map_rows(fmt: str, header: list[str], rows: list[list[str]], today: datetime
             capability = derive_capability(record.get(c, "") for c in ("classification", "topic_area"))
             owner = owner_email(record.get("contact_email", ""))
             agency_column = "agency"
+            try:
+                determination = read_determination(record)
+            except BadCell as exc:
+                errors.append(RowError(number, IS_HIGH_IMPACT, str(exc)))
+                determination = None
+            practices, bad_cells = read_practices(record)
+            errors.extend(RowError(number, column, message) for column, message in bad_cells)
         else:
             agency, agency_name, name = record.get(C24_ABBREVIATION, ""), record[C24_AGENCY], record[C24_NAME]
             stage_column, table = C24_STAGE, STAGES_2024
@@ -269,6 +287,7 @@ def map_rows(fmt: str, header: list[str], rows: list[list[str]], today: datetime
             capability = derive_capability([record.get(C24_TOPIC, "")])
             owner = None
             agency_column = C24_AGENCY
+            determination, practices = None, {}
         unit = unit_name(agency, agency_name)
         if not unit:
             errors.append(RowError(number, agency_column, "is required: the agency becomes the business unit"))
@@ -279,7 +298,7 @@ def map_rows(fmt: str, header: list[str], rows: list[list[str]], today: datetime
             errors.append(RowError(number, stage_column, f"'{shown}' is not a stage this importer knows ({known})"))
             continue
         mapped.append(FederalRow(number, key, unit, derive_title(name, key), summary, capability, owner, stage,
-                                 record=record))
+                                 record=record, determination=determination, practices=practices))
     if errors:
         raise ImportFailed(errors)
     as_of = as_of or inventory_date(fmt, [(row.record, row.stage) for row in mapped], today)
@@ -365,6 +384,7 @@ def import_federal(
         people.update({p.email: p for p in new_people})
 
         existing = existing_use_cases([r.key for r in rows])
+        high_impact = HighImpactPlan.of(list(existing.values()), as_of)
         to_create, to_update, transitions = [], [], []
         changed_fields: set[str] = set()
         for row in rows:
@@ -387,8 +407,11 @@ def import_federal(
                         dated=dated, actor=actor, source=TransitionSource.IMPORT, reason=reason,
                     ))
                     previous = step_stage
+                high_impact.plan(row, use_case)
                 continue
             changed = _apply(use_case, row, fmt, unit, owner, placeholders, today)
+            # A determination or practice is a gate condition: changing one is a new version of the use case.
+            determined = high_impact.plan(row, use_case)
             if use_case.source_as_of != as_of:
                 use_case.source_as_of = as_of
                 changed.add("source_as_of")
@@ -403,7 +426,7 @@ def import_federal(
                 ))
                 use_case.stage, use_case.stage_entered_on = row.stage, moved_on if dated else None
                 changed |= {"stage", "stage_entered_on"}
-            if changed:
+            if changed or determined:
                 use_case.version += 1
                 use_case.updated_at = now
                 to_update.append(use_case)
@@ -411,8 +434,74 @@ def import_federal(
         if not dry_run:
             write_use_cases(to_create=to_create, to_update=to_update, changed_fields=changed_fields,
                             transitions=transitions, actor=actor, reason=reason)
+            high_impact.write(actor=actor, reason=reason)
             report.linked = link_reports(actor=actor, reason=reason)
     return report.count(created=to_create, updated=to_update)
+
+
+@dataclass
+class HighImpactPlan:
+    """The determinations and practice records an import creates and changes, planned row by
+    row against those Last Mile holds (read once, by use case, before the rows): a row's cell
+    that still agrees with Last Mile's record leaves it alone (`high_impact.agrees`), a blank
+    one reports nothing."""
+
+    as_of: datetime.date
+    determinations: dict[int, OMBDetermination]
+    practices: dict[tuple[int, str], PracticeRecord]
+    new_determinations: list[OMBDetermination] = field(default_factory=list)
+    new_practices: list[PracticeRecord] = field(default_factory=list)
+    changed_determinations: list[OMBDetermination] = field(default_factory=list)
+    changed_practices: list[PracticeRecord] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, use_cases: list[UseCase], as_of: datetime.date) -> HighImpactPlan:
+        ids = sorted(use_case.pk for use_case in use_cases)
+        determinations, practices = {}, {}
+        for chunk in chunks(ids):
+            determinations.update((d.use_case_id, d) for d in OMBDetermination.objects.filter(use_case_id__in=chunk))
+            practices.update(((p.use_case_id, p.practice), p) for p in PracticeRecord.objects.filter(use_case_id__in=chunk))
+        return cls(as_of, determinations, practices)
+
+    def plan(self, row: FederalRow, use_case: UseCase) -> bool:
+        """Plan what `row` reports for `use_case`; whether a record of an existing one changes."""
+        changed = False
+        reported = row.determination
+        current = self.determinations.get(use_case.pk) if use_case.pk else None
+        if reported is not None and not determination_agrees(reported, current):
+            determination = current or OMBDetermination(use_case=use_case)
+            determination.is_high_impact = reported.is_high_impact
+            determination.hi_justification = reported.hi_justification
+            determination.hi_potential_impacts = reported.hi_potential_impacts
+            determination.determined_on, determination.determined_by = self.as_of, None
+            (self.changed_determinations if current else self.new_determinations).append(determination)
+            changed = True
+        for practice, reported_practice in row.practices.items():
+            record = self.practices.get((use_case.pk, practice)) if use_case.pk else None
+            if agrees(reported_practice, record):
+                continue
+            if record is None:
+                record = PracticeRecord(use_case=use_case, practice=practice)
+                self.new_practices.append(record)
+            else:
+                self.changed_practices.append(record)
+            record.status, record.updated_on = reported_practice.status, self.as_of
+            if reported_practice.note is not None:
+                record.evidence_note = reported_practice.note
+            elif record.status == PracticeStatus.DONE and not (record.evidence_note or record.evidence_link):
+                record.evidence_note = reported_note(practice, row.record[PRACTICE_COLUMN[practice]])
+            changed = True
+        return changed and use_case.pk is not None
+
+    def write(self, *, actor, reason: str) -> None:
+        for records, model in ((self.new_determinations, OMBDetermination), (self.new_practices, PracticeRecord)):
+            bulk_create_with_history(records, model, batch_size=BATCH_SIZE, default_user=actor,
+                                     default_change_reason=reason)
+        bulk_update_with_history(self.changed_determinations, [
+            "is_high_impact", "hi_justification", "hi_potential_impacts", "determined_on", "determined_by",
+        ], default_user=actor, default_change_reason=reason)
+        bulk_update_with_history(self.changed_practices, ["status", "evidence_note", "updated_on"],
+                                 default_user=actor, default_change_reason=reason)
 
 
 def _last_move_day(use_case: UseCase) -> datetime.date | None:

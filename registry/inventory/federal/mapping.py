@@ -11,6 +11,7 @@ stages, and the values derived from a row's cells.
 | classification and topic area | capability, ``classification — topic area`` |
 | ``development_stage`` | stage (table below) |
 | ``contact_email`` | business owner; a person is created for an address not yet known |
+| ``is_high_impact``, ``HI_justification``, the ``hi_*`` columns (2025) | the OMB determination and the minimum practices (``high_impact``) |
 | every column | ``source_record`` on the use case, verbatim, with ``source_format`` |
 
 The bureau is not a business unit of its own: the unit is the agency, so the duplicates scan

@@ -11,10 +11,13 @@ the ratio of duplicate-detection time at the largest size to the smallest: all p
 grow with the square of the size.
 
 Embeddings: right after seeding, every use case is embedded from nothing (`embed_use_cases`,
-its progress bar on stderr); the scans then find them stored. A last scan follows a change of
-1% of the use cases' summaries, which that scan embeds. `--keep` reuses a database already
+its progress bar on stderr); the scans then find them stored. `--keep` reuses a database already
 seeded (and embedded) with the size asked: embedding 100,000 use cases takes a quarter of an
 hour or more, so a second look at the scans need not pay for it again.
+
+After the two scans, two days of edits to 1% of the summaries each: with a worker, which embeds each text as
+it is written (that work timed apart), then the scan; and with none, where the scan embeds
+them itself.
 """
 
 from __future__ import annotations
@@ -89,15 +92,26 @@ def bench_size(server_url: str, database: str, size: int, seed: int, today: str,
               f"{opened:,} finding(s) opened; the rest of the command (digest emails, lock): "
               f"{seconds - scan_seconds:.1f} s", flush=True)
         print(f"  {output.strip()}", flush=True)
-    edited = _in_fresh_process(_edit_texts, database_url, EDITED_SHARE)
+    # A day of text edits with a worker: each is embedded as it is written (the task's work,
+    # timed here in one go), and the scan finds the vectors stored.
+    edited = _in_fresh_process(_edit_texts, database_url, EDITED_SHARE, 0)
+    seconds, peak, _ = _in_fresh_process(_embed_as_the_worker_does, database_url, edited)
+    _report(f"[{size:,}] {len(edited):,} use cases' texts changed, embedded by the worker as written", seconds, peak)
     seconds, peak, output = _in_fresh_process(_timed_command, database_url, "scan", "--as-of", today)
-    _report(f"[{size:,}] scan command after {edited:,} use cases' texts changed (embedded in the scan)", seconds, peak)
+    _report(f"[{size:,}] scan command after those changes", seconds, peak)
+    print(f"  {output.strip()}", flush=True)
+    # The same without a worker (the quick start): the scan embeds them first.
+    edited = _in_fresh_process(_edit_texts, database_url, EDITED_SHARE, 1)
+    seconds, peak, output = _in_fresh_process(_timed_command, database_url, "scan", "--as-of", today)
+    _report(f"[{size:,}] scan command after {len(edited):,} more texts changed, with no worker (embedded in the scan)",
+            seconds, peak)
     print(f"  {output.strip()}", flush=True)
     return duplicate_seconds
 
 
-def _edit_texts(database_url: str, share: float) -> int:
-    """Change the summary of `share` of the use cases, as a day of edits would: the next scan embeds them."""
+def _edit_texts(database_url: str, share: float, offset: int) -> list[int]:
+    """Change the summary of `share` of the use cases (every 1/share-th from `offset`), as a day
+    of edits would; returns their ids."""
     _setup_django(database_url)
     from django.db.models import F, Value
     from django.db.models.functions import Concat
@@ -105,10 +119,21 @@ def _edit_texts(database_url: str, share: float) -> int:
     from registry.models import UseCase
 
     step = max(1, round(1 / share))
-    ids = list(UseCase.objects.order_by("pk").values_list("pk", flat=True)[::step])
+    ids = list(UseCase.objects.order_by("pk").values_list("pk", flat=True)[offset::step])
     UseCase.objects.filter(pk__in=ids).update(summary=Concat(F("summary"), Value(" Now also reviewed weekly.")),
                                                version=F("version") + 1)
-    return len(ids)
+    return ids
+
+
+def _embed_as_the_worker_does(database_url: str, use_case_ids: list[int]) -> tuple[float, float, int]:
+    """What embed_use_cases_task does for `use_case_ids`, with the model loaded as in a worker."""
+    _setup_django(database_url)
+    from portfolio import embeddings
+
+    embeddings.encoder()
+    started = time.perf_counter()
+    embedded = embeddings.refresh(use_case_ids)
+    return time.perf_counter() - started, _peak_mib(), embedded
 
 
 def _forget_findings(database_url: str) -> None:

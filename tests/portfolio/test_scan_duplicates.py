@@ -418,3 +418,17 @@ def test_queries_do_not_grow_with_the_portfolio(policy, copies, django_assert_ma
 
 def test_an_empty_registry_has_no_duplicates(policy):
     assert duplicates.detect(as_of=TODAY, policy=policy) == []
+
+
+def test_a_group_whose_titles_share_one_word_is_named_by_the_longer_phrase_its_texts_share(policy):
+    add_use_case("Department of Transportation", "Comment Analyzer",
+                 "Groups the public comments received on proposed rules by topic and flags duplicates.")
+    add_use_case("Department of Justice", "Rulemaking comments tool",
+                 "Sorts public comments on proposed regulations by theme so that staff can answer each one.")
+    add_use_case("Federal Energy Regulatory Commission", "Comment summarization",
+                 "Summarizes the public comments filed on a proposed rule for the staff who answer them.")
+
+    (finding,) = detect(policy)
+
+    assert finding.detail["capability"] == "Public comments"
+    assert finding.title.startswith("Public comments: 3 use cases in ")

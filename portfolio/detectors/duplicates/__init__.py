@@ -213,7 +213,8 @@ def _finding(rows: list[int], use_cases: _UseCases, built: features.Features, sc
         for *_, score, _, x, y in scored if x in in_production and y in in_production
     )
     units = sorted({use_cases.unit_names[row] for row in rows})
-    what = evidence.capability(rows, [use_cases.titles[row] for row in rows], texts, built, vocabulary, readable)
+    what = evidence.capability(rows, [use_cases.titles[row] for row in rows], [raw.summaries[row] for row in rows],
+                              texts, built, vocabulary, readable)
     ids = [use_cases.ids[row] for row in rows]
     return Detected(
         kind=KIND,

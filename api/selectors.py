@@ -4,7 +4,7 @@ from django.db.models import Prefetch, QuerySet
 
 from portfolio.models import Finding, ScanRun
 from registry.selectors.gates import with_gate_facts
-from registry.models import KPI, BusinessUnit, Decision, KPIObservation, Person, StageTransition, UseCase
+from registry.models import KPI, BusinessUnit, Decision, Investment, KPIObservation, Person, StageTransition, UseCase
 
 
 def business_units() -> QuerySet[BusinessUnit]:
@@ -58,6 +58,10 @@ def use_case_detail() -> QuerySet[UseCase]:
 
 def kpi_observations() -> QuerySet[KPIObservation]:
     return KPIObservation.objects.select_related("kpi", "recorded_by")
+
+
+def investments() -> QuerySet[Investment]:
+    return Investment.objects.select_related("recorded_by")
 
 
 def stage_transitions() -> QuerySet[StageTransition]:

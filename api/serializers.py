@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import re
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -31,6 +32,7 @@ from registry.models import (
     Frequency,
     FrictionPoint,
     HighImpact,
+    Investment,
     KPIObservation,
     OMBDetermination,
     Person,
@@ -41,6 +43,7 @@ from registry.models import (
     Stage,
     StageTransition,
     UseCase,
+    ValueChainLayer,
     Waiver,
 )
 from registry.selectors.determinations import obligations_for
@@ -632,6 +635,26 @@ class KPIObservationSerializer(StrictModelSerializer):
         read_only_fields = ["id", "recorded_at", "recorded_by", "source"]
         # One observation per KPI per day: recording the same day again corrects it.
         validators = []
+
+
+class InvestmentSerializer(StrictModelSerializer):
+    use_case = RelatedId(queryset=UseCase.objects.select_related("decision"))
+    layer = serializers.ChoiceField(choices=ValueChainLayer.choices)
+    recorded_by = serializers.CharField(source="recorded_by.username", read_only=True, default=None, allow_null=True)
+    currency = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Investment
+        fields = ["id", "use_case", "layer", "period_start", "period_end", "planned", "spent", "currency",
+                  "recorded_at", "recorded_by"]
+        read_only_fields = ["id", "recorded_at", "recorded_by"]
+        extra_kwargs = {"planned": {"required": True}, "spent": {"required": True}}
+        # One row per use case, layer and period start: recording the same again corrects it.
+        validators = []
+
+    @extend_schema_field({"type": "string", "description": "The registry's currency (ISO 4217), for both amounts."})
+    def get_currency(self, investment) -> str:
+        return settings.LAST_MILE_CURRENCY
 
 
 class StageTransitionSerializer(serializers.ModelSerializer):

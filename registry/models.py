@@ -364,6 +364,49 @@ class KPIObservation(models.Model):
         return f"{self.kpi}: {self.value} on {self.observed_on}"
 
 
+class ValueChainLayer(models.TextChoices):
+    DATA = "data", "Data"
+    INFRASTRUCTURE = "infrastructure", "Infrastructure"
+    MODEL = "model", "Model"
+    ORCHESTRATION = "orchestration", "Orchestration"
+    INFERENCE = "inference", "Inference"
+
+
+class Investment(models.Model):
+    """Money planned for and spent on one value-chain layer of a use case over one period, in
+    the registry's currency (settings.LAST_MILE_CURRENCY): what tells where the money goes,
+    against where readiness lags. One row per use case, layer and period start; recording the
+    same again corrects it."""
+
+    use_case = models.ForeignKey(UseCase, on_delete=models.PROTECT, related_name="investments")
+    layer = models.CharField(max_length=20, choices=ValueChainLayer.choices)
+    period_start = models.DateField(help_text="First day of the period (a month, a quarter, a year).")
+    period_end = models.DateField(help_text="Last day of the period.")
+    planned = models.DecimalField(max_digits=16, decimal_places=2, default=0, validators=NON_NEGATIVE)
+    spent = models.DecimalField(max_digits=16, decimal_places=2, default=0, validators=NON_NEGATIVE)
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="Blank when the system recorded it (an import run from the command line, the demo).")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["use_case", "-period_start", "layer"]
+        constraints = [
+            models.UniqueConstraint(fields=["use_case", "layer", "period_start"],
+                                    name="registry_investment_one_per_layer_and_period"),
+            _choice_check("layer", ValueChainLayer),
+            _non_negative_check("planned"),
+            _non_negative_check("spent"),
+            models.CheckConstraint(condition=Q(period_end__gte=models.F("period_start")),
+                                   name="registry_investment_period_ends_after_start"),
+        ]
+        indexes = [models.Index(fields=["layer", "use_case"])]
+
+    def __str__(self):
+        return f"{self.use_case}: {self.get_layer_display()} {self.period_start}–{self.period_end}"
+
+
 # Regulatory determinations and gate sign-offs ------------------------------------------------------
 #
 # Field and value names follow the US federal 2025 inventory (OMB M-25-21): `is_high_impact`,

@@ -45,6 +45,12 @@ def money(value) -> str:
 
 
 @register.filter
+def in_currency(value) -> str:
+    """An amount in the registry's currency, to the unit ("118,976 EUR"); "—" for no amount."""
+    return "—" if value is None or value == "" else evidence.money(Decimal(value))
+
+
+@register.filter
 def num(value) -> str:
     """A stored decimal as people write it: 0.1700 → 0.17, 12.0000 → 12."""
     if value is None or value == "":

@@ -4,6 +4,7 @@ from django.db.models import Prefetch, QuerySet
 
 from portfolio.models import Finding, ScanRun
 from registry.selectors.gates import with_gate_facts
+from registry.selectors.value import latest_observed_value
 from registry.models import KPI, BusinessUnit, Decision, Investment, KPIObservation, Person, StageTransition, UseCase
 
 
@@ -53,7 +54,8 @@ def use_case_detail() -> QuerySet[UseCase]:
     """Everything the detail and the next stage's gate read, in a fixed number of queries."""
     return with_gate_facts(UseCase.objects.select_related(
         "business_unit", "business_owner", "technical_owner", "decision", "decision__owner"
-    ).prefetch_related(Prefetch("kpis", queryset=KPI.objects.order_by("name")), "friction_points"))
+    ).prefetch_related(Prefetch("kpis", queryset=KPI.objects.annotate(latest_value=latest_observed_value())
+                                .order_by("name")), "friction_points"))
 
 
 def kpi_observations() -> QuerySet[KPIObservation]:

@@ -47,6 +47,7 @@ from registry.models import (
     Waiver,
 )
 from registry.selectors.determinations import obligations_for
+from registry.selectors.value import kpi_realised_value, total
 
 MAX_TEXT = 5000
 EARLIEST_SCAN_DATE = datetime.date(2000, 1, 1)
@@ -353,10 +354,26 @@ class DecisionSerializer(StrictModelSerializer):
 # Use cases -------------------------------------------------------------------------------------
 
 
+MONEY_OR_NULL = {"type": "string", "nullable": True, "pattern": "^-?[0-9]+\\.[0-9]{2}$",
+                 "description": "An amount in the registry's currency, as a decimal string; null when unknown."}
+
+
+def _money(value) -> str | None:
+    return None if value is None else str(value)
+
+
 class KPISerializer(serializers.ModelSerializer):
+    realised_annual_value = serializers.SerializerMethodField()
+
     class Meta:
         model = KPI
-        fields = ["id", "name", "unit", "direction", "baseline", "target"]
+        fields = ["id", "name", "unit", "direction", "baseline", "target", "value_per_unit", "value_period",
+                  "realised_annual_value"]
+
+    @extend_schema_field({**MONEY_OR_NULL, "description": "The yearly value the KPI's latest observation realises "
+                          "over its baseline (negative: lost); null without a price, a baseline or an observation."})
+    def get_realised_annual_value(self, kpi) -> str | None:
+        return _money(kpi_realised_value(kpi, kpi.latest_value))
 
 
 class ConditionSerializer(serializers.Serializer):
@@ -528,6 +545,7 @@ class UseCaseSerializer(StrictModelSerializer):
     waivers = WaiverSerializer(many=True, read_only=True)
     eu_classification = serializers.SerializerMethodField()
     sign_offs = SignOffSerializer(many=True, read_only=True)
+    realised_annual_value = serializers.SerializerMethodField()
     version = VersionField()
 
     class Meta:
@@ -537,7 +555,7 @@ class UseCaseSerializer(StrictModelSerializer):
             "business_unit_name", "business_owner", "business_owner_confirmed_on", "technical_owner",
             "technical_owner_confirmed_on", "stage", "stage_entered_on", "data_readiness",
             "infrastructure_readiness", "model_readiness", "orchestration_readiness", "inference_readiness",
-            "friction_points", "expected_annual_value", "monitoring_plan", "kpis", "next_stage",
+            "friction_points", "expected_annual_value", "realised_annual_value", "monitoring_plan", "kpis", "next_stage",
             "next_stage_needs", "omb_determination", "practices", "waivers", "eu_classification", "sign_offs",
             "version", "created_at", "updated_at",
         ]
@@ -549,6 +567,11 @@ class UseCaseSerializer(StrictModelSerializer):
     def validate_external_id(self, value):
         value = (value or "").strip()
         return value or None
+
+    @extend_schema_field({**MONEY_OR_NULL, "description": "The yearly value its KPIs realise, beside "
+                          "expected_annual_value; null when no KPI is priced, baselined and observed."})
+    def get_realised_annual_value(self, use_case) -> str | None:
+        return _money(total(kpi_realised_value(kpi, kpi.latest_value) for kpi in use_case.kpis.all()))
 
     def _needs(self, use_case):
         if not hasattr(use_case, "_next_needs"):

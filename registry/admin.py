@@ -236,7 +236,7 @@ class DecisionAdmin(VersionedAdminMixin, RoleAwareAdmin):
 
 class KPIInline(admin.TabularInline):
     model = KPI
-    fields = ["name", "unit", "direction", "baseline", "target"]
+    fields = ["name", "unit", "direction", "baseline", "target", "value_per_unit", "value_period"]
     extra = 0
     can_delete = False
 

@@ -70,6 +70,18 @@ class KPIDirection(models.TextChoices):
     LOWER_IS_BETTER = "lower", "Lower is better"
 
 
+class ValuePeriod(models.TextChoices):
+    """The period a KPI's value per unit is counted over (a unit of improvement held for a month
+    is worth so much); realised value is shown as a yearly rate, beside the expected annual value."""
+
+    MONTH = "month", "Per month"
+    QUARTER = "quarter", "Per quarter"
+    YEAR = "year", "Per year"
+
+
+PERIODS_PER_YEAR = {ValuePeriod.MONTH: 12, ValuePeriod.QUARTER: 4, ValuePeriod.YEAR: 1}
+
+
 def _choice_check(field: str, choices: type[models.TextChoices], *, blank_allowed=False) -> models.CheckConstraint:
     allowed = Q(**{f"{field}__in": choices.values})
     if blank_allowed:
@@ -326,6 +338,12 @@ class KPI(models.Model):
     direction = models.CharField(max_length=10, choices=KPIDirection.choices, default=KPIDirection.HIGHER_IS_BETTER)
     baseline = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
     target = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    value_per_unit = models.DecimalField(
+        max_digits=16, decimal_places=2, null=True, blank=True, validators=NON_NEGATIVE,
+        help_text="What one unit of improvement of the KPI (from its baseline, in its direction) is worth each "
+        "value period, in the registry's currency. Blank: the KPI is not priced, so no value is realised from it.",
+    )
+    value_period = models.CharField(max_length=10, choices=ValuePeriod.choices, default=ValuePeriod.YEAR)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     history = HistoricalRecords()
 
@@ -335,6 +353,8 @@ class KPI(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["use_case", "name"], name="registry_kpi_unique_name_per_use_case"),
             _choice_check("direction", KPIDirection),
+            _choice_check("value_period", ValuePeriod),
+            _non_negative_check("value_per_unit"),
         ]
 
     def __str__(self):

@@ -189,7 +189,7 @@ class KPIObservationForm(forms.Form):
 class KPIForm(forms.ModelForm):
     class Meta:
         model = KPI
-        fields = ["name", "unit", "direction", "baseline", "target"]
+        fields = ["name", "unit", "direction", "baseline", "target", "value_per_unit", "value_period"]
 
     def __init__(self, *args, use_case: UseCase, **kwargs):
         super().__init__(*args, **kwargs)

@@ -17,6 +17,7 @@ from core.errors import DomainError, InvalidInput
 from registry import access
 from registry.gates import GATES, MoveRefused
 from registry.models import VALUE_CHAIN_LAYERS, Readiness, Stage, UseCase, ValueChainLayer
+from registry.selectors.value import kpi_realised_value, total, why_no_value
 from registry.services.investments import record_investment
 from registry.services.kpis import add_kpi, record_kpi_observation
 from registry.services.lifecycle import move_use_case
@@ -220,8 +221,11 @@ def _use_case_page(request, pk, *, state_form: StateDecisionForm | None = None) 
     kpis = []
     for kpi in use_case.kpi_list:
         observations = [(o.observed_on, o.value) for o in kpi.observations.all()]
+        kpi.realised = kpi_realised_value(kpi, kpi.last_value)
+        kpi.no_value_because = why_no_value(kpi, kpi.last_value)
         kpis.append((kpi, charts.kpi_chart(name=kpi.name, unit=kpi.unit, baseline=kpi.baseline, target=kpi.target,
                                            observations=observations), observations[-10:][::-1]))
+    use_case.realised_annual_value = total(kpi.realised for kpi in use_case.kpi_list)
     investment = _investment_section(use_case, request.user)
     readiness = [(layer, use_case.readiness(layer), Readiness(use_case.readiness(layer)).label,
                   [lv.value for lv in Readiness].index(use_case.readiness(layer))) for layer in VALUE_CHAIN_LAYERS]

@@ -69,6 +69,7 @@ from .catalogue import (
 from .logins import DEMO_PASSWORD, DemoLogin, create_logins
 from .profile import (
     BROKEN_FEEDBACK_SHARE,
+    VALUE_STALL_SHARE,
     DUPLICATE_FAMILY_RATE,
     FATE_WEIGHTS,
     FATES,
@@ -204,6 +205,9 @@ class _PortfolioBuilder:
     def __init__(self, *, use_cases: int, seed: int, today: datetime.date, progress):
         self.total = use_cases
         self.rng = random.Random(seed)
+        # The value story (KPI prices, stalled metrics) draws from its own generator, so that every
+        # other row of a seed's portfolio stays what it was before prices existed.
+        self.value_rng = random.Random(f"value-{seed}")
         self.clock = _Clock(self.rng, today)
         self.progress = progress or (lambda done: None)
         self.directory = _Directory()
@@ -520,6 +524,22 @@ class _PortfolioBuilder:
             kpis.append((kpi, observations))
         return kpis
 
+    def _priced(self, kpis: list[tuple[KPIRow, list[ObservationRow]]], expected_annual_value: Decimal | None, *,
+                stalled: bool) -> list[tuple[KPIRow, list[ObservationRow]]]:
+        """Each KPI with a target priced so that reaching the targets earns the expected annual value;
+        a stalled use case's readings held at (or just under) the baseline."""
+        priced = []
+        for kpi, observations in kpis:
+            gap = abs(kpi.target - kpi.baseline) if kpi.target is not None else Decimal(0)
+            if expected_annual_value is not None and gap > 0:
+                kpi = kpi._replace(value_per_unit=(expected_annual_value / len(kpis) / gap).quantize(Decimal("0.01")))
+            if stalled and observations:
+                worse = -1 if kpi.direction == KPIDirection.HIGHER_IS_BETTER else 1
+                observations = [o._replace(value=max(Decimal(0), kpi.baseline + worse * gap * Decimal(
+                    str(round(self.value_rng.uniform(0, 0.15), 3))))) for o in observations]
+            priced.append((kpi, observations))
+        return priced
+
     def _last_observation_day(self, path, days, broken_feedback: bool) -> datetime.date:
         rng, clock = self.rng, self.clock
         final, entered_final = path[-1], days[-1]
@@ -617,7 +637,10 @@ class _PortfolioBuilder:
             wanted = _weighted(rng, ((1, 5), (2, 3), (3, 1)))
             friction_codes = sorted({rng.choices(list(weights), list(weights.values()))[0] for _ in range(wanted)})
         broken_feedback = final == Stage.PRODUCTION and rng.random() < BROKEN_FEEDBACK_SHARE
-        return _Plan(use_case, friction_codes, transitions, self._kpis(decision.template, path, days, broken_feedback))
+        kpis = self._kpis(decision.template, path, days, broken_feedback)
+        return _Plan(use_case, friction_codes, transitions,
+                     self._priced(kpis, use_case.expected_annual_value, stalled=final == Stage.PRODUCTION
+                                  and not broken_feedback and self.value_rng.random() < VALUE_STALL_SHARE))
 
     def write_use_cases(self, specs: list) -> None:
         self.ensure_decisions([(unit, key, scope) for unit, key, scope, _ in specs])

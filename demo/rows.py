@@ -80,6 +80,8 @@ class KPIRow(NamedTuple):
     baseline: Decimal
     target: Decimal | None
     created_at: datetime.datetime
+    value_per_unit: Decimal | None = None
+    value_period: str = "year"
 
 
 class ObservationRow(NamedTuple):

@@ -19,6 +19,7 @@ class FindingKind(models.TextChoices):
     BROKEN_FEEDBACK_LOOP = "broken_feedback_loop", "Broken feedback loop"
     MISSING_DECISION = "missing_decision", "Missing decision"
     INVENTORY_COMPLETENESS = "inventory_completeness", "Inventory completeness"
+    VALUE_NOT_REALISED = "value_not_realised", "Value not realised"
 
 
 class Severity(models.TextChoices):
@@ -84,6 +85,14 @@ class Policy(models.Model):
                                                        help_text="A use case in production needs a KPI observation at least this often.")
     duplicate_min_similarity = models.FloatField(default=0.3, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
                                                  help_text="The floor of the duplicates scan's score (0–1): no pair below it is a duplicate, and a group's pairs average at least this. Above it a pair counts when it is strong or stands out among each use case's nearest neighbours (rank and margin).")
+    value_min_observations = models.PositiveIntegerField(
+        default=3, validators=[MinValueValidator(1)],
+        help_text="KPI observations in production after which a use case whose KPIs have not moved toward their "
+                  "targets is asked for a decision (scale, fix or stop).")
+    value_min_production_days = models.PositiveIntegerField(
+        default=180, validators=[MinValueValidator(1)],
+        help_text="Days in production after which a use case whose observed KPIs have not moved toward their "
+                  "targets is asked for a decision, however few its observations.")
     generic_mailbox_patterns = models.TextField(
         default=GENERIC_MAILBOX_PATTERNS,
         help_text="One shell-style pattern a line (e.g. info@*, *-team@*): owner addresses that are a mailbox, not a person.",

@@ -53,6 +53,7 @@ DETECTORS: dict[str, str] = {
     FindingKind.BROKEN_FEEDBACK_LOOP: "portfolio.detectors.feedback_loops",
     FindingKind.MISSING_DECISION: "portfolio.detectors.missing_decision",
     FindingKind.INVENTORY_COMPLETENESS: "portfolio.detectors.inventory_completeness",
+    FindingKind.VALUE_NOT_REALISED: "portfolio.detectors.value_not_realised",
 }
 ALL_KINDS = list(DETECTORS)
 

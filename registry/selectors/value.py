@@ -49,9 +49,10 @@ def total(values: Iterable[Decimal | None]) -> Decimal | None:
     return sum(known, Decimal(0)) if known else None
 
 
-def latest_observed_value(as_of: datetime.date | None = None) -> Subquery:
-    """For annotating KPIs: the value of each one's latest observation (by `as_of`, when given)."""
-    observations = KPIObservation.objects.filter(kpi=OuterRef("pk"))
+def latest_observed_value(as_of: datetime.date | None = None, *, kpi: str = "pk") -> Subquery:
+    """For annotating KPIs (or rows joined to them: `kpi` names the outer KPI's id, e.g.
+    "kpis__id"): the value of each one's latest observation (by `as_of`, when given)."""
+    observations = KPIObservation.objects.filter(kpi=OuterRef(kpi))
     if as_of is not None:
         observations = observations.filter(observed_on__lte=as_of)
     return Subquery(observations.order_by("-observed_on").values("value")[:1])

@@ -216,6 +216,15 @@ def test_pilots_and_production_have_kpis_with_dated_observations(portfolio):
     assert not KPIObservation.objects.filter(kpi__use_case__stage=Stage.PROPOSED).exists()
 
 
+def test_production_kpis_are_priced_and_some_realise_value_and_some_do_not(portfolio):
+    from registry.selectors.value import realised_values
+
+    production = UseCase.objects.filter(stage=Stage.PRODUCTION, expected_annual_value__isnull=False)
+    assert not KPI.objects.filter(use_case__in=production, value_per_unit__isnull=True).exists()
+    realised = [value for value in realised_values(production.values_list("pk", flat=True)).values() if value is not None]
+    assert any(value > 0 for value in realised) and any(value <= 0 for value in realised)
+
+
 def test_every_seeded_row_has_a_creation_record_in_its_history(portfolio):
     for model in (BusinessUnit, Person, Decision, UseCase, KPI, KPIObservation):
         created = model.history.filter(history_type="+")

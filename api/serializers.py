@@ -723,7 +723,7 @@ class FindingSerializer(serializers.ModelSerializer):
     class Meta:
         model = Finding
         fields = [
-            "id", "kind", "severity", "status", "title", "detail", "use_cases", "decisions", "assignee",
+            "id", "kind", "severity", "status", "title", "detail", "price", "use_cases", "decisions", "assignee",
             "assignee_email", "first_seen", "last_seen", "status_changed_at", "status_reason",
         ]
         read_only_fields = fields

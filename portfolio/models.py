@@ -185,6 +185,10 @@ class Finding(models.Model):
     status = models.CharField(max_length=20, choices=FindingStatus.choices, default=FindingStatus.OPEN)
     title = models.CharField(max_length=300)
     detail = models.JSONField(default=dict, blank=True)
+    price = models.DecimalField(
+        max_digits=16, decimal_places=2, null=True, blank=True,
+        help_text="What it costs, in the registry's currency, where the data allow (portfolio/pricing.py): a "
+                  "stall's cost of delay so far, a duplicate's duplicated spend, the value at risk or not realised.")
     use_cases = models.ManyToManyField(UseCase, blank=True, related_name="findings")
     decisions = models.ManyToManyField(Decision, blank=True, related_name="findings")
     assignee = models.ForeignKey(Person, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_findings")

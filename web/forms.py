@@ -222,6 +222,8 @@ class FindingFilterForm(forms.Form):
                                   empty_label="Any unit", label="Business unit")
     status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
     owner = forms.EmailField(required=False, label="Owner or assignee (email)")
+    order = forms.ChoiceField(choices=[("newest", "Newest first"), ("price", "Costliest first")], required=False,
+                              label="Order")
 
 
 class FindingActionForm(forms.Form):

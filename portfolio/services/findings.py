@@ -27,7 +27,7 @@ from ..models import ACTIVE_STATUSES, Finding, FindingEvent, FindingStatus, Scan
 from ..detectors.base import Detected
 
 BATCH_SIZE = 1000
-REFRESHED_FIELDS = ["severity", "title", "detail", "substance", "first_seen", "last_seen", "status",
+REFRESHED_FIELDS = ["severity", "title", "detail", "price", "substance", "first_seen", "last_seen", "status",
                     "status_changed_at", "status_reason", "last_scan", "version"]
 
 
@@ -87,7 +87,7 @@ def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.dat
             if finding is None:
                 finding = Finding(
                     kind=found.kind, fingerprint=fingerprint, substance=substance, severity=found.severity,
-                    status=FindingStatus.OPEN, title=found.title[:300], detail=found.detail,
+                    status=FindingStatus.OPEN, title=found.title[:300], detail=found.detail, price=found.price,
                     first_seen=as_of, last_seen=as_of, status_changed_at=now, last_scan=scan_run,
                 )
                 new.append(finding)
@@ -107,7 +107,7 @@ def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.dat
                 result.reopened.append(finding)
             elif finding.status in ACTIVE_STATUSES:
                 result.still_open += 1
-            news = {"severity": found.severity, "title": found.title[:300], "detail": found.detail,
+            news = {"severity": found.severity, "title": found.title[:300], "detail": found.detail, "price": found.price,
                     "substance": substance, "first_seen": min(finding.first_seen, as_of)}
             if reopen_reason is None and all(getattr(finding, name) == value for name, value in news.items()):
                 # Nothing a reader would notice changed: move last_seen without a history record.

@@ -36,6 +36,7 @@ from core.workers import hand_to_worker, task_named
 from .. import embeddings
 from ..access import can_run_scans
 from ..models import FindingKind, Policy, ScanRun
+from ..pricing import price_findings
 from .findings import reconcile
 
 logger = logging.getLogger(__name__)
@@ -176,6 +177,7 @@ def execute_scan(scan_run: ScanRun) -> ScanRun:
         detected = []
         for kind in scan_run.kinds:
             detected.extend(detector(kind)(as_of=scan_run.as_of, policy=policy))
+        price_findings(detected, as_of=scan_run.as_of)
         result = reconcile(kinds=scan_run.kinds, detected=detected, as_of=scan_run.as_of, scan_run=scan_run)
     except Exception as exc:
         ScanRun.objects.filter(pk=scan_run.pk).update(

@@ -774,6 +774,32 @@ class StartScanSerializer(StrictSerializer):
         return value
 
 
+# Where value leaks ------------------------------------------------------------------------------
+
+AMOUNT = {"type": "string", "nullable": True, "pattern": "^-?[0-9]+\\.[0-9]{2}$"}
+
+
+@extend_schema_field({**AMOUNT, "description": "A decimal string in `currency`; null when the registry holds no "
+                      "figure for it (nothing priced, observed or valued)."})
+class AmountField(serializers.CharField):
+    pass
+
+
+class LeaksSerializer(serializers.Serializer):
+    stalled = AmountField(allow_null=True, help_text="Stalled pilots' cost of delay so far.")
+    duplicated = AmountField(allow_null=True, help_text="Duplicated capabilities' spend beyond the first member.")
+    not_realised = AmountField(allow_null=True, help_text="Expected annual value not realised.")
+    unowned = AmountField(allow_null=True, help_text="Realised annual value at risk with nobody owning it.")
+    unmeasured = AmountField(allow_null=True, help_text="Realised annual value at risk with nobody measuring it.")
+
+
+class ValueSerializer(serializers.Serializer):
+    currency = serializers.CharField(help_text="The registry's currency (ISO 4217).")
+    expected = AmountField(allow_null=True, help_text="The expected annual value of the live use cases.")
+    realised = AmountField(allow_null=True, help_text="What their KPIs realise a year.")
+    leaks = LeaksSerializer(help_text="The open findings' prices by cause.")
+
+
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
 

@@ -4,7 +4,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from .views import decisions, directory, findings, use_cases
+from .views import decisions, directory, findings, use_cases, value
 
 app_name = "api"
 
@@ -29,6 +29,7 @@ router.register("scan-runs", findings.ScanRunViewSet, basename="scan-run")
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("value/", value.ValueView.as_view(), name="value"),
     path("", include(router.urls)),
     # Anything else under /api/ (a malformed id, a typo) is a JSON 404, as API callers expect.
     re_path(r"^.*$", not_found),

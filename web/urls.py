@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import decisions, determinations, findings, home, imports, portfolio, use_cases
+from .views import decisions, determinations, findings, home, imports, portfolio, use_cases, value
 
 app_name = "web"
 
@@ -34,6 +34,8 @@ urlpatterns = [
     path("findings/<int:pk>/assign/", findings.finding_assign, name="finding_assign"),
     path("portfolio/", portfolio.portfolio, name="portfolio"),
     path("portfolio/export.csv", portfolio.portfolio_export, name="portfolio_export"),
+    path("value/", value.value, name="value"),
+    path("value/export.csv", value.value_export, name="value_export"),
     path("import/", imports.import_upload, name="import"),
     path("import/<int:pk>/", imports.import_job, name="import_job"),
 ]

@@ -58,6 +58,16 @@ def latest_observed_value(as_of: datetime.date | None = None, *, kpi: str = "pk"
     return Subquery(observations.order_by("-observed_on").values("value")[:1])
 
 
+def realised_total(use_cases) -> Decimal | None:
+    """The realised yearly value of the use cases of queryset `use_cases`, summed; None when none
+    of them realises a known value. One query whatever their number."""
+    kpis = (KPI.objects.filter(use_case__in=use_cases.values("pk"), value_per_unit__isnull=False,
+                               baseline__isnull=False)
+            .annotate(latest_value=latest_observed_value())
+            .only("direction", "baseline", "value_per_unit", "value_period"))
+    return total(kpi_realised_value(kpi, kpi.latest_value) for kpi in kpis)
+
+
 def realised_values(use_case_ids: Iterable[int], *, as_of: datetime.date | None = None) -> dict[int, Decimal | None]:
     """Each use case's realised yearly value (None when unknown), in one query whatever their number."""
     ids = list(use_case_ids)

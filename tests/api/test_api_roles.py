@@ -146,6 +146,7 @@ CASES = [
      lambda w: {"kpi": w["kpi"].pk, "observed_on": "2026-11-01", "value": "0.2"}, {**OWNERS, "owner": 201, "office": 201}),
     ("KPI observation", "get", lambda w: f"/api/kpi-observations/{w['observation'].pk}/", None, READ),
     ("list investments", "get", lambda w: "/api/investments/", None, READ),
+    ("where value leaks", "get", lambda w: "/api/value/", None, {**READ, "owner": 403, "stranger": 403}),
     ("record investment", "post", lambda w: "/api/investments/",
      lambda w: {"use_case": w["use_case"].pk, "layer": "data", "period_start": "2026-04-01",
                 "period_end": "2026-06-30", "planned": "10.00", "spent": "5.00"},

@@ -51,6 +51,11 @@ def in_currency(value) -> str:
 
 
 @register.filter
+def index(sequence, position: int):
+    return sequence[position]
+
+
+@register.filter
 def price_basis(kind: str) -> str:
     """What a finding's price counts, in words (portfolio.pricing's rule for its kind)."""
     return pricing.BASIS.get(kind, "")

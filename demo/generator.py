@@ -38,6 +38,7 @@ from registry.models import (
     KPI,
     BusinessUnit,
     Decision,
+    Investment,
     KPIDirection,
     KPIObservation,
     Person,
@@ -69,6 +70,10 @@ from .catalogue import (
 from .logins import DEMO_PASSWORD, DemoLogin, create_logins
 from .profile import (
     BROKEN_FEEDBACK_SHARE,
+    BALANCED_LAYER_SHARES,
+    INVESTED_QUARTERS,
+    LOPSIDED_LAYER_SHARES,
+    LOPSIDED_UNIT_SHARE,
     VALUE_STALL_SHARE,
     DUPLICATE_FAMILY_RATE,
     FATE_WEIGHTS,
@@ -91,6 +96,7 @@ from .reset import make_room_for_demo
 from .rows import (
     DecisionRow,
     FrictionLinkRow,
+    InvestmentRow,
     KPIRow,
     ObservationRow,
     PersonRow,
@@ -149,6 +155,7 @@ class _Plan:
     friction_codes: list[str]
     transitions: list[TransitionRow]
     kpis: list[tuple[KPIRow, list[ObservationRow]]]
+    investments: list[InvestmentRow] = field(default_factory=list)
 
 
 class _Clock:
@@ -171,6 +178,10 @@ class _Clock:
 
     def between(self, first: datetime.date, last: datetime.date) -> datetime.date:
         return first + datetime.timedelta(days=self.rng.randint(0, max(0, (last - first).days)))
+
+
+def _quarter_start(day: datetime.date) -> datetime.date:
+    return datetime.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
 
 def _weighted(rng: random.Random, pairs):
@@ -208,6 +219,7 @@ class _PortfolioBuilder:
         # The value story (KPI prices, stalled metrics) draws from its own generator, so that every
         # other row of a seed's portfolio stays what it was before prices existed.
         self.value_rng = random.Random(f"value-{seed}")
+        self.lopsided_units: dict[str, bool] = {}
         self.clock = _Clock(self.rng, today)
         self.progress = progress or (lambda done: None)
         self.directory = _Directory()
@@ -540,6 +552,37 @@ class _PortfolioBuilder:
             priced.append((kpi, observations))
         return priced
 
+    def _investments(self, unit_code: str, path: list[str], days: list[datetime.date],
+                     expected_annual_value: Decimal | None) -> list[InvestmentRow]:
+        """Quarterly money per layer from validation on (the latest INVESTED_QUARTERS quarters up to
+        the one it left the pipeline in), split as its unit splits it."""
+        rng = self.value_rng
+        started = next((day for stage, day in zip(path, days) if stage == Stage.VALIDATING), None)
+        if started is None:
+            return []
+        ended = days[-1] if path[-1] == Stage.RETIRED else self.clock.last_day
+        quarters = []
+        quarter = _quarter_start(ended)
+        while quarter >= _quarter_start(started) and len(quarters) < INVESTED_QUARTERS:
+            quarters.append(quarter)
+            quarter = _quarter_start(quarter - datetime.timedelta(days=1))
+        if unit_code not in self.lopsided_units:
+            self.lopsided_units[unit_code] = rng.random() < LOPSIDED_UNIT_SHARE
+        shares = LOPSIDED_LAYER_SHARES if self.lopsided_units[unit_code] else BALANCED_LAYER_SHARES
+        yearly = float(expected_annual_value) * rng.uniform(0.15, 0.6) if expected_annual_value else rng.uniform(4e4, 2e5)
+        rows = []
+        for start in quarters:
+            end = _quarter_start(start + datetime.timedelta(days=100)) - datetime.timedelta(days=1)
+            elapsed = 1.0 if end <= self.clock.last_day else (self.clock.last_day - start).days / (end - start).days
+            for layer, share in shares.items():
+                planned = yearly / 4 * share * rng.uniform(0.7, 1.3)
+                spent = planned * elapsed * rng.uniform(0.6, 1.15)
+                rows.append(InvestmentRow(None, layer, start, end, Decimal(round(planned, -2)).quantize(Decimal("0.01")),
+                                          Decimal(round(spent, -2)).quantize(Decimal("0.01")),
+                                          self.clock.at(min(max(start, started), self.clock.last_day), hour=16),
+                                          ACTOR_ID))
+        return rows
+
     def _last_observation_day(self, path, days, broken_feedback: bool) -> datetime.date:
         rng, clock = self.rng, self.clock
         final, entered_final = path[-1], days[-1]
@@ -640,7 +683,8 @@ class _PortfolioBuilder:
         kpis = self._kpis(decision.template, path, days, broken_feedback)
         return _Plan(use_case, friction_codes, transitions,
                      self._priced(kpis, use_case.expected_annual_value, stalled=final == Stage.PRODUCTION
-                                  and not broken_feedback and self.value_rng.random() < VALUE_STALL_SHARE))
+                                  and not broken_feedback and self.value_rng.random() < VALUE_STALL_SHARE),
+                     self._investments(unit_code, path, days, use_case.expected_annual_value))
 
     def write_use_cases(self, specs: list) -> None:
         self.ensure_decisions([(unit, key, scope) for unit, key, scope, _ in specs])
@@ -650,7 +694,7 @@ class _PortfolioBuilder:
         history_ids = bulk.insert_history_rows(UseCase, ids, rows, [row.created_at for row in rows], reason=HISTORY_REASON,
                                                returning_ids=True)
 
-        links, link_history_ids, transitions, kpis, kpi_observations = [], [], [], [], []
+        links, link_history_ids, transitions, kpis, kpi_observations, investments = [], [], [], [], [], []
         for plan, use_case_id, history_id in zip(plans, ids, history_ids):
             for code in plan.friction_codes:
                 links.append(FrictionLinkRow(use_case_id, code))
@@ -659,6 +703,7 @@ class _PortfolioBuilder:
             for kpi, observations in plan.kpis:
                 kpis.append(kpi._replace(use_case_id=use_case_id))
                 kpi_observations.append(observations)
+            investments += [row._replace(use_case_id=use_case_id) for row in plan.investments]
         link_ids = bulk.insert_rows(UseCase.friction_points.through, links, returning_ids=True)
         # The use case's creation record lists its friction points, as simple-history does on save.
         bulk.insert_rows(
@@ -675,6 +720,7 @@ class _PortfolioBuilder:
             for observation in observations_of_kpi
         ]
         self._insert_with_history(KPIObservation, observations, dated_by="recorded_at")
+        self._insert_with_history(Investment, investments, dated_by="recorded_at")
 
     def write_all_use_cases(self) -> None:
         chunk = []

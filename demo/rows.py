@@ -96,3 +96,14 @@ class ObservationRow(NamedTuple):
 class FrictionLinkRow(NamedTuple):
     usecase_id: int
     frictionpoint_id: str
+
+
+class InvestmentRow(NamedTuple):
+    use_case_id: int | None
+    layer: str
+    period_start: datetime.date
+    period_end: datetime.date
+    planned: Decimal
+    spent: Decimal
+    recorded_at: datetime.datetime
+    recorded_by_id: int | None

@@ -19,7 +19,6 @@ from registry.models import VALUE_CHAIN_LAYERS, ValueChainLayer
 
 from .. import charts
 from ..forms import DashboardFilterForm
-from ..templatetags.web_tags import in_currency
 
 CAUSE_COLOURS = {"stalled": "#c0392b", "duplicated": "#d68910", "not_realised": "#8e44ad", "unowned": "#2c3e50",
                  "unmeasured": "#7f8c8d"}
@@ -31,6 +30,14 @@ def _figures(request):
     form = DashboardFilterForm(request.GET or None)
     unit = form.cleaned_data["unit"] if form.is_bound and form.is_valid() else None
     return form, value_leaks(unit=unit)
+
+
+def _compact(amount: float, currency: str) -> str:
+    """A chart's value label short enough to fit beside its bar: 43,960,000 → "44.0 M EUR"."""
+    for size, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
+        if abs(amount) >= size:
+            return f"{amount / size:,.1f} {suffix} {currency}"
+    return f"{amount:,.0f} {currency}"
 
 
 def findings_behind(cause: str, unit=None) -> str:
@@ -45,7 +52,7 @@ def findings_behind(cause: str, unit=None) -> str:
 @require_GET
 def value(request):
     form, figures = _figures(request)
-    money = lambda amount: in_currency(amount)  # noqa: E731  (the charts' value labels)
+    money = lambda amount: _compact(amount, figures.currency)  # noqa: E731  (the charts' value labels)
     flow_chart = charts.horizontal_bars(
         [("Expected", float(figures.expected or 0), "#4b7bbf"), ("Realised", float(figures.realised or 0), "#1e8449"),
          ("Leaking", float(figures.leaked), "#c0392b")],
@@ -58,9 +65,9 @@ def value(request):
         title=f"Leaks by cause, {figures.currency}", value_format=money, links=[link for *_, link in causes],
     )
     unit_chart = charts.stacked_bars(
-        [(unit.name, [int(round(amounts[cause])) for cause in CAUSES]) for unit, amounts in figures.by_unit],
+        [(unit.name, [int(round(amounts[cause] / 1000)) for cause in CAUSES]) for unit, amounts in figures.by_unit],
         segments=[CAUSE_LABELS[cause] for cause in CAUSES], colours=[CAUSE_COLOURS[cause] for cause in CAUSES],
-        title=f"Leaks by unit and cause, {figures.currency}", label_width=180,
+        title=f"Leaks by unit and cause, thousands of {figures.currency}", label_width=180,
     ) if figures.by_unit else None
     layers = [(ValueChainLayer(layer).label, *figures.investment[layer]) for layer in VALUE_CHAIN_LAYERS]
     layer_chart = charts.horizontal_bars(

@@ -42,6 +42,7 @@ from registry.models import (
     KPIDirection,
     KPIObservation,
     Person,
+    Readiness,
     SignOff,
     SignOffOutcome,
     Stage,
@@ -552,6 +553,11 @@ class _PortfolioBuilder:
             priced.append((kpi, observations))
         return priced
 
+    def _spends_lopsided(self, unit_code: str) -> bool:
+        if unit_code not in self.lopsided_units:
+            self.lopsided_units[unit_code] = self.value_rng.random() < LOPSIDED_UNIT_SHARE
+        return self.lopsided_units[unit_code]
+
     def _investments(self, unit_code: str, path: list[str], days: list[datetime.date],
                      expected_annual_value: Decimal | None) -> list[InvestmentRow]:
         """Quarterly money per layer from validation on (the latest INVESTED_QUARTERS quarters up to
@@ -566,9 +572,7 @@ class _PortfolioBuilder:
         while quarter >= _quarter_start(started) and len(quarters) < INVESTED_QUARTERS:
             quarters.append(quarter)
             quarter = _quarter_start(quarter - datetime.timedelta(days=1))
-        if unit_code not in self.lopsided_units:
-            self.lopsided_units[unit_code] = rng.random() < LOPSIDED_UNIT_SHARE
-        shares = LOPSIDED_LAYER_SHARES if self.lopsided_units[unit_code] else BALANCED_LAYER_SHARES
+        shares = LOPSIDED_LAYER_SHARES if self._spends_lopsided(unit_code) else BALANCED_LAYER_SHARES
         yearly = float(expected_annual_value) * rng.uniform(0.15, 0.6) if expected_annual_value else rng.uniform(4e4, 2e5)
         rows = []
         for start in quarters:
@@ -643,6 +647,8 @@ class _PortfolioBuilder:
             updated_at = max(clock.at(clock.between(entered_final, clock.last_day)), last_move_at)
             edits = rng.randint(1, 4)
         readiness = [_weighted(rng, layer) for layer in READINESS_BY_STAGE[gate_stage]]
+        if gate_stage != Stage.PROPOSED and self._spends_lopsided(unit_code) and self.value_rng.random() < 0.8:
+            readiness[1] = readiness[2] = Readiness.READY  # the visible layers built first
         in_pilot_or_beyond = gate_stage in (Stage.PILOT, Stage.PRODUCTION)
         has_monitoring_plan = (gate_stage == Stage.PRODUCTION and rng.random() < 0.92
                                or gate_stage == Stage.PILOT and rng.random() < 0.4)

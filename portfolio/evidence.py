@@ -506,6 +506,26 @@ def _value_not_realised(facts: Facts, members: Members) -> Evidence:
     return Evidence(said, tables + [t for t in [members_table(members)] if t])
 
 
+def _lopsided_investment(facts: Facts, members: Members) -> Evidence:
+    unit, share, limit = facts["business_unit"], facts["visible_share"], facts["spend_share_limit"]
+    spent, readiness = facts.get("spent", {}), facts.get("readiness", {})
+    lagging, gap, visible = facts.get("lagging", []), facts["readiness_gap_limit"], facts["visible_readiness"]
+    said = [f"{unit} spent {money(float(facts['spent_total']))}, {share:.0%} of it on the model and infrastructure "
+            f"layers (the policy flags {limit:.0%} or more).",
+            f"Its {listed(lagging)} readiness lags: "
+            + listed(f"{layer} {number(readiness.get(layer, 0))}" for layer in lagging)
+            + f" against {number(visible)} for model and infrastructure, on a scale of 0 (none) to 3 (ready); "
+            f"the policy flags a gap of {number(gap)} or more.",
+            "Money on the visible layers does not reach production while the data and the workflow it runs in "
+            "are not ready: move investment to the lagging layers."]
+    total = sum(float(value) for value in spent.values()) or 1.0
+    rows = [[Cell(layer.capitalize()), Cell(money(float(spent.get(layer, 0)))),
+             Cell(f"{float(spent.get(layer, 0)) / total:.0%}"), Cell(number(readiness.get(layer, 0)))]
+            for layer in spent]
+    tables = [Table("Spending and readiness per layer", ["Layer", "Spent", "Share", "Mean readiness (0–3)"], rows)]
+    return Evidence(said, tables + [t for t in [members_table(members)] if t])
+
+
 _NO_FIELD = {
     sources.DECISION: ("states no decision", "state no decision"),
     sources.TECHNICAL_OWNER: ("names no technical owner", "name no technical owner"),
@@ -550,6 +570,7 @@ PRESENTERS: dict[str, Callable[[Facts, Members], Evidence]] = {
     FindingKind.BROKEN_FEEDBACK_LOOP: _broken_feedback_loop,
     FindingKind.INVENTORY_COMPLETENESS: _inventory_completeness,
     FindingKind.VALUE_NOT_REALISED: _value_not_realised,
+    FindingKind.LOPSIDED_INVESTMENT: _lopsided_investment,
 }
 
 

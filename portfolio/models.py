@@ -20,6 +20,7 @@ class FindingKind(models.TextChoices):
     MISSING_DECISION = "missing_decision", "Missing decision"
     INVENTORY_COMPLETENESS = "inventory_completeness", "Inventory completeness"
     VALUE_NOT_REALISED = "value_not_realised", "Value not realised"
+    LOPSIDED_INVESTMENT = "lopsided_investment", "Lopsided investment"
 
 
 class Severity(models.TextChoices):
@@ -93,6 +94,14 @@ class Policy(models.Model):
         default=180, validators=[MinValueValidator(1)],
         help_text="Days in production after which a use case whose observed KPIs have not moved toward their "
                   "targets is asked for a decision, however few its observations.")
+    lopsided_spend_share = models.FloatField(
+        default=0.6, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="A unit whose spending on the model and infrastructure layers is at least this share (0–1) of "
+                  "all its spending is lopsided when its data or orchestration readiness lags.")
+    lopsided_readiness_gap = models.FloatField(
+        default=1.0, validators=[MinValueValidator(0.0), MaxValueValidator(3.0)],
+        help_text="How far (on the 0 none – 3 ready scale) a unit's mean data or orchestration readiness must lie "
+                  "below its mean model and infrastructure readiness to lag.")
     generic_mailbox_patterns = models.TextField(
         default=GENERIC_MAILBOX_PATTERNS,
         help_text="One shell-style pattern a line (e.g. info@*, *-team@*): owner addresses that are a mailbox, not a person.",

@@ -55,6 +55,7 @@ DETECTORS: dict[str, str] = {
     FindingKind.MISSING_DECISION: "portfolio.detectors.missing_decision",
     FindingKind.INVENTORY_COMPLETENESS: "portfolio.detectors.inventory_completeness",
     FindingKind.VALUE_NOT_REALISED: "portfolio.detectors.value_not_realised",
+    FindingKind.LOPSIDED_INVESTMENT: "portfolio.detectors.lopsided_investment",
 }
 ALL_KINDS = list(DETECTORS)
 

@@ -19,7 +19,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Count, Sum
 
-from registry.models import KPI, VALUE_CHAIN_LAYERS, BusinessUnit, Investment, Stage, UseCase
+from registry.models import VALUE_CHAIN_LAYERS, BusinessUnit, Investment, Stage, UseCase
 from registry.selectors.value import realised_total
 
 from ..models import ACTIVE_STATUSES, Finding, FindingKind
@@ -47,13 +47,12 @@ class ValueLeaks:
     priced_findings: dict[str, int]  # by cause: how many open findings carry a price
     by_unit: list[tuple[BusinessUnit, dict[str, Decimal]]]  # each unit's leaks by cause
     investment: dict[str, tuple[Decimal, Decimal]]  # by layer: (planned, spent)
-    priced_kpis: int  # KPIs with a price per unit, of the live use cases
 
     @property
     def has_money(self) -> bool:
-        """Whether the registry holds anything to count in money here: a priced KPI, investment,
+        """Whether the registry holds anything to count in money here: a realised value, investment,
         an expected value or a priced finding (an imported federal inventory has none)."""
-        return bool(self.priced_kpis or any(spent or planned for planned, spent in self.investment.values())
+        return bool(self.realised is not None or any(spent or planned for planned, spent in self.investment.values())
                     or self.expected is not None or any(v is not None for v in self.leaks.values()))
 
     @property
@@ -67,8 +66,7 @@ def value_leaks(*, unit: BusinessUnit | None = None) -> ValueLeaks:
         live = live.filter(business_unit=unit)
     summary = live.aggregate(expected=Sum("expected_annual_value"), valued=Count("expected_annual_value"))
 
-    priced_kpis = KPI.objects.filter(use_case__in=live.values("pk"), value_per_unit__isnull=False).count()
-    realised = realised_total(live) if priced_kpis else None
+    realised = realised_total(live)
 
     open_findings = filter_findings(Finding.objects.all(), status="active", unit=unit).filter(price__isnull=False)
     by_kind = {kind: (n, total) for kind, n, total in open_findings.order_by().values("kind")
@@ -76,8 +74,9 @@ def value_leaks(*, unit: BusinessUnit | None = None) -> ValueLeaks:
     leaks = {cause: by_kind[kind][1] if kind in by_kind else None for cause, kind in CAUSES.items()}
     priced = {cause: by_kind[kind][0] if kind in by_kind else 0 for cause, kind in CAUSES.items()}
 
-    investment_rows = Investment.objects.filter(use_case__in=live.values("pk")).order_by().values("layer").annotate(
-        planned=Sum("planned"), spent=Sum("spent"))
+    # All money recorded, a retired use case's included: it was spent.
+    invested = Investment.objects.all() if unit is None else Investment.objects.filter(use_case__business_unit=unit)
+    investment_rows = invested.order_by().values("layer").annotate(planned=Sum("planned"), spent=Sum("spent"))
     investment = {layer: (Decimal(0), Decimal(0)) for layer in VALUE_CHAIN_LAYERS}
     for row in investment_rows:
         investment[row["layer"]] = (row["planned"], row["spent"])
@@ -85,7 +84,7 @@ def value_leaks(*, unit: BusinessUnit | None = None) -> ValueLeaks:
     return ValueLeaks(
         currency=settings.LAST_MILE_CURRENCY, unit=unit,
         expected=summary["expected"] if summary["valued"] else None, realised=realised,
-        leaks=leaks, priced_findings=priced, by_unit=_by_unit(unit), investment=investment, priced_kpis=priced_kpis,
+        leaks=leaks, priced_findings=priced, by_unit=_by_unit(unit), investment=investment,
     )
 
 

@@ -15,7 +15,7 @@ import datetime
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import Case, Count, DecimalField, ExpressionWrapper, F, OuterRef, Subquery, Sum, Value, When
 
 from ..models import KPI, PERIODS_PER_YEAR, KPIDirection, KPIObservation
 
@@ -60,12 +60,18 @@ def latest_observed_value(as_of: datetime.date | None = None, *, kpi: str = "pk"
 
 def realised_total(use_cases) -> Decimal | None:
     """The realised yearly value of the use cases of queryset `use_cases`, summed; None when none
-    of them realises a known value. One query whatever their number."""
-    kpis = (KPI.objects.filter(use_case__in=use_cases.values("pk"), value_per_unit__isnull=False,
-                               baseline__isnull=False)
-            .annotate(latest_value=latest_observed_value())
-            .only("direction", "baseline", "value_per_unit", "value_period"))
-    return total(kpi_realised_value(kpi, kpi.latest_value) for kpi in kpis)
+    of them realises a known value. One aggregate query, in the database (kpi_realised_value's
+    rule, as SQL), so that a portfolio of 100,000 use cases builds no KPI in Python."""
+    direction = Case(When(direction=KPIDirection.LOWER_IS_BETTER, then=Value(-1)), default=Value(1))
+    periods = Case(*[When(value_period=period, then=Value(n)) for period, n in PERIODS_PER_YEAR.items()],
+                   default=Value(1))
+    realised = ExpressionWrapper((F("latest_value") - F("baseline")) * direction * F("value_per_unit") * periods,
+                                 output_field=DecimalField(max_digits=40, decimal_places=8))
+    summed = (KPI.objects.filter(use_case__in=use_cases.values("pk"), value_per_unit__isnull=False,
+                                 baseline__isnull=False)
+              .annotate(latest_value=latest_observed_value()).filter(latest_value__isnull=False)
+              .aggregate(total=Sum(realised), measured=Count("id")))
+    return summed["total"].quantize(CENT) if summed["measured"] else None
 
 
 def realised_values(use_case_ids: Iterable[int], *, as_of: datetime.date | None = None) -> dict[int, Decimal | None]:

@@ -34,7 +34,7 @@ class ValueView(APIView):
                    "office or an auditor."), 404: OpenApiResponse(s.ErrorSerializer, description="No such unit.")},
     )
     def get(self, request):
-        access.require(access.can_see_portfolio(request.user), "Where value leaks is the program office's (and "
+        access.require(access.reach(request.user).see_portfolio, "Where value leaks is the program office's (and "
                                                                "auditors') view of the portfolio.")
         unit = None
         given = single_value(request, "business_unit")

@@ -1,7 +1,6 @@
 """Value not realised: production use cases whose measured KPIs have not moved toward their
 targets after the policy's observations or days in production; judged at the scan's as_of."""
 
-import datetime
 import io
 import json
 from decimal import Decimal

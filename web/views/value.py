@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from functools import partial
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -40,6 +41,10 @@ def _compact(amount: float, currency: str) -> str:
     return f"{amount:,.0f} {currency}"
 
 
+def _amount(value) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
 def findings_behind(cause: str, unit=None) -> str:
     """The inbox filtered to the open findings behind a leak, costliest first."""
     query = {"kind": CAUSES[cause], "status": "active", "order": "price"}
@@ -52,7 +57,7 @@ def findings_behind(cause: str, unit=None) -> str:
 @require_GET
 def value(request):
     form, figures = _figures(request)
-    money = lambda amount: _compact(amount, figures.currency)  # noqa: E731  (the charts' value labels)
+    money = partial(_compact, currency=figures.currency)  # the charts' value labels
     flow_chart = charts.horizontal_bars(
         [("Expected", float(figures.expected or 0), "#4b7bbf"), ("Realised", float(figures.realised or 0), "#1e8449"),
          ("Leaking", float(figures.leaked), "#c0392b")],
@@ -95,18 +100,17 @@ def value_export(request):
     response["Content-Disposition"] = f'attachment; filename="value-leaks-{timezone.localdate().isoformat()}.csv"'
     writer = EscapingWriter(csv.writer(response))
     scope = figures.unit.name if figures.unit else "all units"
-    amount = lambda value: "" if value is None else f"{value:.2f}"  # noqa: E731
     writer.writerow(["table", "scope", "row", "column", "value"])
-    writer.writerow(["annual value", scope, "expected", figures.currency, amount(figures.expected)])
-    writer.writerow(["annual value", scope, "realised", figures.currency, amount(figures.realised)])
+    writer.writerow(["annual value", scope, "expected", figures.currency, _amount(figures.expected)])
+    writer.writerow(["annual value", scope, "realised", figures.currency, _amount(figures.realised)])
     for cause in CAUSES:
-        writer.writerow(["leaks", scope, cause, figures.currency, amount(figures.leaks[cause])])
+        writer.writerow(["leaks", scope, cause, figures.currency, _amount(figures.leaks[cause])])
         writer.writerow(["leaks", scope, cause, "priced findings", figures.priced_findings[cause]])
     for unit, amounts in figures.by_unit:
         for cause in CAUSES:
-            writer.writerow(["leaks by unit", scope, unit.name, cause, amount(amounts[cause])])
+            writer.writerow(["leaks by unit", scope, unit.name, cause, _amount(amounts[cause])])
     for layer in VALUE_CHAIN_LAYERS:
         planned, spent = figures.investment[layer]
-        writer.writerow(["investment", scope, layer, "planned", amount(planned)])
-        writer.writerow(["investment", scope, layer, "spent", amount(spent)])
+        writer.writerow(["investment", scope, layer, "planned", _amount(planned)])
+        writer.writerow(["investment", scope, layer, "spent", _amount(spent)])
     return response

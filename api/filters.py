@@ -13,7 +13,8 @@ from rest_framework.exceptions import ValidationError
 
 from core.text import normalise_email
 from portfolio.models import ACTIVE_STATUSES, Finding, FindingKind, FindingStatus, ScanRun, Severity
-from registry.models import Decision, Frequency, KPIObservation, Person, Stage, StageTransition, TransitionSource, UseCase
+from registry.models import Decision, Frequency, Investment, KPIObservation, Person, Stage, StageTransition, TransitionSource, UseCase
+from registry.models import ValueChainLayer
 
 MAX_ID = 2**63 - 1
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
@@ -247,6 +248,17 @@ class KPIObservationFilter(StrictFilterSet):
 
     class Meta:
         model = KPIObservation
+        fields = []
+
+
+class InvestmentFilter(StrictFilterSet):
+    use_case = IdFilter(field_name="use_case_id")
+    layer = filters.ChoiceFilter(choices=ValueChainLayer.choices)
+    period_from = DateFilter(field_name="period_end", lookup_expr="gte", help_text="Periods ending on or after this day.")
+    period_to = DateFilter(field_name="period_start", lookup_expr="lte", help_text="Periods starting on or before this day.")
+
+    class Meta:
+        model = Investment
         fields = []
 
 

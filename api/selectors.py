@@ -4,7 +4,8 @@ from django.db.models import Prefetch, QuerySet
 
 from portfolio.models import Finding, ScanRun
 from registry.selectors.gates import with_gate_facts
-from registry.models import KPI, BusinessUnit, Decision, KPIObservation, Person, StageTransition, UseCase
+from registry.selectors.value import latest_observed_value
+from registry.models import KPI, BusinessUnit, Decision, Investment, KPIObservation, Person, StageTransition, UseCase
 
 
 def business_units() -> QuerySet[BusinessUnit]:
@@ -53,11 +54,16 @@ def use_case_detail() -> QuerySet[UseCase]:
     """Everything the detail and the next stage's gate read, in a fixed number of queries."""
     return with_gate_facts(UseCase.objects.select_related(
         "business_unit", "business_owner", "technical_owner", "decision", "decision__owner"
-    ).prefetch_related(Prefetch("kpis", queryset=KPI.objects.order_by("name")), "friction_points"))
+    ).prefetch_related(Prefetch("kpis", queryset=KPI.objects.annotate(latest_value=latest_observed_value())
+                                .order_by("name")), "friction_points"))
 
 
 def kpi_observations() -> QuerySet[KPIObservation]:
     return KPIObservation.objects.select_related("kpi", "recorded_by")
+
+
+def investments() -> QuerySet[Investment]:
+    return Investment.objects.select_related("recorded_by")
 
 
 def stage_transitions() -> QuerySet[StageTransition]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import re
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -31,6 +32,7 @@ from registry.models import (
     Frequency,
     FrictionPoint,
     HighImpact,
+    Investment,
     KPIObservation,
     OMBDetermination,
     Person,
@@ -41,9 +43,11 @@ from registry.models import (
     Stage,
     StageTransition,
     UseCase,
+    ValueChainLayer,
     Waiver,
 )
 from registry.selectors.determinations import obligations_for
+from registry.selectors.value import kpi_realised_value, total
 
 MAX_TEXT = 5000
 EARLIEST_SCAN_DATE = datetime.date(2000, 1, 1)
@@ -350,10 +354,26 @@ class DecisionSerializer(StrictModelSerializer):
 # Use cases -------------------------------------------------------------------------------------
 
 
+MONEY_OR_NULL = {"type": "string", "nullable": True, "pattern": "^-?[0-9]+\\.[0-9]{2}$",
+                 "description": "An amount in the registry's currency, as a decimal string; null when unknown."}
+
+
+def _money(value) -> str | None:
+    return None if value is None else str(value)
+
+
 class KPISerializer(serializers.ModelSerializer):
+    realised_annual_value = serializers.SerializerMethodField()
+
     class Meta:
         model = KPI
-        fields = ["id", "name", "unit", "direction", "baseline", "target"]
+        fields = ["id", "name", "unit", "direction", "baseline", "target", "value_per_unit", "value_period",
+                  "realised_annual_value"]
+
+    @extend_schema_field({**MONEY_OR_NULL, "description": "The yearly value the KPI's latest observation realises "
+                          "over its baseline (negative: lost); null without a price, a baseline or an observation."})
+    def get_realised_annual_value(self, kpi) -> str | None:
+        return _money(kpi_realised_value(kpi, kpi.latest_value))
 
 
 class ConditionSerializer(serializers.Serializer):
@@ -525,6 +545,7 @@ class UseCaseSerializer(StrictModelSerializer):
     waivers = WaiverSerializer(many=True, read_only=True)
     eu_classification = serializers.SerializerMethodField()
     sign_offs = SignOffSerializer(many=True, read_only=True)
+    realised_annual_value = serializers.SerializerMethodField()
     version = VersionField()
 
     class Meta:
@@ -534,7 +555,7 @@ class UseCaseSerializer(StrictModelSerializer):
             "business_unit_name", "business_owner", "business_owner_confirmed_on", "technical_owner",
             "technical_owner_confirmed_on", "stage", "stage_entered_on", "data_readiness",
             "infrastructure_readiness", "model_readiness", "orchestration_readiness", "inference_readiness",
-            "friction_points", "expected_annual_value", "monitoring_plan", "kpis", "next_stage",
+            "friction_points", "expected_annual_value", "realised_annual_value", "monitoring_plan", "kpis", "next_stage",
             "next_stage_needs", "omb_determination", "practices", "waivers", "eu_classification", "sign_offs",
             "version", "created_at", "updated_at",
         ]
@@ -546,6 +567,11 @@ class UseCaseSerializer(StrictModelSerializer):
     def validate_external_id(self, value):
         value = (value or "").strip()
         return value or None
+
+    @extend_schema_field({**MONEY_OR_NULL, "description": "The yearly value its KPIs realise, beside "
+                          "expected_annual_value; null when no KPI is priced, baselined and observed."})
+    def get_realised_annual_value(self, use_case) -> str | None:
+        return _money(total(kpi_realised_value(kpi, kpi.latest_value) for kpi in use_case.kpis.all()))
 
     def _needs(self, use_case):
         if not hasattr(use_case, "_next_needs"):
@@ -634,6 +660,26 @@ class KPIObservationSerializer(StrictModelSerializer):
         validators = []
 
 
+class InvestmentSerializer(StrictModelSerializer):
+    use_case = RelatedId(queryset=UseCase.objects.select_related("decision"))
+    layer = serializers.ChoiceField(choices=ValueChainLayer.choices)
+    recorded_by = serializers.CharField(source="recorded_by.username", read_only=True, default=None, allow_null=True)
+    currency = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Investment
+        fields = ["id", "use_case", "layer", "period_start", "period_end", "planned", "spent", "currency",
+                  "recorded_at", "recorded_by"]
+        read_only_fields = ["id", "recorded_at", "recorded_by"]
+        extra_kwargs = {"planned": {"required": True}, "spent": {"required": True}}
+        # One row per use case, layer and period start: recording the same again corrects it.
+        validators = []
+
+    @extend_schema_field({"type": "string", "description": "The registry's currency (ISO 4217), for both amounts."})
+    def get_currency(self, investment) -> str:
+        return settings.LAST_MILE_CURRENCY
+
+
 class StageTransitionSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.username", read_only=True, default=None, allow_null=True)
     from_stage = serializers.ChoiceField(
@@ -677,7 +723,7 @@ class FindingSerializer(serializers.ModelSerializer):
     class Meta:
         model = Finding
         fields = [
-            "id", "kind", "severity", "status", "title", "detail", "use_cases", "decisions", "assignee",
+            "id", "kind", "severity", "status", "title", "detail", "price", "use_cases", "decisions", "assignee",
             "assignee_email", "first_seen", "last_seen", "status_changed_at", "status_reason",
         ]
         read_only_fields = fields
@@ -726,6 +772,32 @@ class StartScanSerializer(StrictSerializer):
         if not EARLIEST_SCAN_DATE <= value <= timezone.localdate():
             raise serializers.ValidationError(f"Give a date from {EARLIEST_SCAN_DATE.isoformat()} to today.")
         return value
+
+
+# Where value leaks ------------------------------------------------------------------------------
+
+AMOUNT = {"type": "string", "nullable": True, "pattern": "^-?[0-9]+\\.[0-9]{2}$"}
+
+
+@extend_schema_field({**AMOUNT, "description": "A decimal string in `currency`; null when the registry holds no "
+                      "figure for it (nothing priced, observed or valued)."})
+class AmountField(serializers.CharField):
+    pass
+
+
+class LeaksSerializer(serializers.Serializer):
+    stalled = AmountField(allow_null=True, help_text="Stalled pilots' cost of delay so far.")
+    duplicated = AmountField(allow_null=True, help_text="Duplicated capabilities' spend beyond the first member.")
+    not_realised = AmountField(allow_null=True, help_text="Expected annual value not realised.")
+    unowned = AmountField(allow_null=True, help_text="Realised annual value at risk with nobody owning it.")
+    unmeasured = AmountField(allow_null=True, help_text="Realised annual value at risk with nobody measuring it.")
+
+
+class ValueSerializer(serializers.Serializer):
+    currency = serializers.CharField(help_text="The registry's currency (ISO 4217).")
+    expected = AmountField(allow_null=True, help_text="The expected annual value of the live use cases.")
+    realised = AmountField(allow_null=True, help_text="What their KPIs realise a year.")
+    leaks = LeaksSerializer(help_text="The open findings' prices by cause.")
 
 
 class ErrorSerializer(serializers.Serializer):

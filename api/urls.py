@@ -4,7 +4,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from .views import compliance, decisions, directory, findings, use_cases
+from .views import compliance, decisions, directory, findings, use_cases, value
 
 app_name = "api"
 
@@ -20,6 +20,7 @@ router.register("people", directory.PersonViewSet, basename="person")
 router.register("decisions", decisions.DecisionViewSet, basename="decision")
 router.register("use-cases", use_cases.UseCaseViewSet, basename="use-case")
 router.register("kpi-observations", use_cases.KPIObservationViewSet, basename="kpi-observation")
+router.register("investments", use_cases.InvestmentViewSet, basename="investment")
 router.register("stage-transitions", use_cases.StageTransitionViewSet, basename="stage-transition")
 router.register("waivers", use_cases.WaiverViewSet, basename="waiver")
 router.register("findings", findings.FindingViewSet, basename="finding")
@@ -29,6 +30,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("compliance/", compliance.ComplianceView.as_view(), name="compliance"),
+    path("value/", value.ValueView.as_view(), name="value"),
     path("", include(router.urls)),
     # Anything else under /api/ (a malformed id, a typo) is a JSON 404, as API callers expect.
     re_path(r"^.*$", not_found),

@@ -38,9 +38,11 @@ from registry.models import (
     KPI,
     BusinessUnit,
     Decision,
+    Investment,
     KPIDirection,
     KPIObservation,
     Person,
+    Readiness,
     SignOff,
     SignOffOutcome,
     Stage,
@@ -69,6 +71,11 @@ from .catalogue import (
 from .logins import DEMO_PASSWORD, DemoLogin, create_logins
 from .profile import (
     BROKEN_FEEDBACK_SHARE,
+    BALANCED_LAYER_SHARES,
+    INVESTED_QUARTERS,
+    LOPSIDED_LAYER_SHARES,
+    LOPSIDED_UNIT_SHARE,
+    VALUE_STALL_SHARE,
     DUPLICATE_FAMILY_RATE,
     FATE_WEIGHTS,
     FATES,
@@ -90,6 +97,7 @@ from .reset import make_room_for_demo
 from .rows import (
     DecisionRow,
     FrictionLinkRow,
+    InvestmentRow,
     KPIRow,
     ObservationRow,
     PersonRow,
@@ -148,6 +156,7 @@ class _Plan:
     friction_codes: list[str]
     transitions: list[TransitionRow]
     kpis: list[tuple[KPIRow, list[ObservationRow]]]
+    investments: list[InvestmentRow] = field(default_factory=list)
 
 
 class _Clock:
@@ -170,6 +179,10 @@ class _Clock:
 
     def between(self, first: datetime.date, last: datetime.date) -> datetime.date:
         return first + datetime.timedelta(days=self.rng.randint(0, max(0, (last - first).days)))
+
+
+def _quarter_start(day: datetime.date) -> datetime.date:
+    return datetime.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
 
 def _weighted(rng: random.Random, pairs):
@@ -204,6 +217,10 @@ class _PortfolioBuilder:
     def __init__(self, *, use_cases: int, seed: int, today: datetime.date, progress):
         self.total = use_cases
         self.rng = random.Random(seed)
+        # The value story (KPI prices, stalled metrics) draws from its own generator, so that every
+        # other row of a seed's portfolio stays what it was before prices existed.
+        self.value_rng = random.Random(f"value-{seed}")
+        self.lopsided_units: dict[str, bool] = {}
         self.clock = _Clock(self.rng, today)
         self.progress = progress or (lambda done: None)
         self.directory = _Directory()
@@ -520,6 +537,56 @@ class _PortfolioBuilder:
             kpis.append((kpi, observations))
         return kpis
 
+    def _priced(self, kpis: list[tuple[KPIRow, list[ObservationRow]]], expected_annual_value: Decimal | None, *,
+                stalled: bool) -> list[tuple[KPIRow, list[ObservationRow]]]:
+        """Each KPI with a target priced so that reaching the targets earns the expected annual value;
+        a stalled use case's readings held at (or just under) the baseline."""
+        priced = []
+        for kpi, observations in kpis:
+            gap = abs(kpi.target - kpi.baseline) if kpi.target is not None else Decimal(0)
+            if expected_annual_value is not None and gap > 0:
+                kpi = kpi._replace(value_per_unit=(expected_annual_value / len(kpis) / gap).quantize(Decimal("0.01")))
+            if stalled and observations:
+                worse = -1 if kpi.direction == KPIDirection.HIGHER_IS_BETTER else 1
+                observations = [o._replace(value=max(Decimal(0), kpi.baseline + worse * gap * Decimal(
+                    str(round(self.value_rng.uniform(0, 0.15), 3))))) for o in observations]
+            priced.append((kpi, observations))
+        return priced
+
+    def _spends_lopsided(self, unit_code: str) -> bool:
+        if unit_code not in self.lopsided_units:
+            self.lopsided_units[unit_code] = self.value_rng.random() < LOPSIDED_UNIT_SHARE
+        return self.lopsided_units[unit_code]
+
+    def _investments(self, unit_code: str, path: list[str], days: list[datetime.date],
+                     expected_annual_value: Decimal | None) -> list[InvestmentRow]:
+        """Quarterly money per layer from validation on (the latest INVESTED_QUARTERS quarters up to
+        the one it left the pipeline in), split as its unit splits it."""
+        rng = self.value_rng
+        started = next((day for stage, day in zip(path, days) if stage == Stage.VALIDATING), None)
+        if started is None:
+            return []
+        ended = days[-1] if path[-1] == Stage.RETIRED else self.clock.last_day
+        quarters = []
+        quarter = _quarter_start(ended)
+        while quarter >= _quarter_start(started) and len(quarters) < INVESTED_QUARTERS:
+            quarters.append(quarter)
+            quarter = _quarter_start(quarter - datetime.timedelta(days=1))
+        shares = LOPSIDED_LAYER_SHARES if self._spends_lopsided(unit_code) else BALANCED_LAYER_SHARES
+        yearly = float(expected_annual_value) * rng.uniform(0.15, 0.6) if expected_annual_value else rng.uniform(4e4, 2e5)
+        rows = []
+        for start in quarters:
+            end = _quarter_start(start + datetime.timedelta(days=100)) - datetime.timedelta(days=1)
+            elapsed = 1.0 if end <= self.clock.last_day else (self.clock.last_day - start).days / (end - start).days
+            for layer, share in shares.items():
+                planned = yearly / 4 * share * rng.uniform(0.7, 1.3)
+                spent = planned * elapsed * rng.uniform(0.6, 1.15)
+                rows.append(InvestmentRow(None, layer, start, end, Decimal(round(planned, -2)).quantize(Decimal("0.01")),
+                                          Decimal(round(spent, -2)).quantize(Decimal("0.01")),
+                                          self.clock.at(min(max(start, started), self.clock.last_day), hour=16),
+                                          ACTOR_ID))
+        return rows
+
     def _last_observation_day(self, path, days, broken_feedback: bool) -> datetime.date:
         rng, clock = self.rng, self.clock
         final, entered_final = path[-1], days[-1]
@@ -580,6 +647,8 @@ class _PortfolioBuilder:
             updated_at = max(clock.at(clock.between(entered_final, clock.last_day)), last_move_at)
             edits = rng.randint(1, 4)
         readiness = [_weighted(rng, layer) for layer in READINESS_BY_STAGE[gate_stage]]
+        if gate_stage != Stage.PROPOSED and self._spends_lopsided(unit_code) and self.value_rng.random() < 0.8:
+            readiness[1] = readiness[2] = Readiness.READY  # the visible layers built first
         in_pilot_or_beyond = gate_stage in (Stage.PILOT, Stage.PRODUCTION)
         has_monitoring_plan = (gate_stage == Stage.PRODUCTION and rng.random() < 0.92
                                or gate_stage == Stage.PILOT and rng.random() < 0.4)
@@ -617,7 +686,11 @@ class _PortfolioBuilder:
             wanted = _weighted(rng, ((1, 5), (2, 3), (3, 1)))
             friction_codes = sorted({rng.choices(list(weights), list(weights.values()))[0] for _ in range(wanted)})
         broken_feedback = final == Stage.PRODUCTION and rng.random() < BROKEN_FEEDBACK_SHARE
-        return _Plan(use_case, friction_codes, transitions, self._kpis(decision.template, path, days, broken_feedback))
+        kpis = self._kpis(decision.template, path, days, broken_feedback)
+        return _Plan(use_case, friction_codes, transitions,
+                     self._priced(kpis, use_case.expected_annual_value, stalled=final == Stage.PRODUCTION
+                                  and not broken_feedback and self.value_rng.random() < VALUE_STALL_SHARE),
+                     self._investments(unit_code, path, days, use_case.expected_annual_value))
 
     def write_use_cases(self, specs: list) -> None:
         self.ensure_decisions([(unit, key, scope) for unit, key, scope, _ in specs])
@@ -627,7 +700,7 @@ class _PortfolioBuilder:
         history_ids = bulk.insert_history_rows(UseCase, ids, rows, [row.created_at for row in rows], reason=HISTORY_REASON,
                                                returning_ids=True)
 
-        links, link_history_ids, transitions, kpis, kpi_observations = [], [], [], [], []
+        links, link_history_ids, transitions, kpis, kpi_observations, investments = [], [], [], [], [], []
         for plan, use_case_id, history_id in zip(plans, ids, history_ids):
             for code in plan.friction_codes:
                 links.append(FrictionLinkRow(use_case_id, code))
@@ -636,6 +709,7 @@ class _PortfolioBuilder:
             for kpi, observations in plan.kpis:
                 kpis.append(kpi._replace(use_case_id=use_case_id))
                 kpi_observations.append(observations)
+            investments += [row._replace(use_case_id=use_case_id) for row in plan.investments]
         link_ids = bulk.insert_rows(UseCase.friction_points.through, links, returning_ids=True)
         # The use case's creation record lists its friction points, as simple-history does on save.
         bulk.insert_rows(
@@ -652,6 +726,7 @@ class _PortfolioBuilder:
             for observation in observations_of_kpi
         ]
         self._insert_with_history(KPIObservation, observations, dated_by="recorded_at")
+        self._insert_with_history(Investment, investments, dated_by="recorded_at")
 
     def write_all_use_cases(self) -> None:
         chunk = []

@@ -73,6 +73,14 @@ FRICTION_SHARE_BY_STAGE = {Stage.PROPOSED: 0.15, Stage.VALIDATING: 0.35, Stage.P
 PEOPLE_LEFT_SHARE = 0.08
 STALE_CONFIRMATION_SHARE = 0.12
 BROKEN_FEEDBACK_SHARE = 0.15
+# Production use cases whose measured KPIs stay at (or fall below) their baseline: value not realised.
+VALUE_STALL_SHARE = 0.15
+# Investment per value-chain layer: most units spread it; a few spend mostly on model and
+# infrastructure while their data and orchestration starve (the essays' lopsided stack).
+BALANCED_LAYER_SHARES = {"data": 0.30, "infrastructure": 0.20, "model": 0.20, "orchestration": 0.20, "inference": 0.10}
+LOPSIDED_LAYER_SHARES = {"data": 0.06, "infrastructure": 0.36, "model": 0.46, "orchestration": 0.06, "inference": 0.06}
+LOPSIDED_UNIT_SHARE = 0.3
+INVESTED_QUARTERS = 4  # the latest quarters a use case records investment for
 NO_TECHNICAL_OWNER_SHARE = {Stage.PROPOSED: 0.45, Stage.VALIDATING: 0.25, Stage.PILOT: 0.08, Stage.PRODUCTION: 0.05}
 NO_BUSINESS_OWNER_SHARE = {Stage.PROPOSED: 0.10, Stage.VALIDATING: 0.04}
 MAILBOX_OWNER_SHARE = 0.03

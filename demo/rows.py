@@ -80,6 +80,8 @@ class KPIRow(NamedTuple):
     baseline: Decimal
     target: Decimal | None
     created_at: datetime.datetime
+    value_per_unit: Decimal | None = None
+    value_period: str = "year"
 
 
 class ObservationRow(NamedTuple):
@@ -94,3 +96,14 @@ class ObservationRow(NamedTuple):
 class FrictionLinkRow(NamedTuple):
     usecase_id: int
     frictionpoint_id: str
+
+
+class InvestmentRow(NamedTuple):
+    use_case_id: int | None
+    layer: str
+    period_start: datetime.date
+    period_end: datetime.date
+    planned: Decimal
+    spent: Decimal
+    recorded_at: datetime.datetime
+    recorded_by_id: int | None

@@ -146,7 +146,9 @@ class ScanRunAdmin(ReadOnlyAdmin):
 @admin.register(Policy)
 class PolicyAdmin(RoleAwareAdmin):
     list_display = ["__str__", "pilot_max_days", "validating_max_days", "inactivity_days",
-                    "ownership_confirmation_days", "kpi_observation_days", "duplicate_min_similarity"]
+                    "ownership_confirmation_days", "kpi_observation_days", "duplicate_min_similarity",
+                    "value_min_observations", "value_min_production_days", "lopsided_spend_share",
+                    "lopsided_readiness_gap"]
     readonly_fields = ["updated_at"]
 
     def save_model(self, request, obj, form, change):

@@ -478,6 +478,54 @@ def _broken_feedback_loop(facts: Facts, members: Members) -> Evidence:
     return Evidence(said, [t for t in [members_table(members)] if t])
 
 
+def _value_not_realised(facts: Facts, members: Members) -> Evidence:
+    since, live_days = facts["in_production_since"], facts["days_in_production"]
+    seen, seen_limit = facts["observations_in_production"], facts["observation_limit"]
+    days_limit = facts["production_days_limit"]
+    kpis = facts.get("kpis", [])
+    said = [f"In production since {date(since)} ({_days(live_days)}), with {plural(seen, 'KPI observation')} since; "
+            f"the policy gives a use case {plural(seen_limit, 'observation')} or {_days(days_limit)} in production "
+            "to move its business metric."]
+    if facts["worse"]:
+        said.append("Its business metric has moved away from its target: the decision it serves is being made worse.")
+    else:
+        said.append("Its business metric has not moved toward its target.")
+    expected, realised = facts["expected_annual_value"], facts["realised_annual_value"]
+    if realised is not None:
+        said.append(f"It realises {money(float(realised))} a year"
+                    + (f" against an expected {money(float(expected))}." if expected is not None else "."))
+    elif expected is not None:
+        said.append(f"It was expected to bring {money(float(expected))} a year.")
+    said.append("Decide: " + listed(facts.get("decision_asked", [])) + " — scale it where the metric moves, fix what "
+                "keeps it from moving (integration, adoption, the target itself), or stop it.")
+    rows = [[Cell(text(k.get("name"))), Cell(number(float(k["baseline"]))),
+             Cell("—" if k.get("target") is None else number(float(k["target"]))),
+             Cell(number(float(k["latest"]))), Cell(text(k.get("moved")))]
+            for k in kpis if isinstance(k, dict) and {"baseline", "latest"} <= k.keys()]
+    tables = [Table("KPIs against their baselines", ["KPI", "Baseline", "Target", "Latest", "Moved"], rows)] if rows else []
+    return Evidence(said, tables + [t for t in [members_table(members)] if t])
+
+
+def _lopsided_investment(facts: Facts, members: Members) -> Evidence:
+    unit, share, limit = facts["business_unit"], facts["visible_share"], facts["spend_share_limit"]
+    spent, readiness = facts.get("spent", {}), facts.get("readiness", {})
+    lagging, gap, visible = facts.get("lagging", []), facts["readiness_gap_limit"], facts["visible_readiness"]
+    said = [f"{unit} spent {money(float(facts['spent_total']))}, {share:.0%} of it on the model and infrastructure "
+            f"layers (the policy flags {limit:.0%} or more).",
+            f"Its {listed(lagging)} readiness lags: "
+            + listed(f"{layer} {number(readiness.get(layer, 0))}" for layer in lagging)
+            + f" against {number(visible)} for model and infrastructure, on a scale of 0 (none) to 3 (ready); "
+            f"the policy flags a gap of {number(gap)} or more.",
+            "Money on the visible layers does not reach production while the data and the workflow it runs in "
+            "are not ready: move investment to the lagging layers."]
+    total = sum(float(value) for value in spent.values()) or 1.0
+    rows = [[Cell(layer.capitalize()), Cell(money(float(spent.get(layer, 0)))),
+             Cell(f"{float(spent.get(layer, 0)) / total:.0%}"), Cell(number(readiness.get(layer, 0)))]
+            for layer in spent]
+    tables = [Table("Spending and readiness per layer", ["Layer", "Spent", "Share", "Mean readiness (0–3)"], rows)]
+    return Evidence(said, tables + [t for t in [members_table(members)] if t])
+
+
 _NO_FIELD = {
     sources.DECISION: ("states no decision", "state no decision"),
     sources.TECHNICAL_OWNER: ("names no technical owner", "name no technical owner"),
@@ -578,6 +626,8 @@ PRESENTERS: dict[str, Callable[[Facts, Members], Evidence]] = {
     FindingKind.BROKEN_FEEDBACK_LOOP: _broken_feedback_loop,
     FindingKind.INVENTORY_COMPLETENESS: _inventory_completeness,
     FindingKind.HIGH_IMPACT_PRACTICES: _high_impact_practices,
+    FindingKind.VALUE_NOT_REALISED: _value_not_realised,
+    FindingKind.LOPSIDED_INVESTMENT: _lopsided_investment,
 }
 
 

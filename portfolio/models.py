@@ -20,6 +20,8 @@ class FindingKind(models.TextChoices):
     MISSING_DECISION = "missing_decision", "Missing decision"
     INVENTORY_COMPLETENESS = "inventory_completeness", "Inventory completeness"
     HIGH_IMPACT_PRACTICES = "high_impact_practices", "High-impact practices"
+    VALUE_NOT_REALISED = "value_not_realised", "Value not realised"
+    LOPSIDED_INVESTMENT = "lopsided_investment", "Lopsided investment"
 
 
 class Severity(models.TextChoices):
@@ -85,6 +87,22 @@ class Policy(models.Model):
                                                        help_text="A use case in production needs a KPI observation at least this often.")
     duplicate_min_similarity = models.FloatField(default=0.3, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
                                                  help_text="The floor of the duplicates scan's score (0–1): no pair below it is a duplicate, and a group's pairs average at least this. Above it a pair counts when it is strong or stands out among each use case's nearest neighbours (rank and margin).")
+    value_min_observations = models.PositiveIntegerField(
+        default=3, validators=[MinValueValidator(1)],
+        help_text="KPI observations in production after which a use case whose KPIs have not moved toward their "
+                  "targets is asked for a decision (scale, fix or stop).")
+    value_min_production_days = models.PositiveIntegerField(
+        default=180, validators=[MinValueValidator(1)],
+        help_text="Days in production after which a use case whose observed KPIs have not moved toward their "
+                  "targets is asked for a decision, however few its observations.")
+    lopsided_spend_share = models.FloatField(
+        default=0.6, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="A unit whose spending on the model and infrastructure layers is at least this share (0–1) of "
+                  "all its spending is lopsided when its data or orchestration readiness lags.")
+    lopsided_readiness_gap = models.FloatField(
+        default=1.0, validators=[MinValueValidator(0.0), MaxValueValidator(3.0)],
+        help_text="How far (on the 0 none – 3 ready scale) a unit's mean data or orchestration readiness must lie "
+                  "below its mean model and infrastructure readiness to lag.")
     generic_mailbox_patterns = models.TextField(
         default=GENERIC_MAILBOX_PATTERNS,
         help_text="One shell-style pattern a line (e.g. info@*, *-team@*): owner addresses that are a mailbox, not a person.",
@@ -177,6 +195,10 @@ class Finding(models.Model):
     status = models.CharField(max_length=20, choices=FindingStatus.choices, default=FindingStatus.OPEN)
     title = models.CharField(max_length=300)
     detail = models.JSONField(default=dict, blank=True)
+    price = models.DecimalField(
+        max_digits=16, decimal_places=2, null=True, blank=True,
+        help_text="What it costs, in the registry's currency, where the data allow (portfolio/pricing.py): a "
+                  "stall's cost of delay so far, a duplicate's duplicated spend, the value at risk or not realised.")
     use_cases = models.ManyToManyField(UseCase, blank=True, related_name="findings")
     decisions = models.ManyToManyField(Decision, blank=True, related_name="findings")
     assignee = models.ForeignKey(Person, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_findings")

@@ -174,6 +174,16 @@ def can_record_kpi(user, use_case: UseCase | None) -> bool:
     return can_change_use_case(user, use_case)
 
 
+def can_record_investment(user, use_case: UseCase | None) -> bool:
+    """Money planned and spent is the program office's to keep, and the use case's own owners'
+    (business and technical), who know what they spend; not a decision owner's, never an auditor's."""
+    if is_program_office(user):
+        return True
+    if not is_business_owner(user):
+        return False
+    return use_case is None or is_use_case_owner(user, use_case)
+
+
 def can_confirm_use_case_ownership(user, use_case: UseCase) -> bool:
     """Only an owner confirms, for themselves; auditors confirm nothing."""
     if is_auditor(user):
@@ -256,6 +266,7 @@ class Offer:
     sign_off: bool = False
     determine: bool = False
     waive: bool = False
+    record_investment: bool = False
 
 
 def offer_use_case(actor, use_case: UseCase | None) -> Offer:
@@ -266,6 +277,7 @@ def offer_use_case(actor, use_case: UseCase | None) -> Offer:
         sign_off=use_case is not None and can_sign_off(actor, use_case),
         determine=use_case is not None and can_determine(actor),
         waive=use_case is not None and can_waive(actor),
+        record_investment=can_record_investment(actor, use_case),
     )
 
 

@@ -25,6 +25,7 @@ from .models import (
     EUClassification,
     EUObligation,
     FrictionPoint,
+    Investment,
     KPIObservation,
     OMBDetermination,
     Person,
@@ -235,7 +236,7 @@ class DecisionAdmin(VersionedAdminMixin, RoleAwareAdmin):
 
 class KPIInline(admin.TabularInline):
     model = KPI
-    fields = ["name", "unit", "direction", "baseline", "target"]
+    fields = ["name", "unit", "direction", "baseline", "target", "value_per_unit", "value_period"]
     extra = 0
     can_delete = False
 
@@ -380,6 +381,17 @@ class KPIObservationAdmin(RoleAwareAdmin):
 # Determinations and sign-offs: written by their services (pages, API); the admin shows them with
 # their history. Two things are done here too: a sign-off (through the same service, so an owner
 # is refused as anywhere else) and the date an EU AI Act obligation applies from.
+
+
+@admin.register(Investment)
+class InvestmentAdmin(ReadOnlyAdmin):
+    """Written by the pages, the API and the import (registry.services.investments)."""
+
+    list_display = ["use_case", "layer", "period_start", "period_end", "planned", "spent", "recorded_by"]
+    list_filter = ["layer"]
+    list_select_related = ["use_case", "recorded_by"]
+    search_fields = ["use_case__title", "use_case__external_id"]
+    date_hierarchy = "period_start"
 
 
 @admin.register(OMBDetermination)

@@ -70,6 +70,18 @@ class KPIDirection(models.TextChoices):
     LOWER_IS_BETTER = "lower", "Lower is better"
 
 
+class ValuePeriod(models.TextChoices):
+    """The period a KPI's value per unit is counted over (a unit of improvement held for a month
+    is worth so much); realised value is shown as a yearly rate, beside the expected annual value."""
+
+    MONTH = "month", "Per month"
+    QUARTER = "quarter", "Per quarter"
+    YEAR = "year", "Per year"
+
+
+PERIODS_PER_YEAR = {ValuePeriod.MONTH: 12, ValuePeriod.QUARTER: 4, ValuePeriod.YEAR: 1}
+
+
 def _choice_check(field: str, choices: type[models.TextChoices], *, blank_allowed=False) -> models.CheckConstraint:
     allowed = Q(**{f"{field}__in": choices.values})
     if blank_allowed:
@@ -326,6 +338,12 @@ class KPI(models.Model):
     direction = models.CharField(max_length=10, choices=KPIDirection.choices, default=KPIDirection.HIGHER_IS_BETTER)
     baseline = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
     target = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    value_per_unit = models.DecimalField(
+        max_digits=16, decimal_places=2, null=True, blank=True, validators=NON_NEGATIVE,
+        help_text="What one unit of improvement of the KPI (from its baseline, in its direction) is worth each "
+        "value period, in the registry's currency. Blank: the KPI is not priced, so no value is realised from it.",
+    )
+    value_period = models.CharField(max_length=10, choices=ValuePeriod.choices, default=ValuePeriod.YEAR)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     history = HistoricalRecords()
 
@@ -335,6 +353,8 @@ class KPI(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["use_case", "name"], name="registry_kpi_unique_name_per_use_case"),
             _choice_check("direction", KPIDirection),
+            _choice_check("value_period", ValuePeriod),
+            _non_negative_check("value_per_unit"),
         ]
 
     def __str__(self):
@@ -362,6 +382,49 @@ class KPIObservation(models.Model):
 
     def __str__(self):
         return f"{self.kpi}: {self.value} on {self.observed_on}"
+
+
+class ValueChainLayer(models.TextChoices):
+    DATA = "data", "Data"
+    INFRASTRUCTURE = "infrastructure", "Infrastructure"
+    MODEL = "model", "Model"
+    ORCHESTRATION = "orchestration", "Orchestration"
+    INFERENCE = "inference", "Inference"
+
+
+class Investment(models.Model):
+    """Money planned for and spent on one value-chain layer of a use case over one period, in
+    the registry's currency (settings.LAST_MILE_CURRENCY): what tells where the money goes,
+    against where readiness lags. One row per use case, layer and period start; recording the
+    same again corrects it."""
+
+    use_case = models.ForeignKey(UseCase, on_delete=models.PROTECT, related_name="investments")
+    layer = models.CharField(max_length=20, choices=ValueChainLayer.choices)
+    period_start = models.DateField(help_text="First day of the period (a month, a quarter, a year).")
+    period_end = models.DateField(help_text="Last day of the period.")
+    planned = models.DecimalField(max_digits=16, decimal_places=2, default=0, validators=NON_NEGATIVE)
+    spent = models.DecimalField(max_digits=16, decimal_places=2, default=0, validators=NON_NEGATIVE)
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="Blank when the system recorded it (an import run from the command line, the demo).")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["use_case", "-period_start", "layer"]
+        constraints = [
+            models.UniqueConstraint(fields=["use_case", "layer", "period_start"],
+                                    name="registry_investment_one_per_layer_and_period"),
+            _choice_check("layer", ValueChainLayer),
+            _non_negative_check("planned"),
+            _non_negative_check("spent"),
+            models.CheckConstraint(condition=Q(period_end__gte=models.F("period_start")),
+                                   name="registry_investment_period_ends_after_start"),
+        ]
+        indexes = [models.Index(fields=["layer", "use_case"])]
+
+    def __str__(self):
+        return f"{self.use_case}: {self.get_layer_display()} {self.period_start}–{self.period_end}"
 
 
 # Regulatory determinations and gate sign-offs ------------------------------------------------------

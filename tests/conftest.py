@@ -53,6 +53,7 @@ REFERENCE_DATA_MIGRATIONS = [
     ("registry.migrations.0002_friction_points_and_role_groups", "create_friction_points_and_groups"),
     ("portfolio.migrations.0002_role_permissions", "grant"),
     ("registry.migrations.0011_signoff_roles_and_eu_obligations", "forwards"),
+    ("registry.migrations.0012_investment_per_layer_and_period", "grant_view"),
 ]
 
 

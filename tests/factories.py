@@ -1,5 +1,6 @@
 """Factories for registry rows. Complex setups go through the real services instead."""
 
+import datetime
 from decimal import Decimal
 
 import factory
@@ -8,7 +9,7 @@ from django.utils import timezone
 
 from core.actors import SystemActor
 
-from registry.models import KPI, BusinessUnit, Decision, Frequency, Person, Readiness, UseCase
+from registry.models import KPI, BusinessUnit, Decision, Frequency, Investment, Person, Readiness, UseCase
 
 
 class BusinessUnitFactory(factory.django.DjangoModelFactory):
@@ -89,6 +90,20 @@ class KPIFactory(factory.django.DjangoModelFactory):
     direction = "higher"
     baseline = None
     target = None
+
+
+class InvestmentFactory(factory.django.DjangoModelFactory):
+    """One quarter's planned and spent money on one layer of a use case."""
+
+    class Meta:
+        model = Investment
+
+    use_case = factory.SubFactory(UseCaseFactory)
+    layer = "model"
+    period_start = datetime.date(2026, 1, 1)
+    period_end = datetime.date(2026, 3, 31)
+    planned = Decimal("100000.00")
+    spent = Decimal("80000.00")
 
 
 class UserFactory(factory.django.DjangoModelFactory):

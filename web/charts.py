@@ -25,8 +25,8 @@ def _svg(width: int, height: int, title: str, body: list[str]) -> SafeString:
 
 
 def horizontal_bars(rows: list[tuple[str, float, str]], *, title: str, value_format=str, label_width=120,
-                    width=560) -> SafeString:
-    """One bar a row: (label, value, colour)."""
+                    width=560, links: list[str | None] | None = None) -> SafeString:
+    """One bar a row: (label, value, colour); with `links`, each row's bar and label link there."""
     bar_height, gap = 24, 8
     height = max(1, len(rows)) * (bar_height + gap) + gap
     top = max([value for _, value, _ in rows] + [1])
@@ -35,11 +35,13 @@ def horizontal_bars(rows: list[tuple[str, float, str]], *, title: str, value_for
     for index, (label, value, colour) in enumerate(rows):
         y = gap + index * (bar_height + gap)
         length = room * float(value) / float(top) if top else 0
-        body.append(
+        bar = (
             f'<text x="{label_width - 8}" y="{y + bar_height * 0.7:.1f}" text-anchor="end" class="label">{escape(label)}</text>'
             f'<rect x="{label_width}" y="{y}" width="{max(length, 1):.1f}" height="{bar_height}" fill="{colour}" rx="3"/>'
             f'<text x="{label_width + length + 6:.1f}" y="{y + bar_height * 0.7:.1f}" class="value">{escape(value_format(value))}</text>'
         )
+        link = links[index] if links else None
+        body.append(f'<a href="{escape(link)}">{bar}</a>' if link else bar)
     described = f"{title}: " + ", ".join(f"{label} {value_format(value)}" for label, value, _ in rows)
     return _svg(width, height, described, body)
 

@@ -13,7 +13,8 @@ def navigation(request):
     match = getattr(request, "resolver_match", None)
     name = match.url_name if match else ""
     nav = {"home": "home", "portfolio": "portfolio", "findings": "findings", "import": "import", "import_job": "import",
-           "waivers": "waivers", "compliance": "compliance"}
+           "waivers": "waivers", "compliance": "compliance",
+           "value": "value"}
     return {
         "nav_role": role, "nav": nav.get(name, ""),
         "nav_portfolio": reach.see_portfolio, "nav_import": reach.import_files,

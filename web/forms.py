@@ -8,6 +8,7 @@ from django.utils import timezone
 from core.text import collapse_whitespace, normalise_email
 from portfolio.models import FindingKind, FindingStatus
 from registry.gates import ALLOWED_MOVES
+from web.models import ImportJob
 from registry.models import (
     KPI,
     SIGN_OFF_STAGE_CHOICES,
@@ -27,6 +28,7 @@ from registry.models import (
     SignOffOutcome,
     Stage,
     UseCase,
+    ValueChainLayer,
 )
 
 
@@ -187,7 +189,7 @@ class KPIObservationForm(forms.Form):
 class KPIForm(forms.ModelForm):
     class Meta:
         model = KPI
-        fields = ["name", "unit", "direction", "baseline", "target"]
+        fields = ["name", "unit", "direction", "baseline", "target", "value_per_unit", "value_period"]
 
     def __init__(self, *args, use_case: UseCase, **kwargs):
         super().__init__(*args, **kwargs)
@@ -200,6 +202,17 @@ class KPIForm(forms.ModelForm):
         return name
 
 
+class InvestmentForm(forms.Form):
+    """What was planned for and spent on one value-chain layer over a period; the same layer
+    and period start again corrects it. The service judges the period and the amounts."""
+
+    layer = forms.ChoiceField(choices=ValueChainLayer.choices)
+    period_start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    period_end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    planned = forms.DecimalField(max_digits=16, decimal_places=2)
+    spent = forms.DecimalField(max_digits=16, decimal_places=2)
+
+
 STATUS_CHOICES = [("active", "Open or acknowledged"), ("", "Any status"), *FindingStatus.choices]
 
 
@@ -209,6 +222,8 @@ class FindingFilterForm(forms.Form):
                                   empty_label="Any unit", label="Business unit")
     status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
     owner = forms.EmailField(required=False, label="Owner or assignee (email)")
+    order = forms.ChoiceField(choices=[("newest", "Newest first"), ("price", "Costliest first")], required=False,
+                              label="Order")
 
 
 class FindingActionForm(forms.Form):
@@ -237,8 +252,14 @@ class ComplianceFilterForm(DashboardFilterForm):
 
 
 class ImportUploadForm(forms.Form):
-    file = forms.FileField(label="Use case inventory (CSV or XLSX)",
-                           help_text="The columns of import_use_cases: external_id, title, business_unit, decision, …")
+    kind = forms.ChoiceField(label="The file holds", choices=ImportJob.Kind.choices, initial=ImportJob.Kind.USE_CASES,
+                             widget=forms.RadioSelect, required=False)
+    file = forms.FileField(label="File (CSV or XLSX)",
+                           help_text="Use cases: the columns of import_use_cases (external_id, title, business_unit, "
+                                     "decision, …). Investment: use_case, layer, period_start, period_end, planned, spent.")
+
+    def clean_kind(self):
+        return self.cleaned_data["kind"] or ImportJob.Kind.USE_CASES
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

@@ -1,6 +1,7 @@
 """Imports uploaded through the pages: keep the file, dry-run it, then import it with progress.
 
-The rules are registry.inventory's (the contract format); this module only stores the
+The rules are registry.inventory's (use cases in the contract format, or investment per
+layer and period, by the job's kind); this module only stores the
 upload, reports on it and queues it. Only who may import (the program office) stores, checks,
 queues and imports; the background work acts as the user who uploaded.
 
@@ -16,6 +17,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -27,6 +29,7 @@ from core.workers import hand_to_worker, task_named
 from registry import access
 from registry.inventory.common import ImportFailed, ImportWriteFailed
 from registry.inventory.formats import CONTRACT_FORMAT, import_use_cases
+from registry.inventory.investments import import_investments
 
 from .models import ImportJob
 
@@ -37,6 +40,14 @@ UNEXPECTED = ("The {work} stopped on an unexpected error ({error}); nothing was 
               "It was logged as import job {pk} for the administrators.")
 
 logger = logging.getLogger(__name__)
+
+
+
+def _import_of(job: ImportJob):
+    """The import that reads the job's kind of file, and what its report counts."""
+    if job.kind == ImportJob.Kind.INVESTMENTS:
+        return import_investments, "investments"
+    return partial(import_use_cases, format=CONTRACT_FORMAT), "use cases"
 
 
 def max_upload_bytes() -> int:
@@ -71,16 +82,16 @@ def _too_large(filename: str, size: int) -> str | None:
     return f"{filename} is {size:,} bytes; uploads of at most {max_upload_bytes():,} bytes are imported (split the file)"
 
 
-def store_upload(*, filename: str, content: bytes, actor) -> ImportJob:
+def store_upload(*, filename: str, content: bytes, actor, kind: str = ImportJob.Kind.USE_CASES) -> ImportJob:
     """Keep the upload and hand its dry run (check_upload) to a worker once committed; an upload
     larger than IMPORT_MAX_UPLOAD_BYTES is kept only as a refused (invalid) job saying so.
     Refuses (NotAllowed) unless the actor may import."""
     access.require(access.can_import(actor), NOT_ALLOWED)
     name = Path(filename.replace("\x00", "")).name[:255]
     if refusal := _too_large(name, len(content)):  # kept as a refused job, without its content
-        return ImportJob.objects.create(filename=name, content=b"", uploaded_by=actor, status=ImportJob.Status.INVALID,
-                                        errors=[refusal], finished_at=timezone.now())
-    job = ImportJob.objects.create(filename=name, content=content, uploaded_by=actor,
+        return ImportJob.objects.create(kind=kind, filename=name, content=b"", uploaded_by=actor,
+                                        status=ImportJob.Status.INVALID, errors=[refusal], finished_at=timezone.now())
+    job = ImportJob.objects.create(kind=kind, filename=name, content=content, uploaded_by=actor,
                                    status=ImportJob.Status.UPLOADED, phase="waiting to be checked")
     transaction.on_commit(lambda: hand_to_worker(task_named("web.tasks.check_uploaded_use_cases"), job.pk))
     return job
@@ -143,8 +154,9 @@ def _check(job: ImportJob) -> dict:
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.CHECKING, phase="checking rows")
     with _uploaded_file(job) as path:
         try:
-            report = import_use_cases(path, format=CONTRACT_FORMAT, actor=job.uploaded_by, dry_run=True,
-                                      progress=_progress_of(job, then="comparing with the registry"))
+            importer, _ = _import_of(job)
+            report = importer(path, actor=job.uploaded_by, dry_run=True,
+                              progress=_progress_of(job, then="comparing with the registry"))
         except ImportFailed as failed:
             return dict(status=ImportJob.Status.INVALID, errors=_named(failed, path, job.filename), content=b"")
         except NotAllowed as refused:  # the uploader lost the right to import since the upload
@@ -152,7 +164,7 @@ def _check(job: ImportJob) -> dict:
         except ImportWriteFailed as failed:
             logger.error("Import job %s (%s): the database refused the check", job.pk, job.filename, exc_info=failed)
             return dict(status=ImportJob.Status.INVALID, errors=[str(failed)], content=b"")
-    return dict(status=ImportJob.Status.CHECKED, summary=report.summary("use cases"))
+    return dict(status=ImportJob.Status.CHECKED, summary=report.summary(_import_of(job)[1]))
 
 
 def run_import(job: ImportJob) -> ImportJob:
@@ -173,8 +185,8 @@ def _import(job: ImportJob) -> dict:
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING, phase="checking rows", rows_done=0)
     with _uploaded_file(job) as path:
         try:
-            report = import_use_cases(path, format=CONTRACT_FORMAT, actor=job.uploaded_by,
-                                      progress=_progress_of(job, then="writing to the registry"))
+            importer, _ = _import_of(job)
+            report = importer(path, actor=job.uploaded_by, progress=_progress_of(job, then="writing to the registry"))
         except ImportFailed as failed:
             # The registry changed since the dry run: nothing was written.
             return dict(status=ImportJob.Status.FAILED, errors=_named(failed, path, job.filename))
@@ -183,4 +195,5 @@ def _import(job: ImportJob) -> dict:
         except ImportWriteFailed as failed:  # the database refused the write: nothing was written
             logger.error("Import job %s (%s): the database refused the import", job.pk, job.filename, exc_info=failed)
             return dict(status=ImportJob.Status.FAILED, errors=[str(failed)])
-    return dict(status=ImportJob.Status.DONE, summary=report.summary("use cases"), rows_done=job.rows, content=b"")
+    return dict(status=ImportJob.Status.DONE, summary=report.summary(_import_of(job)[1]), rows_done=job.rows,
+                content=b"")

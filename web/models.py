@@ -17,6 +17,12 @@ class ImportJob(models.Model):
         DONE = "done", "Imported"
         FAILED = "failed", "Failed"
 
+    class Kind(models.TextChoices):
+        USE_CASES = "use_cases", "Use cases (the inventory)"
+        INVESTMENTS = "investments", "Investment per layer and period"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.USE_CASES,
+                            help_text="What the file holds, and so which import reads it.")
     filename = models.CharField(max_length=255)
     content = models.BinaryField(help_text="The uploaded file, kept until it is imported.")
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -37,6 +43,7 @@ class ImportJob(models.Model):
                 name="web_importjob_status_valid",
             ),
             models.CheckConstraint(condition=Q(rows_done__lte=models.F("rows")), name="web_importjob_progress_in_range"),
+            models.CheckConstraint(condition=Q(kind__in=["use_cases", "investments"]), name="web_importjob_kind_valid"),
         ]
 
     def __str__(self):

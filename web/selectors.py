@@ -26,6 +26,7 @@ from registry.models import (
     KPI,
     VALUE_CHAIN_LAYERS,
     Decision,
+    Investment,
     KPIObservation,
     Person,
     Stage,
@@ -123,6 +124,8 @@ def use_case_page(pk: int) -> UseCase:
             Prefetch("earlier_report__transitions",
                      queryset=StageTransition.objects.select_related("actor").order_by("occurred_at", "id")),
             Prefetch("findings", queryset=Finding.objects.order_by("-last_seen", "-id"), to_attr="all_findings"),
+            Prefetch("investments", queryset=Investment.objects.select_related("recorded_by")
+                     .order_by("-period_start", "layer"), to_attr="investment_list"),
         )
         .get(pk=pk)
     )

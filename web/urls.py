@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import compliance, decisions, determinations, findings, home, imports, portfolio, use_cases
+from .views import compliance, decisions, determinations, findings, home, imports, portfolio, use_cases, value
 
 app_name = "web"
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("use-cases/<int:pk>/decision/", use_cases.use_case_state_decision, name="use_case_state_decision"),
     path("use-cases/<int:pk>/confirm/", use_cases.use_case_confirm, name="use_case_confirm"),
     path("use-cases/<int:pk>/kpis/new/", use_cases.kpi_new, name="kpi_new"),
+    path("use-cases/<int:pk>/investments/", use_cases.investment_new, name="investment_new"),
     path("use-cases/<int:pk>/kpi-observations/", use_cases.kpi_observation_new, name="kpi_observation_new"),
     path("use-cases/<int:pk>/sign-off/", determinations.use_case_sign_off, name="use_case_sign_off"),
     path("use-cases/<int:pk>/practices/", determinations.use_case_practice, name="use_case_practice"),
@@ -35,6 +36,8 @@ urlpatterns = [
     path("portfolio/export.csv", portfolio.portfolio_export, name="portfolio_export"),
     path("portfolio/compliance/", compliance.compliance, name="compliance"),
     path("portfolio/compliance.csv", compliance.compliance_export, name="compliance_export"),
+    path("value/", value.value, name="value"),
+    path("value/export.csv", value.value_export, name="value_export"),
     path("import/", imports.import_upload, name="import"),
     path("import/<int:pk>/", imports.import_job, name="import_job"),
 ]

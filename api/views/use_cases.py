@@ -1,5 +1,5 @@
 """Use cases (register, edit, move through a gate, state the decision, history), their KPI
-observations and their stage transitions."""
+observations, their investment per value-chain layer and their stage transitions."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from registry.selectors.determinations import waiver_register
 from registry.services.determinations import (
     classify_eu, determine_high_impact, grant_waiver, record_practice, record_waiver_reported, revoke_waiver,
 )
+from registry.services.investments import record_investment
 from registry.services.kpis import record_kpi_observation
 from registry.services.lifecycle import move_use_case
 from registry.services.sign_offs import sign_off
@@ -25,7 +26,7 @@ from registry.services.use_cases import edit_use_case, register_use_case, state_
 from .. import selectors
 from .. import serializers as s
 from ..etag import expected_version
-from ..filters import KPIObservationFilter, StageTransitionFilter, UseCaseFilter
+from ..filters import InvestmentFilter, KPIObservationFilter, StageTransitionFilter, UseCaseFilter
 from ..pagination import LargeListPagination, PagePagination
 from .common import BACKENDS, DetailETagMixin, history_page, is_writer
 
@@ -234,6 +235,34 @@ class KPIObservationViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.Retri
             actor=request.user, source=TransitionSource.API,
         )
         return self.detail_response(observation, status_code=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Investment per use case, value-chain layer and period (planned and spent)"),
+    retrieve=extend_schema(summary="An investment"),
+    create=extend_schema(summary="Record what was planned and spent on one layer of a use case over a period "
+                                 "(recording the same use case, layer and period start again corrects it)"),
+)
+class InvestmentViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                        GenericViewSet):
+    serializer_class = s.InvestmentSerializer
+    queryset = selectors.investments()
+    detail_queryset = staticmethod(selectors.investments)
+    filter_backends = BACKENDS
+    filterset_class = InvestmentFilter
+    search_fields = []
+    ordering_fields = ["id", "period_start"]
+    ordering = ["-id"]
+    pagination_class = LargeListPagination
+
+    def may_write(self, request):
+        return is_writer(request)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        investment = record_investment(actor=request.user, **serializer.validated_data)
+        return self.detail_response(investment, status_code=status.HTTP_201_CREATED)
 
 
 @extend_schema_view(

@@ -6,6 +6,7 @@ import datetime
 import hashlib
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db.models import Case, Exists, F, Max, OuterRef, Subquery, When
 from django.db.models.functions import Coalesce
@@ -42,6 +43,7 @@ class Detected:
     decision_ids: list[int] = field(default_factory=list)
     detail: dict = field(default_factory=dict)
     substance: tuple = ()
+    price: Decimal | None = None  # what it costs in money, where the data allow (portfolio/pricing.py)
 
     @property
     def fingerprint(self) -> str:

@@ -1,5 +1,6 @@
-"""The portfolio dashboard's figures: one GROUP BY scan of the use cases and two of the open
-findings, so the page runs the same number of queries at 100 or 100,000 use cases."""
+"""The portfolio dashboard's figures: one GROUP BY scan of the use cases and three of the open
+findings (by kind and unit, and their prices by kind), so the page runs the same number of
+queries at 100 or 100,000 use cases."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
 from registry.gates import LIVE_STAGE_ORDER
 from registry.models import READINESS_ORDER, VALUE_CHAIN_LAYERS, BusinessUnit, Stage, UseCase
 
-from ..models import ACTIVE_STATUSES, FindingKind
-from .findings import DecisionLinks, UseCaseLinks
+from ..models import ACTIVE_STATUSES, Finding, FindingKind
+from .findings import DecisionLinks, UseCaseLinks, filter_findings
 
 STAGE_ORDER = [*LIVE_STAGE_ORDER, Stage.RETIRED, Stage.UNREPORTED]
 ACTIVE_STAGES = list(LIVE_STAGE_ORDER)
@@ -37,6 +38,12 @@ class Dashboard:
     findings_kinds: list[tuple[str, str]]
     value_by_stage: dict[str, tuple[int, Decimal]]
     total: int
+    # Open findings with a price (portfolio/pricing.py): (kind, label, findings, their summed price).
+    priced_findings: list[tuple[str, str, int, Decimal]]
+
+    @property
+    def priced_total(self) -> Decimal:
+        return sum((total for *_, total in self.priced_findings), Decimal(0))
 
 
 def _readiness_score(layer: str):
@@ -123,8 +130,13 @@ def dashboard(*, unit: BusinessUnit | None, today: datetime.date) -> Dashboard:
         ((name, kinds, sum(kinds.values())) for name, kinds in by_kind_unit.items()), key=lambda r: r[0].lower()
     )
 
+    open_findings = filter_findings(Finding.objects.all(), status="active", unit=unit)
+    prices = dict((kind, (n, total)) for kind, n, total in open_findings.filter(price__isnull=False).order_by()
+                  .values("kind").annotate(n=Count("id"), total=Sum("price")).values_list("kind", "n", "total"))
+    priced_findings = [(kind, label, *prices[kind]) for kind, label in FindingKind.choices if kind in prices]
+
     return Dashboard(
-        units=units, unit=unit, funnel=funnel, funnel_by_unit=funnel_by_unit, ages=ages, readiness=readiness,
+        priced_findings=priced_findings, units=units, unit=unit, funnel=funnel, funnel_by_unit=funnel_by_unit, ages=ages, readiness=readiness,
         layer_totals=layer_totals, findings_by_kind_unit=findings_by_kind_unit,
         findings_kinds=list(FindingKind.choices), value_by_stage=value_by_stage, total=sum(funnel.values()),
     )

@@ -3,7 +3,7 @@ rows with what each row shows."""
 
 from __future__ import annotations
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from registry import access
@@ -67,9 +67,17 @@ def filter_findings(findings: QuerySet[Finding], *, kind="", unit=None, status="
     return findings
 
 
-def finding_ids_in_inbox_order(findings: QuerySet[Finding]) -> QuerySet:
-    """Newest first, as ids: the sort reads narrow rows; `findings_page_rows` loads one page."""
-    return findings.order_by("-last_seen", "-id").values_list("pk", flat=True)
+# How the inbox can be ordered: newest first (the default), or costliest first (priced findings
+# by their price, then the unpriced, newest first).
+INBOX_ORDERS = {
+    "newest": ("-last_seen", "-id"),
+    "price": (F("price").desc(nulls_last=True), "-last_seen", "-id"),
+}
+
+
+def finding_ids_in_inbox_order(findings: QuerySet[Finding], order: str = "newest") -> QuerySet:
+    """In `order` (INBOX_ORDERS), as ids: the sort reads narrow rows; `findings_page_rows` loads one page."""
+    return findings.order_by(*INBOX_ORDERS[order]).values_list("pk", flat=True)
 
 
 # The members and decisions a finding shows in a list; its own page lists them all, a page at a time.
@@ -81,7 +89,7 @@ def _count(links, column: str) -> Coalesce:
                              .annotate(n=Count(column)).values("n")), 0)
 
 
-def findings_page_rows(findings: QuerySet[Finding]) -> QuerySet[Finding]:
+def findings_page_rows(findings: QuerySet[Finding], order: str = "newest") -> QuerySet[Finding]:
     """One page of findings with what each row shows: its first SHOWN_IN_LIST use cases
     (`members_shown`) and decisions (`decisions_shown`) and how many it has (`member_count`,
     `decision_count`), so a finding with 400 members costs what one with two does."""
@@ -93,7 +101,7 @@ def findings_page_rows(findings: QuerySet[Finding]) -> QuerySet[Finding]:
             Prefetch("decisions", queryset=Decision.objects.only("id", "statement").order_by("statement", "id")[:SHOWN_IN_LIST],
                      to_attr="decisions_shown"),
         )
-        .order_by("-last_seen", "-id")
+        .order_by(*INBOX_ORDERS[order])
     )
 
 

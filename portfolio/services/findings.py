@@ -26,7 +26,7 @@ from ..access import can_answer_finding, can_assign_findings
 from ..models import ACTIVE_STATUSES, Finding, FindingEvent, FindingStatus, ScanRun
 from ..detectors.base import Detected
 
-REFRESHED_FIELDS = ["severity", "title", "detail", "substance", "first_seen", "last_seen", "status",
+REFRESHED_FIELDS = ["severity", "title", "detail", "price", "substance", "first_seen", "last_seen", "status",
                     "status_changed_at", "status_reason", "last_scan", "version"]
 
 
@@ -68,7 +68,7 @@ def _sync_links(findings_with_targets: list[tuple[int, list[int], list[int]]], *
         insert_rows(through, fresh, columns=("finding_id", column))
 
 
-OPENED_COLUMNS = ("kind", "fingerprint", "substance", "severity", "status", "title", "detail", "first_seen",
+OPENED_COLUMNS = ("kind", "fingerprint", "substance", "severity", "status", "title", "detail", "price", "first_seen",
                   "last_seen", "status_changed_at", "last_scan_id")
 EVENT_COLUMNS = ("finding_id", "from_status", "to_status", "occurred_at", "scan_run_id", "reason")
 
@@ -82,7 +82,7 @@ def _open(found: list[tuple[str, Detected]], *, as_of: datetime.date, now: datet
     """
     scan_run_id = scan_run.pk if scan_run is not None else None
     rows = [(d.kind, fingerprint, d.substance_digest, d.severity, FindingStatus.OPEN, d.title[:300], d.detail,
-             as_of, as_of, now, scan_run_id) for fingerprint, d in found]
+             d.price, as_of, as_of, now, scan_run_id) for fingerprint, d in found]
     ids = insert_rows(Finding, rows, columns=OPENED_COLUMNS, returning_ids=True)
     copy_to_history(Finding, ids, reason="opened by a scan", date=now)
     insert_rows(FindingEvent, [(pk, "", FindingStatus.OPEN, now, scan_run_id, "Opened by the scan.") for pk in ids],
@@ -120,7 +120,7 @@ def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.dat
                 result.reopened.append(finding)
             elif finding.status in ACTIVE_STATUSES:
                 result.still_open += 1
-            news = {"severity": found.severity, "title": found.title[:300], "detail": found.detail,
+            news = {"severity": found.severity, "title": found.title[:300], "detail": found.detail, "price": found.price,
                     "substance": substance, "first_seen": min(finding.first_seen, as_of)}
             if reopen_reason is None and all(getattr(finding, name) == value for name, value in news.items()):
                 # Nothing a reader would notice changed: move last_seen without a history record.

@@ -36,6 +36,7 @@ from core.workers import hand_to_worker, task_named
 from .. import embeddings
 from ..access import can_run_scans
 from ..models import FindingKind, Policy, ScanRun
+from ..pricing import price_findings
 from .findings import reconcile
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ DETECTORS: dict[str, str] = {
     FindingKind.MISSING_DECISION: "portfolio.detectors.missing_decision",
     FindingKind.INVENTORY_COMPLETENESS: "portfolio.detectors.inventory_completeness",
     FindingKind.HIGH_IMPACT_PRACTICES: "portfolio.detectors.high_impact_practices",
+    FindingKind.VALUE_NOT_REALISED: "portfolio.detectors.value_not_realised",
+    FindingKind.LOPSIDED_INVESTMENT: "portfolio.detectors.lopsided_investment",
 }
 ALL_KINDS = list(DETECTORS)
 
@@ -176,6 +179,7 @@ def execute_scan(scan_run: ScanRun) -> ScanRun:
         detected = []
         for kind in scan_run.kinds:
             detected.extend(detector(kind)(as_of=scan_run.as_of, policy=policy))
+        price_findings(detected, as_of=scan_run.as_of)
         result = reconcile(kinds=scan_run.kinds, detected=detected, as_of=scan_run.as_of, scan_run=scan_run)
     except Exception as exc:
         ScanRun.objects.filter(pk=scan_run.pk).update(

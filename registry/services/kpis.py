@@ -17,7 +17,7 @@ from core.versioning import versioned_write
 from .. import access
 from ..models import KPI, KPIObservation, TransitionSource, UseCase
 
-KPI_FIELDS = ["name", "unit", "direction", "baseline", "target"]
+KPI_FIELDS = ["name", "unit", "direction", "baseline", "target", "value_per_unit", "value_period"]
 
 
 def _use_case_write(kpi: KPI, *, actor, reason: str):

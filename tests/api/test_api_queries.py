@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from portfolio.models import Finding, ScanRun
-from registry.models import KPI, BusinessUnit, Decision, KPIObservation, Person, StageTransition, UseCase
+from registry.models import KPI, BusinessUnit, Decision, Investment, KPIObservation, Person, StageTransition, UseCase
 from tests.factories import KPIFactory, UseCaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +41,10 @@ def portfolio(program_office_user):
     )
     StageTransition.objects.bulk_create(
         StageTransition(use_case=use_cases[n], to_stage="proposed", source="api", actor=user) for n in range(ROWS)
+    )
+    Investment.objects.bulk_create(
+        Investment(use_case=use_cases[n], layer="data", period_start=datetime.date(2026, 1, 1),
+                   period_end=datetime.date(2026, 3, 31), planned=n, spent=n, recorded_by=user) for n in range(ROWS)
     )
     findings = Finding.objects.bulk_create(
         Finding(kind="duplicate_capability", fingerprint=f"f{n}", substance="s", severity="low", title=f"F {n}",
@@ -74,6 +78,8 @@ LISTS = [
     "/api/use-cases/?ordering=title&stage_entered_after=2000-01-01",
     "/api/kpi-observations/",
     "/api/stage-transitions/",
+    "/api/investments/",
+    "/api/investments/?layer=data&period_from=2026-01-01",
     "/api/findings/",
     "/api/findings/?status=open&kind=duplicate_capability",
     "/api/scan-runs/",

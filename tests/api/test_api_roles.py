@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 from portfolio.models import ScanRun
 from registry.models import KPIObservation, Readiness, StageTransition, UseCase, Waiver
 from tests.factories import (
+    InvestmentFactory,
     BusinessUnitFactory,
     DecisionFactory,
     FindingFactory,
@@ -58,6 +59,7 @@ def world(db):
     waiver = Waiver.objects.create(use_case=use_case, practice="independent_review", justification="No reviewer yet.",
                                    granted_on=datetime.date(2026, 10, 1), expires_on=datetime.date(2027, 10, 1))
     finding = FindingFactory(use_cases=[use_case])
+    investment = InvestmentFactory(use_case=use_case)
     acknowledged = FindingFactory(use_cases=[use_case], status="acknowledged")
     users = {
         "auditor": UserFactory(username="auditor", groups=["auditor"]),
@@ -68,7 +70,7 @@ def world(db):
     return dict(unit=unit, owner=owner, stranger=stranger, decision=decision, strangers_decision=strangers_decision,
                 use_case=use_case, kpi=kpi, finding=finding, acknowledged=acknowledged, users=users,
                 strangers_use_case=strangers_use_case, observation=observation, scan_run=scan_run,
-                validating=validating, waiver=waiver)
+                validating=validating, waiver=waiver, investment=investment)
 
 
 def client_for(world, role):
@@ -143,6 +145,13 @@ CASES = [
     ("record KPI observation", "post", lambda w: "/api/kpi-observations/",
      lambda w: {"kpi": w["kpi"].pk, "observed_on": "2026-11-01", "value": "0.2"}, {**OWNERS, "owner": 201, "office": 201}),
     ("KPI observation", "get", lambda w: f"/api/kpi-observations/{w['observation'].pk}/", None, READ),
+    ("list investments", "get", lambda w: "/api/investments/", None, READ),
+    ("where value leaks", "get", lambda w: "/api/value/", None, {**READ, "owner": 403, "stranger": 403}),
+    ("record investment", "post", lambda w: "/api/investments/",
+     lambda w: {"use_case": w["use_case"].pk, "layer": "data", "period_start": "2026-04-01",
+                "period_end": "2026-06-30", "planned": "10.00", "spent": "5.00"},
+     {**OWNERS, "owner": 201, "office": 201}),
+    ("investment", "get", lambda w: f"/api/investments/{w['investment'].pk}/", None, READ),
     ("list stage transitions", "get", lambda w: "/api/stage-transitions/", None, READ),
     ("stage transition", "get", lambda w: f"/api/stage-transitions/{w['use_case'].transitions.get().pk}/", None, READ),
     ("list findings", "get", lambda w: "/api/findings/", None, READ),

@@ -216,6 +216,33 @@ def test_pilots_and_production_have_kpis_with_dated_observations(portfolio):
     assert not KPIObservation.objects.filter(kpi__use_case__stage=Stage.PROPOSED).exists()
 
 
+def test_production_kpis_are_priced_and_some_realise_value_and_some_do_not(portfolio):
+    from registry.selectors.value import realised_values
+
+    production = UseCase.objects.filter(stage=Stage.PRODUCTION, expected_annual_value__isnull=False)
+    assert not KPI.objects.filter(use_case__in=production, value_per_unit__isnull=True).exists()
+    realised = [value for value in realised_values(production.values_list("pk", flat=True)).values() if value is not None]
+    assert any(value > 0 for value in realised) and any(value <= 0 for value in realised)
+
+
+def test_use_cases_from_validation_on_record_investment_and_some_units_spend_lopsided(portfolio):
+    from django.db.models import Sum
+
+    from registry.models import Investment
+
+    invested = UseCase.objects.filter(stage__in=[Stage.PILOT, Stage.PRODUCTION])
+    assert not invested.exclude(investments__isnull=False).exists()
+    assert not Investment.objects.filter(use_case__stage=Stage.PROPOSED).exists()
+    spent = Counter()
+    for unit, layer, total in Investment.objects.values_list("use_case__business_unit__name", "layer").annotate(
+            total=Sum("spent")):
+        spent[(unit, layer)] = total
+    units = {unit for unit, _ in spent}
+    model_heavy = {unit for unit in units
+                   if spent[(unit, "model")] + spent[(unit, "infrastructure")] > 3 * spent[(unit, "data")]}
+    assert model_heavy and model_heavy != units
+
+
 def test_every_seeded_row_has_a_creation_record_in_its_history(portfolio):
     for model in (BusinessUnit, Person, Decision, UseCase, KPI, KPIObservation):
         created = model.history.filter(history_type="+")

@@ -47,6 +47,7 @@ from portfolio.models import Finding, ScanRun
 from registry.models import (
     BusinessUnit,
     Decision,
+    Investment,
     KPIObservation,
     Person,
     Stage,
@@ -55,7 +56,7 @@ from registry.models import (
     UseCase,
     Waiver,
 )
-from tests.factories import FindingFactory, KPIFactory, PersonFactory, UseCaseFactory, UserFactory
+from tests.factories import FindingFactory, InvestmentFactory, KPIFactory, PersonFactory, UseCaseFactory, UserFactory
 
 pytestmark = pytest.mark.slow
 
@@ -124,6 +125,7 @@ def role_token(request, db):
                                        source=TransitionSource.API)
         KPIObservation.objects.create(kpi=kpi, observed_on=datetime.date(2026, 1, 1 + n), value=Decimal("0.25"))
         FindingFactory(use_cases=[kpi.use_case])
+        InvestmentFactory(use_case=kpi.use_case)
         Waiver.objects.create(use_case=kpi.use_case, practice="appeal_process", justification="No appeal route yet.",
                               granted_on=datetime.date(2026, 1, 1), expires_on=datetime.date(2027, 1, 1 + n))
     PersonFactory(business_unit=None)
@@ -139,7 +141,7 @@ RECORDS = {
     "/api/business-units/": BusinessUnit, "/api/people/": Person, "/api/decisions/": Decision,
     "/api/use-cases/": UseCase, "/api/kpi-observations/": KPIObservation,
     "/api/stage-transitions/": StageTransition, "/api/findings/": Finding, "/api/scan-runs/": ScanRun,
-    "/api/waivers/": Waiver,
+    "/api/waivers/": Waiver, "/api/investments/": Investment,
 }
 
 

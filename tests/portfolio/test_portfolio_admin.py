@@ -110,6 +110,8 @@ def test_program_office_edits_the_policy(client, program_office_user):
     data = {
         "pilot_max_days": 120, "validating_max_days": 60, "inactivity_days": 45, "ownership_confirmation_days": 180,
         "kpi_observation_days": 90, "duplicate_min_similarity": 0.6, "generic_mailbox_patterns": "info@*",
+        "value_min_observations": 3, "value_min_production_days": 180, "lopsided_spend_share": 0.6,
+        "lopsided_readiness_gap": 1.0,
     }
 
     response = client.post(reverse("admin:portfolio_policy_change", args=[policy.pk]), data)
@@ -126,6 +128,8 @@ def test_a_similarity_above_one_is_refused_naming_the_field(client, program_offi
     data = {
         "pilot_max_days": 90, "validating_max_days": 60, "inactivity_days": 60, "ownership_confirmation_days": 180,
         "kpi_observation_days": 90, "duplicate_min_similarity": 1.5, "generic_mailbox_patterns": "info@*",
+        "value_min_observations": 3, "value_min_production_days": 180, "lopsided_spend_share": 0.6,
+        "lopsided_readiness_gap": 1.0,
     }
 
     response = client.post(reverse("admin:portfolio_policy_change", args=[policy.pk]), data)

@@ -35,6 +35,7 @@ from registry.services.use_cases import edit_use_case
 from tests.factories import (
     BusinessUnitFactory,
     DecisionFactory,
+    InvestmentFactory,
     KPIFactory,
     PersonFactory,
     ProductionReadyUseCaseFactory,
@@ -107,6 +108,7 @@ ROW_MAKERS = {
     "usecase": UseCaseFactory,
     "stagetransition": _stage_transition,
     "kpi": KPIFactory,
+    "investment": InvestmentFactory,
     "kpiobservation": _kpi_observation,
     "ombdetermination": _determination,
     "practicerecord": _practice,

@@ -278,6 +278,8 @@ def test_auditors_and_roleless_users_change_nothing(login, role, own_use_case, o
         (reverse("web:decision_edit", args=[own_use_case.decision_id]), {"statement": "x"}),
         (reverse("web:decision_new"), {"statement": "x"}),
         (reverse("web:kpi_new", args=[own_use_case.pk]), {"name": "x"}),
+        (reverse("web:investment_new", args=[own_use_case.pk]),
+         {"layer": "data", "period_start": "2026-01-01", "period_end": "2026-03-31", "planned": "1", "spent": "1"}),
         (reverse("web:finding_status", args=[own_finding.pk]), {"action": "acknowledge"}),
         (reverse("web:finding_assign", args=[own_finding.pk]), {"assignee": ""}),
         (reverse("web:import"), {}),
@@ -288,7 +290,7 @@ def test_auditors_and_roleless_users_change_nothing(login, role, own_use_case, o
     own_use_case.refresh_from_db()
     own_finding.refresh_from_db()
     assert own_use_case.stage == Stage.PROPOSED and own_finding.status == FindingStatus.OPEN
-    assert not KPIObservation.objects.exists()
+    assert not KPIObservation.objects.exists() and not own_use_case.investments.exists()
 
 
 def test_auditor_pages_offer_no_change(login, own_use_case, own_finding):

@@ -2,7 +2,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
-from portfolio import evidence
+from portfolio import evidence, pricing
 from portfolio.models import FindingKind
 from portfolio.selectors.findings import SHOWN_IN_LIST
 from portfolio.services.findings import allowed_changes
@@ -42,6 +42,23 @@ def money(value) -> str:
         return f"{float(value):,.0f}"
     except (TypeError, ValueError):
         return "—"
+
+
+@register.filter
+def in_currency(value) -> str:
+    """An amount in the registry's currency, to the unit ("118,976 EUR"); "—" for no amount."""
+    return "—" if value is None or value == "" else evidence.money(Decimal(value))
+
+
+@register.filter
+def index(sequence, position: int):
+    return sequence[position]
+
+
+@register.filter
+def price_basis(kind: str) -> str:
+    """What a finding's price counts, in words (portfolio.pricing's rule for its kind)."""
+    return pricing.BASIS.get(kind, "")
 
 
 @register.filter

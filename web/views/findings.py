@@ -35,9 +35,10 @@ def findings_inbox(request):
     access.require_role(request.user)
     form = FindingFilterForm(request.GET or None)
     findings = _finding_scope(request.user)
-    filters = {"status": "active"}
+    filters, order = {"status": "active"}, "newest"
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
+        order = data["order"] or "newest"
         filters = {"kind": data["kind"], "unit": data["unit"], "status": data["status"]}
         if data["owner"]:
             owner = Person.objects.filter(email=normalise_email(data["owner"])).first()
@@ -47,8 +48,9 @@ def findings_inbox(request):
     else:
         findings = findings.none()
     findings = finding_selectors.filter_findings(findings, **filters)
-    page = Paginator(finding_selectors.finding_ids_in_inbox_order(findings), PAGE_SIZE).get_page(request.GET.get("page"))
-    page.rows = list(finding_selectors.findings_page_rows(Finding.objects.filter(pk__in=list(page))))
+    page = Paginator(finding_selectors.finding_ids_in_inbox_order(findings, order), PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    page.rows = list(finding_selectors.findings_page_rows(Finding.objects.filter(pk__in=list(page)), order))
     query = request.GET.copy()
     query.pop("page", None)
     offer = portfolio_access.offer_findings(request.user)

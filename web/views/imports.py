@@ -25,7 +25,8 @@ def import_upload(request):
     form = ImportUploadForm(posted(request), request.FILES if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        job = store_upload(filename=upload.name, content=upload.read(), actor=request.user)
+        job = store_upload(filename=upload.name, content=upload.read(), actor=request.user,
+                           kind=form.cleaned_data["kind"])
         return redirect("web:import_job", job.pk)
     recent = ImportJob.objects.select_related("uploaded_by").defer("content")[:10]
     return render(request, "web/import_upload.html", {"form": form, "recent": recent})

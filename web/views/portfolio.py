@@ -94,6 +94,9 @@ def portfolio_export(request):
     for name, kinds, total in board.findings_by_kind_unit:
         for kind, _ in board.findings_kinds:
             writer.writerow(["open findings", scope, name, kind, kinds.get(kind, 0)])
+    for kind, _, n, total in board.priced_findings:
+        writer.writerow(["price of open findings", scope, kind, "priced findings", n])
+        writer.writerow(["price of open findings", scope, kind, "total", f"{total:.2f}"])
     for stage in dashboard_selectors.STAGE_ORDER:
         n, total = board.value_by_stage[stage]
         writer.writerow(["expected annual value", scope, stage, "use cases with a value", n])

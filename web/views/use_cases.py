@@ -16,14 +16,16 @@ from django_htmx.http import trigger_client_event
 from core.errors import DomainError, InvalidInput
 from registry import access
 from registry.gates import GATES, MoveRefused
-from registry.models import VALUE_CHAIN_LAYERS, Readiness, Stage, UseCase
+from registry.models import VALUE_CHAIN_LAYERS, Readiness, Stage, UseCase, ValueChainLayer
+from registry.selectors.value import kpi_realised_value, total, why_no_value
+from registry.services.investments import record_investment
 from registry.services.kpis import add_kpi, record_kpi_observation
 from registry.services.lifecycle import move_use_case
 from registry.services.use_cases import confirm_use_case_ownership, edit_use_case, register_use_case, state_decision
 
 from .. import charts, selectors
 from ..errors import add_to_form, message_for
-from ..forms import KPIForm, KPIObservationForm, MoveForm, StateDecisionForm, UseCaseForm
+from ..forms import InvestmentForm, KPIForm, KPIObservationForm, MoveForm, StateDecisionForm, UseCaseForm
 from .determinations import determinations_section
 from .common import (
     Feedback, answer, card, card_use_case, decorate, next_url, posted, show_refused_statement, state_form_for,
@@ -129,6 +131,23 @@ def kpi_observation_new(request, pk):
 
 
 @login_required
+@require_POST
+def investment_new(request, pk):
+    use_case = access.access_use_case(request.user, pk)
+    form = InvestmentForm(request.POST)
+    if not form.is_valid():
+        return answer(request, use_case, Feedback(form_errors=form.errors))
+    data = form.cleaned_data
+    try:
+        investment = record_investment(use_case=use_case, actor=request.user, **data)
+    except InvalidInput as refused:
+        return answer(request, use_case, Feedback(form_errors=refused.field_errors()))
+    return answer(request, use_case, Feedback(
+        success=f"Recorded {investment.get_layer_display().lower()} investment for {investment.period_start} to "
+                f"{investment.period_end}."))
+
+
+@login_required
 @require_http_methods(["GET", "POST"])
 def kpi_new(request, pk):
     use_case = card_use_case(request, pk, to_change=True)
@@ -202,15 +221,37 @@ def _use_case_page(request, pk, *, state_form: StateDecisionForm | None = None) 
     kpis = []
     for kpi in use_case.kpi_list:
         observations = [(o.observed_on, o.value) for o in kpi.observations.all()]
+        kpi.realised = kpi_realised_value(kpi, kpi.last_value)
+        kpi.no_value_because = why_no_value(kpi, kpi.last_value)
         kpis.append((kpi, charts.kpi_chart(name=kpi.name, unit=kpi.unit, baseline=kpi.baseline, target=kpi.target,
                                            observations=observations), observations[-10:][::-1]))
+    use_case.realised_annual_value = total(kpi.realised for kpi in use_case.kpi_list)
+    investment = _investment_section(use_case, request.user)
     readiness = [(layer, use_case.readiness(layer), Readiness(use_case.readiness(layer)).label,
                   [lv.value for lv in Readiness].index(use_case.readiness(layer))) for layer in VALUE_CHAIN_LAYERS]
     return render(request, "web/use_case_detail.html", {
         "uc": use_case, "gates": gates, "timeline": timeline, "kpis": kpis, "readiness": readiness,
         "history": selectors.use_case_history(use_case), "feedback": feedback,
         "stages": [Stage(s).label for s in selectors.STAGE_ORDER],
-        "det": determinations_section(use_case, request.user, today=today),
+        "det": determinations_section(use_case, request.user, today=today), "investment": investment,
     })
+
+
+def _investment_section(use_case: UseCase, user) -> dict:
+    """The use case's investment rows, their totals per layer and overall, and the form to record one."""
+    rows = use_case.investment_list
+    totals = {layer: {"planned": 0, "spent": 0} for layer in VALUE_CHAIN_LAYERS}
+    for row in rows:
+        totals[row.layer]["planned"] += row.planned
+        totals[row.layer]["spent"] += row.spent
+    offered = access.offer_use_case(user, use_case).record_investment
+    return {
+        "rows": rows,
+        "by_layer": [(ValueChainLayer(layer).label, totals[layer]["planned"], totals[layer]["spent"])
+                     for layer in VALUE_CHAIN_LAYERS],
+        "planned": sum(t["planned"] for t in totals.values()),
+        "spent": sum(t["spent"] for t in totals.values()),
+        "form": InvestmentForm(auto_id="investment-%s") if offered else None,
+    }
 
 

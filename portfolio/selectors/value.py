@@ -1,0 +1,110 @@
+"""Where value leaks, in money: for the portfolio or one business unit, the expected against
+the realised annual value, the open findings' prices by cause (and by unit), and the
+investment per value-chain layer. Read by the "Where value leaks" page, its CSV and
+`GET /api/value/`, in a fixed number of queries whatever the portfolio's size.
+
+Causes are finding kinds: stalled (stalled pilots), duplicated (duplicated capabilities), not
+realised (value not realised), unowned (orphaned ownership), unmeasured (broken feedback
+loops); each is the sum of its open findings' prices (portfolio/pricing.py), None when none
+of them has a price. By unit, a finding's price is split evenly among the units of the use
+cases it concerns, so the units add up to the whole.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Count, Sum
+
+from registry.models import VALUE_CHAIN_LAYERS, BusinessUnit, Investment, Stage, UseCase
+from registry.selectors.value import realised_total
+
+from ..models import ACTIVE_STATUSES, Finding, FindingKind
+from .findings import UseCaseLinks, filter_findings
+
+CAUSES = {
+    "stalled": FindingKind.STALLED_PILOT,
+    "duplicated": FindingKind.DUPLICATE_CAPABILITY,
+    "not_realised": FindingKind.VALUE_NOT_REALISED,
+    "unowned": FindingKind.ORPHANED_OWNERSHIP,
+    "unmeasured": FindingKind.BROKEN_FEEDBACK_LOOP,
+}
+CAUSE_LABELS = {"stalled": "Stalled", "duplicated": "Duplicated", "not_realised": "Not realised",
+                "unowned": "Unowned", "unmeasured": "Unmeasured"}
+CENT = Decimal("0.01")
+
+
+@dataclass
+class ValueLeaks:
+    currency: str
+    unit: BusinessUnit | None
+    expected: Decimal | None  # the expected annual value of the live use cases
+    realised: Decimal | None  # what their KPIs realise a year
+    leaks: dict[str, Decimal | None]  # by cause
+    priced_findings: dict[str, int]  # by cause: how many open findings carry a price
+    by_unit: list[tuple[BusinessUnit, dict[str, Decimal]]]  # each unit's leaks by cause
+    investment: dict[str, tuple[Decimal, Decimal]]  # by layer: (planned, spent)
+
+    @property
+    def has_money(self) -> bool:
+        """Whether the registry holds anything to count in money here: a realised value, investment,
+        an expected value or a priced finding (an imported federal inventory has none)."""
+        return bool(self.realised is not None or any(spent or planned for planned, spent in self.investment.values())
+                    or self.expected is not None or any(v is not None for v in self.leaks.values()))
+
+    @property
+    def leaked(self) -> Decimal:
+        return sum((value for value in self.leaks.values() if value is not None), Decimal(0))
+
+
+def value_leaks(*, unit: BusinessUnit | None = None) -> ValueLeaks:
+    live = UseCase.objects.exclude(stage=Stage.RETIRED)
+    if unit is not None:
+        live = live.filter(business_unit=unit)
+    summary = live.aggregate(expected=Sum("expected_annual_value"), valued=Count("expected_annual_value"))
+
+    realised = realised_total(live)
+
+    open_findings = filter_findings(Finding.objects.all(), status="active", unit=unit).filter(price__isnull=False)
+    by_kind = {kind: (n, total) for kind, n, total in open_findings.order_by().values("kind")
+               .annotate(n=Count("id"), total=Sum("price")).values_list("kind", "n", "total")}
+    leaks = {cause: by_kind[kind][1] if kind in by_kind else None for cause, kind in CAUSES.items()}
+    priced = {cause: by_kind[kind][0] if kind in by_kind else 0 for cause, kind in CAUSES.items()}
+
+    # All money recorded, a retired use case's included: it was spent.
+    invested = Investment.objects.all() if unit is None else Investment.objects.filter(use_case__business_unit=unit)
+    investment_rows = invested.order_by().values("layer").annotate(planned=Sum("planned"), spent=Sum("spent"))
+    investment = {layer: (Decimal(0), Decimal(0)) for layer in VALUE_CHAIN_LAYERS}
+    for row in investment_rows:
+        investment[row["layer"]] = (row["planned"], row["spent"])
+
+    return ValueLeaks(
+        currency=settings.LAST_MILE_CURRENCY, unit=unit,
+        expected=summary["expected"] if summary["valued"] else None, realised=realised,
+        leaks=leaks, priced_findings=priced, by_unit=_by_unit(unit), investment=investment,
+    )
+
+
+def _by_unit(unit: BusinessUnit | None) -> list[tuple[BusinessUnit, dict[str, Decimal]]]:
+    links = UseCaseLinks.objects.filter(finding__status__in=ACTIVE_STATUSES, finding__price__isnull=False,
+                                        finding__kind__in=list(CAUSES.values()))
+    pairs = set(links.values_list("finding_id", "finding__kind", "finding__price", "usecase__business_unit_id"))
+    units_of = defaultdict(set)
+    facts = {}
+    for finding_id, kind, price, unit_id in pairs:
+        units_of[finding_id].add(unit_id)
+        facts[finding_id] = (kind, price)
+    cause_of = {kind: cause for cause, kind in CAUSES.items()}
+    totals: dict[int, dict[str, Decimal]] = defaultdict(lambda: {cause: Decimal(0) for cause in CAUSES})
+    for finding_id, unit_ids in units_of.items():
+        kind, price = facts[finding_id]
+        share = (price / len(unit_ids)).quantize(CENT)
+        for unit_id in unit_ids:
+            totals[unit_id][cause_of[kind]] += share
+    if unit is not None:
+        totals = {unit.pk: totals[unit.pk]} if unit.pk in totals else {}
+    units = BusinessUnit.objects.in_bulk(list(totals))
+    return sorted(((units[pk], causes) for pk, causes in totals.items()), key=lambda row: row[0].name.lower())

@@ -20,11 +20,11 @@ vector was made (or that have none, or whose vector another model made), and of 
 the ones whose text (title and summary) really changed: a stage move bumps the version and
 costs a digest, not an embedding. The scan service calls it before the duplicates detector.
 
-**Embedded as texts change.** With a worker (EMBED_ON_CHANGE, on when REDIS_URL is set), the
-registry's `texts_changed` signal queues the use cases whose title or summary was written for
-`embed_use_cases_task` once their transaction commits, so a scan finds them stored. Without
-one (the quick start), or for rows written around the services (the demo generator), the
-scan's `refresh` embeds them.
+**Embedded as texts change.** The registry's `texts_changed` signal hands the use cases whose
+title or summary was written to `embed_use_cases_task` once their transaction commits (on a
+worker; in process when there is none), so a scan finds them stored. Rows written around the
+services (the demo generator), or with EMBED_ON_CHANGE off, are embedded by the scan's
+`refresh`, which also catches any the task missed.
 
 **Nearest neighbours from an index.** `nearest` compares all pairs only for a small portfolio
 (a matrix product is then exact and quick); from `EXACT_UP_TO` rows it searches an inverted
@@ -230,7 +230,8 @@ EMBED_TASK = "portfolio.tasks.embed_use_cases_task"
 
 def embed_after_commit(sender, use_case_ids: Sequence[int], **kwargs) -> None:
     """Receiver of registry.signals.texts_changed: hand the use cases to a worker to embed once
-    their write commits (nothing if it rolls back)."""
+    their write commits (nothing if it rolls back). A failure to embed never fails the write
+    (robust): the next scan embeds what is still stale."""
     if not settings.EMBED_ON_CHANGE or not use_case_ids:
         return
     ids = sorted(set(use_case_ids))
@@ -239,7 +240,7 @@ def embed_after_commit(sender, use_case_ids: Sequence[int], **kwargs) -> None:
         for start in range(0, len(ids), TASK_CHUNK):
             hand_to_worker(task_named(EMBED_TASK), ids[start:start + TASK_CHUNK])
 
-    transaction.on_commit(hand_over)
+    transaction.on_commit(hand_over, robust=True)
 
 
 def vectors_for(use_case_ids: Sequence[int]) -> np.ndarray:

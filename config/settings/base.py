@@ -250,8 +250,9 @@ EMBEDDING_MODEL_PATH = env.str("EMBEDDING_MODEL_PATH", default="")
 EMBEDDING_TOKENIZER_PATH = env.str("EMBEDDING_TOKENIZER_PATH", default="")
 EMBEDDING_MAX_TOKENS = env.int("EMBEDDING_MAX_TOKENS", default=128)
 EMBEDDING_THREADS = env.int("EMBEDDING_THREADS", default=0)  # 0: onnxruntime's choice
-# Embed a use case's text when it is written, on a worker; without one the scan does it.
-EMBED_ON_CHANGE = env.bool("EMBED_ON_CHANGE", default=bool(REDIS_URL))
+# Embed a use case's text once it is written: on a worker, or in process after the write
+# when there is none (about 15 ms a text); off, the next scan embeds it.
+EMBED_ON_CHANGE = env.bool("EMBED_ON_CHANGE", default=True)
 
 # History is browsed, never reverted: a revert would bypass the services.
 SIMPLE_HISTORY_REVERT_DISABLED = True

@@ -233,3 +233,20 @@ def test_without_embedding_on_change_the_scan_embeds(django_capture_on_commit_ca
     with django_capture_on_commit_callbacks() as handed_over:
         edit_use_case(use_case=use_case, actor=TEST_ACTOR)
     assert handed_over == []
+
+
+def test_an_edit_is_saved_even_when_its_embedding_fails(embedding_on_change, monkeypatch, django_capture_on_commit_callbacks):
+    use_case = UseCaseFactory(summary="Reads invoices.")
+
+    def broken(*args, **kwargs):
+        raise embeddings.EmbeddingModelMissing("The embedding model file /nowhere.onnx does not exist.")
+
+    monkeypatch.setattr(embeddings, "refresh", broken)
+    use_case.summary = "Reads invoices and matches them to orders."
+    with django_capture_on_commit_callbacks(execute=True) as handed_over:
+        edit_use_case(use_case=use_case, actor=TEST_ACTOR)
+
+    assert len(handed_over) == 1
+    use_case.refresh_from_db()
+    assert use_case.summary == "Reads invoices and matches them to orders."
+    assert not UseCaseEmbedding.objects.filter(use_case=use_case).exists(), "the next scan embeds it"

@@ -930,33 +930,56 @@ class _RegulatoryRecords:
 
     def _waive(self) -> None:
         """One waiver per situation of the register, for high-impact use cases in pilot or
-        production registered longest ago (their waivers then fall after they were registered),
-        those with every practice done first: the waived practice is reopened."""
+        production, those registered longest ago first (so their waivers fall after that).
+
+        A waiver covers a practice that is missing: in force, expiring or unreported, the only
+        one a use case misses (which the waiver makes pass its gate); past its expiry, one of a
+        use case's gaps (which it then misses again). A revoked waiver was for a practice since
+        done. Where the portfolio has no such use case, a done practice is reopened for it."""
         rng, today = self.rng, self.clock.today
-        live = [m for m in self.milestones if m.stage in _LIVE and m.use_case_id in self.practices]
-        complete = {m.use_case_id for m in live if not self._not_done(m.use_case_id)}
-        by_age = sorted((m for m in live if m.use_case_id in complete), key=lambda m: m.registered)[:10]
-        by_age += sorted((m for m in live if m.use_case_id not in complete), key=lambda m: m.registered)[:10 - len(by_age)]
-        chosen = rng.sample(by_age, min(len(WAIVED_PRACTICES), len(by_age)))
+        live = sorted((m for m in self.milestones if m.stage in _LIVE and m.use_case_id in self.practices),
+                      key=lambda m: m.registered)
+        gaps = {m.use_case_id: sorted(self._not_done(m.use_case_id)) for m in live}
+        complete = [m for m in live if not gaps[m.use_case_id]]
+        one_gap = [m for m in live if len(gaps[m.use_case_id]) == 1]
+        with_gaps = [m for m in live if gaps[m.use_case_id]]
+        taken: set[int] = set()
+
+        def take(*pools: list[_Milestones]) -> _Milestones | None:
+            for pool in pools:
+                options = [m for m in pool if m.use_case_id not in taken][:5]
+                if options:
+                    chosen = rng.choice(options)
+                    taken.add(chosen.use_case_id)
+                    return chosen
+            return None
 
         def days(low: int, high: int) -> datetime.timedelta:
             return datetime.timedelta(days=rng.randint(low, high))
 
         situations = (
-            ("in force", lambda: (today - days(60, 200), today + days(120, 300), days(3, 20))),
-            ("expiring within weeks", lambda: (today - days(150, 300), today + days(7, 28), days(5, 25))),
-            ("past its expiry", lambda: (today - days(200, 330), today - days(10, 60), days(5, 25))),
-            ("not reported", lambda: (today - days(40, 90), today + days(90, 240), None)),
-            ("revoked", lambda: (today - days(200, 300), today + days(60, 160), days(5, 25))),
+            ("in force", (one_gap, complete, live), lambda: (today - days(60, 200), today + days(120, 300), days(3, 20))),
+            ("expiring within weeks", (one_gap, complete, live),
+             lambda: (today - days(150, 300), today + days(7, 28), days(5, 25))),
+            ("past its expiry", (with_gaps, complete, live),
+             lambda: (today - days(200, 330), today - days(10, 60), days(5, 25))),
+            ("not reported", (one_gap, complete, live), lambda: (today - days(40, 90), today + days(90, 240), None)),
+            ("revoked", (complete, live), lambda: (today - days(200, 300), today + days(60, 160), days(5, 25))),
         )
-        for milestones, practice, (situation, dates) in zip(chosen, WAIVED_PRACTICES, situations):
+        for reopened, (situation, pools, dates) in zip(WAIVED_PRACTICES, situations):
+            milestones = take(*pools)
+            if milestones is None:
+                return
+            missing = gaps[milestones.use_case_id]
+            practice = rng.choice(missing) if missing and situation != "revoked" else reopened
             granted_on, expires_on, reported_after = dates()
             granted_on = min(max(granted_on, milestones.registered + datetime.timedelta(days=1)),
                              expires_on - datetime.timedelta(days=30))
             determination = self.determinations[milestones.use_case_id]
             self.determinations[milestones.use_case_id] = determination._replace(
                 determined_on=min(determination.determined_on, granted_on))
-            revoked_on = min(granted_on + days(40, 120), self.clock.last_day) if situation == "revoked" else None
+            revoked_on = (max(granted_on, min(granted_on + days(40, 120), self.clock.last_day))
+                          if situation == "revoked" else None)
             reported_on = granted_on + reported_after if reported_after is not None else None
             self.waivers.append(WaiverRow(
                 milestones.use_case_id, practice, WAIVER_JUSTIFICATIONS[practice], granted_on, expires_on, reported_on,
@@ -965,7 +988,7 @@ class _RegulatoryRecords:
             if revoked_on:
                 records[practice] = PracticeRow(milestones.use_case_id, practice, PracticeStatus.DONE, "",
                                                 EVIDENCE_NOTES[practice][0], revoked_on)
-            else:
+            elif practice not in missing:
                 records[practice] = PracticeRow(milestones.use_case_id, practice, PracticeStatus.IN_PROGRESS, "",
                                                 "Waived for now; see the waiver.", granted_on)
 

@@ -966,12 +966,15 @@ class _RegulatoryRecords:
             ("not reported", (one_gap, complete, live), lambda: (today - days(40, 90), today + days(90, 240), None)),
             ("revoked", (complete, live), lambda: (today - days(200, 300), today + days(60, 160), days(5, 25))),
         )
-        for reopened, (situation, pools, dates) in zip(WAIVED_PRACTICES, situations):
+        for situation, pools, dates in situations:
             milestones = take(*pools)
             if milestones is None:
                 return
             missing = gaps[milestones.use_case_id]
-            practice = rng.choice(missing) if missing and situation != "revoked" else reopened
+            if missing and situation != "revoked":
+                practice = rng.choice(missing)
+            else:  # the register reads better with a practice no other demo waiver names
+                practice = next(p for p in WAIVED_PRACTICES if p not in {w.practice for w in self.waivers})
             granted_on, expires_on, reported_after = dates()
             granted_on = min(max(granted_on, milestones.registered + datetime.timedelta(days=1)),
                              expires_on - datetime.timedelta(days=30))

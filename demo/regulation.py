@@ -159,7 +159,8 @@ WAIVER_JUSTIFICATIONS = {
     Practice.PUBLIC_CONSULTATION: "Consultation of the works council is scheduled for its next session; the "
                                   "pilot is limited to volunteers until then.",
 }
-# The practices a Chief AI Officer waives in the demo, in the order its waiver situations take them.
-WAIVED_PRACTICES = (Practice.PUBLIC_CONSULTATION, Practice.INDEPENDENT_REVIEW, Practice.ONGOING_MONITORING,
-                    Practice.APPEAL_PROCESS, Practice.TRAINING_ESTABLISHED)
+# The practices a demo waiver names when its use case misses none (a done one is then reopened),
+# the first no other demo waiver names.
+WAIVED_PRACTICES = (Practice.INDEPENDENT_REVIEW, Practice.ONGOING_MONITORING, Practice.PUBLIC_CONSULTATION,
+                    Practice.APPEAL_PROCESS, Practice.TRAINING_ESTABLISHED, Practice.ASSESSMENT_COMPLETED)
 REVOKED_REASON = "The practice is done (evidence recorded on the use case): the waiver is no longer needed."

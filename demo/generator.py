@@ -277,8 +277,8 @@ class _PortfolioBuilder:
         self.scopes = [SCOPES[0], *self.rng.sample(SCOPES[1:], len(SCOPES) - 1)]
         self.scopes_in_use = max(1, min(len(SCOPES), math.ceil(use_cases / (decision_templates * 2.5))))
         self.families_planted = 0
-        # The regulatory records come last and draw from their own generator, so that every other
-        # row of a seed's portfolio stays what it was before they existed.
+        # Each written use case's dates and stage: its regulatory records are drawn from them once
+        # the whole portfolio is written (_RegulatoryRecords).
         self.milestones: list[_Milestones] = []
 
     def _insert_with_history(self, model, rows: list[tuple], *, dated_by: str = "created_at") -> list[int]:

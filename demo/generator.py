@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
@@ -38,10 +39,18 @@ from registry.models import (
     KPI,
     BusinessUnit,
     Decision,
+    EUClassification,
+    EURiskClass,
+    EURole,
+    HighImpact,
     Investment,
     KPIDirection,
     KPIObservation,
+    OMBDetermination,
     Person,
+    Practice,
+    PracticeRecord,
+    PracticeStatus,
     Readiness,
     SignOff,
     SignOffOutcome,
@@ -49,7 +58,9 @@ from registry.models import (
     StageTransition,
     TransitionSource,
     UseCase,
+    Waiver,
 )
+from registry.selectors.determinations import WAIVER_REPORT_DAYS
 
 from .catalogue import (
     BACKWARD_REASONS,
@@ -93,17 +104,36 @@ from .profile import (
     READINESS_BY_STAGE,
     STALE_CONFIRMATION_SHARE,
 )
+from .regulation import (
+    CLASSIFIED_SHARE,
+    DETERMINED_SHARE,
+    EVIDENCE_NOTES,
+    EVIDENCE_URL,
+    IN_PROGRESS_NOTES,
+    OTHER_DECISIONS,
+    PRACTICES_COMPLETE_SHARE,
+    PRESUMED_NOT_JUSTIFICATIONS,
+    PROFILES,
+    PROVIDER_SHARE,
+    REVOKED_REASON,
+    WAIVED_PRACTICES,
+    WAIVER_JUSTIFICATIONS,
+)
 from .reset import make_room_for_demo
 from .rows import (
+    ClassificationRow,
     DecisionRow,
+    DeterminationRow,
     FrictionLinkRow,
     InvestmentRow,
     KPIRow,
     ObservationRow,
     PersonRow,
+    PracticeRow,
     TransitionRow,
     UnitRow,
     UseCaseRow,
+    WaiverRow,
 )
 
 HISTORY_REASON = "demo data"
@@ -157,6 +187,20 @@ class _Plan:
     transitions: list[TransitionRow]
     kpis: list[tuple[KPIRow, list[ObservationRow]]]
     investments: list[InvestmentRow] = field(default_factory=list)
+    milestones: _Milestones | None = None
+
+
+class _Milestones(NamedTuple):
+    """What the regulatory records of a use case are dated and judged by, kept once it is written."""
+
+    use_case_id: int | None
+    external_id: str
+    decision_key: str
+    stage: str
+    gate_stage: str  # the stage a retired use case left; for the others, their stage
+    registered: datetime.date
+    entered_pilot: datetime.date | None
+    entered_production: datetime.date | None
 
 
 class _Clock:
@@ -233,6 +277,9 @@ class _PortfolioBuilder:
         self.scopes = [SCOPES[0], *self.rng.sample(SCOPES[1:], len(SCOPES) - 1)]
         self.scopes_in_use = max(1, min(len(SCOPES), math.ceil(use_cases / (decision_templates * 2.5))))
         self.families_planted = 0
+        # Each written use case's dates and stage: its regulatory records are drawn from them once
+        # the whole portfolio is written (_RegulatoryRecords).
+        self.milestones: list[_Milestones] = []
 
     def _insert_with_history(self, model, rows: list[tuple], *, dated_by: str = "created_at") -> list[int]:
         ids = bulk.insert_rows(model, rows, returning_ids=True)
@@ -687,10 +734,13 @@ class _PortfolioBuilder:
             friction_codes = sorted({rng.choices(list(weights), list(weights.values()))[0] for _ in range(wanted)})
         broken_feedback = final == Stage.PRODUCTION and rng.random() < BROKEN_FEEDBACK_SHARE
         kpis = self._kpis(decision.template, path, days, broken_feedback)
+        first_day_in = {stage: day for stage, day in reversed(list(zip(path, days)))}
         return _Plan(use_case, friction_codes, transitions,
                      self._priced(kpis, use_case.expected_annual_value, stalled=final == Stage.PRODUCTION
                                   and not broken_feedback and self.value_rng.random() < VALUE_STALL_SHARE),
-                     self._investments(unit_code, path, days, use_case.expected_annual_value))
+                     self._investments(unit_code, path, days, use_case.expected_annual_value),
+                     _Milestones(None, external_id, decision_key, final, gate_stage, registered_day,
+                                 first_day_in.get(Stage.PILOT), first_day_in.get(Stage.PRODUCTION)))
 
     def write_use_cases(self, specs: list) -> None:
         self.ensure_decisions([(unit, key, scope) for unit, key, scope, _ in specs])
@@ -710,6 +760,7 @@ class _PortfolioBuilder:
                 kpis.append(kpi._replace(use_case_id=use_case_id))
                 kpi_observations.append(observations)
             investments += [row._replace(use_case_id=use_case_id) for row in plan.investments]
+            self.milestones.append(plan.milestones._replace(use_case_id=use_case_id))
         link_ids = bulk.insert_rows(UseCase.friction_points.through, links, returning_ids=True)
         # The use case's creation record lists its friction points, as simple-history does on save.
         bulk.insert_rows(
@@ -746,7 +797,7 @@ class _PortfolioBuilder:
         """Each role's demo login: the (email, name) of the person picked for it in create_people."""
         return {role: (person.email, person.name) for role, (_, person) in self.directory.login_people.items()}
 
-    def summary(self, logins: list[DemoLogin]) -> DemoSummary:
+    def summary(self, logins: list[DemoLogin], regulatory: _RegulatoryRecords) -> DemoSummary:
         today = self.clock.today
         use_cases = UseCase.objects.all()
         production = use_cases.filter(stage=Stage.PRODUCTION)
@@ -763,6 +814,12 @@ class _PortfolioBuilder:
                 "stage transitions": StageTransition.objects.count(),
                 "KPIs": KPI.objects.count(),
                 "KPI observations": KPIObservation.objects.count(),
+                "OMB determinations": OMBDetermination.objects.count(),
+                "  of which high-impact": OMBDetermination.objects.filter(
+                    is_high_impact=HighImpact.HIGH_IMPACT).count(),
+                "minimum practice records": PracticeRecord.objects.count(),
+                "waivers": Waiver.objects.count(),
+                "EU AI Act classifications": EUClassification.objects.count(),
             },
             use_cases_by_stage=dict(use_cases.order_by("stage").values_list("stage").annotate(count=models.Count("pk"))),
             situations={
@@ -777,9 +834,214 @@ class _PortfolioBuilder:
                 "production use cases without a technical owner": production.filter(technical_owner__isnull=True).count(),
                 f"production use cases with no KPI observation in {kpi_days} days": production.exclude(
                     kpis__observations__observed_on__gte=today - datetime.timedelta(days=kpi_days)).count(),
+                "high-impact use cases in pilot or production with a minimum practice neither done nor waived":
+                    regulatory.held_by_the_gate(),
+                f"waivers past their expiry or not reported to OMB within {WAIVER_REPORT_DAYS} days":
+                    regulatory.lapsed_or_unreported_waivers(),
             },
             logins=logins,
         )
+
+
+_LIVE = (Stage.PILOT, Stage.PRODUCTION)
+
+
+class _RegulatoryRecords:
+    """The OMB determinations, minimum practices, waivers and EU AI Act classifications of a
+    written portfolio, made by the program office's login and drawn from their own generator.
+
+    Determinations are likelier the further a use case got, high-impact likelier where its
+    decision concerns people; a high-impact use case's practices are more complete the further
+    it got. Five waivers show each situation of the waiver register: in force, expiring within
+    weeks, past its expiry with the practice still missing, not reported to OMB in time, revoked.
+    """
+
+    def __init__(self, milestones: list[_Milestones], *, seed: int, today: datetime.date, office_id: int):
+        self.rng = random.Random(f"regulation-{seed}")
+        self.clock = _Clock(self.rng, today)
+        self.milestones = milestones
+        self.office_id = office_id
+        self.determinations: dict[int, DeterminationRow] = {}
+        self.practices: dict[int, dict[str, PracticeRow]] = {}
+        self.classifications: list[ClassificationRow] = []
+        self.waivers: list[WaiverRow] = []
+
+    def plan(self) -> None:
+        rng, last_day = self.rng, self.clock.last_day
+        for milestones in self.milestones:
+            profile = PROFILES.get(milestones.decision_key, OTHER_DECISIONS)
+            if rng.random() < DETERMINED_SHARE[milestones.gate_stage]:
+                self._determine(milestones, profile)
+            if rng.random() < CLASSIFIED_SHARE[milestones.gate_stage]:
+                self.classifications.append(ClassificationRow(
+                    milestones.use_case_id, EURole.PROVIDER if rng.random() < PROVIDER_SHARE else EURole.DEPLOYER,
+                    profile.risk_class, profile.annex_iii_area, profile.derogation_condition,
+                    profile.profiles_natural_persons, profile.risk_class == EURiskClass.TRANSPARENCY,
+                    profile.eu_rationale, self.clock.between(milestones.registered, last_day), self.office_id))
+        self._waive()
+
+    def _determine(self, milestones: _Milestones, profile) -> None:
+        rng = self.rng
+        # Determined while it was validated, before it met anyone in a pilot.
+        determined_on = self.clock.between(milestones.registered, milestones.entered_pilot or self.clock.last_day)
+        roll = rng.random()
+        if roll < profile.high_impact_share:
+            row = DeterminationRow(milestones.use_case_id, HighImpact.HIGH_IMPACT, "", profile.potential_impacts,
+                                   determined_on, self.office_id)
+            self.practices[milestones.use_case_id] = self._practices(milestones, determined_on)
+        elif roll < profile.high_impact_share + profile.presumed_share:
+            row = DeterminationRow(milestones.use_case_id, HighImpact.PRESUMED_NOT_HIGH_IMPACT,
+                                   rng.choice(PRESUMED_NOT_JUSTIFICATIONS), "", determined_on, self.office_id)
+        else:
+            row = DeterminationRow(milestones.use_case_id, HighImpact.NOT_HIGH_IMPACT, "", "", determined_on,
+                                   self.office_id)
+        self.determinations[milestones.use_case_id] = row
+
+    def _practices(self, milestones: _Milestones, determined_on: datetime.date) -> dict[str, PracticeRow]:
+        """Every practice done in most production use cases, in about half the pilots; the rest
+        have gaps (in progress, not started, or nothing recorded), the more the earlier the stage."""
+        rng, clock, stage = self.rng, self.clock, milestones.gate_stage
+        if rng.random() < PRACTICES_COMPLETE_SHARE.get(stage, 0):
+            gaps = []
+        elif stage == Stage.PRODUCTION:
+            gaps = rng.sample(Practice.values, rng.choice((1, 1, 2, 3)))
+        elif stage == Stage.PILOT:
+            gaps = rng.sample(Practice.values, rng.randint(2, 5))
+        else:
+            gaps = rng.sample(Practice.values, rng.randint(5, 8))
+        done_by = max(determined_on, milestones.entered_production or milestones.entered_pilot or clock.last_day)
+        records = {}
+        for practice in Practice.values:
+            if practice not in gaps:
+                link = EVIDENCE_URL.format(external_id=milestones.external_id.lower(),
+                                           practice=practice.replace("_", "-")) if rng.random() < 0.5 else ""
+                records[practice] = PracticeRow(milestones.use_case_id, practice, PracticeStatus.DONE, link,
+                                                rng.choice(EVIDENCE_NOTES[practice]),
+                                                clock.between(determined_on, done_by))
+                continue
+            roll = rng.random()
+            if roll < 0.6:
+                records[practice] = PracticeRow(milestones.use_case_id, practice, PracticeStatus.IN_PROGRESS, "",
+                                                rng.choice(IN_PROGRESS_NOTES), clock.between(determined_on, clock.last_day))
+            elif roll < 0.85:
+                records[practice] = PracticeRow(milestones.use_case_id, practice, PracticeStatus.NOT_STARTED, "", "",
+                                                clock.between(determined_on, clock.last_day))
+        return records
+
+    def _waive(self) -> None:
+        """One waiver per situation of the register, for high-impact use cases in pilot or
+        production, those registered longest ago first (so their waivers fall after that).
+
+        A waiver covers a practice that is missing: in force, expiring or unreported, the only
+        one a use case misses (which the waiver makes pass its gate); past its expiry, one of a
+        use case's gaps (which it then misses again). A revoked waiver was for a practice since
+        done. Where the portfolio has no such use case, a done practice is reopened for it."""
+        rng, today = self.rng, self.clock.today
+        live = sorted((m for m in self.milestones if m.stage in _LIVE and m.use_case_id in self.practices),
+                      key=lambda m: m.registered)
+        gaps = {m.use_case_id: sorted(self._not_done(m.use_case_id)) for m in live}
+        complete = [m for m in live if not gaps[m.use_case_id]]
+        one_gap = [m for m in live if len(gaps[m.use_case_id]) == 1]
+        with_gaps = [m for m in live if gaps[m.use_case_id]]
+        taken: set[int] = set()
+
+        def take(*pools: list[_Milestones]) -> _Milestones | None:
+            for pool in pools:
+                options = [m for m in pool if m.use_case_id not in taken][:5]
+                if options:
+                    chosen = rng.choice(options)
+                    taken.add(chosen.use_case_id)
+                    return chosen
+            return None
+
+        def days(low: int, high: int) -> datetime.timedelta:
+            return datetime.timedelta(days=rng.randint(low, high))
+
+        situations = (
+            ("in force", (one_gap, complete, live), lambda: (today - days(60, 200), today + days(120, 300), days(3, 20))),
+            ("expiring within weeks", (one_gap, complete, live),
+             lambda: (today - days(150, 300), today + days(7, 28), days(5, 25))),
+            ("past its expiry", (with_gaps, complete, live),
+             lambda: (today - days(200, 330), today - days(10, 60), days(5, 25))),
+            ("not reported", (one_gap, complete, live), lambda: (today - days(40, 90), today + days(90, 240), None)),
+            ("revoked", (complete, live), lambda: (today - days(200, 300), today + days(60, 160), days(5, 25))),
+        )
+        for situation, pools, dates in situations:
+            milestones = take(*pools)
+            if milestones is None:
+                return
+            missing = gaps[milestones.use_case_id]
+            if missing and situation != "revoked":
+                practice = rng.choice(missing)
+            else:  # the register reads better with a practice no other demo waiver names
+                practice = next(p for p in WAIVED_PRACTICES if p not in {w.practice for w in self.waivers})
+            granted_on, expires_on, reported_after = dates()
+            granted_on = min(max(granted_on, milestones.registered + datetime.timedelta(days=1)),
+                             expires_on - datetime.timedelta(days=30))
+            determination = self.determinations[milestones.use_case_id]
+            self.determinations[milestones.use_case_id] = determination._replace(
+                determined_on=min(determination.determined_on, granted_on))
+            revoked_on = (max(granted_on, min(granted_on + days(40, 120), self.clock.last_day))
+                          if situation == "revoked" else None)
+            reported_on = granted_on + reported_after if reported_after is not None else None
+            self.waivers.append(WaiverRow(
+                milestones.use_case_id, practice, WAIVER_JUSTIFICATIONS[practice], granted_on, expires_on, reported_on,
+                self.office_id, revoked_on, REVOKED_REASON if revoked_on else ""))
+            records = self.practices[milestones.use_case_id]
+            if revoked_on:
+                records[practice] = PracticeRow(milestones.use_case_id, practice, PracticeStatus.DONE, "",
+                                                EVIDENCE_NOTES[practice][0], revoked_on)
+            elif practice not in missing:
+                records[practice] = PracticeRow(milestones.use_case_id, practice, PracticeStatus.IN_PROGRESS, "",
+                                                "Waived for now; see the waiver.", granted_on)
+
+    def _not_done(self, use_case_id: int) -> set[str]:
+        records = self.practices[use_case_id]
+        return {p for p in Practice.values if p not in records or records[p].status != PracticeStatus.DONE}
+
+    def held_by_the_gate(self) -> int:
+        """High-impact use cases in pilot or production with a practice neither done nor waived today."""
+        today = self.clock.today
+        waived = {(w.use_case_id, w.practice) for w in self.waivers
+                  if w.revoked_on is None and w.granted_on <= today <= w.expires_on}
+        return sum(1 for m in self.milestones if m.stage in _LIVE and m.use_case_id in self.practices
+                   and any((m.use_case_id, p) not in waived for p in self._not_done(m.use_case_id)))
+
+    def lapsed_or_unreported_waivers(self) -> int:
+        today, limit = self.clock.today, datetime.timedelta(days=WAIVER_REPORT_DAYS)
+        return sum(1 for w in self.waivers if w.revoked_on is None and (
+            w.expires_on < today or (w.reported_on or today) > w.granted_on + limit))
+
+    def write(self) -> None:
+        at = self.clock.at
+        determinations = list(self.determinations.values())
+        ids = bulk.insert_rows(OMBDetermination, determinations, returning_ids=True)
+        bulk.insert_history_rows(OMBDetermination, ids, determinations, [at(r.determined_on) for r in determinations],
+                                 reason=HISTORY_REASON)
+        practices = [row for records in self.practices.values() for row in records.values()]
+        ids = bulk.insert_rows(PracticeRecord, practices, returning_ids=True)
+        bulk.insert_history_rows(PracticeRecord, ids, practices, [at(r.updated_on) for r in practices],
+                                 reason=HISTORY_REASON)
+        ids = bulk.insert_rows(EUClassification, self.classifications, returning_ids=True)
+        bulk.insert_history_rows(EUClassification, ids, self.classifications,
+                                 [at(r.classified_on) for r in self.classifications], reason=HISTORY_REASON)
+        self._write_waivers()
+
+    def _write_waivers(self) -> None:
+        """Each waiver as granted, then a change record the day it was reported and the day it was revoked."""
+        at, waivers = self.clock.at, self.waivers
+        ids = bulk.insert_rows(Waiver, waivers, returning_ids=True)
+        bulk.insert_history_rows(Waiver, ids, [w._replace(reported_on=None, revoked_on=None, revoked_reason="")
+                                               for w in waivers],
+                                 [at(w.granted_on) for w in waivers], reason=HISTORY_REASON)
+        reported = [(pk, w) for pk, w in zip(ids, waivers) if w.reported_on is not None]
+        for pk, waiver in reported:
+            bulk.insert_history_rows(Waiver, [pk], [waiver._replace(revoked_on=None, revoked_reason="")],
+                                     [at(waiver.reported_on)], change="~", reason=f"reported on {waiver.reported_on}")
+        for pk, waiver in zip(ids, waivers):
+            if waiver.revoked_on is not None:
+                bulk.insert_history_rows(Waiver, [pk], [waiver], [at(waiver.revoked_on)], change="~",
+                                         reason=waiver.revoked_reason)
 
 
 def seed_demo_portfolio(
@@ -806,8 +1068,13 @@ def seed_demo_portfolio(
         builder.write_all_use_cases()
         builder.record_leaving()
         logins = create_logins(builder.login_people())
-        record_sign_offs(next(login.username for login in logins if login.role == PROGRAM_OFFICE))
-        return builder.summary(logins)
+        office = get_user_model().objects.get(username=next(login.username for login in logins
+                                                              if login.role == PROGRAM_OFFICE))
+        record_sign_offs(office.username)
+        regulatory = _RegulatoryRecords(builder.milestones, seed=seed, today=today, office_id=office.pk)
+        regulatory.plan()
+        regulatory.write()
+        return builder.summary(logins, regulatory)
 
 
 SIGN_OFF_NOTES = {

@@ -107,3 +107,46 @@ class InvestmentRow(NamedTuple):
     spent: Decimal
     recorded_at: datetime.datetime
     recorded_by_id: int | None
+
+
+class DeterminationRow(NamedTuple):
+    use_case_id: int
+    is_high_impact: str
+    hi_justification: str
+    hi_potential_impacts: str
+    determined_on: datetime.date
+    determined_by_id: int | None
+
+
+class PracticeRow(NamedTuple):
+    use_case_id: int
+    practice: str
+    status: str
+    evidence_link: str
+    evidence_note: str
+    updated_on: datetime.date
+
+
+class WaiverRow(NamedTuple):
+    use_case_id: int
+    practice: str
+    justification: str
+    granted_on: datetime.date
+    expires_on: datetime.date
+    reported_on: datetime.date | None
+    granted_by_id: int | None
+    revoked_on: datetime.date | None
+    revoked_reason: str
+
+
+class ClassificationRow(NamedTuple):
+    use_case_id: int
+    role: str
+    risk_class: str
+    annex_iii_area: str
+    derogation_condition: str
+    profiles_natural_persons: bool
+    transparency_art50: bool
+    rationale: str
+    classified_on: datetime.date
+    classified_by_id: int | None

@@ -22,7 +22,8 @@ costs a digest, not an embedding. The scan service calls it before the duplicate
 
 **Embedded as texts change.** The registry's `texts_changed` signal hands the use cases whose
 title or summary was written to `embed_use_cases_task` once their transaction commits (on a
-worker; in process when there is none), so a scan finds them stored. Rows written around the
+worker; in process when none is configured; with the broker down, to the next scan), so a
+scan finds them stored. Rows written around the
 services (the demo generator), or with EMBED_ON_CHANGE off, are embedded by the scan's
 `refresh`, which also catches any the task missed.
 
@@ -238,7 +239,8 @@ def embed_after_commit(sender, use_case_ids: Sequence[int], **kwargs) -> None:
 
     def hand_over() -> None:
         for start in range(0, len(ids), TASK_CHUNK):
-            hand_to_worker(task_named(EMBED_TASK), ids[start:start + TASK_CHUNK])
+            # With the broker down the scan embeds them: an edit does not wait for the model.
+            hand_to_worker(task_named(EMBED_TASK), ids[start:start + TASK_CHUNK], run_here_if_unreachable=False)
 
     transaction.on_commit(hand_over, robust=True)
 

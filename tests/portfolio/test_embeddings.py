@@ -250,3 +250,24 @@ def test_an_edit_is_saved_even_when_its_embedding_fails(embedding_on_change, mon
     use_case.refresh_from_db()
     assert use_case.summary == "Reads invoices and matches them to orders."
     assert not UseCaseEmbedding.objects.filter(use_case=use_case).exists(), "the next scan embeds it"
+
+
+def test_with_the_broker_down_an_edit_leaves_the_embedding_to_the_scan(embedding_on_change, settings, monkeypatch,
+                                                                      django_capture_on_commit_callbacks):
+    from kombu.exceptions import OperationalError
+
+    from portfolio import tasks
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # a broker is configured …
+
+    def unreachable(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.embed_use_cases_task, "apply_async", unreachable)  # … and down
+    use_case = UseCaseFactory(summary="Reads invoices.")
+    use_case.summary = "Reads invoices and matches them to orders."
+    with django_capture_on_commit_callbacks(execute=True):
+        edit_use_case(use_case=use_case, actor=TEST_ACTOR)
+
+    assert not UseCaseEmbedding.objects.filter(use_case=use_case).exists()
+    assert embeddings.refresh() == 1, "the next scan embeds it"

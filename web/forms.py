@@ -355,3 +355,27 @@ class UseCaseListForm(forms.Form):
             "sort": sort.lstrip("-"),
             "descending": sort.startswith("-"),
         }
+
+
+class PeopleSearchForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, label="Search", help_text="Part of a name or an email.")
+
+
+class PersonAddForm(forms.Form):
+    email = forms.EmailField(max_length=254)
+    name = forms.CharField(max_length=200)
+    business_unit = forms.ModelChoiceField(queryset=BusinessUnit.objects.order_by("name"), required=False,
+                                           empty_label="No unit", label="Business unit")
+    username = forms.CharField(required=False, max_length=150, label="Login username",
+                               help_text="Leave blank for no login; they set a password with “forgot password”.")
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(max_length=150, label="Login username")
+
+
+class RolesForm(forms.Form):
+    ROLE_LABELS = {"program_office": "Program office", "business_owner": "Business owner", "auditor": "Auditor",
+                   "chief_ai_officer": "Chief AI Officer", "approver": "Approver (signs off their unit's gates)"}
+    roles = forms.MultipleChoiceField(choices=list(ROLE_LABELS.items()), required=False,
+                                      widget=forms.CheckboxSelectMultiple, label="Roles")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import compliance, decisions, determinations, findings, home, imports, portfolio, use_case_list, use_cases, value
+from .views import compliance, decisions, determinations, findings, home, imports, people, portfolio, use_case_list, use_cases, value
 
 app_name = "web"
 
@@ -41,6 +41,8 @@ urlpatterns = [
     path("portfolio/compliance.csv", compliance.compliance_export, name="compliance_export"),
     path("value/", value.value, name="value"),
     path("value/export.csv", value.value_export, name="value_export"),
+    path("people/", people.people, name="people"),
+    path("people/<int:pk>/", people.person, name="person"),
     path("import/", imports.import_upload, name="import"),
     path("import/<int:pk>/", imports.import_job, name="import_job"),
 ]

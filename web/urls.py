@@ -45,4 +45,7 @@ urlpatterns = [
     path("people/<int:pk>/", people.person, name="person"),
     path("import/", imports.import_upload, name="import"),
     path("import/<int:pk>/", imports.import_job, name="import_job"),
+    path("import/template/use-cases.csv", imports.import_template, {"kind": "use-cases"}, name="import_template_use_cases"),
+    path("import/template/investments.csv", imports.import_template, {"kind": "investments"},
+         name="import_template_investments"),
 ]

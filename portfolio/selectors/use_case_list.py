@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import CharField, Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Cast, Coalesce
 
 from registry import access
 from registry.models import UseCase
@@ -24,11 +24,14 @@ SORTS = {
 }
 DEFAULT_SORT = "title"
 
+# The columns `import_use_cases` reads (CONTRACT.md), so an export imports back unchanged, then
+# three it ignores. A use case without an external id is keyed by its id, as export_use_cases does.
 EXPORT_COLUMNS = [
-    ("id", "id"), ("external_id", "external_id"), ("title", "title"), ("stage", "stage"),
-    ("stage_entered_on", "stage_entered_on"), ("business_unit", "unit_name"), ("capability", "capability"),
-    ("decision", "decision_statement"), ("business_owner", "business_owner_email"),
-    ("technical_owner", "technical_owner_email"), ("expected_annual_value", "expected_annual_value"),
+    ("external_id", "key"), ("title", "title"), ("summary", "summary"), ("capability", "capability"),
+    ("business_unit", "unit_name"), ("decision", "decision_statement"), ("decision_owner", "decision_owner_email"),
+    ("decision_frequency", "decision_frequency"), ("cost_of_error", "cost_of_error"),
+    ("business_owner", "business_owner_email"), ("technical_owner", "technical_owner_email"), ("stage", "stage"),
+    ("stage_since", "stage_entered_on"), ("expected_annual_value", "expected_annual_value"),
     ("open_findings", "open_findings"), ("updated_at", "updated_at"),
 ]
 
@@ -88,12 +91,14 @@ def use_case_list(actor, criteria: UseCaseCriteria) -> QuerySet:
     rows = filtered(visible_use_cases(actor), criteria).annotate(
         unit_name=F("business_unit__name"), business_owner_email=F("business_owner__email"),
         business_owner_name=F("business_owner__name"), technical_owner_email=F("technical_owner__email"),
-        decision_statement=F("decision__statement"), open_findings=open_finding_count(),
+        decision_statement=F("decision__statement"), decision_owner_email=F("decision__owner__email"),
+        decision_frequency=F("decision__frequency"), cost_of_error=F("decision__cost_of_error"),
+        key=Coalesce("external_id", Cast("id", CharField())), open_findings=open_finding_count(),
         stage_rank=use_case_selectors.stage_rank(),
     ).values(
         "id", "external_id", "title", "stage", "stage_entered_on", "capability", "expected_annual_value", "updated_at",
         "unit_name", "business_owner_email", "business_owner_name", "technical_owner_email", "decision_statement",
-        "open_findings",
+        "open_findings", "summary", "decision_owner_email", "decision_frequency", "cost_of_error", "key",
     )
     keys = SORTS.get(criteria.sort, SORTS[DEFAULT_SORT])
     ordering = [f"-{key}" if criteria.descending else key for key in keys]

@@ -49,7 +49,7 @@ def _filter_query(request) -> str:
 def use_case_list_page(request):
     form, rows = _listed(request)
     if form.errors:
-        messages.error(request, "Left out of the filter: " + "; ".join(
+        messages.error(request, "Left out of the filter: " + " ".join(
             f"{form.fields[name].label or name}: {' '.join(errors)}" for name, errors in form.errors.items()))
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     stage_labels = dict(Stage.choices)

@@ -58,7 +58,7 @@ def test_token_is_shown_once_works_and_is_revoked(office):
     url = reverse("web:person", args=[person.pk])
     response = office.post(url, {"action": "token"})
     key = Token.objects.get(user=login).key
-    assert key in response.content.decode()
+    assert key in response.content.decode() and response["Cache-Control"] == "no-store"
     assert key not in office.get(url).content.decode()  # once
 
     api = APIClient()

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.admin.models import LogEntry
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
-from django.db.models import Q
-from django.db.models.functions import Lower
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -17,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 from core.errors import InvalidInput, NotFound
 from registry import access
 from registry.models import Person
+from registry.selectors import accounts as account_selectors
 from registry.services import accounts
 
 from ..forms import LoginForm, PeopleSearchForm, PersonAddForm, RolesForm
@@ -29,18 +25,6 @@ ROLE_LABELS = RolesForm.ROLE_LABELS
 
 def _require_keeper(request) -> None:
     access.require(access.reach(request.user).keep_directory, accounts.KEEPER_ONLY)
-
-
-def _logins_by_email(emails) -> dict:
-    """The login of each email, with its roles and whether it holds a token: two queries."""
-    users = (get_user_model().objects.annotate(lower_email=Lower("email")).filter(lower_email__in=list(emails))
-             .select_related("auth_token").prefetch_related("groups").order_by("pk"))
-    found = {}
-    for user in users:
-        found.setdefault(user.lower_email, user)
-        user.role_labels = [ROLE_LABELS[g.name] for g in user.groups.all() if g.name in ROLE_LABELS]
-        user.has_token = hasattr(user, "auth_token")
-    return found
 
 
 def _add_person(request, form) -> Person | None:
@@ -70,26 +54,18 @@ def people(request):
             messages.success(request, f"{person.email} added" + (" with a login." if add_form.cleaned_data["username"] else "."))
             return redirect("web:person", pk=person.pk)
     search = PeopleSearchForm(request.GET)
-    found = Person.objects.select_related("business_unit").order_by("email")
-    if search.is_valid() and search.cleaned_data["q"]:
-        text = search.cleaned_data["q"].strip()
-        found = found.filter(Q(name__icontains=text) | Q(email__icontains=text))
+    found = account_selectors.people_matching(search.cleaned_data["q"] if search.is_valid() else "")
     page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
-    logins = _logins_by_email(p.email for p in page)
+    logins = account_selectors.logins_by_email(p.email for p in page)
     for person in page:
         person.login = logins.get(person.email)
+        if person.login is not None:
+            person.login.role_labels = [ROLE_LABELS[name] for name in person.login.role_names]
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "web/people.html", {"page": page, "search": search, "add_form": add_form,
                                                 "query": query.urlencode()},
                   status=400 if add_form.errors else 200)
-
-
-def _history(user):
-    if user is None:
-        return []
-    return (LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(user), object_id=str(user.pk))
-            .select_related("user").order_by("-action_time")[:50])
 
 
 @login_required
@@ -133,11 +109,13 @@ def person(request, pk: int):
         except InvalidInput as refused:
             messages.error(request, refused.message)
     if user is not None:
-        user.refresh_from_db()
-        user.role_labels = [ROLE_LABELS[g] for g in user.groups.values_list("name", flat=True) if g in ROLE_LABELS]
-        user.has_token = user.__class__.objects.filter(pk=user.pk, auth_token__isnull=False).exists()
+        user = account_selectors.logins_by_email([user.email.lower()])[user.email.lower()]
+        user.role_labels = [ROLE_LABELS[name] for name in user.role_names]
     person.refresh_from_db()
-    return render(request, "web/person.html", {
+    response = render(request, "web/person.html", {
         "person": person, "login": user, "login_form": login_form, "roles_form": roles_form, "new_token": new_token,
-        "history": _history(user), "people_url": reverse("web:people"),
+        "history": account_selectors.login_history(user) if user is not None else [], "people_url": reverse("web:people"),
     }, status=400 if (login_form.errors or roles_form.errors) else 200)
+    if new_token:
+        response["Cache-Control"] = "no-store"  # the key is shown once: no copy kept by the browser or a proxy
+    return response

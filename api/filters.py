@@ -5,14 +5,15 @@ import datetime
 import re
 
 from django import forms
-from django.db.models import Exists, OuterRef, Q
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import filters as drf_filters
 from rest_framework.exceptions import ValidationError
 
 from core.text import normalise_email
-from portfolio.models import ACTIVE_STATUSES, Finding, FindingKind, FindingStatus, ScanRun, Severity
+from portfolio.models import Finding, FindingKind, FindingStatus, ScanRun, Severity
+from portfolio.selectors import use_case_list
+from registry.selectors import use_cases as use_case_selectors
 from registry.models import Decision, Frequency, Investment, KPIObservation, Person, Stage, StageTransition, TransitionSource, UseCase
 from registry.models import ValueChainLayer
 
@@ -221,6 +222,8 @@ class UseCaseFilter(StrictFilterSet):
         choices=FindingKind.choices, method="filter_open_finding_kind",
         help_text="Only use cases with an open or acknowledged finding of this kind.",
     )
+    high_impact = BooleanFilter(method="filter_high_impact",
+                                help_text="true: determined high-impact (OMB M-25-21); false: not determined so.")
     stage_entered_after = DateFilter(field_name="stage_entered_on", lookup_expr="gte",
                                              help_text="Entered its stage on or after this date.")
     stage_entered_before = DateFilter(field_name="stage_entered_on", lookup_expr="lte",
@@ -231,13 +234,13 @@ class UseCaseFilter(StrictFilterSet):
         fields = []
 
     def filter_owner(self, queryset, name, value):
-        return queryset.filter(Q(business_owner_id=value) | Q(technical_owner_id=value) | Q(decision__owner_id=value))
+        return use_case_selectors.owned_by(queryset, value)
 
     def filter_open_finding_kind(self, queryset, name, value):
-        links = Finding.use_cases.through.objects.filter(
-            usecase_id=OuterRef("pk"), finding__kind=value, finding__status__in=ACTIVE_STATUSES
-        )
-        return queryset.filter(Exists(links))
+        return use_case_list.with_open_finding_kind(queryset, value)
+
+    def filter_high_impact(self, queryset, name, value):
+        return queryset if value is None else use_case_selectors.high_impact(queryset, value)
 
 
 class KPIObservationFilter(StrictFilterSet):

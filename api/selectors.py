@@ -20,36 +20,6 @@ def decisions() -> QuerySet[Decision]:
     return Decision.objects.select_related("business_unit", "owner")
 
 
-def use_case_list() -> QuerySet[UseCase]:
-    return UseCase.objects.select_related("business_unit", "business_owner", "technical_owner")
-
-
-USE_CASE_ROW_FIELDS = [
-    "id", "external_id", "title", "capability", "stage", "stage_entered_on", "decision", "business_unit",
-    "business_owner", "technical_owner", "expected_annual_value", "version", "updated_at",
-]
-
-
-def use_case_rows() -> QuerySet:
-    """The inventory as flat rows of the use case table alone (no joins, no model instances):
-    filters, ordering and the page's LIMIT then run on one table. `label_use_case_rows` adds
-    the names the rows show, in two more queries whatever the page size."""
-    return UseCase.objects.values(*USE_CASE_ROW_FIELDS)
-
-
-def label_use_case_rows(rows: list[dict]) -> list[dict]:
-    if not rows:
-        return rows
-    units = dict(BusinessUnit.objects.filter(pk__in={r["business_unit"] for r in rows}).values_list("pk", "name"))
-    owner_ids = {r[role] for r in rows for role in ("business_owner", "technical_owner")} - {None}
-    emails = dict(Person.objects.filter(pk__in=owner_ids).values_list("pk", "email"))
-    for row in rows:
-        row["business_unit_name"] = units.get(row["business_unit"])
-        row["business_owner_email"] = emails.get(row["business_owner"])
-        row["technical_owner_email"] = emails.get(row["technical_owner"])
-    return rows
-
-
 def use_case_detail() -> QuerySet[UseCase]:
     """Everything the detail and the next stage's gate read, in a fixed number of queries."""
     return with_gate_facts(UseCase.objects.select_related(

@@ -1,4 +1,5 @@
-"""The demo logins: office, owner and auditor, one per role, sharing one password."""
+"""The demo logins: office, owner and auditor, one per role, and admin, a superuser, sharing
+one password."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from registry.access import AUDITOR, BUSINESS_OWNER, PROGRAM_OFFICE
 DEMO_PASSWORD = "lastmile-demo"
 # Each role's login, in the order they are created and listed.
 USERNAMES = {PROGRAM_OFFICE: "office", BUSINESS_OWNER: "owner", AUDITOR: "auditor"}
+# A superuser besides: the whole admin, which the role logins (staff, no superuser) see in part.
+SUPERUSER_USERNAME = "admin"
+SUPERUSER_EMAIL = "admin@lastmile.example"
 
 
 @dataclass(frozen=True)
@@ -27,8 +31,9 @@ class DemoLogin:
 def create_logins(people: Mapping[str, tuple[str, str]]) -> list[DemoLogin]:
     """The demo logins, one per role; `people` maps each role to the (email, name) of who logs in with it.
 
-    Each is staff but no superuser, in its role's group only, with the demo password; a
-    login of the same username is taken over.
+    Each is staff but no superuser, in its role's group only, with the demo password; then
+    `admin`, a superuser of no group and no directory person. A login of the same username is
+    taken over.
     """
     User = get_user_model()
     password = make_password(DEMO_PASSWORD)
@@ -42,4 +47,10 @@ def create_logins(people: Mapping[str, tuple[str, str]]) -> list[DemoLogin]:
         user.save()
         user.groups.set([Group.objects.get(name=role)])
         logins.append(DemoLogin(username, role, email, name))
+    admin, _ = User.objects.get_or_create(username=SUPERUSER_USERNAME)
+    admin.email, admin.password, admin.first_name, admin.last_name = SUPERUSER_EMAIL, password, "Demo", "Administrator"
+    admin.is_staff, admin.is_active, admin.is_superuser = True, True, True
+    admin.save()
+    admin.groups.clear()
+    logins.append(DemoLogin(SUPERUSER_USERNAME, "superuser", SUPERUSER_EMAIL, "Demo Administrator"))
     return logins

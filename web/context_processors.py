@@ -14,8 +14,8 @@ def navigation(request):
     name = match.url_name if match else ""
     nav = {"home": "home", "portfolio": "portfolio", "findings": "findings", "import": "import", "import_job": "import",
            "waivers": "waivers", "compliance": "compliance",
-           "value": "value"}
+           "value": "value", "use_cases": "use_cases", "people": "people", "person": "people"}
     return {
         "nav_role": role, "nav": nav.get(name, ""),
-        "nav_portfolio": reach.see_portfolio, "nav_import": reach.import_files,
+        "nav_read": reach.read, "nav_portfolio": reach.see_portfolio, "nav_import": reach.import_files, "nav_people": reach.keep_directory,
     }

@@ -313,3 +313,69 @@ class WaiverForm(forms.Form):
     practice = forms.ChoiceField(label="Practice to waive", choices=Practice.choices)
     justification = forms.CharField(label="Justification", max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
     expires_on = forms.DateField(label="Expires on", widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class UseCaseListForm(forms.Form):
+    """The use case list's search, filters and sort, read from the query string. A value that
+    does not make sense is named in a message and left out; the rest still applies."""
+
+    SORT_CHOICES = [
+        ("title", "Title A–Z"), ("-title", "Title Z–A"), ("stage", "Stage (proposed first)"),
+        ("-stage", "Stage (retired first)"), ("unit", "Business unit"), ("-updated", "Recently updated"),
+        ("updated", "Least recently updated"), ("-findings", "Most open findings"),
+    ]
+    HIGH_IMPACT_CHOICES = [("", "Any"), ("yes", "High-impact"), ("no", "Not high-impact")]
+
+    q = forms.CharField(required=False, max_length=200, label="Search",
+                        help_text="Words of the title, summary, decision, capability, unit or an owner's name or email.")
+    unit = forms.ModelChoiceField(queryset=BusinessUnit.objects.order_by("name"), required=False,
+                                  empty_label="Any unit", label="Business unit")
+    stage = forms.MultipleChoiceField(choices=Stage.choices, required=False, widget=forms.CheckboxSelectMultiple,
+                                      label="Stage")
+    owner = PersonEmailField(required=False, label="Owner (email)",
+                             help_text="Business, technical or decision owner.")
+    high_impact = forms.ChoiceField(choices=HIGH_IMPACT_CHOICES, required=False, label="High-impact")
+    open_finding_kind = forms.ChoiceField(choices=[("", "Any"), *FindingKind.choices], required=False,
+                                          label="Open finding")
+    sort = forms.ChoiceField(choices=SORT_CHOICES, required=False, label="Sort")
+
+    def criteria_values(self) -> dict:
+        """What the valid fields ask for (an invalid one is dropped, its error kept on the form)."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        sort = data.get("sort") or "title"
+        high_impact = data.get("high_impact")
+        return {
+            "terms": tuple(data.get("q", "").split()),
+            "unit_id": data["unit"].pk if data.get("unit") else None,
+            "stages": tuple(data.get("stage") or ()),
+            "owner_id": data["owner"].pk if data.get("owner") else None,
+            "high_impact": {"yes": True, "no": False}.get(high_impact),
+            "open_finding_kind": data.get("open_finding_kind") or "",
+            "sort": sort.lstrip("-"),
+            "descending": sort.startswith("-"),
+        }
+
+
+class PeopleSearchForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, label="Search", help_text="Part of a name or an email.")
+
+
+class PersonAddForm(forms.Form):
+    email = forms.EmailField(max_length=254)
+    name = forms.CharField(max_length=200)
+    business_unit = forms.ModelChoiceField(queryset=BusinessUnit.objects.order_by("name"), required=False,
+                                           empty_label="No unit", label="Business unit")
+    username = forms.CharField(required=False, max_length=150, label="Login username",
+                               help_text="Leave blank for no login; they set a password with “forgot password”.")
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(max_length=150, label="Login username")
+
+
+class RolesForm(forms.Form):
+    ROLE_LABELS = {"program_office": "Program office", "business_owner": "Business owner", "auditor": "Auditor",
+                   "chief_ai_officer": "Chief AI Officer", "approver": "Approver (signs off their unit's gates)"}
+    roles = forms.MultipleChoiceField(choices=list(ROLE_LABELS.items()), required=False,
+                                      widget=forms.CheckboxSelectMultiple, label="Roles")

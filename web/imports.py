@@ -16,6 +16,7 @@ import logging
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
+from dataclasses import asdict
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -164,7 +165,8 @@ def _check(job: ImportJob) -> dict:
         except ImportWriteFailed as failed:
             logger.error("Import job %s (%s): the database refused the check", job.pk, job.filename, exc_info=failed)
             return dict(status=ImportJob.Status.INVALID, errors=[str(failed)], content=b"")
-    return dict(status=ImportJob.Status.CHECKED, summary=report.summary(_import_of(job)[1]))
+    return dict(status=ImportJob.Status.CHECKED, summary=report.summary(_import_of(job)[1]),
+                changes=[asdict(change) for change in report.changes])
 
 
 def run_import(job: ImportJob) -> ImportJob:

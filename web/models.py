@@ -33,6 +33,9 @@ class ImportJob(models.Model):
     phase = models.CharField(max_length=100, blank=True)
     errors = models.JSONField(default=list, blank=True, help_text="Every problem, as 'row N, column C: message'.")
     summary = models.TextField(blank=True)
+    changes = models.JSONField(
+        default=list, blank=True,
+        help_text="What the dry run found each updated row would change: {row, key, fields: [[field, old, new]]}.")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import compliance, decisions, determinations, findings, home, imports, portfolio, use_cases, value
+from .views import compliance, decisions, determinations, findings, home, imports, people, portfolio, use_case_list, use_cases, value
 
 app_name = "web"
 
@@ -11,6 +11,9 @@ urlpatterns = [
     path("decisions/<int:pk>/edit/", decisions.decision_edit, name="decision_edit"),
     path("decisions/<int:pk>/confirm/", decisions.decision_confirm, name="decision_confirm"),
     path("decisions/<int:decision_pk>/use-cases/new/", use_cases.use_case_new, name="use_case_new"),
+    path("use-cases/", use_case_list.use_case_list_page, name="use_cases"),
+    path("use-cases/export.csv", use_case_list.use_case_export, {"file_format": "csv"}, name="use_case_export_csv"),
+    path("use-cases/export.xlsx", use_case_list.use_case_export, {"file_format": "xlsx"}, name="use_case_export_xlsx"),
     path("use-cases/<int:pk>/", use_cases.use_case_detail, name="use_case"),
     path("use-cases/<int:pk>/card/", use_cases.use_case_card, name="use_case_card"),
     path("use-cases/<int:pk>/edit/", use_cases.use_case_edit, name="use_case_edit"),
@@ -38,6 +41,11 @@ urlpatterns = [
     path("portfolio/compliance.csv", compliance.compliance_export, name="compliance_export"),
     path("value/", value.value, name="value"),
     path("value/export.csv", value.value_export, name="value_export"),
+    path("people/", people.people, name="people"),
+    path("people/<int:pk>/", people.person, name="person"),
     path("import/", imports.import_upload, name="import"),
     path("import/<int:pk>/", imports.import_job, name="import_job"),
+    path("import/template/use-cases.csv", imports.import_template, {"kind": "use-cases"}, name="import_template_use_cases"),
+    path("import/template/investments.csv", imports.import_template, {"kind": "investments"},
+         name="import_template_investments"),
 ]

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from functools import reduce
-from operator import or_
-
-from django.db.models import Q
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import filters, status
@@ -15,6 +11,7 @@ from rest_framework.filters import search_smart_split
 from rest_framework.response import Response
 
 from registry import access
+from registry.selectors.use_cases import contains_all
 
 from .. import selectors
 from .. import serializers as s
@@ -46,20 +43,7 @@ class SearchFilter(filters.SearchFilter):
     def filter_queryset(self, request, queryset, view):
         search_fields = self.get_search_fields(view, request)
         terms = self.get_search_terms(request)
-        for term in terms if search_fields else []:
-            queryset = queryset.filter(reduce(or_, (_contains(queryset.model, path, term) for path in search_fields)))
-        return queryset
-
-
-def _contains(model, path: str, term: str) -> Q:
-    """`path` contains `term`, in any case. A field of a related row (through a foreign key)
-    becomes a subquery on that row's table, so every branch of the OR stays on one table and
-    PostgreSQL answers it from that column's trigram index (registry migration 0005)."""
-    relation, _, rest = path.partition("__")
-    if not rest:
-        return Q(**{f"{path}__icontains": term})
-    related = model._meta.get_field(relation).related_model
-    return Q(**{f"{relation}__in": related._base_manager.filter(_contains(related, rest, term)).values("pk")})
+        return contains_all(queryset, terms, search_fields) if search_fields else queryset
 
 
 BACKENDS = [DjangoFilterBackend, SearchFilter, OrderingFilter]

@@ -13,6 +13,7 @@ from core.errors import NotFound
 
 from registry import access
 from registry.models import Practice, TransitionSource, UseCase
+from registry.selectors import use_cases as use_case_selectors
 from registry.selectors.determinations import waiver_register
 from registry.services.determinations import (
     classify_eu, determine_high_impact, grant_waiver, record_practice, record_waiver_reported, revoke_waiver,
@@ -42,7 +43,7 @@ class UseCaseViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
                      mixins.UpdateModelMixin, GenericViewSet):
     filter_backends = BACKENDS
     filterset_class = UseCaseFilter
-    search_fields = ["title", "external_id", "summary", "capability", "decision__statement"]
+    search_fields = use_case_selectors.SEARCH_FIELDS
     ordering_fields = ["id", "title", "stage", "stage_entered_on", "updated_at", "created_at"]
     ordering = ["id"]
     pagination_class = LargeListPagination
@@ -50,12 +51,12 @@ class UseCaseViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
     versioned = True
 
     def get_queryset(self):
-        return selectors.use_case_rows() if self.action == "list" else selectors.use_case_detail()
+        return use_case_selectors.use_case_rows() if self.action == "list" else selectors.use_case_detail()
 
     def list(self, request, *args, **kwargs):
         # Flat rows straight to JSON: building 100 model instances and running DRF's fields
         # over them was most of a page's time. UseCaseListSerializer still describes the shape.
-        page = selectors.label_use_case_rows(self.paginate_queryset(self.filter_queryset(self.get_queryset())))
+        page = use_case_selectors.label_use_case_rows(self.paginate_queryset(self.filter_queryset(self.get_queryset())))
         return self.get_paginated_response([_use_case_row(row) for row in page])
 
     def get_serializer_class(self):

@@ -171,6 +171,18 @@ def writing(rows_by_key: Mapping[str, int], *, dry_run: bool = False):
 
 
 @dataclass
+class RowChange:
+    """One updated row: its number, its key and each field that changes as (field, old, new)."""
+
+    row: int
+    key: str
+    fields: list[tuple[str, str, str]]
+
+
+CHANGES_KEPT = 1000
+
+
+@dataclass
 class ImportReport:
     rows: int = 0
     created: int = 0
@@ -180,6 +192,8 @@ class ImportReport:
     ignored_columns: list[str] = field(default_factory=list)
     as_of: datetime.date | None = None  # the date an inventory speaks for, when the format has one
     linked: int | None = None  # rows linked to their report in an earlier inventory
+    # What the updated rows change, field by field (the first CHANGES_KEPT of them; `updated` counts all).
+    changes: list[RowChange] = field(default_factory=list)
 
     def count(self, *, created: list, updated: list) -> ImportReport:
         """Tally what the import created and updated; every other row it read was unchanged."""

@@ -22,14 +22,16 @@ from core.tabular import write_table
 from core.text import collapse_whitespace
 
 from .. import access
-from ..models import Decision, Frequency, Person, Stage, StageTransition, TransitionSource, UseCase
+from ..models import BusinessUnit, Decision, Frequency, Person, Stage, StageTransition, TransitionSource, UseCase
 from .common import (
     BATCH_SIZE,
+    CHANGES_KEPT,
     ImportFailed,
     ImportReport,
     Progress,
     RowError,
     RowErrors,
+    RowChange,
     RowReader,
     check_columns,
     chunks,
@@ -188,6 +190,7 @@ def import_use_cases(
         transitions: list[StageTransition] = []
         changed_fields: set[str] = set()
         out_of_order: list[RowError] = []
+        updated_rows: list[tuple[UseCaseRow, UseCase, dict, set[str]]] = []
         for row in rows:
             unit = units.get(row.unit_name.lower())
             decision = decisions[(row.unit_name.lower(), row.statement)]
@@ -209,6 +212,7 @@ def import_use_cases(
                                     source=TransitionSource.IMPORT, reason=reason)
                 )
                 continue
+            before = _shown_state(use_case)
             changed = _apply_row(use_case, row, columns, decision, unit, today)
             if "stage" in columns and use_case.stage != row.stage:
                 moved_on = row.stage_since or today
@@ -237,6 +241,8 @@ def import_use_cases(
                 use_case.updated_at = now
                 to_update.append(use_case)
                 changed_fields |= changed | {"version", "updated_at"}
+                if len(updated_rows) < CHANGES_KEPT:
+                    updated_rows.append((row, use_case, before, changed))
 
         if out_of_order:
             raise ImportFailed(out_of_order)
@@ -248,7 +254,53 @@ def import_use_cases(
             )
             write_use_cases(to_create=to_create, to_update=to_update, changed_fields=changed_fields,
                             transitions=transitions, actor=actor, reason=reason)
+    report.changes = _describe_changes(updated_rows)
     return report.count(created=to_create, updated=to_update)
+
+
+# What a report shows of an updated row: these fields, a related record by its name.
+SHOWN_FIELDS = ("title", "summary", "capability", "business_unit", "decision", "business_owner", "technical_owner",
+                "stage", "stage_entered_on")
+
+
+def _shown_state(use_case: UseCase) -> dict:
+    """The shown fields' values, related records by id (read without a query)."""
+    return {name: getattr(use_case, f"{name}_id" if name in RELATED_ATTRIBUTES else name) for name in SHOWN_FIELDS}
+
+
+def _describe_changes(updated_rows: list[tuple[UseCaseRow, UseCase, dict, set[str]]]) -> list[RowChange]:
+    """Each updated row's changes as text, old → new; the names of the records they were
+    related to before are read in one query per kind of record."""
+    old_ids = {name: {before[name] for _, _, before, _ in updated_rows} - {None} for name in RELATED_ATTRIBUTES}
+    people = dict(Person.objects.filter(pk__in=old_ids["business_owner"] | old_ids["technical_owner"])
+                  .values_list("pk", "email"))
+    names = {
+        "business_unit": dict(BusinessUnit.objects.filter(pk__in=old_ids["business_unit"]).values_list("pk", "name")),
+        "decision": dict(Decision.objects.filter(pk__in=old_ids["decision"]).values_list("pk", "statement")),
+        "business_owner": people, "technical_owner": people,
+    }
+
+    def shown(name, value) -> str:
+        if value is None:
+            return ""
+        if name in RELATED_ATTRIBUTES:
+            return value if isinstance(value, str) else names[name].get(value, str(value))
+        return value.isoformat() if isinstance(value, datetime.date) else str(value)
+
+    def new_value(use_case, name):
+        if name not in RELATED_ATTRIBUTES:
+            return getattr(use_case, name)
+        related = getattr(use_case, name)
+        if related is None:
+            return None
+        return {"business_unit": lambda r: r.name, "decision": lambda r: r.statement}.get(name, lambda r: r.email)(related)
+
+    changes = []
+    for row, use_case, before, changed in updated_rows:
+        fields = [(name, shown(name, before[name]), shown(name, new_value(use_case, name)))
+                  for name in SHOWN_FIELDS if name in changed]
+        changes.append(RowChange(row.number, row.external_id, fields))
+    return changes
 
 
 def _rows_by_key(rows: list[UseCaseRow]) -> dict[str, int]:

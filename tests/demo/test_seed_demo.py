@@ -266,6 +266,10 @@ def test_the_three_demo_logins_reach_the_admin(client, portfolio):
         assert client.login(request=HttpRequest(), username=username, password="lastmile-demo")
         assert client.get("/admin/").status_code == 200
         client.logout()
+    admin = User.objects.get(username="admin")
+    assert admin.is_superuser and client.login(request=HttpRequest(), username="admin", password="lastmile-demo")
+    assert client.get("/admin/auth/user/add/").status_code == 200 and client.get("/people/").status_code == 200
+    client.logout()
     owner = Person.objects.get(email=User.objects.get(username="owner").email)
     assert owner.owned_decisions.count() >= 2
     assert UseCase.objects.filter(decision__owner=owner).count() + owner.business_owned_use_cases.count() >= 3
@@ -275,7 +279,7 @@ def test_the_command_prints_counts_and_logins():
     output = seed("--seed", "3")
     assert f"{USE_CASES:>9,}  use cases" in output
     assert 'Demo logins (password "lastmile-demo")' in output
-    for username in LOGINS:
+    for username in (*LOGINS, "admin"):
         email = User.objects.get(username=username).email
         assert f"{username} " in output and email in output
 

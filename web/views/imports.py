@@ -5,10 +5,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.http import HttpResponse
+from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
 
 from registry import access
+from registry.inventory.common import CHANGES_KEPT
+from registry.inventory.contract import USE_CASE_COLUMNS
+from registry.inventory.investments import INVESTMENT_COLUMNS
 
 from ..forms import ImportUploadForm
 from ..imports import queue_checked_import, store_upload
@@ -46,4 +50,17 @@ def import_job(request, pk):
     if request.htmx and job.status in (ImportJob.Status.INVALID, ImportJob.Status.CHECKED):
         return HttpResponseClientRefresh()  # the check is over: show its report on the whole page
     template = "web/_import_progress.html" if request.htmx else "web/import_job.html"
-    return render(request, template, {"job": job})
+    return render(request, template, {"job": job, "changes_kept": CHANGES_KEPT})
+
+
+TEMPLATE_COLUMNS = {"use-cases": USE_CASE_COLUMNS, "investments": INVESTMENT_COLUMNS}
+
+
+@login_required
+@require_GET
+def import_template(request, kind: str):
+    """An empty CSV with the columns the import reads (CONTRACT.md), to fill in."""
+    access.require(access.reach(request.user).import_files, IMPORTS_ARE_THE_OFFICES)
+    response = HttpResponse(",".join(TEMPLATE_COLUMNS[kind]) + "\r\n", content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{kind}-template.csv"'
+    return response

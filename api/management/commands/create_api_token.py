@@ -15,7 +15,7 @@ class Command(BaseCommand):
     def handle(self, *args, username, rotate, **options):
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
-            raise CommandError(f"No login named {username!r}. Create it in the admin first, and give it a role group.")
+            raise CommandError(f"No login named {username!r}. Add it on /people/ first (the program office), and give it a role.")
         if not user.is_active:
             raise CommandError(f"The login {username!r} is deactivated.")
         if rotate:

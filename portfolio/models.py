@@ -223,7 +223,10 @@ class Finding(models.Model):
             models.CheckConstraint(condition=Q(first_seen__lte=models.F("last_seen")),
                                    name="portfolio_finding_seen_in_order"),
         ]
-        indexes = [models.Index(fields=["kind", "status"])]
+        indexes = [models.Index(fields=["kind", "status"]),
+                   # The open priced findings "Where value leaks" splits by unit, from the index alone.
+                   models.Index(fields=["id"], include=["kind", "price"], name="portfolio_finding_open_priced",
+                                condition=Q(price__isnull=False, status__in=ACTIVE_STATUSES))]
 
     def __str__(self):
         return self.title

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Sum
 
-from registry.models import VALUE_CHAIN_LAYERS, BusinessUnit, Investment, Stage, UseCase
+from registry.models import VALUE_CHAIN_LAYERS, BusinessUnit, InvestmentTotal, Stage, UseCase
 from registry.selectors.value import realised_total
 
 from ..models import ACTIVE_STATUSES, Finding, FindingKind
@@ -34,7 +35,6 @@ CAUSES = {
 }
 CAUSE_LABELS = {"stalled": "Stalled", "duplicated": "Duplicated", "not_realised": "Not realised",
                 "unowned": "Unowned", "unmeasured": "Unmeasured"}
-CENT = Decimal("0.01")
 
 
 @dataclass
@@ -75,8 +75,8 @@ def value_leaks(*, unit: BusinessUnit | None = None) -> ValueLeaks:
     priced = {cause: by_kind[kind][0] if kind in by_kind else 0 for cause, kind in CAUSES.items()}
 
     # All money recorded, a retired use case's included: it was spent.
-    invested = Investment.objects.all() if unit is None else Investment.objects.filter(use_case__business_unit=unit)
-    investment_rows = invested.order_by().values("layer").annotate(planned=Sum("planned"), spent=Sum("spent"))
+    totals = InvestmentTotal.objects.all() if unit is None else InvestmentTotal.objects.filter(business_unit=unit)
+    investment_rows = totals.order_by().values("layer").annotate(planned=Sum("planned"), spent=Sum("spent"))
     investment = {layer: (Decimal(0), Decimal(0)) for layer in VALUE_CHAIN_LAYERS}
     for row in investment_rows:
         investment[row["layer"]] = (row["planned"], row["spent"])
@@ -88,23 +88,38 @@ def value_leaks(*, unit: BusinessUnit | None = None) -> ValueLeaks:
     )
 
 
+# Each (finding, unit) pair once, with how many units the finding concerns; its share of the
+# price is rounded to the cent half to even (as Decimal.quantize does), in whole cents, so the
+# split is exact in SQL on PostgreSQL and SQLite alike and no link reaches Python.
+_SHARES_BY_UNIT = """
+SELECT unit_id, kind, SUM(CASE WHEN cents < 0 THEN -1 ELSE 1 END * (ABS(cents) / units + CASE
+           WHEN 2 * (ABS(cents) %% units) > units THEN 1
+           WHEN 2 * (ABS(cents) %% units) = units THEN (ABS(cents) / units) %% 2
+           ELSE 0 END))
+FROM (SELECT pair.*, COUNT(*) OVER (PARTITION BY pair.finding_id) AS units
+      FROM (SELECT DISTINCT link.finding_id, finding.kind, CAST(ROUND(finding.price * 100) AS BIGINT) AS cents,
+                   use_case.business_unit_id AS unit_id
+            FROM {links} link JOIN {findings} finding ON finding.id = link.finding_id
+            JOIN {use_cases} use_case ON use_case.id = link.usecase_id
+            WHERE finding.status IN ({statuses}) AND finding.price IS NOT NULL AND finding.kind IN ({kinds})) pair
+     ) shares
+{only_unit}
+GROUP BY unit_id, kind
+"""
+
+
 def _by_unit(unit: BusinessUnit | None) -> list[tuple[BusinessUnit, dict[str, Decimal]]]:
-    links = UseCaseLinks.objects.filter(finding__status__in=ACTIVE_STATUSES, finding__price__isnull=False,
-                                        finding__kind__in=list(CAUSES.values()))
-    pairs = set(links.values_list("finding_id", "finding__kind", "finding__price", "usecase__business_unit_id"))
-    units_of = defaultdict(set)
-    facts = {}
-    for finding_id, kind, price, unit_id in pairs:
-        units_of[finding_id].add(unit_id)
-        facts[finding_id] = (kind, price)
+    statuses, kinds = list(ACTIVE_STATUSES), list(CAUSES.values())
+    query = _SHARES_BY_UNIT.format(
+        links=UseCaseLinks._meta.db_table, findings=Finding._meta.db_table, use_cases=UseCase._meta.db_table,
+        statuses=", ".join(["%s"] * len(statuses)), kinds=", ".join(["%s"] * len(kinds)),
+        only_unit="" if unit is None else "WHERE unit_id = %s")
+    with connection.cursor() as cursor:
+        cursor.execute(query, [*statuses, *kinds, *([] if unit is None else [unit.pk])])
+        shares = cursor.fetchall()
     cause_of = {kind: cause for cause, kind in CAUSES.items()}
     totals: dict[int, dict[str, Decimal]] = defaultdict(lambda: {cause: Decimal(0) for cause in CAUSES})
-    for finding_id, unit_ids in units_of.items():
-        kind, price = facts[finding_id]
-        share = (price / len(unit_ids)).quantize(CENT)
-        for unit_id in unit_ids:
-            totals[unit_id][cause_of[kind]] += share
-    if unit is not None:
-        totals = {unit.pk: totals[unit.pk]} if unit.pk in totals else {}
+    for unit_id, kind, cents in shares:
+        totals[unit_id][cause_of[kind]] += Decimal(int(cents)).scaleb(-2)
     units = BusinessUnit.objects.in_bulk(list(totals))
     return sorted(((units[pk], causes) for pk, causes in totals.items()), key=lambda row: row[0].name.lower())

@@ -61,16 +61,17 @@ def latest_observed_value(as_of: datetime.date | None = None, *, kpi: str = "pk"
 def realised_total(use_cases) -> Decimal | None:
     """The realised yearly value of the use cases of queryset `use_cases`, summed; None when none
     of them realises a known value. One aggregate query, in the database (kpi_realised_value's
-    rule, as SQL), so that a portfolio of 100,000 use cases builds no KPI in Python."""
+    rule, as SQL), over each KPI's latest observation as KPILatestObservation keeps it, so that
+    a portfolio of 100,000 use cases neither builds a KPI in Python nor seeks its observations."""
     direction = Case(When(direction=KPIDirection.LOWER_IS_BETTER, then=Value(-1)), default=Value(1))
     periods = Case(*[When(value_period=period, then=Value(n)) for period, n in PERIODS_PER_YEAR.items()],
                    default=Value(1))
-    realised = ExpressionWrapper((F("latest_value") - F("baseline")) * direction * F("value_per_unit") * periods,
-                                 output_field=DecimalField(max_digits=40, decimal_places=8))
+    realised = ExpressionWrapper(
+        (F("latest_observation__value") - F("baseline")) * direction * F("value_per_unit") * periods,
+        output_field=DecimalField(max_digits=40, decimal_places=8))
     summed = (KPI.objects.filter(use_case__in=use_cases.values("pk"), value_per_unit__isnull=False,
-                                 baseline__isnull=False)
-              .annotate(latest_value=latest_observed_value()).filter(latest_value__isnull=False)
-              .aggregate(total=Sum(realised), measured=Count("id")))
+                                 baseline__isnull=False, latest_observation__isnull=False)
+              .aggregate(total=Sum(realised), measured=Count("pk")))
     return summed["total"].quantize(CENT) if summed["measured"] else None
 
 

@@ -43,6 +43,8 @@ PAGES = [
     ("office", "/findings/?order=price", 0.3),
     ("office", "/value/", 0.3),
     ("office", "/value/?unit=1", 0.3),
+    ("office", "/api/value/", 0.3),
+    ("office", "/api/value/?business_unit=1", 0.3),
 ]
 
 

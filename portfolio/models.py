@@ -225,7 +225,7 @@ class Finding(models.Model):
         ]
         indexes = [models.Index(fields=["kind", "status"]),
                    # The open priced findings "Where value leaks" splits by unit, from the index alone.
-                   models.Index(fields=["id"], include=["kind", "price"], name="portfolio_finding_open_priced",
+                   models.Index(fields=["id", "kind", "price"], name="portfolio_finding_open_priced",
                                 condition=Q(price__isnull=False, status__in=ACTIVE_STATUSES))]
 
     def __str__(self):

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='finding',
-            index=models.Index(condition=models.Q(('price__isnull', False), ('status__in', ['open', 'acknowledged'])), fields=['id'], include=('kind', 'price'), name='portfolio_finding_open_priced'),
+            index=models.Index(condition=models.Q(('price__isnull', False), ('status__in', ['open', 'acknowledged'])), fields=['id', 'kind', 'price'], name='portfolio_finding_open_priced'),
         ),
     ]

@@ -12,6 +12,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='usecase',
-            index=models.Index(fields=['id'], include=('business_unit', 'stage', 'expected_annual_value'), name='registry_usecase_value_cover'),
+            index=models.Index(fields=['id', 'business_unit', 'stage', 'expected_annual_value'], name='registry_usecase_value_cover'),
         ),
     ]

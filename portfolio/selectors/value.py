@@ -7,7 +7,7 @@ Causes are finding kinds: stalled (stalled pilots), duplicated (duplicated capab
 realised (value not realised), unowned (orphaned ownership), unmeasured (broken feedback
 loops); each is the sum of its open findings' prices (portfolio/pricing.py), None when none
 of them has a price. By unit, a finding's price is split evenly among the units of the use
-cases it concerns, so the units add up to the whole.
+cases it concerns (kept by FindingUnitShare), so the units add up to the whole.
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Count, Sum
 
 from registry.models import VALUE_CHAIN_LAYERS, BusinessUnit, InvestmentTotal, Stage, UseCase
 from registry.selectors.value import realised_total
 
-from ..models import ACTIVE_STATUSES, Finding, FindingKind
-from .findings import UseCaseLinks, filter_findings
+from ..models import ACTIVE_STATUSES, Finding, FindingKind, FindingUnitShare
+from .findings import filter_findings
 
 CAUSES = {
     "stalled": FindingKind.STALLED_PILOT,
@@ -88,38 +87,15 @@ def value_leaks(*, unit: BusinessUnit | None = None) -> ValueLeaks:
     )
 
 
-# Each (finding, unit) pair once, with how many units the finding concerns; its share of the
-# price is rounded to the cent half to even (as Decimal.quantize does), in whole cents, so the
-# split is exact in SQL on PostgreSQL and SQLite alike and no link reaches Python.
-_SHARES_BY_UNIT = """
-SELECT unit_id, kind, SUM(CASE WHEN cents < 0 THEN -1 ELSE 1 END * (ABS(cents) / units + CASE
-           WHEN 2 * (ABS(cents) %% units) > units THEN 1
-           WHEN 2 * (ABS(cents) %% units) = units THEN (ABS(cents) / units) %% 2
-           ELSE 0 END))
-FROM (SELECT pair.*, COUNT(*) OVER (PARTITION BY pair.finding_id) AS units
-      FROM (SELECT DISTINCT link.finding_id, finding.kind, CAST(ROUND(finding.price * 100) AS BIGINT) AS cents,
-                   use_case.business_unit_id AS unit_id
-            FROM {links} link JOIN {findings} finding ON finding.id = link.finding_id
-            JOIN {use_cases} use_case ON use_case.id = link.usecase_id
-            WHERE finding.status IN ({statuses}) AND finding.price IS NOT NULL AND finding.kind IN ({kinds})) pair
-     ) shares
-{only_unit}
-GROUP BY unit_id, kind
-"""
-
-
 def _by_unit(unit: BusinessUnit | None) -> list[tuple[BusinessUnit, dict[str, Decimal]]]:
-    statuses, kinds = list(ACTIVE_STATUSES), list(CAUSES.values())
-    query = _SHARES_BY_UNIT.format(
-        links=UseCaseLinks._meta.db_table, findings=Finding._meta.db_table, use_cases=UseCase._meta.db_table,
-        statuses=", ".join(["%s"] * len(statuses)), kinds=", ".join(["%s"] * len(kinds)),
-        only_unit="" if unit is None else "WHERE unit_id = %s")
-    with connection.cursor() as cursor:
-        cursor.execute(query, [*statuses, *kinds, *([] if unit is None else [unit.pk])])
-        shares = cursor.fetchall()
+    shares = FindingUnitShare.objects.filter(finding__status__in=ACTIVE_STATUSES, finding__price__isnull=False,
+                                             finding__kind__in=list(CAUSES.values()))
+    if unit is not None:
+        shares = shares.filter(business_unit=unit)
     cause_of = {kind: cause for cause, kind in CAUSES.items()}
     totals: dict[int, dict[str, Decimal]] = defaultdict(lambda: {cause: Decimal(0) for cause in CAUSES})
-    for unit_id, kind, cents in shares:
-        totals[unit_id][cause_of[kind]] += Decimal(int(cents)).scaleb(-2)
+    for unit_id, kind, total in (shares.order_by().values_list("business_unit_id", "finding__kind")
+                                 .annotate(total=Sum("share"))):
+        totals[unit_id][cause_of[kind]] = total
     units = BusinessUnit.objects.in_bulk(list(totals))
     return sorted(((units[pk], causes) for pk, causes in totals.items()), key=lambda row: row[0].name.lower())

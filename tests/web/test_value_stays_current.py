@@ -1,7 +1,8 @@
 """Where value leaks shows every write at once: the investment and the realised value it reads
 from running totals (kept in the writing transaction) change with a recorded or corrected
 investment, an import, a use case moved to another unit, a KPI observation recorded, corrected
-or deleted; a scan's findings show at once; a failed import changes nothing."""
+or deleted; a scan's findings show at once, split by unit as their use cases are; a failed
+import changes nothing."""
 
 import csv
 import datetime
@@ -150,12 +151,26 @@ def test_a_scans_findings_show_at_once(program_office_user):
     assert api.get("/api/value/").json()["leaks"]["not_realised"] == "80000.00"
 
 
-def test_a_price_split_between_units_rounds_half_to_even_like_the_rest(office, units):
+def leaks_by_unit(client, cause) -> dict[str, str]:
+    rows = csv.reader(io.StringIO(client.get(reverse("web:value_export")).content.decode()))
+    return {row[2]: row[4] for row in rows if row[0] == "leaks by unit" and row[3] == cause}
+
+
+def test_a_price_split_between_units_follows_its_use_cases_and_its_price(office, program_office_user, units):
     finance, sales = units
     pair = [use_case_in(finance), use_case_in(sales)]
-    reconcile(kinds=["duplicate_capability"], as_of=datetime.date(2026, 11, 2), detected=[Detected(
-        kind="duplicate_capability", identity=("pair",), severity="high", title="Duplicates",
-        use_case_ids=[u.pk for u in pair], price=Decimal("100.01"))])
-    rows = csv.reader(io.StringIO(office.get(reverse("web:value_export")).content.decode()))
-    split = {row[2]: row[4] for row in rows if row[0] == "leaks by unit" and row[3] == "duplicated"}
-    assert split == {"Finance": "50.00", "Sales": "50.00"}  # 50.005 to the even cent, as Decimal.quantize does
+
+    def scan(price):
+        reconcile(kinds=["duplicate_capability"], as_of=datetime.date(2026, 11, 2), detected=[Detected(
+            kind="duplicate_capability", identity=("pair",), severity="high", title="Duplicates",
+            use_case_ids=[u.pk for u in pair], price=Decimal(price))])
+
+    scan("100.01")
+    assert leaks_by_unit(office, "duplicated") == {"Finance": "50.00", "Sales": "50.00"}  # 50.005, half to even
+
+    pair[1].business_unit = finance
+    edit_use_case(use_case=pair[1], actor=program_office_user)
+    assert leaks_by_unit(office, "duplicated") == {"Finance": "100.01"}
+
+    scan("300")  # the next scan prices it again
+    assert leaks_by_unit(office, "duplicated") == {"Finance": "300.00"}

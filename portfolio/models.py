@@ -223,7 +223,10 @@ class Finding(models.Model):
             models.CheckConstraint(condition=Q(first_seen__lte=models.F("last_seen")),
                                    name="portfolio_finding_seen_in_order"),
         ]
-        indexes = [models.Index(fields=["kind", "status"])]
+        indexes = [models.Index(fields=["kind", "status"]),
+                   # The open priced findings "Where value leaks" splits by unit, from the index alone.
+                   models.Index(fields=["id", "kind", "price"], name="portfolio_finding_open_priced",
+                                condition=Q(price__isnull=False, status__in=ACTIVE_STATUSES))]
 
     def __str__(self):
         return self.title
@@ -246,6 +249,21 @@ class FindingEvent(models.Model):
 
     def __str__(self):
         return f"{self.from_status or 'new'} → {self.to_status}"
+
+
+class FindingUnitShare(models.Model):
+    """A priced finding's price split evenly among the business units of the use cases it
+    concerns, to the cent, half to even: what "Where value leaks" shows by unit. Kept by database
+    triggers (migration 0018) in the transaction that links a finding, reprices it or moves one of
+    its use cases to another unit, as registry's running totals are (ARCHITECTURE.md)."""
+
+    finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="+")
+    business_unit = models.ForeignKey("registry.BusinessUnit", on_delete=models.CASCADE, related_name="+")
+    share = models.DecimalField(max_digits=16, decimal_places=2)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["finding", "business_unit"],
+                                               name="portfolio_findingunitshare_one_per_unit")]
 
 
 class DigestDelivery(models.Model):

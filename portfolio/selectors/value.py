@@ -7,7 +7,7 @@ Causes are finding kinds: stalled (stalled pilots), duplicated (duplicated capab
 realised (value not realised), unowned (orphaned ownership), unmeasured (broken feedback
 loops); each is the sum of its open findings' prices (portfolio/pricing.py), None when none
 of them has a price. By unit, a finding's price is split evenly among the units of the use
-cases it concerns, so the units add up to the whole.
+cases it concerns (kept by FindingUnitShare), so the units add up to the whole.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Count, Sum
 
-from registry.models import VALUE_CHAIN_LAYERS, BusinessUnit, Investment, Stage, UseCase
+from registry.models import VALUE_CHAIN_LAYERS, BusinessUnit, InvestmentTotal, Stage, UseCase
 from registry.selectors.value import realised_total
 
-from ..models import ACTIVE_STATUSES, Finding, FindingKind
-from .findings import UseCaseLinks, filter_findings
+from ..models import ACTIVE_STATUSES, Finding, FindingKind, FindingUnitShare
+from .findings import filter_findings
 
 CAUSES = {
     "stalled": FindingKind.STALLED_PILOT,
@@ -34,7 +34,6 @@ CAUSES = {
 }
 CAUSE_LABELS = {"stalled": "Stalled", "duplicated": "Duplicated", "not_realised": "Not realised",
                 "unowned": "Unowned", "unmeasured": "Unmeasured"}
-CENT = Decimal("0.01")
 
 
 @dataclass
@@ -75,8 +74,8 @@ def value_leaks(*, unit: BusinessUnit | None = None) -> ValueLeaks:
     priced = {cause: by_kind[kind][0] if kind in by_kind else 0 for cause, kind in CAUSES.items()}
 
     # All money recorded, a retired use case's included: it was spent.
-    invested = Investment.objects.all() if unit is None else Investment.objects.filter(use_case__business_unit=unit)
-    investment_rows = invested.order_by().values("layer").annotate(planned=Sum("planned"), spent=Sum("spent"))
+    totals = InvestmentTotal.objects.all() if unit is None else InvestmentTotal.objects.filter(business_unit=unit)
+    investment_rows = totals.order_by().values("layer").annotate(planned=Sum("planned"), spent=Sum("spent"))
     investment = {layer: (Decimal(0), Decimal(0)) for layer in VALUE_CHAIN_LAYERS}
     for row in investment_rows:
         investment[row["layer"]] = (row["planned"], row["spent"])
@@ -89,22 +88,14 @@ def value_leaks(*, unit: BusinessUnit | None = None) -> ValueLeaks:
 
 
 def _by_unit(unit: BusinessUnit | None) -> list[tuple[BusinessUnit, dict[str, Decimal]]]:
-    links = UseCaseLinks.objects.filter(finding__status__in=ACTIVE_STATUSES, finding__price__isnull=False,
-                                        finding__kind__in=list(CAUSES.values()))
-    pairs = set(links.values_list("finding_id", "finding__kind", "finding__price", "usecase__business_unit_id"))
-    units_of = defaultdict(set)
-    facts = {}
-    for finding_id, kind, price, unit_id in pairs:
-        units_of[finding_id].add(unit_id)
-        facts[finding_id] = (kind, price)
+    shares = FindingUnitShare.objects.filter(finding__status__in=ACTIVE_STATUSES, finding__price__isnull=False,
+                                             finding__kind__in=list(CAUSES.values()))
+    if unit is not None:
+        shares = shares.filter(business_unit=unit)
     cause_of = {kind: cause for cause, kind in CAUSES.items()}
     totals: dict[int, dict[str, Decimal]] = defaultdict(lambda: {cause: Decimal(0) for cause in CAUSES})
-    for finding_id, unit_ids in units_of.items():
-        kind, price = facts[finding_id]
-        share = (price / len(unit_ids)).quantize(CENT)
-        for unit_id in unit_ids:
-            totals[unit_id][cause_of[kind]] += share
-    if unit is not None:
-        totals = {unit.pk: totals[unit.pk]} if unit.pk in totals else {}
+    for unit_id, kind, total in (shares.order_by().values_list("business_unit_id", "finding__kind")
+                                 .annotate(total=Sum("share"))):
+        totals[unit_id][cause_of[kind]] = total
     units = BusinessUnit.objects.in_bulk(list(totals))
     return sorted(((units[pk], causes) for pk, causes in totals.items()), key=lambda row: row[0].name.lower())

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import QuerySet
 
 from core.errors import NotFound
 from registry.access import is_business_owner, is_program_office, is_writer, person_for_user, require, require_role
 
 from .models import Finding
+from .selectors.findings import findings_for
 
 
 def can_run_scans(user) -> bool:
@@ -25,19 +26,19 @@ def can_change_policy(user) -> bool:
     return is_program_office(user)
 
 
+def answerable_findings(user, findings: QuerySet[Finding]) -> QuerySet[Finding]:
+    """Of `findings`, those `user` may answer: any for the program office; for a business owner
+    those on what they own. One query however many: the bulk actions check a selection at once."""
+    if is_program_office(user):
+        return findings
+    if not is_business_owner(user):
+        return findings.none()
+    return findings_for(person_for_user(user), everything=False, findings=findings)
+
+
 def can_answer_finding(user, finding: Finding) -> bool:
     """The program office answers any finding; a business owner those on what they own."""
-    if is_program_office(user):
-        return True
-    if not is_business_owner(user):
-        return False
-    person = person_for_user(user)
-    if person is None:
-        return False
-    owns_use_case = finding.use_cases.filter(
-        Q(business_owner=person) | Q(technical_owner=person) | Q(decision__owner=person)
-    ).exists()
-    return owns_use_case or finding.decisions.filter(owner=person).exists()
+    return answerable_findings(user, Finding.objects.filter(pk=finding.pk)).exists()
 
 
 @dataclass(frozen=True)

@@ -13,18 +13,20 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import F, QuerySet, Value
 from django.utils import timezone
-from django.db.models import F, Value
 from django.db.models.functions import Greatest
 from core.bulk import bulk_update_with_history, copy_to_history, create_objects, id_batches, insert_rows
 from core.actors import acting_user
-from core.errors import NotAllowed, Refused
+from core.errors import InvalidInput, NotAllowed, Refused
+from core.text import normalise_email
 from core.versioning import versioned_write
 from registry.models import Person
 
-from ..access import can_answer_finding, can_assign_findings
+from ..access import answerable_findings, can_answer_finding, can_assign_findings
 from ..models import ACTIVE_STATUSES, Finding, FindingEvent, FindingStatus, ScanRun
 from ..detectors.base import Detected
+from ..selectors.findings import visible_to
 
 REFRESHED_FIELDS = ["severity", "title", "detail", "price", "substance", "first_seen", "last_seen", "status",
                     "status_changed_at", "status_reason", "last_scan", "version"]
@@ -209,3 +211,100 @@ def assign_finding(*, finding: Finding, assignee: Person | None, actor, expected
         write.current.assignee = assignee
         write.save(fields=["assignee"])
     return write.current
+
+
+# Many findings at once ---------------------------------------------------------------------------
+
+
+# What the inbox's bulk actions do: move each selected finding to a status, or assign it.
+BULK_STATUS_ACTIONS = {"acknowledge": FindingStatus.ACKNOWLEDGED, "dismiss": FindingStatus.DISMISSED,
+                       "reopen": FindingStatus.OPEN}
+BULK_ACTIONS = (*BULK_STATUS_ACTIONS, "assign")
+# How many refused findings an error names before it says "and N more".
+NAMED_IN_A_REFUSAL = 20
+
+
+def _named(ids: list[int]) -> str:
+    shown = ", ".join(str(pk) for pk in ids[:NAMED_IN_A_REFUSAL])
+    more = len(ids) - NAMED_IN_A_REFUSAL
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def _selected(actor, *, ids: list[int] | None, matching: QuerySet[Finding] | None) -> list[Finding]:
+    """The selected findings, locked in id order (two bulk actions on overlapping selections
+    queue rather than deadlock). Ids the actor cannot see are named as unknown: an id of a
+    finding out of their reach tells them no more than one that never existed."""
+    if (ids is None) == (matching is None):
+        raise InvalidInput("Select findings by their ids or by a filter, not both and not neither.", field="ids")
+    selection = visible_to(actor, matching if matching is not None else Finding.objects.all())
+    if ids is not None:
+        wanted = sorted(set(ids))
+        locked = [f for batch in id_batches(wanted)
+                  for f in selection.filter(pk__in=batch).select_for_update(of=("self",)).order_by("pk")]
+        unknown = sorted(set(wanted) - {f.pk for f in locked})
+        if unknown:
+            raise InvalidInput(f"No finding you can see has the id {_named(unknown)}.", field="ids")
+        return locked
+    return list(selection.select_for_update(of=("self",)).order_by("pk"))
+
+
+def _assignee_named(email: str) -> Person:
+    if not (email or "").strip():
+        raise InvalidInput("Say whom to assign the findings to (an email).", field="assignee")
+    person = Person.objects.filter(email=normalise_email(email)).first()
+    if person is None:
+        raise InvalidInput(f"No person with email '{email.strip()}' in the directory.", field="assignee")
+    return person
+
+
+def act_on_findings(*, actor, action: str, ids: list[int] | None = None, matching: QuerySet[Finding] | None = None,
+                    assignee: str = "", reason: str = "") -> int:
+    """Acknowledge, dismiss (with `reason`), reopen or assign (to the person with email
+    `assignee`) the findings with `ids`, or all `matching` a filter, that `actor` can see; returns
+    how many changed. All or nothing, under the rules of one finding at a time: when `actor` may
+    not answer (or assign) any of them, or the lifecycle refuses one its move, the error names
+    them and nothing is written. Findings already where the action would put them are left as
+    they are and not counted. A constant number of queries however many are selected."""
+    if action not in BULK_ACTIONS:
+        raise InvalidInput(f"Unknown action '{action}': one of {', '.join(BULK_ACTIONS)}.", field="action")
+    reason = (reason or "").strip()
+    if action == "assign":
+        if not can_assign_findings(actor):
+            raise NotAllowed("Only the program office assigns findings.")
+        person = _assignee_named(assignee)
+    elif action == "dismiss" and not reason:
+        raise InvalidInput(DISMISSAL_NEEDS_A_REASON, field="reason")
+    now = timezone.now()
+    with transaction.atomic():
+        selected = _selected(actor, ids=ids, matching=matching)
+        if action == "assign":
+            changed = [f for f in selected if f.assignee_id != person.pk]
+            for finding in changed:
+                finding.assignee, finding.version = person, finding.version + 1
+            bulk_update_with_history(changed, ["assignee", "version"], default_user=acting_user(actor),
+                                     default_change_reason=f"assigned to {person.email}")
+            return len(changed)
+        to_status = BULK_STATUS_ACTIONS[action]
+        changed = [f for f in selected if f.status != to_status]
+        answerable = {pk for batch in id_batches([f.pk for f in changed])
+                      for pk in answerable_findings(actor, Finding.objects.filter(pk__in=batch)).values_list("pk", flat=True)}
+        not_theirs = [f.pk for f in changed if f.pk not in answerable]
+        if not_theirs:
+            raise NotAllowed(f"You may not answer findings {_named(not_theirs)}: only the program office or an owner "
+                             "of what a finding concerns may answer it. Nothing was changed.")
+        stuck = [f for f in changed if to_status not in allowed_changes(f.status)]
+        if stuck:
+            raise FindingChangeRefused(
+                f"These findings cannot become {to_status}: "
+                + "; ".join(f"{f.pk} is {f.status}" for f in stuck[:NAMED_IN_A_REFUSAL])
+                + (f" and {len(stuck) - NAMED_IN_A_REFUSAL} more" if len(stuck) > NAMED_IN_A_REFUSAL else "")
+                + ". Nothing was changed.")
+        events = [FindingEvent(finding=f, from_status=f.status, to_status=to_status, occurred_at=now,
+                               actor=acting_user(actor), reason=reason) for f in changed]
+        for finding in changed:
+            finding.status, finding.status_reason, finding.status_changed_at = to_status, reason, now
+            finding.version += 1
+        bulk_update_with_history(changed, ["status", "status_reason", "status_changed_at", "version"],
+                                 default_user=acting_user(actor), default_change_reason=reason)
+        create_objects(events)
+        return len(changed)

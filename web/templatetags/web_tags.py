@@ -1,6 +1,7 @@
 from decimal import Decimal, InvalidOperation
 
 from django import template
+from django.utils import timezone
 
 from portfolio import evidence, pricing
 from portfolio.models import FindingKind
@@ -82,6 +83,21 @@ def thousands(value) -> str:
 def left_out(shown, count) -> int:
     """How many of `count` items the list `shown` leaves out: what "… and N more" says."""
     return max(int(count or 0) - len(shown), 0)
+
+
+@register.filter
+def unit_names(use_cases) -> str:
+    """The business units of these use cases, each once, in the order first met."""
+    return ", ".join(dict.fromkeys(uc.business_unit.name for uc in use_cases)) or "—"
+
+
+@register.filter
+def days_ago(day) -> str:
+    """How long ago `day` was, in days: a finding's age in the inbox."""
+    if not day:
+        return "—"
+    days = (timezone.localdate() - day).days
+    return "today" if days <= 0 else f"{days:,} d"
 
 
 @register.simple_tag

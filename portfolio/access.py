@@ -10,8 +10,8 @@ from django.db.models import QuerySet
 from core.errors import NotFound
 from registry.access import is_business_owner, is_program_office, is_writer, person_for_user, require, require_role
 
-from .models import Finding
-from .selectors.findings import findings_for
+from .models import Finding, FindingStatus, Policy
+from .selectors.findings import about_what_they_own, findings_for
 
 
 def can_run_scans(user) -> bool:
@@ -26,19 +26,29 @@ def can_change_policy(user) -> bool:
     return is_program_office(user)
 
 
-def answerable_findings(user, findings: QuerySet[Finding]) -> QuerySet[Finding]:
-    """Of `findings`, those `user` may answer: any for the program office; for a business owner
-    those on what they own. One query however many: the bulk actions check a selection at once."""
+# Moves that close a finding: about what an owner owns, the policy decides whether they may.
+CLOSING = (FindingStatus.RESOLVED, FindingStatus.DISMISSED)
+
+
+def answerable_findings(user, findings: QuerySet[Finding], to_status: str | None = None) -> QuerySet[Finding]:
+    """Of `findings`, those `user` may move to `to_status` (None: answer at all). The program
+    office answers any; a business owner those about what they own and those assigned to them.
+    Closing one (resolving, dismissing) about what they own needs the policy's leave
+    (`Policy.owners_close_own_findings`); an assignee closes what is assigned to them unless it is
+    about what they own. One query however many: the bulk actions check a selection at once."""
     if is_program_office(user):
         return findings
-    if not is_business_owner(user):
+    person = person_for_user(user)
+    if not is_business_owner(user) or person is None:
         return findings.none()
-    return findings_for(person_for_user(user), everything=False, findings=findings)
+    if to_status in CLOSING and not Policy.current().owners_close_own_findings:
+        return findings.filter(assignee=person).exclude(about_what_they_own(person))
+    return findings_for(person, everything=False, findings=findings)
 
 
-def can_answer_finding(user, finding: Finding) -> bool:
-    """The program office answers any finding; a business owner those on what they own."""
-    return answerable_findings(user, Finding.objects.filter(pk=finding.pk)).exists()
+def can_answer_finding(user, finding: Finding, to_status: str | None = None) -> bool:
+    """Whether `user` may move `finding` to `to_status` (None: answer it at all)."""
+    return answerable_findings(user, Finding.objects.filter(pk=finding.pk), to_status).exists()
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,11 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, QuerySet, Value
+from django.urls import reverse
 from django.utils import timezone
 from django.db.models.functions import Greatest
 from core.bulk import bulk_update_with_history, copy_to_history, create_objects, id_batches, insert_rows
@@ -23,8 +26,8 @@ from core.text import normalise_email
 from core.versioning import versioned_write
 from registry.models import Person
 
-from ..access import answerable_findings, can_answer_finding, can_assign_findings
-from ..models import ACTIVE_STATUSES, Finding, FindingEvent, FindingStatus, ScanRun
+from ..access import CLOSING, answerable_findings, can_answer_finding, can_assign_findings
+from ..models import ACTIVE_STATUSES, SEVERITY_ORDER, Finding, FindingEvent, FindingStatus, ScanRun, Severity
 from ..detectors.base import Detected
 from ..selectors.findings import visible_to
 
@@ -177,13 +180,24 @@ def allowed_changes(status: str) -> tuple[str, ...]:
     return ALLOWED_CHANGES.get(status, ())
 
 
+CLOSING_NEEDS_THE_OFFICE = ("Resolving or dismissing a finding about what you own needs the program office "
+                            "(the policy says so); acknowledge it and ask them.")
+
+
+def _not_yours(actor, findings: QuerySet[Finding], ids: list[int], to_status: str) -> NotAllowed:
+    """Why `actor` may not move the findings `ids` (of `findings`) to `to_status`."""
+    if to_status in CLOSING and answerable_findings(actor, findings.filter(pk__in=ids[:1])).exists():
+        return NotAllowed(CLOSING_NEEDS_THE_OFFICE)
+    return NotAllowed("Only the program office or an owner of what it concerns (or its assignee) may answer this finding.")
+
+
 def change_finding_status(*, finding: Finding, to_status: str, actor, reason: str = "",
                           expected_version: int | None = None) -> Finding:
-    """Move a finding along its lifecycle, as `actor` (the program office, or an owner of what
-    it concerns); dismissing needs a reason. With `expected_version`, refuses (StaleVersion)
-    when the finding changed since it was read."""
-    if not can_answer_finding(actor, finding):
-        raise NotAllowed("Only the program office or an owner of what it concerns may answer this finding.")
+    """Move a finding along its lifecycle, as `actor` (the program office, an owner of what it
+    concerns or its assignee: portfolio.access.answerable_findings); dismissing needs a reason.
+    With `expected_version`, refuses (StaleVersion) when the finding changed since it was read."""
+    if not can_answer_finding(actor, finding, to_status):
+        raise _not_yours(actor, Finding.objects.all(), [finding.pk], to_status)
     reason = reason.strip()
     if to_status == FindingStatus.DISMISSED and not reason:
         raise FindingChangeRefused(DISMISSAL_NEEDS_A_REASON)
@@ -199,6 +213,35 @@ def change_finding_status(*, finding: Finding, to_status: str, actor, reason: st
     return locked
 
 
+# How many findings an assignment email names; the rest are a link to the assignee's inbox.
+NAMED_IN_AN_ASSIGNMENT = 20
+
+
+def _tell_assignee(person: Person, findings: list[Finding], actor) -> None:
+    """Email `person` that `findings` are now theirs to answer, once the assignment is committed:
+    each finding's severity, title and page, then their own inbox."""
+    if not findings:
+        return
+    who = acting_user(actor)
+    by = (who.get_full_name() or who.email or who.get_username()) if who else "Last Mile"
+    inbox = f"{settings.SITE_URL}{reverse('web:findings')}?mine=on&status=active"
+    lines = [f"- [{Severity(f.severity).label}] {f.title}\n  {settings.SITE_URL}{reverse('web:finding', args=[f.pk])}"
+             for f in findings[:NAMED_IN_AN_ASSIGNMENT]]
+    if len(findings) > NAMED_IN_AN_ASSIGNMENT:
+        lines.append(f"… and {len(findings) - NAMED_IN_AN_ASSIGNMENT:,} more.")
+    subject = (f"Assigned to you: {findings[0].title}" if len(findings) == 1
+               else f"{len(findings):,} findings assigned to you")[:200]
+    body = (f"{by} assigned you {'this finding' if len(findings) == 1 else f'{len(findings):,} findings'} to answer "
+            "in Last Mile: acknowledge, resolve with a note, or say why it does not call for action.\n\n"
+            + "\n".join(lines) + f"\n\nAll that is assigned to you: {inbox}\n")
+    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [person.email]))
+
+
+def moves_offered(actor, finding: Finding) -> list[str]:
+    """The statuses `actor` may move `finding` to now, in the order pages offer them."""
+    return [to_status for to_status in allowed_changes(finding.status) if can_answer_finding(actor, finding, to_status)]
+
+
 def assign_finding(*, finding: Finding, assignee: Person | None, actor, expected_version: int | None = None) -> Finding:
     """Give the finding to `assignee` to answer (None: to nobody), as `actor` (the program
     office). With `expected_version`, refuses (StaleVersion) when the finding changed since it
@@ -208,8 +251,11 @@ def assign_finding(*, finding: Finding, assignee: Person | None, actor, expected
     reason = f"assigned to {assignee.email}" if assignee else "unassigned"
     with versioned_write(Finding.objects.all(), finding.pk, actor=actor, expected_version=expected_version,
                          reason=reason) as write:
+        newly_theirs = assignee is not None and write.current.assignee_id != assignee.pk
         write.current.assignee = assignee
         write.save(fields=["assignee"])
+        if newly_theirs:
+            _tell_assignee(assignee, [write.current], actor)
     return write.current
 
 
@@ -283,15 +329,16 @@ def act_on_findings(*, actor, action: str, ids: list[int] | None = None, matchin
                 finding.assignee, finding.version = person, finding.version + 1
             bulk_update_with_history(changed, ["assignee", "version"], default_user=acting_user(actor),
                                      default_change_reason=f"assigned to {person.email}")
+            _tell_assignee(person, sorted(changed, key=lambda f: (-SEVERITY_ORDER.index(f.severity), f.pk)), actor)
             return len(changed)
         to_status = BULK_STATUS_ACTIONS[action]
         changed = [f for f in selected if f.status != to_status]
-        answerable = {pk for batch in id_batches([f.pk for f in changed])
-                      for pk in answerable_findings(actor, Finding.objects.filter(pk__in=batch)).values_list("pk", flat=True)}
+        answerable = {pk for batch in id_batches([f.pk for f in changed]) for pk in answerable_findings(
+            actor, Finding.objects.filter(pk__in=batch), to_status).values_list("pk", flat=True)}
         not_theirs = [f.pk for f in changed if f.pk not in answerable]
         if not_theirs:
-            raise NotAllowed(f"You may not answer findings {_named(not_theirs)}: only the program office or an owner "
-                             "of what a finding concerns may answer it. Nothing was changed.")
+            why = _not_yours(actor, Finding.objects.all(), not_theirs, to_status)
+            raise NotAllowed(f"You may not {action} findings {_named(not_theirs)}. {why.message} Nothing was changed.")
         stuck = [f for f in changed if to_status not in allowed_changes(f.status)]
         if stuck:
             raise FindingChangeRefused(

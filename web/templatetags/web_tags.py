@@ -6,10 +6,7 @@ from django.utils import timezone
 from portfolio import evidence, pricing
 from portfolio.models import FindingKind
 from portfolio.selectors.findings import SHOWN_IN_LIST
-from portfolio.services.findings import allowed_changes
 from registry.models import Stage
-
-from ..forms import FindingActionForm
 
 register = template.Library()
 
@@ -22,14 +19,6 @@ def stage_label(value: str) -> str:
 @register.filter
 def kind_label(value: str) -> str:
     return FindingKind(value).label if value in FindingKind.values else value
-
-
-@register.filter
-def finding_actions(status: str) -> list[str]:
-    """The actions (FindingActionForm's) a finding in `status` offers: the lifecycle's allowed
-    changes from that status, in their order."""
-    action_for = {to_status: action for action, to_status in FindingActionForm.ACTIONS.items()}
-    return [action_for[to_status] for to_status in allowed_changes(status)]
 
 
 @register.filter

@@ -18,7 +18,7 @@ from portfolio import access as portfolio_access
 from portfolio.evidence import present
 from portfolio.models import Finding, FindingStatus
 from portfolio.selectors import findings as finding_selectors
-from portfolio.services.findings import act_on_findings, assign_finding, change_finding_status
+from portfolio.services.findings import act_on_findings, assign_finding, change_finding_status, moves_offered
 from registry import access
 from registry.models import Person
 
@@ -130,18 +130,24 @@ def finding_detail(request, pk):
         "f": finding, "members_page": page,
         "evidence": present(finding.kind, finding.detail, members=page.object_list, member_count=finding.member_count),
         "decisions": finding.decisions.order_by("statement", "id")[:DECISIONS_SHOWN],
-        "can_answer": offer.answer, "can_assign": offer.assign,
+        "can_answer": offer.answer, "can_assign": offer.assign, "actions": _actions(request.user, finding),
         "on_own_page": True, "next": request.get_full_path(),
     })
+
+
+def _actions(user, finding: Finding) -> list[str]:
+    """The answers (FindingActionForm's actions) to offer `user` on `finding`, in the lifecycle's order."""
+    action_for = {to_status: action for action, to_status in FindingActionForm.ACTIONS.items()}
+    return [action_for[to_status] for to_status in moves_offered(user, finding)]
 
 
 def _finding_answer(request, finding_pk: int, *, success="", error="") -> HttpResponse:
     if request.htmx:
         finding = finding_selectors.findings_page_rows(Finding.objects.filter(pk=finding_pk)).get()
-        offer = portfolio_access.offer_findings(request.user)
+        offer = portfolio_access.offer_finding(request.user, finding)
         return render(request, "web/_finding.html", {
             "f": finding, "success": success, "error": error,
-            "can_answer": offer.answer, "can_assign": offer.assign,
+            "can_answer": offer.answer, "can_assign": offer.assign, "actions": _actions(request.user, finding),
             "next": request.POST.get("next", ""), "on_own_page": request.POST.get("on_own_page") == "1",
         })
     if success:

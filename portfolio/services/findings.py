@@ -291,7 +291,8 @@ def _selected(actor, *, ids: list[int] | None, matching: QuerySet[Finding] | Non
         if unknown:
             raise InvalidInput(f"No finding you can see has the id {_named(unknown)}.", field="ids")
         return locked
-    return list(selection.select_for_update(of=("self",)).order_by("pk"))
+    # Locked by id: a filter may make its query DISTINCT (by use case), which cannot lock rows.
+    return list(Finding.objects.filter(pk__in=selection.values("pk")).select_for_update(of=("self",)).order_by("pk"))
 
 
 def _assignee_named(email: str) -> Person:

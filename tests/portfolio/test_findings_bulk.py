@@ -132,6 +132,16 @@ def test_api_assigns_everything_matching_a_filter_and_nothing_else(office):
     assert Finding.objects.get(pk=medium.pk).assignee_id is None
 
 
+def test_api_reopens_the_findings_about_one_use_case(office):
+    use_case = UseCaseFactory()
+    about_it = FindingFactory.create_batch(2, use_cases=[use_case, UseCaseFactory()], status="resolved")
+    elsewhere = FindingFactory(status="resolved")
+    answer = office.post("/api/findings/bulk/", {"filter": {"use_case": use_case.pk}, "action": "reopen"}, format="json")
+    assert answer.json() == {"changed": 2}
+    assert _state([*about_it, elsewhere]) == sorted([(f.pk, "open", None, 2) for f in about_it]
+                                                    + [(elsewhere.pk, "resolved", None, 1)])
+
+
 def test_api_dismisses_by_ids(office):
     findings = [FindingFactory() for _ in range(2)]
     answer = office.post("/api/findings/bulk/", {"ids": [f.pk for f in findings], "action": "dismiss",

@@ -9,6 +9,7 @@ that holds again; a dismissed finding stays dismissed unless its substance chang
 from __future__ import annotations
 
 import datetime
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -30,6 +31,8 @@ from ..access import CLOSING, answerable_findings, can_answer_finding, can_assig
 from ..models import ACTIVE_STATUSES, SEVERITY_ORDER, Finding, FindingEvent, FindingStatus, ScanRun, Severity
 from ..detectors.base import Detected
 from ..selectors.findings import visible_to
+
+logger = logging.getLogger(__name__)
 
 REFRESHED_FIELDS = ["severity", "title", "detail", "price", "substance", "first_seen", "last_seen", "status",
                     "status_changed_at", "status_reason", "last_scan", "version"]
@@ -234,7 +237,14 @@ def _tell_assignee(person: Person, findings: list[Finding], actor) -> None:
     body = (f"{by} assigned you {'this finding' if len(findings) == 1 else f'{len(findings):,} findings'} to answer "
             "in Last Mile: acknowledge, resolve with a note, or say why it does not call for action.\n\n"
             + "\n".join(lines) + f"\n\nAll that is assigned to you: {inbox}\n")
-    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [person.email]))
+    def send():
+        # After the commit the assignment stands: a mail server that is down costs the email, not the answer.
+        try:
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [person.email])
+        except OSError:
+            logger.exception("Could not email %s about the findings assigned to them", person.email)
+
+    transaction.on_commit(send)
 
 
 def moves_offered(actor, finding: Finding) -> list[str]:

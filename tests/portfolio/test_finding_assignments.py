@@ -86,6 +86,22 @@ def test_bulk_assignment_sends_one_email_listing_them_and_reassigning_sends_none
     assert all(f.title in email.body and f"/findings/{f.pk}/" in email.body for f in findings)
 
 
+def test_a_mail_server_that_is_down_costs_the_email_not_the_assignment(client, nora, program_office_user, monkeypatch,
+                                                                        django_capture_on_commit_callbacks):
+    person, _ = nora
+    finding = FindingFactory()
+
+    def refused(*args, **kwargs):
+        raise ConnectionRefusedError("mail server down")
+
+    monkeypatch.setattr("portfolio.services.findings.send_mail", refused)
+    client.force_login(program_office_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(reverse("web:finding_assign", args=[finding.pk]), {"assignee": person.email})
+    assert answer.status_code == 302
+    assert Finding.objects.get(pk=finding.pk).assignee == person
+
+
 def test_a_refused_bulk_assignment_sends_nothing(program_office_user, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(InvalidInput):
         act_on_findings(actor=program_office_user, action="assign", ids=[FindingFactory().pk, 10**9],

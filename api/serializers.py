@@ -16,7 +16,7 @@ from rest_framework import serializers
 from rest_framework.relations import MANY_RELATION_KWARGS
 
 from core.text import collapse_whitespace, normalise_email
-from portfolio.models import Finding, ScanRun
+from portfolio.models import Finding, FindingKind, FindingStatus, ScanRun, Severity
 from portfolio.services.scans import ALL_KINDS
 from registry.gates import next_stage_needs, practice_statuses, standing_sign_off, waived_practices
 from registry.models import (
@@ -746,6 +746,43 @@ class FindingAssignSerializer(StrictSerializer):
     assignee = RelatedId(
         queryset=Person.objects.all(), allow_null=True, help_text="The person (id) to answer it; null unassigns."
     )
+
+
+class FindingSelectionFilterSerializer(StrictSerializer):
+    """The findings list's query parameters, as a JSON object: every finding matching them."""
+
+    kind = serializers.ChoiceField(choices=FindingKind.choices, required=False)
+    status = serializers.ListField(child=serializers.ChoiceField(choices=FindingStatus.choices), required=False,
+                                   min_length=1, help_text="Any of these statuses.")
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    use_case = Integer(min_value=1, max_value=MAX_ID, required=False, help_text="Findings about this use case (id).")
+    assignee = Integer(min_value=1, max_value=MAX_ID, required=False, help_text="Findings assigned to this person (id).")
+
+
+MAX_BULK_IDS = 10000
+
+
+class FindingBulkSerializer(StrictSerializer):
+    action = serializers.ChoiceField(choices=["acknowledge", "assign", "dismiss", "reopen"])
+    ids = serializers.ListField(child=Integer(min_value=1, max_value=MAX_ID), required=False, min_length=1,
+                                max_length=MAX_BULK_IDS, help_text="The findings to act on; or give `filter`.")
+    filter = FindingSelectionFilterSerializer(required=False, help_text="Act on every finding matching these.")
+    assignee = Email(required=False, help_text="Whom to assign them to (`assign`): a person's email.")
+    reason = Text(max_length=MAX_TEXT, required=False, allow_blank=True, default="",
+                  help_text="Why; required to dismiss.")
+
+    def validate(self, attrs):
+        if ("ids" in attrs) == ("filter" in attrs):
+            raise serializers.ValidationError({"ids": ["Give either `ids` or `filter`, not both and not neither."]})
+        if attrs["action"] == "assign" and not attrs.get("assignee"):
+            raise serializers.ValidationError({"assignee": ["Assigning needs an `assignee` (an email)."]})
+        if attrs["action"] == "dismiss" and not attrs["reason"].strip():
+            raise serializers.ValidationError({"reason": ["Dismissing findings needs a reason."]})
+        return attrs
+
+
+class FindingBulkResultSerializer(serializers.Serializer):
+    changed = serializers.IntegerField(help_text="How many findings changed; those already so are not counted.")
 
 
 class ScanRunSerializer(serializers.ModelSerializer):

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import QuerySet
 
 from core.errors import NotFound
 from registry.access import is_business_owner, is_program_office, is_writer, person_for_user, require, require_role
 
-from .models import Finding
+from .models import Finding, FindingStatus, Policy
+from .selectors.findings import about_what_they_own, findings_for
 
 
 def can_run_scans(user) -> bool:
@@ -25,19 +26,29 @@ def can_change_policy(user) -> bool:
     return is_program_office(user)
 
 
-def can_answer_finding(user, finding: Finding) -> bool:
-    """The program office answers any finding; a business owner those on what they own."""
+# Moves that close a finding: about what an owner owns, the policy decides whether they may.
+CLOSING = (FindingStatus.RESOLVED, FindingStatus.DISMISSED)
+
+
+def answerable_findings(user, findings: QuerySet[Finding], to_status: str | None = None) -> QuerySet[Finding]:
+    """Of `findings`, those `user` may move to `to_status` (None: answer at all). The program
+    office answers any; a business owner those about what they own and those assigned to them.
+    Closing one (resolving, dismissing) about what they own needs the policy's leave
+    (`Policy.owners_close_own_findings`); an assignee closes what is assigned to them unless it is
+    about what they own. One query however many: the bulk actions check a selection at once."""
     if is_program_office(user):
-        return True
-    if not is_business_owner(user):
-        return False
+        return findings
     person = person_for_user(user)
-    if person is None:
-        return False
-    owns_use_case = finding.use_cases.filter(
-        Q(business_owner=person) | Q(technical_owner=person) | Q(decision__owner=person)
-    ).exists()
-    return owns_use_case or finding.decisions.filter(owner=person).exists()
+    if not is_business_owner(user) or person is None:
+        return findings.none()
+    if to_status in CLOSING and not Policy.current().owners_close_own_findings:
+        return findings.filter(assignee=person).exclude(about_what_they_own(person))
+    return findings_for(person, everything=False, findings=findings)
+
+
+def can_answer_finding(user, finding: Finding, to_status: str | None = None) -> bool:
+    """Whether `user` may move `finding` to `to_status` (None: answer it at all)."""
+    return answerable_findings(user, Finding.objects.filter(pk=finding.pk), to_status).exists()
 
 
 @dataclass(frozen=True)

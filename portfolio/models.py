@@ -107,6 +107,11 @@ class Policy(models.Model):
         default=GENERIC_MAILBOX_PATTERNS,
         help_text="One shell-style pattern a line (e.g. info@*, *-team@*): owner addresses that are a mailbox, not a person.",
     )
+    owners_close_own_findings = models.BooleanField(
+        default=False,
+        help_text="Whether a business owner may resolve or dismiss a finding about a use case or decision they own. "
+                  "Off: they may acknowledge or reopen it, and closing it needs the program office (or an assignee "
+                  "who does not own what it concerns).")
     updated_at = models.DateTimeField(default=timezone.now)
     history = HistoricalRecords()
 

@@ -6,7 +6,8 @@ from django import forms
 from django.utils import timezone
 
 from core.text import collapse_whitespace, normalise_email
-from portfolio.models import FindingKind, FindingStatus
+from portfolio.models import FindingKind, FindingStatus, Severity
+from portfolio.selectors.findings import INBOX_ORDER_LABELS
 from registry.gates import ALLOWED_MOVES
 from web.models import ImportJob
 from registry.models import (
@@ -218,12 +219,47 @@ STATUS_CHOICES = [("active", "Open or acknowledged"), ("", "Any status"), *Findi
 
 class FindingFilterForm(forms.Form):
     kind = forms.ChoiceField(choices=[("", "Any kind"), *FindingKind.choices], required=False)
+    severity = forms.ChoiceField(choices=[("", "Any severity"), *reversed(Severity.choices)], required=False)
     unit = forms.ModelChoiceField(queryset=BusinessUnit.objects.order_by("name"), required=False,
                                   empty_label="Any unit", label="Business unit")
     status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
     owner = forms.EmailField(required=False, label="Owner or assignee (email)")
-    order = forms.ChoiceField(choices=[("newest", "Newest first"), ("price", "Costliest first")], required=False,
-                              label="Order")
+    assignee = forms.EmailField(required=False, label="Assigned to (email)")
+    mine = forms.BooleanField(required=False, label="Assigned to me")
+    order = forms.ChoiceField(choices=list(INBOX_ORDER_LABELS.items()), required=False, label="Sort")
+
+
+class IdListField(forms.Field):
+    """Many whole-number ids, one per value of the same name (the inbox's row checkboxes)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        try:
+            ids = [int(item) for item in value or []]
+        except (TypeError, ValueError):
+            raise forms.ValidationError("Ids are whole numbers.") from None
+        if any(not 0 < item < 2**63 for item in ids):
+            raise forms.ValidationError("Ids are whole numbers above zero.")
+        return ids
+
+
+class FindingBulkForm(forms.Form):
+    """One action on the findings ticked in the inbox, or on all that match its filter."""
+
+    action = forms.ChoiceField(choices=[("acknowledge", "Acknowledge"), ("assign", "Assign to"),
+                                        ("dismiss", "Dismiss"), ("reopen", "Reopen")])
+    ids = IdListField(required=False)
+    all_matching = forms.BooleanField(required=False)
+    filter = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+    assignee = forms.EmailField(required=False, label="Assignee (email)")
+    reason = forms.CharField(required=False, max_length=5000, label="Reason")
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("all_matching") and not data.get("ids") and "ids" not in self.errors:
+            self.add_error("ids", "Tick the findings to act on, or all that match the filter.")
+        return data
 
 
 class FindingActionForm(forms.Form):

@@ -32,6 +32,7 @@ urlpatterns = [
     path("use-cases/<int:pk>/waivers/", determinations.use_case_waiver, name="use_case_waiver"),
     path("waivers/", determinations.waivers, name="waivers"),
     path("findings/", findings.findings_inbox, name="findings"),
+    path("findings/bulk/", findings.findings_bulk, name="findings_bulk"),
     path("findings/<int:pk>/", findings.finding_detail, name="finding"),
     path("findings/<int:pk>/status/", findings.finding_status, name="finding_status"),
     path("findings/<int:pk>/assign/", findings.finding_assign, name="finding_assign"),

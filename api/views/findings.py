@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from django.http import QueryDict
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from portfolio import access as portfolio_access
 from portfolio.models import FindingStatus
 from portfolio.selectors import findings as finding_selectors
-from portfolio.services.findings import assign_finding, change_finding_status
+from portfolio.models import Finding
+from portfolio.services.findings import act_on_findings, assign_finding, change_finding_status
 from portfolio.services.scans import start_scan
 
 from .. import selectors
@@ -21,8 +24,6 @@ from ..etag import expected_version
 from ..filters import FindingFilter, ScanRunFilter
 from ..pagination import LargeListPagination
 from .common import BACKENDS, DetailETagMixin, is_writer
-
-
 
 FINDING_REFUSAL = OpenApiResponse(s.ErrorSerializer, description="The finding's lifecycle does not allow this change.")
 
@@ -99,6 +100,36 @@ class FindingViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
         assigned = assign_finding(finding=finding, assignee=serializer.validated_data["assignee"], actor=request.user,
                                   expected_version=expected)
         return self.detail_response(assigned, serializer_class=s.FindingSerializer)
+
+    @extend_schema(
+        summary="Acknowledge, assign, dismiss or reopen many findings at once: all or nothing",
+        request=s.FindingBulkSerializer,
+        responses={200: s.FindingBulkResultSerializer,
+                   403: OpenApiResponse(s.ErrorSerializer, description="You may not act on some of them (named)."),
+                   409: OpenApiResponse(s.ErrorSerializer, description="The lifecycle refuses some of them (named).")},
+    )
+    @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
+    def bulk(self, request):
+        serializer = s.FindingBulkSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        changed = act_on_findings(
+            actor=request.user, action=data["action"], ids=data.get("ids"),
+            matching=_matching(data["filter"]) if "filter" in data else None,
+            assignee=data.get("assignee", ""), reason=data["reason"],
+        )
+        return Response({"changed": changed})
+
+
+def _matching(selection: dict):
+    """The findings the list would show for these query parameters, through the list's own filter."""
+    query = QueryDict(mutable=True)
+    for name, value in selection.items():
+        query.setlist(name, [str(v) for v in value] if isinstance(value, list) else [str(value)])
+    filterset = FindingFilter(data=query, queryset=Finding.objects.all())
+    if not filterset.is_valid():
+        raise ValidationError({"filter": filterset.errors})
+    return filterset.qs
 
 
 @extend_schema_view(

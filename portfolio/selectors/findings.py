@@ -3,14 +3,14 @@ rows with what each row shows."""
 
 from __future__ import annotations
 
-from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
 from registry import access
 from registry.models import Decision, Person, UseCase
 from registry.selectors.ownership import owned_by, owned_decision_ids
 
-from ..models import ACTIVE_STATUSES, Finding
+from ..models import ACTIVE_STATUSES, SEVERITY_ORDER, Finding
 
 UseCaseLinks = Finding.use_cases.through
 DecisionLinks = Finding.decisions.through
@@ -26,17 +26,26 @@ def _linked(*, use_cases: QuerySet, decisions) -> Q:
     return Q(pk__in=links[0].union(links[1]))
 
 
+def about_what_they_own(person: Person) -> Q:
+    """Findings about a use case or decision `person` owns."""
+    return _linked(use_cases=UseCase.objects.filter(owned_by(person)), decisions=owned_decision_ids(person))
+
+
 def findings_for(person: Person | None, *, everything: bool, findings: QuerySet[Finding] | None = None) -> QuerySet[Finding]:
     """`findings` (default: all) a user may see: everything for the program office and
-    auditors, otherwise those on what `person` owns (the reach of portfolio.access.can_answer_finding)."""
+    auditors, otherwise those on what `person` owns and those assigned to them (the reach of
+    portfolio.access.answerable_findings)."""
     findings = Finding.objects.all() if findings is None else findings
     if everything:
         return findings
     if person is None:
         return findings.none()
-    return findings.filter(
-        _linked(use_cases=UseCase.objects.filter(owned_by(person)), decisions=owned_decision_ids(person))
-    )
+    return findings.filter(Q(assignee=person) | about_what_they_own(person))
+
+
+def assigned_to(person: Person) -> QuerySet[Finding]:
+    """The active findings assigned to `person`, most severe and oldest first."""
+    return in_inbox_order(Finding.objects.filter(assignee=person, status__in=ACTIVE_STATUSES), DEFAULT_INBOX_ORDER)
 
 
 def visible_to(actor, findings: QuerySet[Finding] | None = None) -> QuerySet[Finding]:
@@ -48,10 +57,16 @@ def visible_to(actor, findings: QuerySet[Finding] | None = None) -> QuerySet[Fin
     return findings_for(access.person_for_user(actor), everything=reach.sees_everything, findings=findings)
 
 
-def filter_findings(findings: QuerySet[Finding], *, kind="", unit=None, status="", owner: Person | None = None,
-                    owner_unknown=False) -> QuerySet[Finding]:
+def filter_findings(findings: QuerySet[Finding], *, kind="", severity="", unit=None, status="",
+                    owner: Person | None = None, owner_unknown=False, assignee: Person | None = None,
+                    assignee_unknown=False) -> QuerySet[Finding]:
+    """Findings of `kind`, `severity`, `status` ("active": open or acknowledged), about `unit`,
+    about what `owner` owns (or assigned to them), assigned to `assignee`. An owner or assignee
+    named by an email no one has (`…_unknown`) matches nothing."""
     if kind:
         findings = findings.filter(kind=kind)
+    if severity:
+        findings = findings.filter(severity=severity)
     if status == "active":
         findings = findings.filter(status__in=ACTIVE_STATUSES)
     elif status:
@@ -59,25 +74,54 @@ def filter_findings(findings: QuerySet[Finding], *, kind="", unit=None, status="
     if unit is not None:
         findings = findings.filter(_linked(use_cases=UseCase.objects.filter(business_unit=unit),
                                            decisions=Decision.objects.filter(business_unit=unit).values("pk")))
-    if owner_unknown:
+    if owner_unknown or assignee_unknown:
         return findings.none()
     if owner is not None:
         findings = findings.filter(Q(assignee=owner) | _linked(use_cases=UseCase.objects.filter(owned_by(owner)),
                                                               decisions=owned_decision_ids(owner)))
+    if assignee is not None:
+        findings = findings.filter(assignee=assignee)
     return findings
 
 
-# How the inbox can be ordered: newest first (the default), or costliest first (priced findings
-# by their price, then the unpriced, newest first).
+def _severity_rank() -> Case:
+    return Case(*(When(severity=severity, then=Value(rank)) for rank, severity in enumerate(reversed(SEVERITY_ORDER))),
+                default=Value(len(SEVERITY_ORDER)), output_field=IntegerField())
+
+
+def _first_unit_name() -> Subquery:
+    """The name of the first (alphabetically) business unit a finding's use cases belong to."""
+    return Subquery(UseCaseLinks.objects.filter(finding_id=OuterRef("pk"))
+                    .order_by("usecase__business_unit__name").values("usecase__business_unit__name")[:1])
+
+
+# How the inbox can be ordered: most severe first (the default), oldest first (by when it was
+# first seen), by unit, by kind, newest first, or costliest first (priced findings by their
+# price, then the unpriced). Within a sort, the most severe and then the oldest come first.
 INBOX_ORDERS = {
+    "severity": ("severity_rank", "first_seen", "id"),
+    "age": ("first_seen", "severity_rank", "id"),
+    "unit": (F("first_unit").asc(nulls_last=True), "severity_rank", "first_seen", "id"),
+    "kind": ("kind", "severity_rank", "first_seen", "id"),
     "newest": ("-last_seen", "-id"),
     "price": (F("price").desc(nulls_last=True), "-last_seen", "-id"),
 }
+DEFAULT_INBOX_ORDER = "severity"
+INBOX_ORDER_LABELS = {"severity": "Most severe first", "age": "Oldest first", "unit": "Business unit",
+                      "kind": "Kind", "newest": "Newest first", "price": "Costliest first"}
 
 
-def finding_ids_in_inbox_order(findings: QuerySet[Finding], order: str = "newest") -> QuerySet:
+def in_inbox_order(findings: QuerySet[Finding], order: str = DEFAULT_INBOX_ORDER) -> QuerySet[Finding]:
+    """`findings` in `order` (INBOX_ORDERS)."""
+    findings = findings.annotate(severity_rank=_severity_rank())
+    if order == "unit":
+        findings = findings.annotate(first_unit=_first_unit_name())
+    return findings.order_by(*INBOX_ORDERS[order])
+
+
+def finding_ids_in_inbox_order(findings: QuerySet[Finding], order: str = DEFAULT_INBOX_ORDER) -> QuerySet:
     """In `order` (INBOX_ORDERS), as ids: the sort reads narrow rows; `findings_page_rows` loads one page."""
-    return findings.order_by(*INBOX_ORDERS[order]).values_list("pk", flat=True)
+    return in_inbox_order(findings, order).values_list("pk", flat=True)
 
 
 # The members and decisions a finding shows in a list; its own page lists them all, a page at a time.
@@ -89,19 +133,18 @@ def _count(links, column: str) -> Coalesce:
                              .annotate(n=Count(column)).values("n")), 0)
 
 
-def findings_page_rows(findings: QuerySet[Finding], order: str = "newest") -> QuerySet[Finding]:
+def findings_page_rows(findings: QuerySet[Finding], order: str = DEFAULT_INBOX_ORDER) -> QuerySet[Finding]:
     """One page of findings with what each row shows: its first SHOWN_IN_LIST use cases
     (`members_shown`) and decisions (`decisions_shown`) and how many it has (`member_count`,
     `decision_count`), so a finding with 400 members costs what one with two does."""
     return (
-        findings.select_related("assignee")
+        in_inbox_order(findings, order).select_related("assignee")
         .annotate(member_count=_count(UseCaseLinks, "usecase_id"), decision_count=_count(DecisionLinks, "decision_id"))
         .prefetch_related(
             Prefetch("use_cases", queryset=finding_members()[:SHOWN_IN_LIST], to_attr="members_shown"),
             Prefetch("decisions", queryset=Decision.objects.only("id", "statement").order_by("statement", "id")[:SHOWN_IN_LIST],
                      to_attr="decisions_shown"),
         )
-        .order_by(*INBOX_ORDERS[order])
     )
 
 

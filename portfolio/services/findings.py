@@ -9,22 +9,30 @@ that holds again; a dismissed finding stays dismissed unless its substance chang
 from __future__ import annotations
 
 import datetime
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import F, QuerySet, Value
+from django.urls import reverse
 from django.utils import timezone
-from django.db.models import F, Value
 from django.db.models.functions import Greatest
 from core.bulk import bulk_update_with_history, copy_to_history, create_objects, id_batches, insert_rows
 from core.actors import acting_user
-from core.errors import NotAllowed, Refused
+from core.errors import InvalidInput, NotAllowed, Refused
+from core.text import normalise_email
 from core.versioning import versioned_write
 from registry.models import Person
 
-from ..access import can_answer_finding, can_assign_findings
-from ..models import ACTIVE_STATUSES, Finding, FindingEvent, FindingStatus, ScanRun
+from ..access import CLOSING, answerable_findings, can_answer_finding, can_assign_findings
+from ..models import ACTIVE_STATUSES, SEVERITY_ORDER, Finding, FindingEvent, FindingStatus, ScanRun, Severity
 from ..detectors.base import Detected
+from ..selectors.findings import visible_to
+
+logger = logging.getLogger(__name__)
 
 REFRESHED_FIELDS = ["severity", "title", "detail", "price", "substance", "first_seen", "last_seen", "status",
                     "status_changed_at", "status_reason", "last_scan", "version"]
@@ -175,13 +183,24 @@ def allowed_changes(status: str) -> tuple[str, ...]:
     return ALLOWED_CHANGES.get(status, ())
 
 
+CLOSING_NEEDS_THE_OFFICE = ("Resolving or dismissing a finding about what you own needs the program office "
+                            "(the policy says so); acknowledge it and ask them.")
+
+
+def _not_yours(actor, findings: QuerySet[Finding], ids: list[int], to_status: str) -> NotAllowed:
+    """Why `actor` may not move the findings `ids` (of `findings`) to `to_status`."""
+    if to_status in CLOSING and answerable_findings(actor, findings.filter(pk__in=ids[:1])).exists():
+        return NotAllowed(CLOSING_NEEDS_THE_OFFICE)
+    return NotAllowed("Only the program office or an owner of what it concerns (or its assignee) may answer this finding.")
+
+
 def change_finding_status(*, finding: Finding, to_status: str, actor, reason: str = "",
                           expected_version: int | None = None) -> Finding:
-    """Move a finding along its lifecycle, as `actor` (the program office, or an owner of what
-    it concerns); dismissing needs a reason. With `expected_version`, refuses (StaleVersion)
-    when the finding changed since it was read."""
-    if not can_answer_finding(actor, finding):
-        raise NotAllowed("Only the program office or an owner of what it concerns may answer this finding.")
+    """Move a finding along its lifecycle, as `actor` (the program office, an owner of what it
+    concerns or its assignee: portfolio.access.answerable_findings); dismissing needs a reason.
+    With `expected_version`, refuses (StaleVersion) when the finding changed since it was read."""
+    if not can_answer_finding(actor, finding, to_status):
+        raise _not_yours(actor, Finding.objects.all(), [finding.pk], to_status)
     reason = reason.strip()
     if to_status == FindingStatus.DISMISSED and not reason:
         raise FindingChangeRefused(DISMISSAL_NEEDS_A_REASON)
@@ -197,6 +216,42 @@ def change_finding_status(*, finding: Finding, to_status: str, actor, reason: st
     return locked
 
 
+# How many findings an assignment email names; the rest are a link to the assignee's inbox.
+NAMED_IN_AN_ASSIGNMENT = 20
+
+
+def _tell_assignee(person: Person, findings: list[Finding], actor) -> None:
+    """Email `person` that `findings` are now theirs to answer, once the assignment is committed:
+    each finding's severity, title and page, then their own inbox."""
+    if not findings:
+        return
+    who = acting_user(actor)
+    by = (who.get_full_name() or who.email or who.get_username()) if who else "Last Mile"
+    inbox = f"{settings.SITE_URL}{reverse('web:findings')}?mine=on&status=active"
+    lines = [f"- [{Severity(f.severity).label}] {f.title}\n  {settings.SITE_URL}{reverse('web:finding', args=[f.pk])}"
+             for f in findings[:NAMED_IN_AN_ASSIGNMENT]]
+    if len(findings) > NAMED_IN_AN_ASSIGNMENT:
+        lines.append(f"… and {len(findings) - NAMED_IN_AN_ASSIGNMENT:,} more.")
+    subject = (f"Assigned to you: {findings[0].title}" if len(findings) == 1
+               else f"{len(findings):,} findings assigned to you")[:200]
+    body = (f"{by} assigned you {'this finding' if len(findings) == 1 else f'{len(findings):,} findings'} to answer "
+            "in Last Mile: acknowledge, resolve with a note, or say why it does not call for action.\n\n"
+            + "\n".join(lines) + f"\n\nAll that is assigned to you: {inbox}\n")
+    def send():
+        # After the commit the assignment stands: a mail server that is down costs the email, not the answer.
+        try:
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [person.email])
+        except OSError:
+            logger.exception("Could not email %s about the findings assigned to them", person.email)
+
+    transaction.on_commit(send)
+
+
+def moves_offered(actor, finding: Finding) -> list[str]:
+    """The statuses `actor` may move `finding` to now, in the order pages offer them."""
+    return [to_status for to_status in allowed_changes(finding.status) if can_answer_finding(actor, finding, to_status)]
+
+
 def assign_finding(*, finding: Finding, assignee: Person | None, actor, expected_version: int | None = None) -> Finding:
     """Give the finding to `assignee` to answer (None: to nobody), as `actor` (the program
     office). With `expected_version`, refuses (StaleVersion) when the finding changed since it
@@ -206,6 +261,108 @@ def assign_finding(*, finding: Finding, assignee: Person | None, actor, expected
     reason = f"assigned to {assignee.email}" if assignee else "unassigned"
     with versioned_write(Finding.objects.all(), finding.pk, actor=actor, expected_version=expected_version,
                          reason=reason) as write:
+        newly_theirs = assignee is not None and write.current.assignee_id != assignee.pk
         write.current.assignee = assignee
         write.save(fields=["assignee"])
+        if newly_theirs:
+            _tell_assignee(assignee, [write.current], actor)
     return write.current
+
+
+# Many findings at once ---------------------------------------------------------------------------
+
+
+# What the inbox's bulk actions do: move each selected finding to a status, or assign it.
+BULK_STATUS_ACTIONS = {"acknowledge": FindingStatus.ACKNOWLEDGED, "dismiss": FindingStatus.DISMISSED,
+                       "reopen": FindingStatus.OPEN}
+BULK_ACTIONS = (*BULK_STATUS_ACTIONS, "assign")
+# How many refused findings an error names before it says "and N more".
+NAMED_IN_A_REFUSAL = 20
+
+
+def _named(ids: list[int]) -> str:
+    shown = ", ".join(str(pk) for pk in ids[:NAMED_IN_A_REFUSAL])
+    more = len(ids) - NAMED_IN_A_REFUSAL
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def _selected(actor, *, ids: list[int] | None, matching: QuerySet[Finding] | None) -> list[Finding]:
+    """The selected findings, locked in id order (two bulk actions on overlapping selections
+    queue rather than deadlock). Ids the actor cannot see are named as unknown: an id of a
+    finding out of their reach tells them no more than one that never existed."""
+    if (ids is None) == (matching is None):
+        raise InvalidInput("Select findings by their ids or by a filter, not both and not neither.", field="ids")
+    selection = visible_to(actor, matching if matching is not None else Finding.objects.all())
+    if ids is not None:
+        wanted = sorted(set(ids))
+        locked = [f for batch in id_batches(wanted)
+                  for f in selection.filter(pk__in=batch).select_for_update(of=("self",)).order_by("pk")]
+        unknown = sorted(set(wanted) - {f.pk for f in locked})
+        if unknown:
+            raise InvalidInput(f"No finding you can see has the id {_named(unknown)}.", field="ids")
+        return locked
+    # Locked by id: a filter may make its query DISTINCT (by use case), which cannot lock rows.
+    return list(Finding.objects.filter(pk__in=selection.values("pk")).select_for_update(of=("self",)).order_by("pk"))
+
+
+def _assignee_named(email: str) -> Person:
+    if not (email or "").strip():
+        raise InvalidInput("Say whom to assign the findings to (an email).", field="assignee")
+    person = Person.objects.filter(email=normalise_email(email)).first()
+    if person is None:
+        raise InvalidInput(f"No person with email '{email.strip()}' in the directory.", field="assignee")
+    return person
+
+
+def act_on_findings(*, actor, action: str, ids: list[int] | None = None, matching: QuerySet[Finding] | None = None,
+                    assignee: str = "", reason: str = "") -> int:
+    """Acknowledge, dismiss (with `reason`), reopen or assign (to the person with email
+    `assignee`) the findings with `ids`, or all `matching` a filter, that `actor` can see; returns
+    how many changed. All or nothing, under the rules of one finding at a time: when `actor` may
+    not answer (or assign) any of them, or the lifecycle refuses one its move, the error names
+    them and nothing is written. Findings already where the action would put them are left as
+    they are and not counted. A constant number of queries however many are selected."""
+    if action not in BULK_ACTIONS:
+        raise InvalidInput(f"Unknown action '{action}': one of {', '.join(BULK_ACTIONS)}.", field="action")
+    reason = (reason or "").strip()
+    if action == "assign":
+        if not can_assign_findings(actor):
+            raise NotAllowed("Only the program office assigns findings.")
+        person = _assignee_named(assignee)
+    elif action == "dismiss" and not reason:
+        raise InvalidInput(DISMISSAL_NEEDS_A_REASON, field="reason")
+    now = timezone.now()
+    with transaction.atomic():
+        selected = _selected(actor, ids=ids, matching=matching)
+        if action == "assign":
+            changed = [f for f in selected if f.assignee_id != person.pk]
+            for finding in changed:
+                finding.assignee, finding.version = person, finding.version + 1
+            bulk_update_with_history(changed, ["assignee", "version"], default_user=acting_user(actor),
+                                     default_change_reason=f"assigned to {person.email}")
+            _tell_assignee(person, sorted(changed, key=lambda f: (-SEVERITY_ORDER.index(f.severity), f.pk)), actor)
+            return len(changed)
+        to_status = BULK_STATUS_ACTIONS[action]
+        changed = [f for f in selected if f.status != to_status]
+        answerable = {pk for batch in id_batches([f.pk for f in changed]) for pk in answerable_findings(
+            actor, Finding.objects.filter(pk__in=batch), to_status).values_list("pk", flat=True)}
+        not_theirs = [f.pk for f in changed if f.pk not in answerable]
+        if not_theirs:
+            why = _not_yours(actor, Finding.objects.all(), not_theirs, to_status)
+            raise NotAllowed(f"You may not {action} findings {_named(not_theirs)}. {why.message} Nothing was changed.")
+        stuck = [f for f in changed if to_status not in allowed_changes(f.status)]
+        if stuck:
+            raise FindingChangeRefused(
+                f"These findings cannot become {to_status}: "
+                + "; ".join(f"{f.pk} is {f.status}" for f in stuck[:NAMED_IN_A_REFUSAL])
+                + (f" and {len(stuck) - NAMED_IN_A_REFUSAL} more" if len(stuck) > NAMED_IN_A_REFUSAL else "")
+                + ". Nothing was changed.")
+        events = [FindingEvent(finding=f, from_status=f.status, to_status=to_status, occurred_at=now,
+                               actor=acting_user(actor), reason=reason) for f in changed]
+        for finding in changed:
+            finding.status, finding.status_reason, finding.status_changed_at = to_status, reason, now
+            finding.version += 1
+        bulk_update_with_history(changed, ["status", "status_reason", "status_changed_at", "version"],
+                                 default_user=acting_user(actor), default_change_reason=reason)
+        create_objects(events)
+        return len(changed)

@@ -158,14 +158,18 @@ CASES = [
     ("finding", "get", lambda w: f"/api/findings/{w['finding'].pk}/", None, FINDING_READ),
     ("acknowledge finding", "post", lambda w: f"/api/findings/{w['finding'].pk}/acknowledge/", lambda w: {},
      {**FINDING_OWNERS, "owner": 200, "office": 200}),
+    # By default (Policy.owners_close_own_findings off), closing a finding about what you own needs the office.
     ("resolve finding", "post", lambda w: f"/api/findings/{w['finding'].pk}/resolve/", lambda w: {},
-     {**FINDING_OWNERS, "owner": 200, "office": 200}),
+     {**FINDING_OWNERS, "owner": 403, "office": 200}),
     ("dismiss finding", "post", lambda w: f"/api/findings/{w['finding'].pk}/dismiss/", lambda w: {"reason": "known"},
-     {**FINDING_OWNERS, "owner": 200, "office": 200}),
+     {**FINDING_OWNERS, "owner": 403, "office": 200}),
     ("reopen finding", "post", lambda w: f"/api/findings/{w['acknowledged'].pk}/reopen/", lambda w: {"reason": "back"},
      {**FINDING_OWNERS, "owner": 200, "office": 200}),
     ("reopen an open finding", "post", lambda w: f"/api/findings/{w['finding'].pk}/reopen/", lambda w: {},
      {**FINDING_OWNERS, "owner": 409, "office": 409}),
+    # To a stranger the owner's finding does not exist: an unknown id is a 400 on `ids`.
+    ("acknowledge findings in bulk", "post", lambda w: "/api/findings/bulk/",
+     lambda w: {"ids": [w["finding"].pk], "action": "acknowledge"}, {**OWNERS, "stranger": 400, "owner": 200, "office": 200}),
     ("assign finding", "post", lambda w: f"/api/findings/{w['finding'].pk}/assign/",
      lambda w: {"assignee": w["owner"].pk}, {**OFFICE_ONLY, "stranger": 404, "office": 200}),
     # Signing off and determining are judged by role, not by ownership: an owner never signs off

@@ -38,6 +38,9 @@ def test_every_page_works_under_the_policy_without_a_violation(page, live_server
     assert page.evaluate("htmx.config.includeIndicatorStyles") is False
 
     page.goto(live_server.url + reverse("web:findings"))
+    page.locator("[data-tick-page]").check()  # the inbox's own script, from the site
+    assert page.locator(f'input[name="ids"][value="{finding.pk}"]').is_checked()
+    page.goto(live_server.url + reverse("web:finding", args=[finding.pk]))
     with page.expect_request(lambda request: request.method == "POST" and request.headers.get("hx-request") == "true"):
         page.locator(f"#finding-{finding.pk}").get_by_role("button", name="Acknowledge").click()
     page.locator(f"#finding-{finding.pk}").get_by_text("acknowledged", exact=False).first.wait_for()

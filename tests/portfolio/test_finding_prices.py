@@ -125,7 +125,9 @@ def test_the_finding_shows_its_price_and_the_inbox_orders_costliest_first(client
     client.force_login(program_office_user)
     inbox = client.get(reverse("web:findings"), {"status": "active", "order": "price"}).content.decode()
     assert inbox.index("Dear stall") < inbox.index("Cheap stall") < inbox.index("Unpriced")
-    assert "Price:</strong> 25,000 EUR" in inbox and "days over the limit × the decision&#x27;s cost of delay" in inbox
+    assert ">25,000 EUR</td>" in inbox and "days over the limit × the decision&#x27;s cost of delay" in inbox
+    dear = Finding.objects.get(title="'Dear stall' stalled")
+    assert "Price:</strong> 25,000 EUR" in client.get(reverse("web:finding", args=[dear.pk])).content.decode()
 
     dashboard = client.get(reverse("web:portfolio")).content.decode()
     assert "25,500 EUR</strong> across 1 kind of finding" in dashboard

@@ -387,11 +387,12 @@ def test_owner_inbox_holds_only_findings_on_what_they_own(login, own_finding, ot
 
 
 def test_each_finding_shows_its_evidence_and_links_to_its_use_cases(login, own_finding, own_use_case):
-    body = login("auditor").get(reverse("web:findings")).content.decode()
+    client = login("auditor")
+    assert reverse("web:finding", args=[own_finding.pk]) in client.get(reverse("web:findings")).content.decode()
+    body = client.get(reverse("web:finding", args=[own_finding.pk])).content.decode()
     assert "In its stage: 120 days by the scan&#x27;s date." in body and "Limit: 90." in body
     assert "days_in_stage" not in body
     assert reverse("web:use_case", args=[own_use_case.pk]) in body
-    assert reverse("web:finding", args=[own_finding.pk]) in body
 
 
 # Portfolio -----------------------------------------------------------------------------------

@@ -1,14 +1,12 @@
 from decimal import Decimal, InvalidOperation
 
 from django import template
+from django.utils import timezone
 
 from portfolio import evidence, pricing
 from portfolio.models import FindingKind
 from portfolio.selectors.findings import SHOWN_IN_LIST
-from portfolio.services.findings import allowed_changes
 from registry.models import Stage
-
-from ..forms import FindingActionForm
 
 register = template.Library()
 
@@ -21,14 +19,6 @@ def stage_label(value: str) -> str:
 @register.filter
 def kind_label(value: str) -> str:
     return FindingKind(value).label if value in FindingKind.values else value
-
-
-@register.filter
-def finding_actions(status: str) -> list[str]:
-    """The actions (FindingActionForm's) a finding in `status` offers: the lifecycle's allowed
-    changes from that status, in their order."""
-    action_for = {to_status: action for action, to_status in FindingActionForm.ACTIONS.items()}
-    return [action_for[to_status] for to_status in allowed_changes(status)]
 
 
 @register.filter
@@ -82,6 +72,21 @@ def thousands(value) -> str:
 def left_out(shown, count) -> int:
     """How many of `count` items the list `shown` leaves out: what "… and N more" says."""
     return max(int(count or 0) - len(shown), 0)
+
+
+@register.filter
+def unit_names(use_cases) -> str:
+    """The business units of these use cases, each once, in the order first met."""
+    return ", ".join(dict.fromkeys(uc.business_unit.name for uc in use_cases)) or "—"
+
+
+@register.filter
+def days_ago(day) -> str:
+    """How long ago `day` was, in days: a finding's age in the inbox."""
+    if not day:
+        return "—"
+    days = (timezone.localdate() - day).days
+    return "today" if days <= 0 else f"{days:,} d"
 
 
 @register.simple_tag

@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.db.models import QuerySet
+from django.http import HttpResponse, QueryDict
+from django.template.defaultfilters import pluralize
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -16,12 +18,12 @@ from portfolio import access as portfolio_access
 from portfolio.evidence import present
 from portfolio.models import Finding, FindingStatus
 from portfolio.selectors import findings as finding_selectors
-from portfolio.services.findings import assign_finding, change_finding_status
+from portfolio.services.findings import act_on_findings, assign_finding, change_finding_status, moves_offered
 from registry import access
 from registry.models import Person
 
 from ..errors import form_error_text, message_for
-from ..forms import AssignForm, FindingActionForm, FindingFilterForm
+from ..forms import AssignForm, FindingActionForm, FindingBulkForm, FindingFilterForm
 from .common import PAGE_SIZE, next_url
 
 
@@ -29,25 +31,34 @@ def _finding_scope(user):
     return finding_selectors.visible_to(user)
 
 
+def _inbox_selection(user, query: QueryDict, findings: QuerySet[Finding]) -> tuple[FindingFilterForm, QuerySet[Finding], str]:
+    """The inbox's filter form for `query`, the `findings` it selects and their order. With no
+    query, the active findings, most severe first."""
+    form = FindingFilterForm(query or None)
+    filters, order = {"status": "active"}, finding_selectors.DEFAULT_INBOX_ORDER
+    if not form.is_bound:
+        return FindingFilterForm(initial={"status": "active"}), finding_selectors.filter_findings(
+            findings, **filters), order
+    if not form.is_valid():
+        return form, findings.none(), order
+    data = form.cleaned_data
+    order = data["order"] or order
+    filters = {"kind": data["kind"], "severity": data["severity"], "unit": data["unit"], "status": data["status"]}
+    for name in ("owner", "assignee"):
+        if data[name]:
+            person = Person.objects.filter(email=normalise_email(data[name])).first()
+            filters.update({name: person, f"{name}_unknown": person is None})
+    if data["mine"]:
+        me = access.person_for_user(user)
+        filters.update(assignee=me, assignee_unknown=me is None)
+    return form, finding_selectors.filter_findings(findings, **filters), order
+
+
 @login_required
 @require_GET
 def findings_inbox(request):
     access.require_role(request.user)
-    form = FindingFilterForm(request.GET or None)
-    findings = _finding_scope(request.user)
-    filters, order = {"status": "active"}, "newest"
-    if form.is_bound and form.is_valid():
-        data = form.cleaned_data
-        order = data["order"] or "newest"
-        filters = {"kind": data["kind"], "unit": data["unit"], "status": data["status"]}
-        if data["owner"]:
-            owner = Person.objects.filter(email=normalise_email(data["owner"])).first()
-            filters.update(owner=owner, owner_unknown=owner is None)
-    elif not form.is_bound:
-        form = FindingFilterForm(initial={"status": "active"})
-    else:
-        findings = findings.none()
-    findings = finding_selectors.filter_findings(findings, **filters)
+    form, findings, order = _inbox_selection(request.user, request.GET, _finding_scope(request.user))
     page = Paginator(finding_selectors.finding_ids_in_inbox_order(findings, order), PAGE_SIZE).get_page(
         request.GET.get("page"))
     page.rows = list(finding_selectors.findings_page_rows(Finding.objects.filter(pk__in=list(page)), order))
@@ -55,10 +66,52 @@ def findings_inbox(request):
     query.pop("page", None)
     offer = portfolio_access.offer_findings(request.user)
     return render(request, "web/findings.html", {
-        "form": form, "page": page, "query": query.urlencode(),
-        "can_answer": offer.answer, "can_assign": offer.assign,
-        "next": request.get_full_path(),
+        "form": form, "page": page, "query": query.urlencode(), "order": order,
+        "can_answer": offer.answer, "can_assign": offer.assign, "bulk_form": FindingBulkForm(),
+        "mine_query": _with(query, mine="on"),
+        "sort_queries": {name: _with(query, order=name) for name in finding_selectors.INBOX_ORDERS},
     })
+
+
+def _with(query: QueryDict, **changes) -> str:
+    changed = query.copy()
+    for name, value in changes.items():
+        changed.pop(name, None)
+        if value is not None:
+            changed[name] = value
+    return changed.urlencode()
+
+
+BULK_DONE = {"acknowledge": "acknowledged", "assign": "assigned", "dismiss": "dismissed", "reopen": "reopened"}
+
+
+@login_required
+@require_POST
+def findings_bulk(request):
+    """The inbox's one action on many findings: those ticked, or all that match its filter."""
+    access.require_role(request.user)
+    form = FindingBulkForm(request.POST)
+    back_query = request.POST.get("filter", "")[:2000]
+    back = reverse("web:findings") + (f"?{QueryDict(back_query).urlencode()}" if back_query else "")
+    if not form.is_valid():
+        messages.error(request, form_error_text(form))
+        return redirect(back)
+    data = form.cleaned_data
+    matching = None
+    if data["all_matching"]:
+        # The service keeps to what the actor may see.
+        filter_form, matching, _ = _inbox_selection(request.user, QueryDict(data["filter"]), Finding.objects.all())
+        if filter_form.is_bound and not filter_form.is_valid():
+            messages.error(request, form_error_text(filter_form))
+            return redirect(back)
+    try:
+        changed = act_on_findings(actor=request.user, action=data["action"], ids=None if data["all_matching"] else data["ids"],
+                                  matching=matching, assignee=data["assignee"], reason=data["reason"])
+    except DomainError as refused:
+        messages.error(request, message_for(refused))
+        return redirect(back)
+    messages.success(request, f"{changed:,} finding{pluralize(changed)} {BULK_DONE[data['action']]}.")
+    return redirect(back)
 
 
 # A finding's own page lists its use cases this many at a time, and this many of its decisions.
@@ -77,18 +130,24 @@ def finding_detail(request, pk):
         "f": finding, "members_page": page,
         "evidence": present(finding.kind, finding.detail, members=page.object_list, member_count=finding.member_count),
         "decisions": finding.decisions.order_by("statement", "id")[:DECISIONS_SHOWN],
-        "can_answer": offer.answer, "can_assign": offer.assign,
+        "can_answer": offer.answer, "can_assign": offer.assign, "actions": _actions(request.user, finding),
         "on_own_page": True, "next": request.get_full_path(),
     })
+
+
+def _actions(user, finding: Finding) -> list[str]:
+    """The answers (FindingActionForm's actions) to offer `user` on `finding`, in the lifecycle's order."""
+    action_for = {to_status: action for action, to_status in FindingActionForm.ACTIONS.items()}
+    return [action_for[to_status] for to_status in moves_offered(user, finding)]
 
 
 def _finding_answer(request, finding_pk: int, *, success="", error="") -> HttpResponse:
     if request.htmx:
         finding = finding_selectors.findings_page_rows(Finding.objects.filter(pk=finding_pk)).get()
-        offer = portfolio_access.offer_findings(request.user)
+        offer = portfolio_access.offer_finding(request.user, finding)
         return render(request, "web/_finding.html", {
             "f": finding, "success": success, "error": error,
-            "can_answer": offer.answer, "can_assign": offer.assign,
+            "can_answer": offer.answer, "can_assign": offer.assign, "actions": _actions(request.user, finding),
             "next": request.POST.get("next", ""), "on_own_page": request.POST.get("on_own_page") == "1",
         })
     if success:

@@ -8,13 +8,17 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from portfolio.models import ACTIVE_STATUSES
+from portfolio.models import ACTIVE_STATUSES, Finding
 from portfolio.selectors import findings as finding_selectors
 from registry import access
 from registry.selectors.determinations import waiting_for
 
 from .. import selectors
 from .common import PAGE_SIZE, decorate
+
+
+# "Assigned to you" lists the most severe few; the inbox filtered to them has the rest.
+ASSIGNED_SHOWN = 10
 
 
 @login_required
@@ -33,9 +37,12 @@ def home(request):
         for decision in decisions:
             offer = access.offer_decision(user, decision)
             decision.can_confirm, decision.can_change = offer.confirm, offer.change
+        assigned = finding_selectors.assigned_to(person)
         context.update(
             use_cases=use_cases, decisions=decisions, pending_sign_offs=selectors.pending_sign_offs(person),
-            open_findings=finding_selectors.findings_for(person, everything=False).filter(status__in=ACTIVE_STATUSES).count(),
+            open_findings=Finding.objects.filter(finding_selectors.about_what_they_own(person),
+                                                 status__in=ACTIVE_STATUSES).count(),
+            assigned_count=assigned.count(), assigned_shown=list(assigned[:ASSIGNED_SHOWN]),
         )
     context["can_register"] = access.reach(user).register
     context["waiting_for_me"] = waiting_for(user)

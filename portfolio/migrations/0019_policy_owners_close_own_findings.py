@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('portfolio', '0016_lopsided_investment_kind_and_thresholds'),
+        ('portfolio', '0018_finding_unit_shares'),
     ]
 
     operations = [

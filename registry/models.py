@@ -280,7 +280,9 @@ class UseCase(models.Model):
                    # What "Where value leaks" reads of every use case, read from the index alone
                    # instead of the 40 MB table at 100,000 use cases.
                    models.Index(fields=["id", "business_unit", "stage", "expected_annual_value"],
-                                name="registry_usecase_value_cover")]
+                                name="registry_usecase_value_cover"),
+                   # A scan first asks whether anything was registered after the day it judges.
+                   models.Index(fields=["created_at"], name="registry_usecase_created")]
 
     def __str__(self):
         return f"{self.external_id}: {self.title}" if self.external_id else self.title
@@ -319,7 +321,9 @@ class StageTransition(models.Model):
             _choice_check("from_stage", Stage, blank_allowed=True),
             _choice_check("source", TransitionSource),
         ]
-        indexes = [models.Index(fields=["use_case", "-occurred_at"])]
+        # occurred_at alone: a scan first asks whether anything moved after the day it judges.
+        indexes = [models.Index(fields=["use_case", "-occurred_at"]),
+                   models.Index(fields=["occurred_at"], name="registry_transition_occurred")]
 
     def __str__(self):
         return f"{self.from_stage or 'registered'} → {self.to_stage}"

@@ -131,7 +131,7 @@ def finding_detail(request, pk):
         "evidence": present(finding.kind, finding.detail, members=page.object_list, member_count=finding.member_count),
         "decisions": finding.decisions.order_by("statement", "id")[:DECISIONS_SHOWN],
         "can_answer": offer.answer, "can_assign": offer.assign, "actions": _actions(request.user, finding),
-        "on_own_page": True, "next": request.get_full_path(),
+        "next": request.get_full_path(),
     })
 
 
@@ -148,7 +148,7 @@ def _finding_answer(request, finding_pk: int, *, success="", error="") -> HttpRe
         return render(request, "web/_finding.html", {
             "f": finding, "success": success, "error": error,
             "can_answer": offer.answer, "can_assign": offer.assign, "actions": _actions(request.user, finding),
-            "next": request.POST.get("next", ""), "on_own_page": request.POST.get("on_own_page") == "1",
+            "next": request.POST.get("next", ""),
         })
     if success:
         messages.success(request, success)

@@ -44,6 +44,10 @@ class Detected:
     detail: dict = field(default_factory=dict)
     substance: tuple = ()
     price: Decimal | None = None  # what it costs in money, where the data allow (portfolio/pricing.py)
+    # The facts behind what it says, where its title, detail and price also count days to the
+    # judged date (a stall's "212 days", its cost of delay so far): while these and the severity
+    # hold, a later scan rewrites the counts without a history record. None: every word counts.
+    facts: tuple | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -52,6 +56,20 @@ class Detected:
     @property
     def substance_digest(self) -> str:
         return digest(*self.substance)
+
+    @property
+    def content_digest(self) -> str:
+        """Everything the finding says, as written: unchanged, a scan only moves its last-seen date."""
+        price = None if self.price is None else f"{self.price:.2f}"
+        return digest(self.severity, self.substance, self.title[:300], self.detail, price)
+
+    @property
+    def facts_digest(self) -> str:
+        """What, when it changes, the finding's history records: its content, or its severity,
+        substance and `facts` where the rest is the clock moving."""
+        if self.facts is None:
+            return self.content_digest
+        return digest(self.severity, self.substance, self.facts)
 
 
 # --- Judging as of a date ---------------------------------------------------------------

@@ -6,6 +6,7 @@ import datetime
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from decimal import Decimal
 
 from django.db.models import Case, Exists, F, Max, OuterRef, Subquery, When
@@ -57,13 +58,16 @@ class Detected:
     def substance_digest(self) -> str:
         return digest(*self.substance)
 
-    @property
+    # Digested once, when the scan reconciles (after pricing): a scan compares tens of thousands.
+    @cached_property
     def content_digest(self) -> str:
-        """Everything the finding says, as written: unchanged, a scan only moves its last-seen date."""
+        """Everything the finding says, as written, and what it concerns: unchanged, a scan only
+        moves its last-seen date."""
         price = None if self.price is None else f"{self.price:.2f}"
-        return digest(self.severity, self.substance, self.title[:300], self.detail, price)
+        return digest(self.severity, self.substance, self.title[:300], self.detail, price, sorted(self.use_case_ids),
+                      sorted(self.decision_ids))
 
-    @property
+    @cached_property
     def facts_digest(self) -> str:
         """What, when it changes, the finding's history records: its content, or its severity,
         substance and `facts` where the rest is the clock moving."""

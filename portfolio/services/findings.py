@@ -12,6 +12,7 @@ import datetime
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -35,13 +36,17 @@ logger = logging.getLogger(__name__)
 
 # What a scan rewrites of a finding whose facts changed (with a history record), and of one where
 # only days counted to the judged date did (without).
+# What a scan rewrites of a finding whose facts changed (with a history record), of one it
+# reopens (the same and its status), and of one where only days counted to the judged date
+# changed (without a record).
 REWRITTEN_FIELDS = ["severity", "title", "detail", "price", "substance", "content_digest", "facts_digest", "first_seen",
-                    "last_seen", "status", "status_changed_at", "status_reason", "last_scan", "version"]
-RECOUNTED_FIELDS = ["title", "detail", "price", "content_digest", "last_seen", "version"]
+                    "last_seen", "last_scan", "version"]
+REOPENED_FIELDS = [*REWRITTEN_FIELDS, "status", "status_changed_at", "status_reason"]
+RECOUNTED_FIELDS = ["title", "detail", "price", "content_digest", "last_seen", "last_scan", "version"]
 # What reconcile reads of the findings it already holds: never their detail, which only a
 # rewrite needs and the detector has just produced.
-HELD_COLUMNS = ("pk", "fingerprint", "status", "status_reason", "status_changed_at", "substance", "content_digest",
-                "facts_digest", "first_seen", "last_seen", "version")
+HELD_COLUMNS = ("pk", "fingerprint", "status", "substance", "content_digest", "facts_digest", "first_seen", "last_seen",
+                "version")
 
 class FindingChangeRefused(Refused):
     """A status change that the lifecycle does not allow; nothing was written."""
@@ -102,16 +107,13 @@ def _open(found: list[tuple[str, Detected]], *, as_of: datetime.date, now: datet
     return ids
 
 
-def _written(held, found: Detected, **values) -> Finding:
-    """An unsaved Finding carrying what a bulk update writes to the held row: `found`'s content,
-    the row's own state for the rest, overridden by `values`."""
-    finding = Finding(pk=held.pk, severity=found.severity, title=found.title[:300], detail=found.detail,
-                      price=found.price, substance=found.substance_digest, content_digest=found.content_digest,
-                      facts_digest=found.facts_digest, first_seen=held.first_seen, status=held.status,
-                      status_reason=held.status_reason, status_changed_at=held.status_changed_at)
-    for name, value in values.items():
-        setattr(finding, name, value)
-    return finding
+def _written(held, found: Detected, **values) -> SimpleNamespace:
+    """What a bulk update writes to the held row, by attname: `found`'s content, the row's own
+    first-seen date, overridden by `values`."""
+    return SimpleNamespace(**{
+        "pk": held.pk, "severity": found.severity, "title": found.title[:300], "detail": found.detail,
+        "price": found.price, "substance": found.substance_digest, "content_digest": found.content_digest,
+        "facts_digest": found.facts_digest, "first_seen": held.first_seen, **values})
 
 
 def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.date, scan_run: ScanRun | None = None) -> ReconcileResult:
@@ -119,8 +121,10 @@ def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.dat
 
     A finding whose facts changed, or which is resolved or reopened, is rewritten with a history
     record; one where only days counted to the judged date changed (Detected.facts) gets its new
-    counts without one; one that says the same moves its last-seen date, in one statement. Every
-    finding a scan writes goes up a version.
+    counts without one; one that says the same (use cases included) moves its last-seen date, all
+    in one statement, or is not written at all when seen already on `as_of`. Every finding a
+    scan writes goes up a version. Only what it rewrites has its use cases and decisions
+    compared and relinked.
     """
     now = timezone.now()
     scan_run_id = scan_run.pk if scan_run is not None else None
@@ -130,7 +134,7 @@ def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.dat
         held_rows = Finding.objects.select_for_update().filter(kind__in=kinds).order_by().values_list(
             *HELD_COLUMNS, named=True)
         held_by_fingerprint = {held.fingerprint: held for held in held_rows}
-        new, rewritten, recounted, seen_again, events, linked = [], [], [], [], [], []
+        new, rewritten, reopened, recounted, seen_again, events, linked = [], [], [], [], [], [], []
         for fingerprint, found in by_fingerprint.items():
             held = held_by_fingerprint.get(fingerprint)
             if held is None:
@@ -150,9 +154,8 @@ def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.dat
                                            occurred_at=now, scan_run_id=scan_run_id,
                                            reason=f"Reopened by the scan: {reopen_reason}."))
                 result.reopened.append(held.pk)
-                rewritten.append(_written(held, found, first_seen=first_seen,
-                                          status=FindingStatus.OPEN, status_reason=reopen_reason,
-                                          status_changed_at=now, **written))
+                reopened.append(_written(held, found, first_seen=first_seen, status=FindingStatus.OPEN,
+                                         status_reason=reopen_reason, status_changed_at=now, **written))
             else:
                 if held.status in ACTIVE_STATUSES:
                     result.still_open += 1
@@ -161,7 +164,9 @@ def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.dat
                 elif found.content_digest != held.content_digest:
                     recounted.append(_written(held, found, **written))
                 else:
-                    seen_again.append(held.pk)
+                    if held.last_seen < as_of:
+                        seen_again.append(held.pk)
+                    continue
             linked.append((held.pk, found.use_case_ids, found.decision_ids))
 
         resolved = [held for fingerprint, held in held_by_fingerprint.items()
@@ -175,9 +180,10 @@ def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.dat
 
         result.opened = _open(new, as_of=as_of, now=now, scan_run_id=scan_run_id)
         linked.extend((pk, found.use_case_ids, found.decision_ids) for pk, (_, found) in zip(result.opened, new))
-        bulk_update_fields(rewritten, REWRITTEN_FIELDS)
-        copy_to_history(Finding, [f.pk for f in rewritten], reason="updated by a scan", change="~", date=now)
-        bulk_update_fields(recounted, RECOUNTED_FIELDS)
+        bulk_update_fields(rewritten, REWRITTEN_FIELDS, model=Finding)
+        bulk_update_fields(reopened, REOPENED_FIELDS, model=Finding)
+        copy_to_history(Finding, [f.pk for f in rewritten + reopened], reason="updated by a scan", change="~", date=now)
+        bulk_update_fields(recounted, RECOUNTED_FIELDS, model=Finding)
         for batch in id_batches(seen_again):
             Finding.objects.filter(pk__in=batch).update(last_seen=as_of, last_scan_id=scan_run_id,
                                                         version=F("version") + 1)

@@ -75,6 +75,26 @@ def test_a_finding_seen_again_unchanged_adds_nothing_to_its_history(pair):
     assert finding.last_seen == TUESDAY
 
 
+def test_scanning_again_on_the_same_day_writes_nothing(pair):
+    scan(found(*pair))
+
+    scan(found(*pair))
+
+    finding = Finding.objects.get()
+    assert (finding.version, finding.history.count(), finding.events.count()) == (1, 1, 1)
+
+
+def test_a_finding_whose_use_cases_change_is_relinked(pair):
+    scan(found(*pair))
+    newcomer = UseCaseFactory()
+
+    scan(found(*pair, newcomer, anchor=min(u.pk for u in pair)), on=TUESDAY)
+
+    finding = Finding.objects.get()
+    assert set(finding.use_cases.all()) == {*pair, newcomer}
+    assert finding.version == 2
+
+
 def test_a_finding_whose_words_change_is_rewritten_with_a_history_record(pair):
     scan(found(*pair))
     reworded = found(*pair)

@@ -261,6 +261,9 @@ SIMPLE_HISTORY_REVERT_DISABLED = True
 # taken to belong to a dead worker. The visibility timeout is how long Redis waits before
 # handing an unacknowledged task (its worker killed) to another worker.
 SCAN_LOCK_EXPIRY_SECONDS = env.int("SCAN_LOCK_EXPIRY_SECONDS", default=30 * 60)
+# How many detectors a scan runs at once on PostgreSQL, each on its own connection reading one
+# shared snapshot (portfolio/services/scans.py): much of a detector's time is a query. 1: in turn.
+SCAN_THREADS = env.int("SCAN_THREADS", default=2)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -21,10 +21,11 @@ import importlib
 import logging
 import math
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from celery.exceptions import Retry
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -35,6 +36,7 @@ from core.workers import hand_to_worker, task_named
 
 from .. import embeddings
 from ..access import can_run_scans
+from ..detectors.base import Detected
 from ..models import FindingKind, Policy, ScanRun
 from ..pricing import price_findings
 from .findings import reconcile
@@ -75,6 +77,41 @@ REQUEUE_WITHIN = datetime.timedelta(days=1)
 
 def detector(kind: str) -> Callable:
     return importlib.import_module(DETECTORS[kind]).detect
+
+
+def detect_all(kinds: list[str], *, as_of: datetime.date, policy: Policy) -> list[Detected]:
+    """What the detectors of `kinds` find on `as_of`, in the order of `kinds`.
+
+    On PostgreSQL, with SCAN_THREADS above 1 and outside any transaction, they run that many at
+    once, each thread on its own connection in a REPEATABLE READ transaction that imports one
+    exported snapshot: together they judge the database as it stood at one instant, as one
+    process running them in turn inside one transaction would. Elsewhere (SQLite, inside a
+    caller's transaction, whose writes other connections cannot see) they run in turn.
+    """
+    connection = connections[DEFAULT_DB_ALIAS]
+    threads = min(settings.SCAN_THREADS, len(kinds))
+    if threads <= 1 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        return [found for kind in kinds for found in detector(kind)(as_of=as_of, policy=policy)]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        cursor.execute("SELECT pg_export_snapshot()")
+        [(snapshot,)] = cursor.fetchall()
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="detector") as pool:
+            # The slowest first, so the last to start is a short one.
+            ordered = sorted(kinds, key=lambda kind: kind != FindingKind.DUPLICATE_CAPABILITY)
+            futures = {kind: pool.submit(_detect_in_snapshot, kind, snapshot, as_of, policy) for kind in ordered}
+            return [found for kind in kinds for found in futures[kind].result()]
+
+
+def _detect_in_snapshot(kind: str, snapshot: str, as_of: datetime.date, policy: Policy) -> list[Detected]:
+    connection = connections[DEFAULT_DB_ALIAS]  # this thread's own
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
+            return detector(kind)(as_of=as_of, policy=policy)
+    finally:
+        connection.close()
 
 
 def lock_expiry() -> datetime.timedelta:
@@ -176,9 +213,7 @@ def execute_scan(scan_run: ScanRun) -> ScanRun:
         if FindingKind.DUPLICATE_CAPABILITY in scan_run.kinds:
             # The duplicates detector reads stored vectors: embed what changed since the last scan.
             embeddings.refresh()
-        detected = []
-        for kind in scan_run.kinds:
-            detected.extend(detector(kind)(as_of=scan_run.as_of, policy=policy))
+        detected = detect_all(scan_run.kinds, as_of=scan_run.as_of, policy=policy)
         price_findings(detected, as_of=scan_run.as_of)
         result = reconcile(kinds=scan_run.kinds, detected=detected, as_of=scan_run.as_of, scan_run=scan_run)
     except Exception as exc:

@@ -122,7 +122,8 @@ def _recreate_database(server_url: str, name: str) -> str:
 
 
 def _report(label: str, seconds: float, peak_mib: float) -> None:
-    print(f"{label}: {seconds:.1f} s, peak {peak_mib:.0f} MiB", flush=True)
+    """One figure, with the load average it ran under: on a busy machine times stretch."""
+    print(f"{label}: {seconds:.1f} s, peak {peak_mib:.0f} MiB (load {os.getloadavg()[0]:.1f})", flush=True)
 
 
 def bench_seed(server_url: str, database: str, use_cases: int, seed: int, today: str) -> None:

@@ -23,6 +23,7 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
+from core.bulk import id_batches
 from registry.models import Investment, Stage, UseCase
 from registry.selectors.value import realised_values
 
@@ -75,7 +76,8 @@ def _price_value_at_risk(findings: list[Detected], *, as_of: datetime.date) -> N
     concerned = {pk for found in findings for pk in found.use_case_ids}
     if not concerned:
         return
-    in_production = set(use_cases_on(as_of, [Stage.PRODUCTION]).filter(pk__in=concerned).values_list("pk", flat=True))
+    in_production = {pk for batch in id_batches(sorted(concerned))
+                     for pk in use_cases_on(as_of, [Stage.PRODUCTION]).filter(pk__in=batch).values_list("pk", flat=True)}
     realised = realised_values(in_production, as_of=as_of)
     for found in findings:
         at_risk = [realised[pk] for pk in found.use_case_ids if realised.get(pk) is not None and realised[pk] > 0]

@@ -17,6 +17,8 @@ from decimal import Decimal
 
 from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, Subquery, Sum
 
+from core.bulk import id_batches
+
 from ..models import KPI, PERIODS_PER_YEAR, KPIDirection, KPIObservation
 
 CENT = Decimal("0.01")
@@ -79,9 +81,10 @@ def realised_values(use_case_ids: Iterable[int], *, as_of: datetime.date | None 
     """Each use case's realised yearly value (None when unknown), in one query whatever their number."""
     ids = list(use_case_ids)
     by_use_case: dict[int, list[Decimal | None]] = {pk: [] for pk in ids}
-    kpis = (KPI.objects.filter(use_case_id__in=ids, value_per_unit__isnull=False, baseline__isnull=False)
-            .annotate(latest_value=latest_observed_value(as_of))
-            .only("use_case_id", "direction", "baseline", "value_per_unit", "value_period"))
-    for kpi in kpis:
-        by_use_case[kpi.use_case_id].append(kpi_realised_value(kpi, kpi.latest_value))
+    for batch in id_batches(ids):  # on PostgreSQL one array, however many: a scan prices tens of thousands
+        kpis = (KPI.objects.filter(use_case_id__in=batch, value_per_unit__isnull=False, baseline__isnull=False)
+                .annotate(latest_value=latest_observed_value(as_of))
+                .only("use_case_id", "direction", "baseline", "value_per_unit", "value_period"))
+        for kpi in kpis:
+            by_use_case[kpi.use_case_id].append(kpi_realised_value(kpi, kpi.latest_value))
     return {pk: total(values) for pk, values in by_use_case.items()}

@@ -86,7 +86,7 @@ def edit_use_case(
             owner_id = getattr(use_case, f"{role}_owner_id")
             if owner_id != getattr(current, f"{role}_owner_id"):
                 setattr(use_case, f"{role}_owner_confirmed_on", today if owner_id else None)
-        validated(use_case)
+        validated(use_case, stored=current)
         write.save(use_case)
         if (use_case.title, use_case.summary) != (current.title, current.summary):
             texts_changed.send(sender=UseCase, use_case_ids=[use_case.pk])

@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portfolio.models import SEVERITY_ORDER
-from registry.models import Stage, StageTransition, UseCase
+from registry.models import VALUE_CHAIN_LAYERS, Stage, StageTransition, UseCase
 
 # Stages in which a use case is alive: what the scans judge. A stage not reported is alive
 # (nobody said it ended) but outside the pipeline: no rule of a stage applies to it.
@@ -105,6 +105,19 @@ def stage_on(as_of: datetime.date):
             ),
         ),
     )
+
+
+def readiness_on(as_of: datetime.date) -> dict:
+    """Expressions by value-chain layer: the outer use case's readiness of that layer on `as_of`,
+    as its history recorded it last by then. A use case with no history record by then (rows
+    written around the services, such as the demo's bulk load) is taken as it is now."""
+    fields = {layer: f"{layer}_readiness" for layer in VALUE_CHAIN_LAYERS}
+    if not UseCase.history.filter(history_date__gte=end_of_day(as_of)).exists():
+        # Nothing changed since (a scan of today): the history's last word is the row itself.
+        return {layer: F(name) for layer, name in fields.items()}
+    recorded = UseCase.history.filter(id=OuterRef("pk"), history_date__lt=end_of_day(as_of)).order_by(
+        "-history_date", "-history_id")
+    return {layer: Coalesce(Subquery(recorded.values(name)[:1]), F(name)) for layer, name in fields.items()}
 
 
 def local_day(moment: datetime.datetime) -> datetime.date:

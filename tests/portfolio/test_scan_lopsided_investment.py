@@ -2,9 +2,12 @@
 orchestration readiness lags, around the policy's thresholds and judged by as_of."""
 
 import datetime
+import io
+import json
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -12,6 +15,7 @@ from django.utils import timezone
 from portfolio import evidence
 from portfolio.detectors import lopsided_investment
 from portfolio.models import Policy
+from registry.models import StageTransition, UseCase
 from tests.factories import BusinessUnitFactory, DecisionFactory, InvestmentFactory, UseCaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +93,28 @@ def test_the_scan_runs_the_same_queries_at_any_number_of_units(django_assert_num
         unit_spending(f"Unit {n}", {"model": "90", "data": "10"})
     with django_assert_num_queries(len(one.captured_queries)):
         assert len(detect()) == 8
+
+
+def test_the_scan_judges_readiness_as_the_history_held_it_on_the_as_of_day():
+    # given: Marketing's use case, registered 40 days ago, recorded its data readiness as "none"
+    # 30 days ago and as "ready" yesterday
+    unit, use_case = unit_spending("Marketing", {"model": "90", "data": "10"}, data="none")
+    now = timezone.now()
+    UseCase.objects.filter(pk=use_case.pk).update(created_at=now - datetime.timedelta(days=40))
+    StageTransition.objects.filter(use_case=use_case).update(occurred_at=now - datetime.timedelta(days=40))
+    UseCase.history.filter(id=use_case.pk).update(history_date=now - datetime.timedelta(days=30))
+    use_case.refresh_from_db()
+    use_case.data_readiness = "ready"
+    use_case.save()
+    UseCase.history.filter(id=use_case.pk, data_readiness="ready").update(history_date=now - datetime.timedelta(days=1))
+
+    def scanned(as_of):
+        out = io.StringIO()
+        call_command("scan", "--as-of", as_of.isoformat(), "--kind", "lopsided_investment", "--json", stdout=out)
+        return [(f["kind"], f["detail"]["readiness"]["data"]) for f in json.loads(out.getvalue())["findings"]]
+
+    # when / then: a week ago its data lagged; today it does not
+    assert scanned(AS_OF - datetime.timedelta(days=7)) == [("lopsided_investment", 0)]
+    assert scanned(AS_OF) == []
+    # and a day before the readiness was recorded at all, the use case is judged as it is now
+    assert scanned(AS_OF - datetime.timedelta(days=31)) == []

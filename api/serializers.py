@@ -830,11 +830,24 @@ class LeaksSerializer(serializers.Serializer):
     unmeasured = AmountField(allow_null=True, help_text="Realised annual value at risk with nobody measuring it.")
 
 
+class LayerLeaksSerializer(serializers.Serializer):
+    data = LeaksSerializer()
+    infrastructure = LeaksSerializer()
+    model = LeaksSerializer()
+    orchestration = LeaksSerializer()
+    inference = LeaksSerializer()
+
+
 class ValueSerializer(serializers.Serializer):
     currency = serializers.CharField(help_text="The registry's currency (ISO 4217).")
     expected = AmountField(allow_null=True, help_text="The expected annual value of the live use cases.")
     realised = AmountField(allow_null=True, help_text="What their KPIs realise a year.")
     leaks = LeaksSerializer(help_text="The open findings' prices by cause.")
+    leaks_by_layer = LayerLeaksSerializer(help_text=(
+        "Each cause's leak put on the value-chain layers that cause it (portfolio/pricing.py): a stall or a value "
+        "not realised on its use case's least-ready layer, a duplicate's spend on the layers it went to, what nobody "
+        "owns or measures on orchestration. Findings priced before layers were count in `leaks` only, until the "
+        "next scan."))
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -44,6 +44,7 @@ class Detected:
     detail: dict = field(default_factory=dict)
     substance: tuple = ()
     price: Decimal | None = None  # what it costs in money, where the data allow (portfolio/pricing.py)
+    price_by_layer: dict[str, Decimal] | None = None  # the price put on the layers that cause it, adding up to it
 
     @property
     def fingerprint(self) -> str:

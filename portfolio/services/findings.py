@@ -34,7 +34,7 @@ from ..selectors.findings import visible_to
 
 logger = logging.getLogger(__name__)
 
-REFRESHED_FIELDS = ["severity", "title", "detail", "price", "substance", "first_seen", "last_seen", "status",
+REFRESHED_FIELDS = ["severity", "title", "detail", "price", "price_by_layer", "substance", "first_seen", "last_seen", "status",
                     "status_changed_at", "status_reason", "last_scan", "version"]
 
 
@@ -76,9 +76,16 @@ def _sync_links(findings_with_targets: list[tuple[int, list[int], list[int]]], *
         insert_rows(through, fresh, columns=("finding_id", column))
 
 
-OPENED_COLUMNS = ("kind", "fingerprint", "substance", "severity", "status", "title", "detail", "price", "first_seen",
+OPENED_COLUMNS = ("kind", "fingerprint", "substance", "severity", "status", "title", "detail", "price", "price_by_layer",
+                  "first_seen",
                   "last_seen", "status_changed_at", "last_scan_id")
 EVENT_COLUMNS = ("finding_id", "from_status", "to_status", "occurred_at", "scan_run_id", "reason")
+
+
+def _layers_as_json(found: Detected) -> dict[str, str] | None:
+    if found.price_by_layer is None:
+        return None
+    return {layer: f"{amount:.2f}" for layer, amount in found.price_by_layer.items()}
 
 
 def _open(found: list[tuple[str, Detected]], *, as_of: datetime.date, now: datetime.datetime, scan_run: ScanRun | None) -> list[int]:
@@ -90,7 +97,7 @@ def _open(found: list[tuple[str, Detected]], *, as_of: datetime.date, now: datet
     """
     scan_run_id = scan_run.pk if scan_run is not None else None
     rows = [(d.kind, fingerprint, d.substance_digest, d.severity, FindingStatus.OPEN, d.title[:300], d.detail,
-             d.price, as_of, as_of, now, scan_run_id) for fingerprint, d in found]
+             d.price, _layers_as_json(d), as_of, as_of, now, scan_run_id) for fingerprint, d in found]
     ids = insert_rows(Finding, rows, columns=OPENED_COLUMNS, returning_ids=True)
     copy_to_history(Finding, ids, reason="opened by a scan", date=now)
     insert_rows(FindingEvent, [(pk, "", FindingStatus.OPEN, now, scan_run_id, "Opened by the scan.") for pk in ids],
@@ -129,6 +136,7 @@ def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.dat
             elif finding.status in ACTIVE_STATUSES:
                 result.still_open += 1
             news = {"severity": found.severity, "title": found.title[:300], "detail": found.detail, "price": found.price,
+                    "price_by_layer": _layers_as_json(found),
                     "substance": substance, "first_seen": min(finding.first_seen, as_of)}
             if reopen_reason is None and all(getattr(finding, name) == value for name, value in news.items()):
                 # Nothing a reader would notice changed: move last_seen without a history record.

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from portfolio.detectors.base import Detected
 from portfolio.services.findings import reconcile
-from registry.models import KPIObservation
+from registry.models import KPIObservation, UseCase
 from tests.factories import BusinessUnitFactory, DecisionFactory, InvestmentFactory, KPIFactory, UseCaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -148,13 +148,17 @@ def test_the_page_and_the_api_run_the_same_queries_at_two_sizes(portfolio, clien
         api.get("/api/value/")
     api_count = len(measured.captured_queries)
 
-    for n in range(12):  # more units, use cases, KPIs, investment and priced findings
+    stalls = [finding("stalled_pilot", [use_case], "4000", {"data": "4000"}) for use_case in [
+        UseCase.objects.get(findings__kind="stalled_pilot")]]  # the one already open stays open
+    for n in range(12):  # more units, use cases, KPIs, investment and priced findings on layers
         unit = BusinessUnitFactory(name=f"Unit {n}")
         use_case = use_case_in(unit, expected_annual_value=Decimal("1000"))
         KPIObservation.objects.create(kpi=KPIFactory(use_case=use_case, baseline=Decimal("1"),
                                                      value_per_unit=Decimal("5")), observed_on=AS_OF, value=Decimal("2"))
         InvestmentFactory(use_case=use_case)
-        reconcile(kinds=["stalled_pilot"], detected=[finding("stalled_pilot", [use_case], "10")], as_of=AS_OF)
+        stalls.append(finding("stalled_pilot", [use_case], "10", {"model": "6", "inference": "4"}))
+    reconcile(kinds=["stalled_pilot"], detected=stalls, as_of=AS_OF)
+    assert api.get("/api/value/").json()["leaks_by_layer"]["model"]["stalled"] == "72.00"
 
     for url, count in counts.items():
         with django_assert_num_queries(count):

@@ -340,7 +340,7 @@ class OrderingFilter(drf_filters.OrderingFilter):
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)
-        fields = [name for name, _ in self.get_valid_fields(view.get_queryset(), view, {"request": None})]
+        fields = [name for name, _ in self.get_valid_fields(view.queryset, view, {"request": None})]
         nulls_last = getattr(view, "nulls_last_ordering", {})
         for parameter in parameters:
             parameter["schema"] = {"type": "string", "pattern": NO_NUL_PATTERN}

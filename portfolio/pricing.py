@@ -35,6 +35,8 @@ from decimal import ROUND_DOWN, Decimal
 
 from django.db.models import Sum
 
+from core.bulk import id_batches
+
 from registry.models import READINESS_ORDER, VALUE_CHAIN_LAYERS, Investment, Stage, UseCase
 from registry.selectors.value import realised_values
 
@@ -103,10 +105,12 @@ def _put_on_least_ready_layers(findings: list[Detected], *, as_of: datetime.date
         return
     score = {level: i for i, level in enumerate(READINESS_ORDER)}
     least_ready = {}
-    for pk, *levels in (UseCase.objects.filter(pk__in=concerned).annotate(**readiness_on(as_of))
-                        .values_list("pk", *VALUE_CHAIN_LAYERS)):
-        lowest = min(score[level] for level in levels)
-        least_ready[pk] = [layer for layer, level in zip(VALUE_CHAIN_LAYERS, levels) if score[level] == lowest]
+    readiness = readiness_on(as_of)
+    for batch in id_batches(sorted(concerned)):
+        for pk, *levels in (UseCase.objects.filter(pk__in=batch).annotate(**readiness)
+                            .values_list("pk", *VALUE_CHAIN_LAYERS)):
+            lowest = min(score[level] for level in levels)
+            least_ready[pk] = [layer for layer, level in zip(VALUE_CHAIN_LAYERS, levels) if score[level] == lowest]
     for found in priced:
         weights = defaultdict(Decimal)
         for pk in found.use_case_ids:

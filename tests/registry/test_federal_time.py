@@ -5,6 +5,7 @@ import datetime
 import io
 
 import pytest
+from django.utils import timezone
 from django.core.management import CommandError, call_command
 
 from core.actors import IMPORT
@@ -193,8 +194,8 @@ def test_a_2025_row_links_to_its_2024_row_in_either_order_and_its_history_reache
     assert steps_of(StageTransition.objects.filter(use_case__in=[armor, earlier])) == [
         Step(Stage.PROPOSED, D(2021, 10, 1), True), Step(Stage.VALIDATING, D(2021, 10, 1), True),
         Step(Stage.VALIDATING, D(2026, 1, 1), False)]
-    # the scans judge the later report only
-    judged = dict(UseCase.objects.annotate(then=stage_on(TODAY)).values_list("external_id", "then"))
+    # the scans judge the later report only (as of the day the rows were registered: the real today)
+    judged = dict(UseCase.objects.annotate(then=stage_on(timezone.localdate())).values_list("external_id", "then"))
     assert judged[earlier.external_id] is None and judged["DHS-314"] == Stage.VALIDATING
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from portfolio import evidence
 from portfolio.detectors import lopsided_investment
-from portfolio.models import Policy
+from portfolio.models import Finding, Policy
 from registry.models import StageTransition, UseCase
 from tests.factories import BusinessUnitFactory, DecisionFactory, InvestmentFactory, UseCaseFactory
 
@@ -118,3 +118,30 @@ def test_the_scan_judges_readiness_as_the_history_held_it_on_the_as_of_day():
     assert scanned(AS_OF) == []
     # and a day before the readiness was recorded at all, the use case is judged as it is now
     assert scanned(AS_OF - datetime.timedelta(days=31)) == []
+
+
+def test_the_portfolio_page_sets_each_units_spending_beside_its_readiness_and_links_a_lopsided_one(
+        client, program_office_user):
+    # given: Marketing spends 80% on model and infrastructure with its data not ready; Sales is balanced
+    unit_spending("Marketing", {"model": "70000", "infrastructure": "10000", "data": "20000"})
+    unit_spending("Sales", {"model": "25", "infrastructure": "25", "data": "25", "orchestration": "25"},
+                  data="ready")
+    call_command("scan", "--kind", "lopsided_investment", stdout=io.StringIO())
+    client.force_login(program_office_user)
+
+    # when
+    page = client.get("/portfolio/").content.decode()
+    export = client.get("/portfolio/export.csv").content.decode().splitlines()
+
+    # then
+    balance = page[page.index('class="heat investment-balance"'):]
+    balance = balance[:balance.index("</table>")]
+    marketing = balance[balance.index("Marketing"):balance.index("Sales")]
+    assert "70% spent" in marketing and "20% spent" in marketing and "no spending" not in marketing
+    finding = Finding.objects.get(kind="lopsided_investment")
+    assert f'href="/findings/{finding.pk}/">investment lopsided</a>' in marketing
+    assert "investment lopsided" not in balance[balance.index("Sales"):]
+    everyone = balance[balance.index("All units"):]
+    assert "70% spent" in everyone and "10% spent" in everyone  # (70,000 + 25) and (10,000 + 25) of 100,100
+    assert "share of spending,all units,Marketing,model,0.7000" in export
+    assert "share of spending,all units,all units,model,0.6996" in export

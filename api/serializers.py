@@ -714,16 +714,26 @@ class HistoryRecordSerializer(serializers.Serializer):
 # Findings and scans ----------------------------------------------------------------------------
 
 
+@extend_schema_field({"type": "object", "nullable": True,
+                      "additionalProperties": {"type": "string", "pattern": "^-?[0-9]+\\.[0-9]{2}$"},
+                      "description": "The price put on the value-chain layers that cause it ({layer: amount}), adding "
+                                     "up to `price`; null without a price, or priced before layers were."})
+class PriceByLayerField(serializers.JSONField):
+    pass
+
+
 class FindingSerializer(serializers.ModelSerializer):
     use_cases = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     decisions = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     assignee_email = serializers.EmailField(source="assignee.email", read_only=True, default=None, allow_null=True)
     detail = serializers.JSONField(read_only=True)
+    price_by_layer = PriceByLayerField(read_only=True)
 
     class Meta:
         model = Finding
         fields = [
-            "id", "kind", "severity", "status", "title", "detail", "price", "use_cases", "decisions", "assignee",
+            "id", "kind", "severity", "status", "title", "detail", "price", "price_by_layer", "use_cases", "decisions",
+            "assignee",
             "assignee_email", "first_seen", "last_seen", "status_changed_at", "status_reason",
         ]
         read_only_fields = fields

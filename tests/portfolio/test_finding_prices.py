@@ -206,3 +206,6 @@ def test_the_finding_page_says_where_along_the_value_chain_its_price_lies(client
 
     assert ("By value-chain layer:</strong> model 3,000 EUR, data 1,000 EUR "
             "(on the layers the duplicated money was spent on)") in page
+    api = APIClient()
+    api.force_authenticate(program_office_user)
+    assert api.get("/api/findings/").json()["results"][0]["price_by_layer"] == {"data": "1000.00", "model": "3000.00"}

@@ -110,3 +110,9 @@ def test_only_the_office_and_the_use_cases_owners_delete(program_office_user, au
     assert APIClient().delete(f"/api/investments/{record.pk}/").status_code == 401
     assert client_for(program_office_user).delete("/api/investments/abc/").status_code == 404
     assert Investment.objects.filter(pk=record.pk).exists()
+
+
+def test_a_blank_if_match_is_as_if_none_was_sent(program_office_user, use_case):
+    office = client_for(program_office_user)
+    url = office.post("/api/investments/", body(use_case), format="json")["Location"]
+    assert office.delete(url, HTTP_IF_MATCH="").status_code == 204

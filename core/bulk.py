@@ -4,8 +4,9 @@ the demo portfolio.
 `QuerySet.bulk_update` builds a CASE expression per field over each batch, and bulk_create
 adapts every value in Python: a fraction of a millisecond per value, tens of seconds for the
 tens of thousands of rows a first scan or an import writes. On PostgreSQL, inserts go through
-COPY and updates through one `UPDATE … FROM (VALUES …)` per batch, which do the same work in
-a fraction of that; other databases keep bulk_create and bulk_update.
+COPY and updates through one `UPDATE … FROM (VALUES …)` (or, for thousands of rows, from a
+temporary table filled by COPY), which do the same work in a fraction of that; other databases
+keep bulk_create and bulk_update.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterator
 
-from django.db import connections, models
+from django.db import connections, models, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from simple_history.utils import get_history_manager_for_model
@@ -147,17 +148,26 @@ def copy_to_history(model: type[models.Model], ids: list[int], *, reason: str, c
             cursor.execute(select + f"IN ({', '.join(['%s'] * len(chunk))})", [when, reason, change, *chunk])
 
 
-def bulk_update_fields(objs: list, fields: list[str], *, batch_size: int = BATCH_SIZE, using: str = "default") -> None:
-    """Write `fields` of every object in `objs` (all of one model) to the database."""
+def bulk_update_fields(objs: list, fields: list[str], *, model: type[models.Model] | None = None,
+                       batch_size: int = BATCH_SIZE, using: str = "default") -> None:
+    """Write `fields` of every object in `objs` (all of one model) to the database: up to
+    `batch_size` in one statement, more through a temporary table on PostgreSQL. With `model`,
+    the objects may be any with its `pk` and the fields' attnames (a scan's tens of thousands of
+    rows need no model instance each)."""
     if not objs or not fields:
         return
-    model = type(objs[0])
-    connection = connections[using]
-    if connection.vendor != "postgresql":
-        model._base_manager.using(using).bulk_update(objs, fields, batch_size=min(batch_size, 250))
-        return
+    model = model or type(objs[0])
     meta = model._meta
     targets = [meta.get_field(name) for name in fields]
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        instances = [obj if isinstance(obj, model) else
+                     model(pk=obj.pk, **{field.attname: getattr(obj, field.attname) for field in targets}) for obj in objs]
+        model._base_manager.using(using).bulk_update(instances, fields, batch_size=min(batch_size, 250))
+        return
+    if len(objs) > batch_size:
+        _update_through_copy(connection, meta, targets, objs)
+        return
     quote = connection.ops.quote_name
     value_columns = ["pk", *(f"v{i}" for i in range(len(targets)))]
     assignments = ", ".join(
@@ -165,19 +175,42 @@ def bulk_update_fields(objs: list, fields: list[str], *, batch_size: int = BATCH
     )
     pk_type = meta.pk.cast_db_type(connection)
     placeholders = "(" + ", ".join(["%s"] * len(value_columns)) + ")"
+    params = []
+    for obj in objs:
+        params.append(obj.pk)
+        params.extend(field.get_db_prep_save(getattr(obj, field.attname), connection) for field in targets)
     with connection.cursor() as cursor:
-        for start in range(0, len(objs), batch_size):
-            batch = objs[start:start + batch_size]
-            params = []
-            for obj in batch:
-                params.append(obj.pk)
-                params.extend(field.get_db_prep_save(getattr(obj, field.attname), connection) for field in targets)
-            cursor.execute(
-                f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "
-                f"FROM (VALUES {', '.join([placeholders] * len(batch))}) AS v({', '.join(value_columns)}) "
-                f"WHERE t.{quote(meta.pk.column)} = v.pk::{pk_type}",
-                params,
-            )
+        cursor.execute(
+            f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "
+            f"FROM (VALUES {', '.join([placeholders] * len(objs))}) AS v({', '.join(value_columns)}) "
+            f"WHERE t.{quote(meta.pk.column)} = v.pk::{pk_type}",
+            params,
+        )
+
+
+def _update_through_copy(connection, meta, targets: list, objs: list) -> None:
+    """PostgreSQL: COPY the new values into a temporary table and update from it in one join. For
+    tens of thousands of rows that is several times faster than VALUES lists, whose tens of
+    thousands of parameters cost more to send and plan than the update itself."""
+    from psycopg import sql  # only PostgreSQL gets here
+
+    staging = sql.Identifier(f"bulk_update_{meta.db_table}")
+    value_columns = [sql.Identifier(f"v{i}") for i in range(len(targets))]
+    column_types = [sql.SQL("pk {}").format(sql.SQL(meta.pk.cast_db_type(connection)))] + [
+        sql.SQL("{} {}").format(name, sql.SQL(field.cast_db_type(connection)))
+        for name, field in zip(value_columns, targets)]
+    assignments = sql.SQL(", ").join(
+        sql.SQL("{} = s.{}").format(sql.Identifier(field.column), name) for name, field in zip(value_columns, targets))
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute(sql.SQL("CREATE TEMPORARY TABLE {} ({}) ON COMMIT DROP").format(
+            staging, sql.SQL(", ").join(column_types)).as_string(cursor.cursor))
+        with cursor.cursor.copy(sql.SQL("COPY {} FROM STDIN").format(staging)) as copy:
+            for obj in objs:
+                copy.write_row((obj.pk, *(field.get_db_prep_save(getattr(obj, field.attname), connection)
+                                          for field in targets)))
+        cursor.execute(sql.SQL("UPDATE {} AS t SET {} FROM {} AS s WHERE t.{} = s.pk").format(
+            sql.Identifier(meta.db_table), assignments, staging, sql.Identifier(meta.pk.column)).as_string(cursor.cursor))
+        cursor.execute(sql.SQL("DROP TABLE {}").format(staging).as_string(cursor.cursor))
 
 
 def bulk_update_with_history(objs: list, fields: list[str], *, default_user=None, default_change_reason: str = "") -> None:

@@ -991,7 +991,8 @@ class _RegulatoryRecords:
             if revoked_on:
                 records[practice] = PracticeRow(milestones.use_case_id, practice, PracticeStatus.DONE, "",
                                                 EVIDENCE_NOTES[practice][0], revoked_on)
-            elif practice not in missing:
+            elif practice not in missing or practice not in records:
+                # A waived practice has a record of where it stands, even one not started before.
                 records[practice] = PracticeRow(milestones.use_case_id, practice, PracticeStatus.IN_PROGRESS, "",
                                                 "Waived for now; see the waiver.", granted_on)
 

@@ -196,6 +196,13 @@ class Finding(models.Model):
     kind = models.CharField(max_length=40, choices=FindingKind.choices)
     fingerprint = models.CharField(max_length=64, unique=True, help_text="Identity of what was found, stable across scans.")
     substance = models.CharField(max_length=64, help_text="Digest of what matters; a change reopens a dismissed finding.")
+    content_digest = models.CharField(
+        max_length=64, blank=True, editable=False,
+        help_text="Digest of all the scan wrote (severity, title, detail, price, use cases): unchanged, a scan only moves last_seen.")
+    facts_digest = models.CharField(
+        max_length=64, blank=True, editable=False,
+        help_text="Digest of the facts whose change the history records; a change elsewhere is days counted to a later "
+                  "date (Detected.facts).")
     severity = models.CharField(max_length=10, choices=Severity.choices)
     status = models.CharField(max_length=20, choices=FindingStatus.choices, default=FindingStatus.OPEN)
     title = models.CharField(max_length=300)

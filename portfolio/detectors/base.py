@@ -6,6 +6,7 @@ import datetime
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from decimal import Decimal
 
 from django.db.models import Case, Exists, F, Max, OuterRef, Subquery, When
@@ -45,6 +46,10 @@ class Detected:
     substance: tuple = ()
     price: Decimal | None = None  # what it costs in money, where the data allow (portfolio/pricing.py)
     price_by_layer: dict[str, Decimal] | None = None  # the price put on the layers that cause it, adding up to it
+    # The facts behind what it says, where its title, detail and price also count days to the
+    # judged date (a stall's "212 days", its cost of delay so far): while these and the severity
+    # hold, a later scan rewrites the counts without a history record. None: every word counts.
+    facts: tuple | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -53,6 +58,32 @@ class Detected:
     @property
     def substance_digest(self) -> str:
         return digest(*self.substance)
+
+    # Digested once, when the scan reconciles (after pricing): a scan compares tens of thousands.
+    @cached_property
+    def content_digest(self) -> str:
+        """Everything the finding says, as written, and what it concerns: unchanged, a scan only
+        moves its last-seen date."""
+        price = None if self.price is None else f"{self.price:.2f}"
+        # The layers only where the price is put on some, so that an unpriced finding digests as before.
+        on_layers = [self.price_by_layer_as_json] if self.price_by_layer is not None else []
+        return digest(self.severity, self.substance, self.title[:300], self.detail, price, sorted(self.use_case_ids),
+                      sorted(self.decision_ids), *on_layers)
+
+    @property
+    def price_by_layer_as_json(self) -> dict[str, str] | None:
+        """The layers' amounts as stored: decimal strings to the cent."""
+        if self.price_by_layer is None:
+            return None
+        return {layer: f"{amount:.2f}" for layer, amount in self.price_by_layer.items()}
+
+    @cached_property
+    def facts_digest(self) -> str:
+        """What, when it changes, the finding's history records: its content, or its severity,
+        substance and `facts` where the rest is the clock moving."""
+        if self.facts is None:
+            return self.content_digest
+        return digest(self.severity, self.substance, self.facts)
 
 
 # --- Judging as of a date ---------------------------------------------------------------

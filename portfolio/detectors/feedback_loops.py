@@ -114,6 +114,8 @@ def detect(*, as_of: datetime.date, policy) -> list[Detected]:
                 kind=KIND,
                 identity=(pk,),
                 substance=(problem,),
+                # The days since going live or since the last observation grow by the day.
+                facts=(use_case["title"], problem, sorted(use_case["kpis"]), last_observation, live_since, window),
                 severity=_severity(problem, days=days, window=window,
                                    expected_annual_value=use_case["expected_annual_value"]),
                 title=title[:300],

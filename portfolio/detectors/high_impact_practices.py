@@ -128,6 +128,7 @@ def _expired(use_case: UseCase, stage: str, as_of: datetime.date, missing: dict[
         found.append(Detected(
             kind=KIND,
             identity=("waiver_expired", waiver.pk),
+            facts=(use_case.title, _about(use_case), stage, practice, missing[practice], waiver.expires_on.isoformat()),
             severity=Severity.HIGH,
             title=f"The waiver of '{_label(practice)}' for '{use_case.title}' expired on "
                   f"{waiver.expires_on.isoformat()}, and the practice is not done"[:300],
@@ -167,6 +168,9 @@ def _reporting(as_of: datetime.date, limit: int) -> list[Detected]:
         found.append(Detected(
             kind=KIND,
             identity=("waiver_report", waiver.pk),
+            # Unreported, the days since the grant grow by the day; reported late, they are settled.
+            facts=(use_case.title, _about(use_case), waiver.practice, waiver.expires_on.isoformat(),
+                   reported.isoformat() if reported else None, days if reported else None),
             severity=Severity.MEDIUM,
             title=f"The waiver of '{_label(waiver.practice)}' for '{use_case.title}' {what} (limit {limit})"[:300],
             use_case_ids=[use_case.pk],

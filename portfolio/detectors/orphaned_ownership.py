@@ -163,6 +163,11 @@ def _detail(*, obj: str, role: str, problem: str, email, confirmed_on, days, pol
     }
 
 
+def _facts(subject: str, detail: dict) -> tuple:
+    """What an ownership finding says bar the days since a confirmation, which grow by the day."""
+    return subject, {key: value for key, value in detail.items() if key != "days_since_confirmation"}
+
+
 # --- The facts as they were on a past day ----------------------------------------------------
 
 
@@ -256,18 +261,20 @@ def _use_case_findings(*, rows: list[dict], policy, as_of) -> list[tuple[Detecte
             level = BASE_SEVERITY[problem]
             if stage == Stage.PRODUCTION:
                 level = severity_up(level)
+            subject = f"'{row['title']}'"
+            detail = _detail(obj="use_case", role=role, problem=problem, email=email, confirmed_on=confirmed_on,
+                             days=days, policy=policy, stage=stage)
             found.append((
                 Detected(
                     kind=KIND,
                     identity=("use_case", row["pk"], role),
                     substance=(owner_id, problem),
+                    facts=_facts(subject, detail),
                     severity=level,
-                    title=_title(subject=f"'{row['title']}'", role=role, problem=problem, email=email, days=days,
-                                 policy=policy),
+                    title=_title(subject=subject, role=role, problem=problem, email=email, days=days, policy=policy),
                     use_case_ids=[row["pk"]],
                     decision_ids=[row["decision_id"]] if row["decision_id"] else [],
-                    detail=_detail(obj="use_case", role=role, problem=problem, email=email, confirmed_on=confirmed_on,
-                                   days=days, policy=policy, stage=stage),
+                    detail=detail,
                 ),
                 row,
             ))
@@ -323,21 +330,24 @@ def _decision_findings(*, as_of, policy, cutoff, mailboxes: list[int], use_cases
             level = severity_up(level)
         if row["cost_of_error"] is not None and row["cost_of_error"] >= HIGH_COST_OF_ERROR:
             level = severity_up(level)
+        subject = f"the decision '{row['statement']}'"
+        detail = _detail(
+            obj="decision", role="owner", problem=problem, email=row["owner__email"],
+            confirmed_on=confirmed_on, days=days, policy=policy,
+            cost_of_error=float(row["cost_of_error"]) if row["cost_of_error"] is not None else None,
+        )
         found.append(
             Detected(
                 kind=KIND,
                 identity=("decision", decision_id, "owner"),
                 substance=(row["owner_id"], problem),
+                facts=_facts(subject, detail),
                 severity=level,
-                title=_title(subject=f"the decision '{row['statement']}'", role="owner", problem=problem,
-                             email=row["owner__email"], days=days, policy=policy),
+                title=_title(subject=subject, role="owner", problem=problem, email=row["owner__email"], days=days,
+                             policy=policy),
                 use_case_ids=sorted(pk for pk, _ in served),
                 decision_ids=[decision_id],
-                detail=_detail(
-                    obj="decision", role="owner", problem=problem, email=row["owner__email"],
-                    confirmed_on=confirmed_on, days=days, policy=policy,
-                    cost_of_error=float(row["cost_of_error"]) if row["cost_of_error"] is not None else None,
-                ),
+                detail=detail,
             )
         )
     return found

@@ -239,6 +239,11 @@ def detect(*, as_of: datetime.date, policy) -> list[Detected]:
                 kind=KIND,
                 identity=(row["pk"], stage, entered),
                 substance=(stage, entered),
+                # Day counts (and the cost of delay so far) grow by the day; these do not.
+                facts=(row["title"], stage, entered, since.exact, limit, over_stage > 0, over_inactivity > 0,
+                       policy.inactivity_days, judged_on.isoformat() if on_inventory_date else None,
+                       last_activity.isoformat() if last_activity else None, last_activity_kind,
+                       _money(cost_per_day), row["decision__frequency"] or None),
                 severity=severity(
                     days_over=days_over, limit=judged_limit, estimated_cost_of_delay=estimated,
                     frequency=row["decision__frequency"],

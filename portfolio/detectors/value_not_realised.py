@@ -128,27 +128,31 @@ def _detected(pk: int, use_case: dict, *, worse: bool, live_since: datetime.date
         how = "not moved toward their targets, and one moved away"
     elif len(kpis) > 1:
         how = "not moved toward their targets"
+    title = f"'{use_case['title']}' is in production but {subject} {how}: scale, fix or stop?"[:300]
+    detail = {
+        "kpis": [{"name": kpi.name, "baseline": str(kpi.baseline), "target": None if kpi.target is None
+                  else str(kpi.target), "latest": str(kpi.latest),
+                  "moved": {1: "toward target", 0: "not at all", -1: "away from target"}[kpi.progress()]}
+                 for kpi in kpis],
+        "worse": worse,
+        "in_production_since": live_since.isoformat(),
+        "days_in_production": days_live,
+        "observations_in_production": observed_live,
+        "observation_limit": policy.value_min_observations,
+        "production_days_limit": policy.value_min_production_days,
+        "expected_annual_value": None if expected is None else str(expected),
+        "realised_annual_value": None if realised is None else str(realised),
+        "decision_asked": DECISION_ASKED,
+    }
     return Detected(
         kind=KIND,
         identity=(pk,),
         substance=(worse,),
+        # The days in production grow by the day; the rest holds until a KPI or the policy moves.
+        facts=(title, {key: value for key, value in detail.items() if key != "days_in_production"}),
         severity=level,
-        title=f"'{use_case['title']}' is in production but {subject} {how}: scale, fix or stop?"[:300],
+        title=title,
         use_case_ids=[pk],
         decision_ids=[use_case["decision_id"]],
-        detail={
-            "kpis": [{"name": kpi.name, "baseline": str(kpi.baseline), "target": None if kpi.target is None
-                      else str(kpi.target), "latest": str(kpi.latest),
-                      "moved": {1: "toward target", 0: "not at all", -1: "away from target"}[kpi.progress()]}
-                     for kpi in kpis],
-            "worse": worse,
-            "in_production_since": live_since.isoformat(),
-            "days_in_production": days_live,
-            "observations_in_production": observed_live,
-            "observation_limit": policy.value_min_observations,
-            "production_days_limit": policy.value_min_production_days,
-            "expected_annual_value": None if expected is None else str(expected),
-            "realised_annual_value": None if realised is None else str(realised),
-            "decision_asked": DECISION_ASKED,
-        },
+        detail=detail,
     )

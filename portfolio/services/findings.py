@@ -12,15 +12,15 @@ import datetime
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F, QuerySet, Value
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
-from django.db.models.functions import Greatest
-from core.bulk import bulk_update_with_history, copy_to_history, create_objects, id_batches, insert_rows
+from core.bulk import bulk_update_fields, bulk_update_with_history, copy_to_history, create_objects, id_batches, insert_rows
 from core.actors import acting_user
 from core.errors import InvalidInput, NotAllowed, Refused
 from core.text import normalise_email
@@ -34,9 +34,19 @@ from ..selectors.findings import visible_to
 
 logger = logging.getLogger(__name__)
 
-REFRESHED_FIELDS = ["severity", "title", "detail", "price", "price_by_layer", "substance", "first_seen", "last_seen", "status",
-                    "status_changed_at", "status_reason", "last_scan", "version"]
-
+# What a scan rewrites of a finding whose facts changed (with a history record), and of one where
+# only days counted to the judged date did (without).
+# What a scan rewrites of a finding whose facts changed (with a history record), of one it
+# reopens (the same and its status), and of one where only days counted to the judged date
+# changed (without a record).
+REWRITTEN_FIELDS = ["severity", "title", "detail", "price", "price_by_layer", "substance", "content_digest", "facts_digest", "first_seen",
+                    "last_seen", "last_scan", "version"]
+REOPENED_FIELDS = [*REWRITTEN_FIELDS, "status", "status_changed_at", "status_reason"]
+RECOUNTED_FIELDS = ["title", "detail", "price", "price_by_layer", "content_digest", "last_seen", "last_scan", "version"]
+# What reconcile reads of the findings it already holds: never their detail, which only a
+# rewrite needs and the detector has just produced.
+HELD_COLUMNS = ("pk", "fingerprint", "status", "substance", "content_digest", "facts_digest", "first_seen", "last_seen",
+                "version")
 
 class FindingChangeRefused(Refused):
     """A status change that the lifecycle does not allow; nothing was written."""
@@ -45,7 +55,7 @@ class FindingChangeRefused(Refused):
 @dataclass
 class ReconcileResult:
     opened: list[int] = field(default_factory=list)  # ids: a first scan opens tens of thousands
-    reopened: list[Finding] = field(default_factory=list)
+    reopened: list[int] = field(default_factory=list)
     still_open: int = 0
     resolved: int = 0
 
@@ -76,28 +86,21 @@ def _sync_links(findings_with_targets: list[tuple[int, list[int], list[int]]], *
         insert_rows(through, fresh, columns=("finding_id", column))
 
 
-OPENED_COLUMNS = ("kind", "fingerprint", "substance", "severity", "status", "title", "detail", "price", "price_by_layer",
-                  "first_seen",
-                  "last_seen", "status_changed_at", "last_scan_id")
+OPENED_COLUMNS = ("kind", "fingerprint", "substance", "content_digest", "facts_digest", "severity", "status", "title",
+                  "detail", "price", "price_by_layer", "first_seen", "last_seen", "status_changed_at", "last_scan_id")
 EVENT_COLUMNS = ("finding_id", "from_status", "to_status", "occurred_at", "scan_run_id", "reason")
 
 
-def _layers_as_json(found: Detected) -> dict[str, str] | None:
-    if found.price_by_layer is None:
-        return None
-    return {layer: f"{amount:.2f}" for layer, amount in found.price_by_layer.items()}
-
-
-def _open(found: list[tuple[str, Detected]], *, as_of: datetime.date, now: datetime.datetime, scan_run: ScanRun | None) -> list[int]:
+def _open(found: list[tuple[str, Detected]], *, as_of: datetime.date, now: datetime.datetime, scan_run_id: int | None) -> list[int]:
     """Write the findings first detected now (with their fingerprints), their creation history
     and their "opened" events; returns their ids in the order of `found`.
 
     Rows straight to COPY and history copied in SQL, without a model instance each: a first
     scan of a large portfolio opens tens of thousands.
     """
-    scan_run_id = scan_run.pk if scan_run is not None else None
-    rows = [(d.kind, fingerprint, d.substance_digest, d.severity, FindingStatus.OPEN, d.title[:300], d.detail,
-             d.price, _layers_as_json(d), as_of, as_of, now, scan_run_id) for fingerprint, d in found]
+    rows = [(d.kind, fingerprint, d.substance_digest, d.content_digest, d.facts_digest, d.severity, FindingStatus.OPEN,
+             d.title[:300], d.detail, d.price, d.price_by_layer_as_json, as_of, as_of, now, scan_run_id)
+            for fingerprint, d in found]
     ids = insert_rows(Finding, rows, columns=OPENED_COLUMNS, returning_ids=True)
     copy_to_history(Finding, ids, reason="opened by a scan", date=now)
     insert_rows(FindingEvent, [(pk, "", FindingStatus.OPEN, now, scan_run_id, "Opened by the scan.") for pk in ids],
@@ -105,72 +108,99 @@ def _open(found: list[tuple[str, Detected]], *, as_of: datetime.date, now: datet
     return ids
 
 
+def _written(held, found: Detected, **values) -> SimpleNamespace:
+    """What a bulk update writes to the held row, by attname: `found`'s content, the row's own
+    first-seen date, overridden by `values`."""
+    return SimpleNamespace(**{
+        "pk": held.pk, "severity": found.severity, "title": found.title[:300], "detail": found.detail,
+        "price": found.price, "price_by_layer": found.price_by_layer_as_json, "substance": found.substance_digest,
+        "content_digest": found.content_digest, "facts_digest": found.facts_digest, "first_seen": held.first_seen, **values})
+
+
 def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.date, scan_run: ScanRun | None = None) -> ReconcileResult:
-    """Write one scan's results for `kinds` in one transaction, keyed by fingerprint. Every
-    finding it changes (refreshed, resolved, reopened, or only seen again) goes up a version."""
+    """Write one scan's results for `kinds` in one transaction, keyed by fingerprint, set-based.
+
+    A finding whose facts changed, or which is resolved or reopened, is rewritten with a history
+    record; one where only days counted to the judged date changed (Detected.facts) gets its new
+    counts without one; one that says the same (use cases included) moves its last-seen date, all
+    in one statement, or is not written at all when seen already on `as_of`. Every finding a
+    scan writes goes up a version. Only what it rewrites has its use cases and decisions
+    compared and relinked.
+    """
     now = timezone.now()
+    scan_run_id = scan_run.pk if scan_run is not None else None
     result = ReconcileResult()
     by_fingerprint = {d.fingerprint: d for d in detected}
     with transaction.atomic():
-        existing = {f.fingerprint: f for f in Finding.objects.select_for_update().filter(kind__in=kinds)}
-        new, refreshed, seen_again, events, linked = [], [], [], [], []
+        held_rows = Finding.objects.select_for_update().filter(kind__in=kinds).order_by().values_list(
+            *HELD_COLUMNS, named=True)
+        held_by_fingerprint = {held.fingerprint: held for held in held_rows}
+        new, rewritten, reopened, recounted, seen_again, events, linked = [], [], [], [], [], [], []
         for fingerprint, found in by_fingerprint.items():
-            finding = existing.get(fingerprint)
-            if finding is None:
+            held = held_by_fingerprint.get(fingerprint)
+            if held is None:
                 new.append((fingerprint, found))
                 continue
-            if finding.last_seen > as_of:
+            if held.last_seen > as_of:
                 continue  # a back-dated scan does not rewrite what a later scan saw
-            substance = found.substance_digest
-            previous_status = finding.status
             reopen_reason = None
-            if finding.status == FindingStatus.RESOLVED:
+            if held.status == FindingStatus.RESOLVED:
                 reopen_reason = "holds again"
-            elif finding.status == FindingStatus.DISMISSED and finding.substance != substance:
+            elif held.status == FindingStatus.DISMISSED and held.substance != found.substance_digest:
                 reopen_reason = "what it concerns has changed since it was dismissed"
+            first_seen = min(held.first_seen, as_of)
+            written = {"last_seen": as_of, "last_scan_id": scan_run_id, "version": held.version + 1}
             if reopen_reason:
-                finding.status, finding.status_reason, finding.status_changed_at = FindingStatus.OPEN, reopen_reason, now
-                events.append(FindingEvent(finding=finding, from_status=previous_status, to_status=FindingStatus.OPEN,
-                                           occurred_at=now, scan_run=scan_run, reason=f"Reopened by the scan: {reopen_reason}."))
-                result.reopened.append(finding)
-            elif finding.status in ACTIVE_STATUSES:
-                result.still_open += 1
-            news = {"severity": found.severity, "title": found.title[:300], "detail": found.detail, "price": found.price,
-                    "price_by_layer": _layers_as_json(found),
-                    "substance": substance, "first_seen": min(finding.first_seen, as_of)}
-            if reopen_reason is None and all(getattr(finding, name) == value for name, value in news.items()):
-                # Nothing a reader would notice changed: move last_seen without a history record.
-                seen_again.append(finding.pk)
+                events.append(FindingEvent(finding_id=held.pk, from_status=held.status, to_status=FindingStatus.OPEN,
+                                           occurred_at=now, scan_run_id=scan_run_id,
+                                           reason=f"Reopened by the scan: {reopen_reason}."))
+                result.reopened.append(held.pk)
+                reopened.append(_written(held, found, first_seen=first_seen, status=FindingStatus.OPEN,
+                                         status_reason=reopen_reason, status_changed_at=now, **written))
             else:
-                for name, value in news.items():
-                    setattr(finding, name, value)
-                finding.last_seen, finding.last_scan = max(finding.last_seen, as_of), scan_run
-                finding.version += 1
-                refreshed.append(finding)
-            linked.append((finding.pk, found.use_case_ids, found.decision_ids))
+                if held.status in ACTIVE_STATUSES:
+                    result.still_open += 1
+                if found.facts_digest != held.facts_digest or first_seen != held.first_seen:
+                    rewritten.append(_written(held, found, first_seen=first_seen, **written))
+                elif found.content_digest != held.content_digest:
+                    recounted.append(_written(held, found, **written))
+                else:
+                    if held.last_seen < as_of:
+                        seen_again.append(held.pk)
+                    continue
+            linked.append((held.pk, found.use_case_ids, found.decision_ids))
 
-        for fingerprint, finding in existing.items():
-            if fingerprint in by_fingerprint or finding.status not in ACTIVE_STATUSES or finding.last_seen > as_of:
-                continue
-            events.append(FindingEvent(finding=finding, from_status=finding.status, to_status=FindingStatus.RESOLVED,
-                                       occurred_at=now, scan_run=scan_run,
-                                       reason=f"Resolved by the scan: no longer holds as of {as_of.isoformat()}."))
-            finding.status, finding.status_changed_at, finding.last_scan = FindingStatus.RESOLVED, now, scan_run
-            finding.status_reason = f"no longer holds as of {as_of.isoformat()}"
-            finding.version += 1
-            refreshed.append(finding)
-            result.resolved += 1
+        resolved = [held for fingerprint, held in held_by_fingerprint.items()
+                    if fingerprint not in by_fingerprint and held.status in ACTIVE_STATUSES and held.last_seen <= as_of]
+        _resolve(resolved, as_of=as_of, now=now, scan_run_id=scan_run_id)
+        result.resolved = len(resolved)
+        events.extend(FindingEvent(finding_id=held.pk, from_status=held.status, to_status=FindingStatus.RESOLVED,
+                                   occurred_at=now, scan_run_id=scan_run_id,
+                                   reason=f"Resolved by the scan: no longer holds as of {as_of.isoformat()}.")
+                      for held in resolved)
 
-        result.opened = _open(new, as_of=as_of, now=now, scan_run=scan_run)
+        result.opened = _open(new, as_of=as_of, now=now, scan_run_id=scan_run_id)
         linked.extend((pk, found.use_case_ids, found.decision_ids) for pk, (_, found) in zip(result.opened, new))
-        bulk_update_with_history(refreshed, REFRESHED_FIELDS, default_change_reason="updated by a scan")
+        bulk_update_fields(rewritten, REWRITTEN_FIELDS, model=Finding)
+        bulk_update_fields(reopened, REOPENED_FIELDS, model=Finding)
+        copy_to_history(Finding, [f.pk for f in rewritten + reopened], reason="updated by a scan", change="~", date=now)
+        bulk_update_fields(recounted, RECOUNTED_FIELDS, model=Finding)
         for batch in id_batches(seen_again):
-            Finding.objects.filter(pk__in=batch).update(
-                last_seen=Greatest("last_seen", Value(as_of)), last_scan=scan_run, version=F("version") + 1
-            )
+            Finding.objects.filter(pk__in=batch).update(last_seen=as_of, last_scan_id=scan_run_id,
+                                                        version=F("version") + 1)
         create_objects(events)
         _sync_links(linked, new_ids=set(result.opened))
     return result
+
+
+def _resolve(held: list, *, as_of: datetime.date, now: datetime.datetime, scan_run_id: int | None) -> None:
+    """Resolve the held findings `held` (no longer detected), with a history record each."""
+    ids = [finding.pk for finding in held]
+    for batch in id_batches(ids):
+        Finding.objects.filter(pk__in=batch).update(
+            status=FindingStatus.RESOLVED, status_changed_at=now, last_scan_id=scan_run_id,
+            status_reason=f"no longer holds as of {as_of.isoformat()}", version=F("version") + 1)
+    copy_to_history(Finding, ids, reason="updated by a scan", change="~", date=now)
 
 
 # People acting on findings -------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The finding lifecycle as the program office sees it across scans."""
 
 import datetime
+from decimal import Decimal
 
 import pytest
 
@@ -62,6 +63,79 @@ def test_scanning_twice_changes_nothing_but_last_seen(pair):
     assert again.pk == first.pk and again.status == FindingStatus.OPEN
     assert (again.first_seen, again.last_seen) == (MONDAY, TUESDAY)
     assert FindingEvent.objects.count() == 1
+
+
+def test_a_finding_seen_again_unchanged_adds_nothing_to_its_history(pair):
+    scan(found(*pair))
+
+    scan(found(*pair), on=TUESDAY)
+
+    finding = Finding.objects.get()
+    assert [record.history_change_reason for record in finding.history.all()] == ["opened by a scan"]
+    assert finding.last_seen == TUESDAY
+
+
+def test_scanning_again_on_the_same_day_writes_nothing(pair):
+    scan(found(*pair))
+
+    scan(found(*pair))
+
+    finding = Finding.objects.get()
+    assert (finding.version, finding.history.count(), finding.events.count()) == (1, 1, 1)
+
+
+def test_a_finding_whose_use_cases_change_is_relinked(pair):
+    scan(found(*pair))
+    newcomer = UseCaseFactory()
+
+    scan(found(*pair, newcomer, anchor=min(u.pk for u in pair)), on=TUESDAY)
+
+    finding = Finding.objects.get()
+    assert set(finding.use_cases.all()) == {*pair, newcomer}
+    assert finding.version == 2
+
+
+def test_a_finding_whose_words_change_is_rewritten_with_a_history_record(pair):
+    scan(found(*pair))
+    reworded = found(*pair)
+    reworded.detail = {"similarity": 0.9}
+
+    scan(reworded, on=TUESDAY)
+
+    finding = Finding.objects.get()
+    assert finding.detail == {"similarity": 0.9}
+    assert [(record.history_change_reason, record.detail) for record in finding.history.order_by("history_id")] == [
+        ("opened by a scan", {"similarity": 0.8}), ("updated by a scan", {"similarity": 0.9})]
+
+
+def counted(days: int, *use_cases, severity="medium"):
+    """A finding whose title, detail and price count days to the judged date over steady facts."""
+    finding = found(*use_cases, severity=severity)
+    finding.title, finding.detail, finding.price = f"Stalled for {days} days", {"days": days}, Decimal(days * 10)
+    finding.facts = ("pilot", "2026-01-05")
+    return finding
+
+
+def test_days_counted_to_a_later_date_are_rewritten_without_a_history_record(pair):
+    scan(counted(300, *pair))
+
+    scan(counted(301, *pair), on=TUESDAY)
+
+    finding = Finding.objects.get()
+    assert (finding.title, finding.detail, finding.price) == ("Stalled for 301 days", {"days": 301}, Decimal("3010.00"))
+    assert (finding.last_seen, finding.version) == (TUESDAY, 2)
+    assert finding.history.count() == 1
+
+
+def test_a_severity_that_grows_with_the_days_is_recorded_in_the_history(pair):
+    scan(counted(300, *pair))
+
+    scan(counted(301, *pair, severity="high"), on=TUESDAY)
+
+    finding = Finding.objects.get()
+    assert (finding.severity, finding.title) == ("high", "Stalled for 301 days")
+    assert [(r.severity, r.title) for r in finding.history.order_by("history_id")] == [
+        ("medium", "Stalled for 300 days"), ("high", "Stalled for 301 days")]
 
 
 def test_a_problem_that_no_longer_holds_is_resolved_by_the_scan_saying_so(pair):

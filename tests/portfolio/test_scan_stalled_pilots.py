@@ -264,6 +264,16 @@ def test_estimated_cost_of_delay_is_days_over_times_the_cost_per_day():
     assert found.detail["estimated_cost_of_delay"] == 4000.0
 
 
+def test_a_day_later_a_stall_says_so_with_the_same_facts_and_severity():
+    in_pilot(ENTERED, decision=DecisionFactory(cost_of_delay_per_day=Decimal("400.00")))
+
+    [before] = detect(ENTERED + days(100), **STAGE_RULE_ONLY)
+    [after] = detect(ENTERED + days(101), **STAGE_RULE_ONLY)
+
+    assert (after.title, after.detail["estimated_cost_of_delay"]) != (before.title, before.detail["estimated_cost_of_delay"])
+    assert (after.facts_digest, after.severity) == (before.facts_digest, before.severity)
+
+
 def test_without_a_cost_of_delay_the_estimate_is_unknown():
     in_pilot(ENTERED, decision=DecisionFactory(cost_of_delay_per_day=None))
 

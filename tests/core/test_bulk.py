@@ -1,0 +1,43 @@
+"""Set-based writes: what they write is what bulk_update would have written, whichever way."""
+
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+
+from core.bulk import bulk_update_fields
+from portfolio.models import Finding
+
+pytestmark = pytest.mark.django_db
+
+
+def findings(count: int) -> list[Finding]:
+    return [Finding.objects.create(kind="stalled_pilot", fingerprint=f"f{n}", substance="s", severity="low",
+                                   title=f"Finding {n}", detail={"n": n}, first_seen="2026-11-02",
+                                   last_seen="2026-11-02") for n in range(count)]
+
+
+@pytest.mark.parametrize("batch_size", [100, 2], ids=["one statement", "through a staging table"])
+def test_bulk_update_writes_every_field_of_every_row(batch_size):
+    written = findings(5)
+    rows = [SimpleNamespace(pk=f.pk, title=f"Rewritten {f.pk}", detail={"n": f.pk, "note": "it's \"quoted\"\ttab"},
+                            price=Decimal("1234.50") if f.pk % 2 else None, last_seen="2026-11-03")
+            for f in written]
+
+    bulk_update_fields(rows, ["title", "detail", "price", "last_seen"], model=Finding, batch_size=batch_size)
+
+    for row in rows:
+        finding = Finding.objects.get(pk=row.pk)
+        assert (finding.title, finding.detail, finding.price, finding.last_seen.isoformat()) == (
+            row.title, row.detail, row.price, "2026-11-03")
+
+
+def test_bulk_update_leaves_other_rows_and_fields_alone():
+    kept, *changed = findings(3)
+
+    bulk_update_fields([SimpleNamespace(pk=f.pk, title="Rewritten") for f in changed], ["title"], model=Finding,
+                       batch_size=1)
+
+    assert Finding.objects.get(pk=kept.pk).title == "Finding 0"
+    assert [(f.title, f.detail) for f in Finding.objects.filter(pk__in=[f.pk for f in changed]).order_by("pk")] == [
+        ("Rewritten", {"n": 1}), ("Rewritten", {"n": 2})]

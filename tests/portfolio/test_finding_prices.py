@@ -209,3 +209,29 @@ def test_the_finding_page_says_where_along_the_value_chain_its_price_lies(client
     api = APIClient()
     api.force_authenticate(program_office_user)
     assert api.get("/api/findings/").json()["results"][0]["price_by_layer"] == {"data": "1000.00", "model": "3000.00"}
+
+
+def test_a_later_scan_that_puts_the_same_price_on_other_layers_stores_the_new_split():
+    group = found("duplicate_capability", [UseCaseFactory(), UseCaseFactory()])
+    group.price, group.price_by_layer = Decimal("4000"), {"model": Decimal("4000")}
+    reconcile(kinds=["duplicate_capability"], detected=[group], as_of=datetime.date(2026, 11, 2))
+
+    again = found("duplicate_capability", [UseCase.objects.get(pk=pk) for pk in group.use_case_ids])
+    again.price, again.price_by_layer = Decimal("4000"), {"model": Decimal("1000"), "data": Decimal("3000")}
+    reconcile(kinds=["duplicate_capability"], detected=[again], as_of=datetime.date(2026, 11, 3))
+
+    assert Finding.objects.get().price_by_layer == {"model": "1000.00", "data": "3000.00"}
+
+
+def test_a_stall_recounted_the_next_day_moves_its_price_and_its_layers_together():
+    use_case = in_pilot(ENTERED, decision__cost_of_delay_per_day=Decimal("400"))
+    readiness = {f"{layer}_readiness": "ready" for layer in ("data", "infrastructure", "model", "orchestration")}
+    UseCase.objects.filter(pk=use_case.pk).update(**readiness, inference_readiness="none")
+    UseCase.history.filter(id=use_case.pk).update(**readiness, inference_readiness="none")
+    Policy.objects.update_or_create(pk=1, defaults={"inactivity_days": 10_000})
+
+    run_scan_now(kinds=["stalled_pilot"], as_of=ENTERED + days(91), actor=COMMAND)
+    run_scan_now(kinds=["stalled_pilot"], as_of=ENTERED + days(95), actor=COMMAND)
+
+    stall = Finding.objects.get(use_cases=use_case)
+    assert (stall.price, stall.price_by_layer) == (Decimal("2000.00"), {"inference": "2000.00"})  # 5 days × 400

@@ -67,9 +67,10 @@ def expected_version(request, instance, *, body_version: int | None, required: b
 
 
 def check_if_match(request, current_etag: str) -> None:
-    """For records without a version: a given If-Match must name the current representation."""
+    """For records without a version: a given If-Match must name the current representation (a blank
+    one names nothing, as if it were not sent)."""
     tags = _if_match_tags(request)
-    if tags is None or "*" in tags:
+    if not tags or "*" in tags:
         return
     weakless = {tag.removeprefix("W/") for tag in tags}
     if current_etag not in weakless:

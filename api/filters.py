@@ -5,6 +5,8 @@ import datetime
 import re
 
 from django import forms
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import filters as drf_filters
@@ -311,19 +313,47 @@ def single_value(request, name: str) -> str | None:
 
 class OrderingFilter(drf_filters.OrderingFilter):
     """DRF's ordering, given once (`ordering=-id,name`) and without NUL; names it does not know
-    are ignored."""
+    are ignored.
+
+    A view's `nulls_last_ordering` names nullable fields (a finding's price) whose rows without a
+    value come last in both directions, on PostgreSQL and SQLite alike. Such a field is ordered
+    through an annotation that puts a sentinel past every real value in place of NULL, so that
+    the cursor pagination, which pages by the ordering's first field, keeps them too."""
 
     def get_ordering(self, request, queryset, view):
         value = single_value(request, self.ordering_param)
         if value is not None and "\x00" in value:
             raise ValidationError({self.ordering_param: ["Null characters are not allowed."]})
-        return super().get_ordering(request, queryset, view)
+        ordering = super().get_ordering(request, queryset, view)
+        nulls_last = getattr(view, "nulls_last_ordering", {})
+        return [_nulls_last_key(term) if term.lstrip("-") in nulls_last else term for term in ordering or ()]
+
+    def filter_queryset(self, request, queryset, view):
+        ordering = self.get_ordering(request, queryset, view)
+        for field, past_every_value in getattr(view, "nulls_last_ordering", {}).items():
+            for term in ordering:
+                if term.lstrip("-") == _nulls_last_key(field):
+                    sentinel = -past_every_value if term.startswith("-") else past_every_value
+                    output = queryset.model._meta.get_field(field)
+                    queryset = queryset.annotate(**{term.lstrip("-"): Coalesce(field, Value(sentinel), output_field=output)})
+        return queryset.order_by(*ordering) if ordering else queryset
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)
+        fields = [name for name, _ in self.get_valid_fields(view.queryset, view, {"request": None})]
+        nulls_last = getattr(view, "nulls_last_ordering", {})
         for parameter in parameters:
             parameter["schema"] = {"type": "string", "pattern": NO_NUL_PATTERN}
+            parameter["description"] = (
+                f"Order by {', '.join(f'`{name}`' for name in fields)}, a `-` before a name for descending; "
+                "several comma-separated. " + "".join(f"Rows without a `{name}` come last either way. "
+                                                       for name in nulls_last)).strip()
         return parameters
+
+
+def _nulls_last_key(term: str) -> str:
+    """The annotation a nulls-last field is ordered by, with the term's direction: -price → -price_nulls_last."""
+    return f"{term}_nulls_last"
 
 
 class ComplianceFilter(StrictFilterSet):

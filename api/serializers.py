@@ -714,16 +714,26 @@ class HistoryRecordSerializer(serializers.Serializer):
 # Findings and scans ----------------------------------------------------------------------------
 
 
+@extend_schema_field({"type": "object", "nullable": True,
+                      "additionalProperties": {"type": "string", "pattern": "^-?[0-9]+\\.[0-9]{2}$"},
+                      "description": "The price put on the value-chain layers that cause it ({layer: amount}), adding "
+                                     "up to `price`; null without a price, or priced before layers were."})
+class PriceByLayerField(serializers.JSONField):
+    pass
+
+
 class FindingSerializer(serializers.ModelSerializer):
     use_cases = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     decisions = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     assignee_email = serializers.EmailField(source="assignee.email", read_only=True, default=None, allow_null=True)
     detail = serializers.JSONField(read_only=True)
+    price_by_layer = PriceByLayerField(read_only=True)
 
     class Meta:
         model = Finding
         fields = [
-            "id", "kind", "severity", "status", "title", "detail", "price", "use_cases", "decisions", "assignee",
+            "id", "kind", "severity", "status", "title", "detail", "price", "price_by_layer", "use_cases", "decisions",
+            "assignee",
             "assignee_email", "first_seen", "last_seen", "status_changed_at", "status_reason",
         ]
         read_only_fields = fields
@@ -830,11 +840,24 @@ class LeaksSerializer(serializers.Serializer):
     unmeasured = AmountField(allow_null=True, help_text="Realised annual value at risk with nobody measuring it.")
 
 
+class LayerLeaksSerializer(serializers.Serializer):
+    data = LeaksSerializer()
+    infrastructure = LeaksSerializer()
+    model = LeaksSerializer()
+    orchestration = LeaksSerializer()
+    inference = LeaksSerializer()
+
+
 class ValueSerializer(serializers.Serializer):
     currency = serializers.CharField(help_text="The registry's currency (ISO 4217).")
     expected = AmountField(allow_null=True, help_text="The expected annual value of the live use cases.")
     realised = AmountField(allow_null=True, help_text="What their KPIs realise a year.")
     leaks = LeaksSerializer(help_text="The open findings' prices by cause.")
+    leaks_by_layer = LayerLeaksSerializer(help_text=(
+        "Each cause's leak put on the value-chain layers that cause it (portfolio/pricing.py): a stall or a value "
+        "not realised on its use case's least-ready layer, a duplicate's spend on the layers it went to, what nobody "
+        "owns or measures on orchestration. Findings priced before layers were count in `leaks` only, until the "
+        "next scan."))
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -211,6 +211,10 @@ class Finding(models.Model):
         max_digits=16, decimal_places=2, null=True, blank=True,
         help_text="What it costs, in the registry's currency, where the data allow (portfolio/pricing.py): a "
                   "stall's cost of delay so far, a duplicate's duplicated spend, the value at risk or not realised.")
+    price_by_layer = models.JSONField(
+        null=True, blank=True,
+        help_text="The price put on the value-chain layers that cause it (portfolio/pricing.py), as {layer: amount, "
+                  "a decimal string}, adding up to the price; blank without a price, or priced before layers were.")
     use_cases = models.ManyToManyField(UseCase, blank=True, related_name="findings")
     decisions = models.ManyToManyField(Decision, blank=True, related_name="findings")
     assignee = models.ForeignKey(Person, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_findings")

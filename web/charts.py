@@ -47,8 +47,9 @@ def horizontal_bars(rows: list[tuple[str, float, str]], *, title: str, value_for
 
 
 def stacked_bars(rows: list[tuple[str, list[int]]], *, segments: list[str], colours: list[str], title: str,
-                 label_width=120, width=560) -> SafeString:
-    """One stacked bar a row, scaled to the largest total; a legend underneath."""
+                 label_width=120, width=560, links: list[list[str | None]] | None = None) -> SafeString:
+    """One stacked bar a row, scaled to the largest total; a legend underneath. With `links`
+    (per row, per segment), each segment links there."""
     bar_height, gap = 24, 8
     legend_height = 28
     height = max(1, len(rows)) * (bar_height + gap) + gap + legend_height
@@ -59,14 +60,14 @@ def stacked_bars(rows: list[tuple[str, list[int]]], *, segments: list[str], colo
         y = gap + index * (bar_height + gap)
         x = float(label_width)
         body.append(f'<text x="{label_width - 8}" y="{y + bar_height * 0.7:.1f}" text-anchor="end" class="label">{escape(label)}</text>')
-        for segment, value, colour in zip(segments, values, colours):
+        for position, (segment, value, colour) in enumerate(zip(segments, values, colours)):
             if not value:
                 continue
             length = room * value / top
-            body.append(
-                f'<rect x="{x:.1f}" y="{y}" width="{length:.1f}" height="{bar_height}" fill="{colour}">'
-                f"<title>{escape(label)}, {escape(segment)}: {value}</title></rect>"
-            )
+            rect = (f'<rect x="{x:.1f}" y="{y}" width="{length:.1f}" height="{bar_height}" fill="{colour}">'
+                    f"<title>{escape(label)}, {escape(segment)}: {value}</title></rect>")
+            link = links[index][position] if links else None
+            body.append(f'<a href="{escape(link)}">{rect}</a>' if link else rect)
             x += length
         body.append(f'<text x="{x + 6:.1f}" y="{y + bar_height * 0.7:.1f}" class="value">{sum(values)}</text>')
     y = height - legend_height + 8

@@ -223,6 +223,8 @@ class FindingFilterForm(forms.Form):
     unit = forms.ModelChoiceField(queryset=BusinessUnit.objects.order_by("name"), required=False,
                                   empty_label="Any unit", label="Business unit")
     status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
+    layer = forms.ChoiceField(choices=[("", "Any layer"), *ValueChainLayer.choices], required=False,
+                              label="Price on layer")
     owner = forms.EmailField(required=False, label="Owner or assignee (email)")
     assignee = forms.EmailField(required=False, label="Assigned to (email)")
     mine = forms.BooleanField(required=False, label="Assigned to me")

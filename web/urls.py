@@ -22,6 +22,8 @@ urlpatterns = [
     path("use-cases/<int:pk>/confirm/", use_cases.use_case_confirm, name="use_case_confirm"),
     path("use-cases/<int:pk>/kpis/new/", use_cases.kpi_new, name="kpi_new"),
     path("use-cases/<int:pk>/investments/", use_cases.investment_new, name="investment_new"),
+    path("use-cases/<int:pk>/investments/<int:investment_pk>/delete/", use_cases.investment_delete,
+         name="investment_delete"),
     path("use-cases/<int:pk>/kpi-observations/", use_cases.kpi_observation_new, name="kpi_observation_new"),
     path("use-cases/<int:pk>/sign-off/", determinations.use_case_sign_off, name="use_case_sign_off"),
     path("use-cases/<int:pk>/practices/", determinations.use_case_practice, name="use_case_practice"),

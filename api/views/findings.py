@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.http import QueryDict
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -39,7 +41,9 @@ class FindingViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
     filter_backends = BACKENDS
     filterset_class = FindingFilter
     search_fields = ["title"]
-    ordering_fields = ["id", "last_seen", "first_seen", "status_changed_at"]
+    ordering_fields = ["id", "last_seen", "first_seen", "status_changed_at", "price"]
+    # Unpriced findings last whether the costliest or the cheapest come first: past any price (16 digits, 2 decimals).
+    nulls_last_ordering = {"price": Decimal("1e14")}
     ordering = ["-id"]
     pagination_class = LargeListPagination
 

@@ -18,7 +18,7 @@ from registry.selectors.determinations import waiver_register
 from registry.services.determinations import (
     classify_eu, determine_high_impact, grant_waiver, record_practice, record_waiver_reported, revoke_waiver,
 )
-from registry.services.investments import record_investment
+from registry.services.investments import delete_investment, record_investment
 from registry.services.kpis import record_kpi_observation
 from registry.services.lifecycle import move_use_case
 from registry.services.sign_offs import sign_off
@@ -26,7 +26,7 @@ from registry.services.use_cases import edit_use_case, register_use_case, state_
 
 from .. import selectors
 from .. import serializers as s
-from ..etag import expected_version
+from ..etag import check_if_match, expected_version
 from ..filters import InvestmentFilter, KPIObservationFilter, StageTransitionFilter, UseCaseFilter
 from ..pagination import LargeListPagination, PagePagination
 from .common import BACKENDS, DetailETagMixin, history_page, is_writer
@@ -243,9 +243,14 @@ class KPIObservationViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.Retri
     retrieve=extend_schema(summary="An investment"),
     create=extend_schema(summary="Record what was planned and spent on one layer of a use case over a period "
                                  "(recording the same use case, layer and period start again corrects it)"),
+    destroy=extend_schema(
+        summary="Delete a record of investment entered in error (the history keeps it)",
+        responses={204: None, 403: OpenApiResponse(s.ErrorSerializer, description="Not the program office or one "
+                   "of the use case's owners."), 404: OpenApiResponse(s.ErrorSerializer, description="No such record.")},
+    ),
 )
 class InvestmentViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                        GenericViewSet):
+                        mixins.DestroyModelMixin, GenericViewSet):
     serializer_class = s.InvestmentSerializer
     queryset = selectors.investments()
     detail_queryset = staticmethod(selectors.investments)
@@ -264,6 +269,15 @@ class InvestmentViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveM
         serializer.is_valid(raise_exception=True)
         investment = record_investment(actor=request.user, **serializer.validated_data)
         return self.detail_response(investment, status_code=status.HTTP_201_CREATED)
+
+    def may_change(self, request, investment):
+        return access.offer_use_case(request.user, investment.use_case).record_investment
+
+    def destroy(self, request, *args, **kwargs):
+        investment = self.get_object()
+        check_if_match(request, self.current_etag(investment))
+        delete_investment(investment=investment, actor=request.user, reason="deleted through the API")
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema_view(

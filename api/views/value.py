@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from core.errors import NotFound
 from portfolio.selectors.value import CAUSES, value_leaks
 from registry import access
-from registry.models import BusinessUnit
+from registry.models import VALUE_CHAIN_LAYERS, BusinessUnit
 
 from .. import serializers as s
 from ..filters import MAX_ID, single_value
@@ -50,4 +50,6 @@ class ValueView(APIView):
             "expected": _money(figures.expected),
             "realised": _money(figures.realised),
             "leaks": {cause: _money(figures.leaks[cause]) for cause in CAUSES},
+            "leaks_by_layer": {layer: {cause: _money(figures.by_layer[cause][layer]) for cause in CAUSES}
+                               for layer in VALUE_CHAIN_LAYERS},
         })

@@ -14,7 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portfolio.models import SEVERITY_ORDER
-from registry.models import Stage, StageTransition, UseCase
+from registry.models import VALUE_CHAIN_LAYERS, Stage, StageTransition, UseCase
 
 # Stages in which a use case is alive: what the scans judge. A stage not reported is alive
 # (nobody said it ended) but outside the pipeline: no rule of a stage applies to it.
@@ -45,6 +45,7 @@ class Detected:
     detail: dict = field(default_factory=dict)
     substance: tuple = ()
     price: Decimal | None = None  # what it costs in money, where the data allow (portfolio/pricing.py)
+    price_by_layer: dict[str, Decimal] | None = None  # the price put on the layers that cause it, adding up to it
     # The facts behind what it says, where its title, detail and price also count days to the
     # judged date (a stall's "212 days", its cost of delay so far): while these and the severity
     # hold, a later scan rewrites the counts without a history record. None: every word counts.
@@ -64,8 +65,17 @@ class Detected:
         """Everything the finding says, as written, and what it concerns: unchanged, a scan only
         moves its last-seen date."""
         price = None if self.price is None else f"{self.price:.2f}"
+        # The layers only where the price is put on some, so that an unpriced finding digests as before.
+        on_layers = [self.price_by_layer_as_json] if self.price_by_layer is not None else []
         return digest(self.severity, self.substance, self.title[:300], self.detail, price, sorted(self.use_case_ids),
-                      sorted(self.decision_ids))
+                      sorted(self.decision_ids), *on_layers)
+
+    @property
+    def price_by_layer_as_json(self) -> dict[str, str] | None:
+        """The layers' amounts as stored: decimal strings to the cent."""
+        if self.price_by_layer is None:
+            return None
+        return {layer: f"{amount:.2f}" for layer, amount in self.price_by_layer.items()}
 
     @cached_property
     def facts_digest(self) -> str:
@@ -127,6 +137,19 @@ def stage_on(as_of: datetime.date):
             ),
         ),
     )
+
+
+def readiness_on(as_of: datetime.date) -> dict:
+    """Expressions by value-chain layer: the outer use case's readiness of that layer on `as_of`,
+    as its history recorded it last by then. A use case with no history record by then (rows
+    written around the services, such as the demo's bulk load) is taken as it is now."""
+    fields = {layer: f"{layer}_readiness" for layer in VALUE_CHAIN_LAYERS}
+    if not UseCase.history.filter(history_date__gte=end_of_day(as_of)).exists():
+        # Nothing changed since (a scan of today): the history's last word is the row itself.
+        return {layer: F(name) for layer, name in fields.items()}
+    recorded = UseCase.history.filter(id=OuterRef("pk"), history_date__lt=end_of_day(as_of)).order_by(
+        "-history_date", "-history_id")
+    return {layer: Coalesce(Subquery(recorded.values(name)[:1]), F(name)) for layer, name in fields.items()}
 
 
 def local_day(moment: datetime.datetime) -> datetime.date:

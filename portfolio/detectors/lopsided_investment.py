@@ -11,8 +11,8 @@ not reported included) that recorded investment:
   2 partial, 3 ready) of its data layer, or of its orchestration layer, lies at least
   `policy.lopsided_readiness_gap` below the mean of its model and infrastructure readiness.
 
-A unit that spent nothing is not judged. Readiness is as the use cases hold it now (the
-registry keeps no dated readiness apart from the history); spending counts by `as_of`.
+A unit that spent nothing is not judged. Readiness is as the use cases' history recorded it
+last by `as_of`; spending counts in periods begun by `as_of`.
 
 Severity: medium; high when the visible layers took at least `HIGH_SHARE` of the spending.
 
@@ -31,7 +31,7 @@ from django.db.models import Case, Count, IntegerField, Sum, Value, When
 from portfolio.models import FindingKind, Severity
 from registry.models import READINESS_ORDER, VALUE_CHAIN_LAYERS, BusinessUnit, Investment
 
-from .base import LIVE_STAGES, Detected, use_cases_on
+from .base import LIVE_STAGES, Detected, readiness_on, use_cases_on
 
 KIND = FindingKind.LOPSIDED_INVESTMENT
 VISIBLE = ("model", "infrastructure")
@@ -39,8 +39,8 @@ STARVED = ("data", "orchestration")
 HIGH_SHARE = 0.8
 
 
-def _score(layer: str) -> Case:
-    return Case(*[When(**{f"{layer}_readiness": level}, then=Value(i)) for i, level in enumerate(READINESS_ORDER)],
+def _score(readiness: str) -> Case:
+    return Case(*[When(**{readiness: level}, then=Value(i)) for i, level in enumerate(READINESS_ORDER)],
                 output_field=IntegerField())
 
 
@@ -58,8 +58,10 @@ def detect(*, as_of: datetime.date, policy) -> list[Detected]:
                                 pk__in=Investment.objects.filter(period_start__lte=as_of).values("use_case_id"))
     readiness = {
         row["business_unit_id"]: {layer: row[layer] / row["n"] for layer in VALUE_CHAIN_LAYERS}
-        for row in invested_live.order_by().values("business_unit_id")
-        .annotate(n=Count("id"), **{layer: Sum(_score(layer)) for layer in VALUE_CHAIN_LAYERS})
+        for row in invested_live.annotate(**{f"{layer}_on": expression for layer, expression
+                                             in readiness_on(as_of).items()})
+        .order_by().values("business_unit_id")
+        .annotate(n=Count("id"), **{layer: Sum(_score(f"{layer}_on")) for layer in VALUE_CHAIN_LAYERS})
     }
     found = []
     lopsided = {}

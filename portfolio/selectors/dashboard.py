@@ -1,6 +1,7 @@
-"""The portfolio dashboard's figures: one GROUP BY scan of the use cases and three of the open
-findings (by kind and unit, and their prices by kind), so the page runs the same number of
-queries at 100 or 100,000 use cases."""
+"""The portfolio dashboard's figures: one GROUP BY scan of the use cases, three of the open
+findings (by kind and unit, and their prices by kind), one of the investment running totals and
+one of the open lopsided-investment findings, so the page runs the same number of queries at 100
+or 100,000 use cases."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from decimal import Decimal
 from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
 
 from registry.gates import LIVE_STAGE_ORDER
-from registry.models import READINESS_ORDER, VALUE_CHAIN_LAYERS, BusinessUnit, Stage, UseCase
+from registry.models import READINESS_ORDER, VALUE_CHAIN_LAYERS, BusinessUnit, InvestmentTotal, Stage, UseCase
 
 from ..models import ACTIVE_STATUSES, Finding, FindingKind
 from .findings import DecisionLinks, UseCaseLinks, filter_findings
@@ -40,6 +41,11 @@ class Dashboard:
     total: int
     # Open findings with a price (portfolio/pricing.py): (kind, label, findings, their summed price).
     priced_findings: list[tuple[str, str, int, Decimal]]
+    # Investment balance: each unit's (and, under None, the portfolio's) share of its spending per
+    # layer, to set against its readiness; units that recorded no spending are absent.
+    spend_shares: dict[str | None, dict[str, float]]
+    # Units with an open lopsided_investment finding: name → the finding's id.
+    lopsided_investment: dict[str, int]
 
     @property
     def priced_total(self) -> Decimal:
@@ -135,8 +141,26 @@ def dashboard(*, unit: BusinessUnit | None, today: datetime.date) -> Dashboard:
                   .values("kind").annotate(n=Count("id"), total=Sum("price")).values_list("kind", "n", "total"))
     priced_findings = [(kind, label, *prices[kind]) for kind, label in FindingKind.choices if kind in prices]
 
+    spend_shares, lopsided_investment = _investment_balance(unit, unit_names)
+
     return Dashboard(
+        spend_shares=spend_shares, lopsided_investment=lopsided_investment,
         priced_findings=priced_findings, units=units, unit=unit, funnel=funnel, funnel_by_unit=funnel_by_unit, ages=ages, readiness=readiness,
         layer_totals=layer_totals, findings_by_kind_unit=findings_by_kind_unit,
         findings_kinds=list(FindingKind.choices), value_by_stage=value_by_stage, total=sum(funnel.values()),
     )
+
+
+def _investment_balance(unit: BusinessUnit | None, unit_names: dict[int, str]):
+    """Each unit's share of its spending per layer (from the running totals: units × layers rows),
+    the portfolio's under None, and the units an open lopsided_investment finding names."""
+    totals = InvestmentTotal.objects.all() if unit is None else InvestmentTotal.objects.filter(business_unit=unit)
+    spent: dict[str | None, dict[str, Decimal]] = defaultdict(lambda: {layer: Decimal(0) for layer in VALUE_CHAIN_LAYERS})
+    for unit_id, layer, amount in totals.order_by().values_list("business_unit_id", "layer").annotate(spent=Sum("spent")):
+        spent[unit_names.get(unit_id, "?")][layer] += amount
+        spent[None][layer] += amount
+    shares = {name: {layer: float(amount / sum(layers.values())) for layer, amount in layers.items()}
+              for name, layers in spent.items() if sum(layers.values()) > 0}
+    lopsided = filter_findings(Finding.objects.all(), kind=FindingKind.LOPSIDED_INVESTMENT, status="active", unit=unit)
+    named = {name: pk for pk, name in lopsided.values_list("pk", "detail__business_unit")}
+    return shares, named

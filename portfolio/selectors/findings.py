@@ -57,14 +57,17 @@ def visible_to(actor, findings: QuerySet[Finding] | None = None) -> QuerySet[Fin
     return findings_for(access.person_for_user(actor), everything=reach.sees_everything, findings=findings)
 
 
-def filter_findings(findings: QuerySet[Finding], *, kind="", severity="", unit=None, status="",
+def filter_findings(findings: QuerySet[Finding], *, kind="", severity="", unit=None, status="", layer="",
                     owner: Person | None = None, owner_unknown=False, assignee: Person | None = None,
                     assignee_unknown=False) -> QuerySet[Finding]:
     """Findings of `kind`, `severity`, `status` ("active": open or acknowledged), about `unit`,
-    about what `owner` owns (or assigned to them), assigned to `assignee`. An owner or assignee
-    named by an email no one has (`…_unknown`) matches nothing."""
+    whose price is put (partly) on value-chain `layer`, about what `owner` owns (or assigned to
+    them), assigned to `assignee`. An owner or assignee named by an email no one has
+    (`…_unknown`) matches nothing."""
     if kind:
         findings = findings.filter(kind=kind)
+    if layer:
+        findings = findings.filter(price_by_layer__has_key=layer)
     if severity:
         findings = findings.filter(severity=severity)
     if status == "active":

@@ -7,7 +7,10 @@ Causes are finding kinds: stalled (stalled pilots), duplicated (duplicated capab
 realised (value not realised), unowned (orphaned ownership), unmeasured (broken feedback
 loops); each is the sum of its open findings' prices (portfolio/pricing.py), None when none
 of them has a price. By unit, a finding's price is split evenly among the units of the use
-cases it concerns (kept by FindingUnitShare), so the units add up to the whole.
+cases it concerns (kept by FindingUnitShare), so the units add up to the whole. By layer, each
+finding's price as the scan put it on the layers that cause it (portfolio/pricing.py,
+`Finding.price_by_layer`); a finding priced before layers were is "not yet on a layer" until
+the next scan, so the layers and that remainder add up to the whole too.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Sum
+from django.db.models import Count, DecimalField, Sum
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 
 from registry.models import VALUE_CHAIN_LAYERS, BusinessUnit, InvestmentTotal, Stage, UseCase
 from registry.selectors.value import realised_total
@@ -32,6 +37,9 @@ CAUSES = {
     "unowned": FindingKind.ORPHANED_OWNERSHIP,
     "unmeasured": FindingKind.BROKEN_FEEDBACK_LOOP,
 }
+# Where a leak's findings were priced before the scans put prices on layers.
+NOT_ON_A_LAYER = "not_on_a_layer"
+CENT = Decimal("0.01")
 CAUSE_LABELS = {"stalled": "Stalled", "duplicated": "Duplicated", "not_realised": "Not realised",
                 "unowned": "Unowned", "unmeasured": "Unmeasured"}
 
@@ -46,6 +54,7 @@ class ValueLeaks:
     priced_findings: dict[str, int]  # by cause: how many open findings carry a price
     by_unit: list[tuple[BusinessUnit, dict[str, Decimal]]]  # each unit's leaks by cause
     investment: dict[str, tuple[Decimal, Decimal]]  # by layer: (planned, spent)
+    by_layer: dict[str, dict[str, Decimal]]  # each cause's leak by layer, NOT_ON_A_LAYER for the remainder
 
     @property
     def has_money(self) -> bool:
@@ -68,10 +77,13 @@ def value_leaks(*, unit: BusinessUnit | None = None) -> ValueLeaks:
     realised = realised_total(live)
 
     open_findings = filter_findings(Finding.objects.all(), status="active", unit=unit).filter(price__isnull=False)
-    by_kind = {kind: (n, total) for kind, n, total in open_findings.order_by().values("kind")
-               .annotate(n=Count("id"), total=Sum("price")).values_list("kind", "n", "total")}
-    leaks = {cause: by_kind[kind][1] if kind in by_kind else None for cause, kind in CAUSES.items()}
-    priced = {cause: by_kind[kind][0] if kind in by_kind else 0 for cause, kind in CAUSES.items()}
+    on_layers = {f"on_{layer}": Sum(Cast(KT(f"price_by_layer__{layer}"), DecimalField(max_digits=16, decimal_places=2)))
+                 for layer in VALUE_CHAIN_LAYERS}
+    by_kind = {row["kind"]: row for row in open_findings.order_by().values("kind")
+               .annotate(n=Count("id"), total=Sum("price"), **on_layers)}
+    leaks = {cause: by_kind[kind]["total"] if kind in by_kind else None for cause, kind in CAUSES.items()}
+    priced = {cause: by_kind[kind]["n"] if kind in by_kind else 0 for cause, kind in CAUSES.items()}
+    by_layer = {cause: _on_layers(by_kind.get(kind)) for cause, kind in CAUSES.items()}
 
     # All money recorded, a retired use case's included: it was spent.
     totals = InvestmentTotal.objects.all() if unit is None else InvestmentTotal.objects.filter(business_unit=unit)
@@ -83,8 +95,18 @@ def value_leaks(*, unit: BusinessUnit | None = None) -> ValueLeaks:
     return ValueLeaks(
         currency=settings.LAST_MILE_CURRENCY, unit=unit,
         expected=summary["expected"] if summary["valued"] else None, realised=realised,
-        leaks=leaks, priced_findings=priced, by_unit=_by_unit(unit), investment=investment,
+        leaks=leaks, priced_findings=priced, by_unit=_by_unit(unit), investment=investment, by_layer=by_layer,
     )
+
+
+def _on_layers(row: dict | None) -> dict[str, Decimal]:
+    """One cause's leak by layer from its row of sums, and what its findings priced before layers
+    were leave on none (NOT_ON_A_LAYER)."""
+    if row is None:
+        return {layer: Decimal(0) for layer in [*VALUE_CHAIN_LAYERS, NOT_ON_A_LAYER]}
+    # SQLite sums the cast amounts as floats: back to cents.
+    amounts = {layer: Decimal(str(row[f"on_{layer}"] or 0)).quantize(CENT) for layer in VALUE_CHAIN_LAYERS}
+    return {**amounts, NOT_ON_A_LAYER: row["total"] - sum(amounts.values())}
 
 
 def _by_unit(unit: BusinessUnit | None) -> list[tuple[BusinessUnit, dict[str, Decimal]]]:

@@ -39,10 +39,10 @@ logger = logging.getLogger(__name__)
 # What a scan rewrites of a finding whose facts changed (with a history record), of one it
 # reopens (the same and its status), and of one where only days counted to the judged date
 # changed (without a record).
-REWRITTEN_FIELDS = ["severity", "title", "detail", "price", "substance", "content_digest", "facts_digest", "first_seen",
-                    "last_seen", "last_scan", "version"]
+REWRITTEN_FIELDS = ["severity", "title", "detail", "price", "price_by_layer", "substance", "content_digest", "facts_digest",
+                    "first_seen", "last_seen", "last_scan", "version"]
 REOPENED_FIELDS = [*REWRITTEN_FIELDS, "status", "status_changed_at", "status_reason"]
-RECOUNTED_FIELDS = ["title", "detail", "price", "content_digest", "last_seen", "last_scan", "version"]
+RECOUNTED_FIELDS = ["title", "detail", "price", "price_by_layer", "content_digest", "last_seen", "last_scan", "version"]
 # What reconcile reads of the findings it already holds: never their detail, which only a
 # rewrite needs and the detector has just produced.
 HELD_COLUMNS = ("pk", "fingerprint", "status", "substance", "content_digest", "facts_digest", "first_seen", "last_seen",
@@ -87,7 +87,7 @@ def _sync_links(findings_with_targets: list[tuple[int, list[int], list[int]]], *
 
 
 OPENED_COLUMNS = ("kind", "fingerprint", "substance", "content_digest", "facts_digest", "severity", "status", "title",
-                  "detail", "price", "first_seen", "last_seen", "status_changed_at", "last_scan_id")
+                  "detail", "price", "price_by_layer", "first_seen", "last_seen", "status_changed_at", "last_scan_id")
 EVENT_COLUMNS = ("finding_id", "from_status", "to_status", "occurred_at", "scan_run_id", "reason")
 
 
@@ -99,7 +99,8 @@ def _open(found: list[tuple[str, Detected]], *, as_of: datetime.date, now: datet
     scan of a large portfolio opens tens of thousands.
     """
     rows = [(d.kind, fingerprint, d.substance_digest, d.content_digest, d.facts_digest, d.severity, FindingStatus.OPEN,
-             d.title[:300], d.detail, d.price, as_of, as_of, now, scan_run_id) for fingerprint, d in found]
+             d.title[:300], d.detail, d.price, d.price_by_layer_as_json, as_of, as_of, now, scan_run_id)
+            for fingerprint, d in found]
     ids = insert_rows(Finding, rows, columns=OPENED_COLUMNS, returning_ids=True)
     copy_to_history(Finding, ids, reason="opened by a scan", date=now)
     insert_rows(FindingEvent, [(pk, "", FindingStatus.OPEN, now, scan_run_id, "Opened by the scan.") for pk in ids],
@@ -112,8 +113,8 @@ def _written(held, found: Detected, **values) -> SimpleNamespace:
     first-seen date, overridden by `values`."""
     return SimpleNamespace(**{
         "pk": held.pk, "severity": found.severity, "title": found.title[:300], "detail": found.detail,
-        "price": found.price, "substance": found.substance_digest, "content_digest": found.content_digest,
-        "facts_digest": found.facts_digest, "first_seen": held.first_seen, **values})
+        "price": found.price, "price_by_layer": found.price_by_layer_as_json, "substance": found.substance_digest,
+        "content_digest": found.content_digest, "facts_digest": found.facts_digest, "first_seen": held.first_seen, **values})
 
 
 def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.date, scan_run: ScanRun | None = None) -> ReconcileResult:

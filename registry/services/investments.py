@@ -15,7 +15,7 @@ from simple_history.utils import bulk_create_with_history
 
 from core.actors import acting_user
 from core.bulk import bulk_update_with_history
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from core.validation import validated
 
 from .. import access
@@ -91,3 +91,21 @@ def upsert_investments(rows: list[Investment], *, actor, dry_run: bool = False, 
                                      default_change_reason=reason)
     return {"created": len(to_create), "updated": len(to_update),
             "unchanged": len(rows) - len(to_create) - len(to_update)}
+
+
+def delete_investment(*, investment: Investment, actor, reason: str = "") -> None:
+    """Delete a record of investment entered in error. The history keeps what it said, who deleted
+    it and why; the running totals (InvestmentTotal) drop it in the same transaction.
+
+    Refuses with NotAllowed unless the actor may record investment on its use case, and with
+    NotFound when someone deleted it meanwhile.
+    """
+    access.require(access.can_record_investment(actor, investment.use_case), NOT_ALLOWED)
+    user = acting_user(actor)
+    with transaction.atomic():
+        locked = Investment.objects.select_for_update().filter(pk=investment.pk).first()
+        if locked is None:
+            raise NotFound(f"Investment {investment.pk} no longer exists: someone deleted it meanwhile.")
+        locked._history_user = user
+        locked._change_reason = reason
+        locked.delete()

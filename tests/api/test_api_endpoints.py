@@ -665,3 +665,26 @@ def test_stating_a_decision_with_a_stale_version_is_412(office, imported):
     assert response.status_code == 412
     imported.refresh_from_db()
     assert not imported.decision.is_defined
+
+
+@pytest.mark.parametrize("ordering, expected", [
+    ("-price", ["25000.00", "500.00", "500.00", "0.01", None, None]),
+    ("price", ["0.01", "500.00", "500.00", "25000.00", None, None]),
+])
+def test_findings_ordered_by_price_put_the_unpriced_last_either_way_across_cursor_pages(office, ordering, expected):
+    for price in ("500", None, "25000", "0.01", None, "500"):
+        FindingFactory(price=None if price is None else Decimal(price))
+
+    page = office.get(f"/api/findings/?ordering={ordering}&page_size=2").json()
+    prices = [row["price"] for row in page["results"]]
+    while page["next"]:
+        page = office.get(page["next"]).json()
+        prices += [row["price"] for row in page["results"]]
+
+    assert prices == expected
+
+
+def test_the_schema_says_findings_order_by_price_with_the_unpriced_last(office):
+    schema = office.get("/api/schema/?format=json").json()
+    [ordering] = [p for p in schema["paths"]["/api/findings/"]["get"]["parameters"] if p["name"] == "ordering"]
+    assert "`price`" in ordering["description"] and "Rows without a `price` come last" in ordering["description"]

@@ -83,3 +83,36 @@ def test_auditors_read_investments_and_change_none(auditor_user, program_office_
     assert len(auditor.get("/api/investments/").json()["results"]) == 1
     assert auditor.post("/api/investments/", body(use_case, spent="1.00"), format="json").status_code == 403
     assert Investment.objects.get().spent == Decimal("42000.50")
+
+
+def test_the_office_deletes_a_record_with_its_etag_and_a_stale_one_deletes_nothing(program_office_user, use_case):
+    office = client_for(program_office_user)
+    created = office.post("/api/investments/", body(use_case), format="json")
+    url, etag = created["Location"], created["ETag"]
+    office.post("/api/investments/", body(use_case, spent="43000.00"), format="json")  # someone corrects it
+
+    stale = office.delete(url, HTTP_IF_MATCH=etag)
+    assert stale.status_code == 412 and Investment.objects.exists()
+
+    current = office.get(url)["ETag"]
+    assert office.delete(url, HTTP_IF_MATCH=current).status_code == 204
+    assert not Investment.objects.exists()
+    assert Investment.history.filter(history_type="-", history_user=program_office_user).count() == 1
+    assert office.get(url).status_code == 404
+    assert office.delete(url).status_code == 404
+
+
+def test_only_the_office_and_the_use_cases_owners_delete(program_office_user, auditor_user, business_owner_user, use_case):
+    record = Investment.objects.create(use_case=use_case, layer="data", period_start="2026-01-01",
+                                       period_end="2026-03-31", spent=Decimal("10"))
+    for user in (auditor_user, business_owner_user):  # the owner owns other use cases, not this one
+        assert client_for(user).delete(f"/api/investments/{record.pk}/").status_code == 403
+    assert APIClient().delete(f"/api/investments/{record.pk}/").status_code == 401
+    assert client_for(program_office_user).delete("/api/investments/abc/").status_code == 404
+    assert Investment.objects.filter(pk=record.pk).exists()
+
+
+def test_a_blank_if_match_is_as_if_none_was_sent(program_office_user, use_case):
+    office = client_for(program_office_user)
+    url = office.post("/api/investments/", body(use_case), format="json")["Location"]
+    assert office.delete(url, HTTP_IF_MATCH="").status_code == 204

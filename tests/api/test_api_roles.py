@@ -152,6 +152,8 @@ CASES = [
                 "period_end": "2026-06-30", "planned": "10.00", "spent": "5.00"},
      {**OWNERS, "owner": 201, "office": 201}),
     ("investment", "get", lambda w: f"/api/investments/{w['investment'].pk}/", None, READ),
+    ("delete investment", "delete", lambda w: f"/api/investments/{w['investment'].pk}/", None,
+     {**OWNERS, "owner": 204, "office": 204}),
     ("list stage transitions", "get", lambda w: "/api/stage-transitions/", None, READ),
     ("stage transition", "get", lambda w: f"/api/stage-transitions/{w['use_case'].transitions.get().pk}/", None, READ),
     ("list findings", "get", lambda w: "/api/findings/", None, READ),

@@ -2,16 +2,20 @@
 orchestration readiness lags, around the policy's thresholds and judged by as_of."""
 
 import datetime
+import io
+import json
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from portfolio import evidence
 from portfolio.detectors import lopsided_investment
-from portfolio.models import Policy
+from portfolio.models import Finding, Policy
+from registry.models import StageTransition, UseCase
 from tests.factories import BusinessUnitFactory, DecisionFactory, InvestmentFactory, UseCaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +93,55 @@ def test_the_scan_runs_the_same_queries_at_any_number_of_units(django_assert_num
         unit_spending(f"Unit {n}", {"model": "90", "data": "10"})
     with django_assert_num_queries(len(one.captured_queries)):
         assert len(detect()) == 8
+
+
+def test_the_scan_judges_readiness_as_the_history_held_it_on_the_as_of_day():
+    # given: Marketing's use case, registered 40 days ago, recorded its data readiness as "none"
+    # 30 days ago and as "ready" yesterday
+    unit, use_case = unit_spending("Marketing", {"model": "90", "data": "10"}, data="none")
+    now = timezone.now()
+    UseCase.objects.filter(pk=use_case.pk).update(created_at=now - datetime.timedelta(days=40))
+    StageTransition.objects.filter(use_case=use_case).update(occurred_at=now - datetime.timedelta(days=40))
+    UseCase.history.filter(id=use_case.pk).update(history_date=now - datetime.timedelta(days=30))
+    use_case.refresh_from_db()
+    use_case.data_readiness = "ready"
+    use_case.save()
+    UseCase.history.filter(id=use_case.pk, data_readiness="ready").update(history_date=now - datetime.timedelta(days=1))
+
+    def scanned(as_of):
+        out = io.StringIO()
+        call_command("scan", "--as-of", as_of.isoformat(), "--kind", "lopsided_investment", "--json", stdout=out)
+        return [(f["kind"], f["detail"]["readiness"]["data"]) for f in json.loads(out.getvalue())["findings"]]
+
+    # when / then: a week ago its data lagged; today it does not
+    assert scanned(AS_OF - datetime.timedelta(days=7)) == [("lopsided_investment", 0)]
+    assert scanned(AS_OF) == []
+    # and a day before the readiness was recorded at all, the use case is judged as it is now
+    assert scanned(AS_OF - datetime.timedelta(days=31)) == []
+
+
+def test_the_portfolio_page_sets_each_units_spending_beside_its_readiness_and_links_a_lopsided_one(
+        client, program_office_user):
+    # given: Marketing spends 80% on model and infrastructure with its data not ready; Sales is balanced
+    unit_spending("Marketing", {"model": "70000", "infrastructure": "10000", "data": "20000"})
+    unit_spending("Sales", {"model": "25", "infrastructure": "25", "data": "25", "orchestration": "25"},
+                  data="ready")
+    call_command("scan", "--kind", "lopsided_investment", stdout=io.StringIO())
+    client.force_login(program_office_user)
+
+    # when
+    page = client.get("/portfolio/").content.decode()
+    export = client.get("/portfolio/export.csv").content.decode().splitlines()
+
+    # then
+    balance = page[page.index('class="heat investment-balance"'):]
+    balance = balance[:balance.index("</table>")]
+    marketing = balance[balance.index("Marketing"):balance.index("Sales")]
+    assert "70% spent" in marketing and "20% spent" in marketing and "no spending" not in marketing
+    finding = Finding.objects.get(kind="lopsided_investment")
+    assert f'href="/findings/{finding.pk}/">investment lopsided</a>' in marketing
+    assert "investment lopsided" not in balance[balance.index("Sales"):]
+    everyone = balance[balance.index("All units"):]
+    assert "70% spent" in everyone and "10% spent" in everyone  # (70,000 + 25) and (10,000 + 25) of 100,100
+    assert "share of spending,all units,Marketing,model,0.7000" in export
+    assert "share of spending,all units,all units,model,0.6996" in export

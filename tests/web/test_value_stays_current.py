@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from portfolio.detectors.base import Detected
 from portfolio.services.findings import reconcile
 from registry.models import Investment, KPIObservation
-from registry.services.investments import record_investment
+from registry.services.investments import delete_investment, record_investment
 from registry.services.use_cases import edit_use_case
 from tests.dates import days
 from tests.factories import BusinessUnitFactory, DecisionFactory, InvestmentFactory, KPIFactory, UseCaseFactory
@@ -174,3 +174,14 @@ def test_a_price_split_between_units_follows_its_use_cases_and_its_price(office,
 
     scan("300")  # the next scan prices it again
     assert leaks_by_unit(office, "duplicated") == {"Finance": "300.00"}
+
+
+def test_an_investment_deleted_through_the_service_leaves_the_totals_at_once(office, program_office_user, units):
+    finance, _ = units
+    wrong = InvestmentFactory(use_case=use_case_in(finance), layer="model", planned=Decimal("9"), spent=Decimal("8"))
+    InvestmentFactory(use_case=use_case_in(finance), layer="model", planned=Decimal("3"), spent=Decimal("2"))
+    assert spent_per_layer(office, finance)["model"] == "10.00"
+
+    delete_investment(investment=wrong, actor=program_office_user)
+
+    assert spent_per_layer(office)["model"] == spent_per_layer(office, finance)["model"] == "2.00"

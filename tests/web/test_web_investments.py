@@ -82,3 +82,51 @@ def test_an_upload_of_bad_investment_rows_lists_them(client, program_office_user
     assert job.status == "invalid"
     assert job.errors == ["row 1, column use_case: no use case with external id 'GHOST-1' (import the use cases first)"]
     assert not Investment.objects.exists()
+
+
+def test_an_owner_deletes_a_wrong_record_and_where_value_leaks_drops_it_at_once(
+        client, business_owner_user, program_office_user, own_use_case):
+    # given: two records on the owner's use case, one of them entered in error
+    client.force_login(business_owner_user)
+    page = reverse("web:use_case", args=[own_use_case.pk])
+    client.post(reverse("web:investment_new", args=[own_use_case.pk]), GOOD)
+    client.post(reverse("web:investment_new", args=[own_use_case.pk]), {**GOOD, "layer": "data", "spent": "700"})
+    wrong = Investment.objects.get(layer="model")
+    assert f'action="/use-cases/{own_use_case.pk}/investments/{wrong.pk}/delete/"' in client.get(page).content.decode()
+
+    # when
+    answer = client.post(reverse("web:investment_delete", args=[own_use_case.pk, wrong.pk]), {"next": page},
+                         follow=True)
+
+    # then: the page says so, the record is gone, the history keeps who deleted what
+    assert ("Deleted the model investment for 2026-01-01 to 2026-03-31 (planned 120000.00, spent 98500.40); "
+            "the history keeps it.") in answer.content.decode()
+    assert list(Investment.objects.values_list("layer", flat=True)) == ["data"]
+    deleted = Investment.history.get(id=wrong.pk, history_type="-")
+    assert (deleted.history_user, deleted.spent) == (business_owner_user, Decimal("98500.40"))
+    client.force_login(program_office_user)
+    figures = client.get(reverse("web:value_export")).content.decode()
+    assert "investment,all units,model,spent,0.00" in figures and "investment,all units,data,spent,700.00" in figures
+
+
+def test_nobody_but_its_owners_and_the_office_deletes_a_record(client, business_owner_user, auditor_user, owner_person):
+    others = UseCaseFactory()
+    record = Investment.objects.create(use_case=others, layer="data", period_start="2026-01-01",
+                                       period_end="2026-03-31", spent=Decimal("10"))
+    url = reverse("web:investment_delete", args=[others.pk, record.pk])
+    for user in (business_owner_user, auditor_user):
+        client.force_login(user)
+        assert client.post(url).status_code == 403
+        assert client.post(url, **htmx()).status_code == 403
+        assert "/delete/" not in client.get(reverse("web:use_case", args=[others.pk])).content.decode()
+    assert Investment.objects.filter(pk=record.pk).exists()
+
+
+def test_deleting_a_record_of_another_use_case_or_none_is_a_404(client, program_office_user, own_use_case):
+    client.force_login(program_office_user)
+    elsewhere = Investment.objects.create(use_case=UseCaseFactory(), layer="data", period_start="2026-01-01",
+                                          period_end="2026-03-31", spent=Decimal("10"))
+    assert client.post(reverse("web:investment_delete", args=[own_use_case.pk, elsewhere.pk])).status_code == 404
+    assert client.post(reverse("web:investment_delete", args=[own_use_case.pk, 999999])).status_code == 404
+    assert client.get(reverse("web:investment_delete", args=[elsewhere.use_case.pk, elsewhere.pk])).status_code == 405
+    assert Investment.objects.filter(pk=elsewhere.pk).exists()

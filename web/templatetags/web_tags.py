@@ -6,7 +6,7 @@ from django.utils import timezone
 from portfolio import evidence, pricing
 from portfolio.models import FindingKind
 from portfolio.selectors.findings import SHOWN_IN_LIST
-from registry.models import Stage
+from registry.models import Stage, ValueChainLayer
 
 register = template.Library()
 
@@ -49,6 +49,18 @@ def index(sequence, position: int):
 def price_basis(kind: str) -> str:
     """What a finding's price counts, in words (portfolio.pricing's rule for its kind)."""
     return pricing.BASIS.get(kind, "")
+
+
+@register.filter
+def price_on_layers(finding) -> str:
+    """Where a finding's price is put along the value chain, in words: "data 3,000 EUR, model 1,000 EUR
+    (on the layers the duplicated money was spent on)"; "" when it is on none."""
+    if not finding.price_by_layer:
+        return ""
+    labels = dict(ValueChainLayer.choices)
+    parts = ", ".join(f"{labels[layer].lower()} {evidence.money(Decimal(amount))}"
+                      for layer, amount in sorted(finding.price_by_layer.items(), key=lambda item: -Decimal(item[1])))
+    return f"{parts} ({pricing.LAYER_BASIS.get(finding.kind, '')})"
 
 
 @register.filter

@@ -43,7 +43,8 @@ def _inbox_selection(user, query: QueryDict, findings: QuerySet[Finding]) -> tup
         return form, findings.none(), order
     data = form.cleaned_data
     order = data["order"] or order
-    filters = {"kind": data["kind"], "severity": data["severity"], "unit": data["unit"], "status": data["status"]}
+    filters = {"kind": data["kind"], "severity": data["severity"], "unit": data["unit"], "status": data["status"],
+               "layer": data["layer"]}
     for name in ("owner", "assignee"):
         if data[name]:
             person = Person.objects.filter(email=normalise_email(data[name])).first()

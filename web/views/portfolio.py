@@ -51,10 +51,18 @@ def portfolio(request):
         title="Mean readiness per value-chain layer (0 none, 3 ready)", value_format=lambda v: f"{v:.2f}",
     )
     readiness_rows = [
-        (name, [(layer, scores[layer], charts.readiness_cell_style(scores[layer])) for layer in VALUE_CHAIN_LAYERS],
-         lopsided, n)
+        (name, [(layer, scores[layer], charts.readiness_cell_style(scores[layer]),
+                 board.spend_shares[name][layer] if name in board.spend_shares else None) for layer in VALUE_CHAIN_LAYERS],
+         lopsided, n, board.lopsided_investment.get(name))
         for name, scores, lopsided, n in board.readiness
     ]
+    if board.readiness:
+        portfolio_shares = board.spend_shares.get(None)
+        readiness_rows.append((
+            "All units" if board.unit is None else f"All of {board.unit.name}",
+            [(layer, board.layer_totals[layer], charts.readiness_cell_style(board.layer_totals[layer]),
+              portfolio_shares[layer] if portfolio_shares else None) for layer in VALUE_CHAIN_LAYERS],
+            None, sum(n for *_, n in board.readiness), None))
     query = request.GET.urlencode()
     return render(request, "web/portfolio.html", {
         "form": form, "board": board, "stages": [(s, stage_labels[s]) for s in dashboard_selectors.STAGE_ORDER],
@@ -91,6 +99,9 @@ def portfolio_export(request):
         for layer in VALUE_CHAIN_LAYERS:
             writer.writerow(["readiness (0-3)", scope, name, layer, f"{scores[layer]:.2f}"])
         writer.writerow(["readiness (0-3)", scope, name, "lopsided", "yes" if lopsided else "no"])
+    for name, shares in sorted(board.spend_shares.items(), key=lambda item: (item[0] is None, (item[0] or "").lower())):
+        for layer in VALUE_CHAIN_LAYERS:
+            writer.writerow(["share of spending", scope, name or "all units", layer, f"{shares[layer]:.4f}"])
     for name, kinds, total in board.findings_by_kind_unit:
         for kind, _ in board.findings_kinds:
             writer.writerow(["open findings", scope, name, kind, kinds.get(kind, 0)])

@@ -18,7 +18,7 @@ from registry import access
 from registry.gates import GATES, MoveRefused
 from registry.models import VALUE_CHAIN_LAYERS, Readiness, Stage, UseCase, ValueChainLayer
 from registry.selectors.value import kpi_realised_value, total, why_no_value
-from registry.services.investments import record_investment
+from registry.services.investments import delete_investment, record_investment
 from registry.services.kpis import add_kpi, record_kpi_observation
 from registry.services.lifecycle import move_use_case
 from registry.services.use_cases import confirm_use_case_ownership, edit_use_case, register_use_case, state_decision
@@ -128,6 +128,19 @@ def kpi_observation_new(request, pk):
         return answer(request, use_case, Feedback(form_errors=refused.field_errors()))
     return answer(request, use_case, Feedback(
         success=f"Recorded {kpi.name} = {form.cleaned_data['value']} on {form.cleaned_data['observed_on'].isoformat()}."))
+
+
+@login_required
+@require_POST
+def investment_delete(request, pk, investment_pk):
+    use_case = access.access_use_case(request.user, pk)
+    investment = use_case.investments.filter(pk=investment_pk).first()
+    if investment is None:
+        raise Http404("This use case has no such investment record.")
+    delete_investment(investment=investment, actor=request.user, reason="deleted on the use case's page")
+    return answer(request, use_case, Feedback(
+        success=f"Deleted the {investment.get_layer_display().lower()} investment for {investment.period_start} to "
+                f"{investment.period_end} (planned {investment.planned}, spent {investment.spent}); the history keeps it."))
 
 
 @login_required
@@ -252,6 +265,7 @@ def _investment_section(use_case: UseCase, user) -> dict:
         "planned": sum(t["planned"] for t in totals.values()),
         "spent": sum(t["spent"] for t in totals.values()),
         "form": InvestmentForm(auto_id="investment-%s") if offered else None,
+        "deletable": offered,
     }
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from core.spreadsheet import EscapingWriter
-from portfolio.selectors.value import CAUSE_LABELS, CAUSES, value_leaks
+from portfolio.selectors.value import CAUSE_LABELS, CAUSES, NOT_ON_A_LAYER, value_leaks
 from registry import access
 from registry.models import VALUE_CHAIN_LAYERS, ValueChainLayer
 
@@ -45,11 +45,13 @@ def _amount(value) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
-def findings_behind(cause: str, unit=None) -> str:
-    """The inbox filtered to the open findings behind a leak, costliest first."""
+def findings_behind(cause: str, unit=None, layer: str = "") -> str:
+    """The inbox filtered to the open findings behind a leak (of a unit, on a layer), costliest first."""
     query = {"kind": CAUSES[cause], "status": "active", "order": "price"}
     if unit is not None:
         query["unit"] = unit.pk
+    if layer:
+        query["layer"] = layer
     return f"{reverse('web:findings')}?{urlencode(query)}"
 
 
@@ -79,10 +81,22 @@ def value(request):
         [(label, float(spent), "#4b7bbf") for label, _, spent in layers],
         title=f"Investment spent per value-chain layer, {figures.currency}", value_format=money,
     )
+    leak_layers = [(ValueChainLayer(layer).label, [figures.by_layer[cause][layer] for cause in CAUSES],
+                    [findings_behind(cause, figures.unit, layer) for cause in CAUSES]) for layer in VALUE_CHAIN_LAYERS]
+    not_on_a_layer = [figures.by_layer[cause][NOT_ON_A_LAYER] for cause in CAUSES]
+    leak_layer_chart = charts.stacked_bars(
+        [(label, [int(round(amount / 1000)) for amount in amounts]) for label, amounts, _ in leak_layers],
+        segments=[CAUSE_LABELS[cause] for cause in CAUSES], colours=[CAUSE_COLOURS[cause] for cause in CAUSES],
+        title=f"Leaks by value-chain layer and cause, thousands of {figures.currency}",
+        links=[links for *_, links in leak_layers],
+    ) if figures.leaked else None
     query = request.GET.urlencode()
     return render(request, "web/value.html", {
         "form": form, "figures": figures, "causes": causes, "flow_chart": flow_chart, "leak_chart": leak_chart,
         "unit_chart": unit_chart, "layer_chart": layer_chart, "layers": layers,
+        "leak_layer_chart": leak_layer_chart,
+        "leak_layers": [(label, amounts, sum(amounts), links) for label, amounts, links in leak_layers],
+        "not_on_a_layer": (not_on_a_layer, sum(not_on_a_layer)) if any(not_on_a_layer) else None,
         "cause_labels": [CAUSE_LABELS[cause] for cause in CAUSES],
         "units": [(unit, [amounts[cause] for cause in CAUSES], sum(amounts.values()),
                    [findings_behind(cause, unit) for cause in CAUSES]) for unit, amounts in figures.by_unit],
@@ -109,6 +123,9 @@ def value_export(request):
     for unit, amounts in figures.by_unit:
         for cause in CAUSES:
             writer.writerow(["leaks by unit", scope, unit.name, cause, _amount(amounts[cause])])
+    for layer in [*VALUE_CHAIN_LAYERS, NOT_ON_A_LAYER]:
+        for cause in CAUSES:
+            writer.writerow(["leaks by layer", scope, layer, cause, _amount(figures.by_layer[cause][layer])])
     for layer in VALUE_CHAIN_LAYERS:
         planned, spent = figures.investment[layer]
         writer.writerow(["investment", scope, layer, "planned", _amount(planned)])

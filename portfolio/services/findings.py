@@ -27,7 +27,7 @@ from core.text import normalise_email
 from core.versioning import versioned_write
 from registry.models import Person
 
-from ..access import CLOSING, answerable_findings, can_answer_finding, can_assign_findings
+from ..access import CLOSING, answerable_findings, can_answer_finding, can_assign_findings, why_assignee_cannot_answer
 from ..models import ACTIVE_STATUSES, SEVERITY_ORDER, Finding, FindingEvent, FindingStatus, ScanRun, Severity
 from ..detectors.base import Detected
 from ..selectors.findings import visible_to
@@ -258,6 +258,7 @@ def assign_finding(*, finding: Finding, assignee: Person | None, actor, expected
     was read."""
     if not can_assign_findings(actor):
         raise NotAllowed("Only the program office assigns findings.")
+    _require_able_assignee(assignee)
     reason = f"assigned to {assignee.email}" if assignee else "unassigned"
     with versioned_write(Finding.objects.all(), finding.pk, actor=actor, expected_version=expected_version,
                          reason=reason) as write:
@@ -305,23 +306,38 @@ def _selected(actor, *, ids: list[int] | None, matching: QuerySet[Finding] | Non
     return list(Finding.objects.filter(pk__in=selection.values("pk")).select_for_update(of=("self",)).order_by("pk"))
 
 
+def _require_able_assignee(person: Person | None) -> None:
+    if person is not None and (why := why_assignee_cannot_answer(person)):
+        raise InvalidInput(f"Not assigned: {why}", field="assignee")
+
+
 def _assignee_named(email: str) -> Person:
     if not (email or "").strip():
         raise InvalidInput("Say whom to assign the findings to (an email).", field="assignee")
     person = Person.objects.filter(email=normalise_email(email)).first()
     if person is None:
         raise InvalidInput(f"No person with email '{email.strip()}' in the directory.", field="assignee")
+    _require_able_assignee(person)
     return person
 
 
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What one bulk action did: how many findings it changed, and how many of the selection it
+    left as they were because they already were where it would put them."""
+
+    changed: int
+    skipped: int
+
+
 def act_on_findings(*, actor, action: str, ids: list[int] | None = None, matching: QuerySet[Finding] | None = None,
-                    assignee: str = "", reason: str = "") -> int:
+                    assignee: str = "", reason: str = "") -> BulkOutcome:
     """Acknowledge, dismiss (with `reason`), reopen or assign (to the person with email
     `assignee`) the findings with `ids`, or all `matching` a filter, that `actor` can see; returns
-    how many changed. All or nothing, under the rules of one finding at a time: when `actor` may
+    how many changed and how many were skipped. All or nothing, under the rules of one finding at a time: when `actor` may
     not answer (or assign) any of them, or the lifecycle refuses one its move, the error names
     them and nothing is written. Findings already where the action would put them are left as
-    they are and not counted. A constant number of queries however many are selected."""
+    they are and counted as skipped. A constant number of queries however many are selected."""
     if action not in BULK_ACTIONS:
         raise InvalidInput(f"Unknown action '{action}': one of {', '.join(BULK_ACTIONS)}.", field="action")
     reason = (reason or "").strip()
@@ -341,7 +357,7 @@ def act_on_findings(*, actor, action: str, ids: list[int] | None = None, matchin
             bulk_update_with_history(changed, ["assignee", "version"], default_user=acting_user(actor),
                                      default_change_reason=f"assigned to {person.email}")
             _tell_assignee(person, sorted(changed, key=lambda f: (-SEVERITY_ORDER.index(f.severity), f.pk)), actor)
-            return len(changed)
+            return BulkOutcome(changed=len(changed), skipped=len(selected) - len(changed))
         to_status = BULK_STATUS_ACTIONS[action]
         changed = [f for f in selected if f.status != to_status]
         answerable = {pk for batch in id_batches([f.pk for f in changed]) for pk in answerable_findings(
@@ -365,4 +381,4 @@ def act_on_findings(*, actor, action: str, ids: list[int] | None = None, matchin
         bulk_update_with_history(changed, ["status", "status_reason", "status_changed_at", "version"],
                                  default_user=acting_user(actor), default_change_reason=reason)
         create_objects(events)
-        return len(changed)
+        return BulkOutcome(changed=len(changed), skipped=len(selected) - len(changed))

@@ -105,12 +105,14 @@ def findings_bulk(request):
             messages.error(request, form_error_text(filter_form))
             return redirect(back)
     try:
-        changed = act_on_findings(actor=request.user, action=data["action"], ids=None if data["all_matching"] else data["ids"],
+        outcome = act_on_findings(actor=request.user, action=data["action"], ids=None if data["all_matching"] else data["ids"],
                                   matching=matching, assignee=data["assignee"], reason=data["reason"])
     except DomainError as refused:
         messages.error(request, message_for(refused))
         return redirect(back)
-    messages.success(request, f"{changed:,} finding{pluralize(changed)} {BULK_DONE[data['action']]}.")
+    skipped = (f" {outcome.skipped:,} already {BULK_DONE[data['action']]} {pluralize(outcome.skipped, 'was,were')} left as "
+               f"{pluralize(outcome.skipped, 'it,they')} {pluralize(outcome.skipped, 'was,were')}." if outcome.skipped else "")
+    messages.success(request, f"{outcome.changed:,} finding{pluralize(outcome.changed)} {BULK_DONE[data['action']]}.{skipped}")
     return redirect(back)
 
 

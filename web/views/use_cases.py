@@ -99,7 +99,13 @@ def use_case_move(request, pk):
         move_use_case(use_case=use_case, to_stage=to_stage, actor=request.user, reason=form.cleaned_data["reason"],
                       expected_version=form.cleaned_data["expected_version"])
     except MoveRefused as refused:
-        return answer(request, use_case, Feedback(unmet=refused.unmet, refused_stage=to_stage))
+        # Shown where the move was asked for, the typed stage and reason kept, so that whoever
+        # fixes a condition through its link comes back to a form still filled in.
+        feedback = Feedback(unmet=refused.unmet, refused_stage=to_stage)
+        typed = {"to_stage": to_stage, "reason": form.cleaned_data["reason"]}
+        if request.htmx:
+            return card(request, pk, feedback, move_input=typed)
+        return _use_case_page(request, pk, feedback=feedback, move_input=typed)
     except DomainError as refused:
         return answer(request, use_case, Feedback(error=message_for(refused)))
     return answer(request, use_case, Feedback(success=f"Moved to {Stage(to_stage).label}."))
@@ -197,15 +203,16 @@ def use_case_detail(request, pk):
     return _use_case_page(request, pk)
 
 
-def _use_case_page(request, pk, *, state_form: StateDecisionForm | None = None) -> HttpResponse:
+def _use_case_page(request, pk, *, state_form: StateDecisionForm | None = None, feedback: Feedback | None = None,
+                   move_input: dict | None = None) -> HttpResponse:
     access.require_role(request.user)
     try:
         use_case = selectors.use_case_page(pk)
     except UseCase.DoesNotExist:
         raise Http404("No such use case.") from None
     today = timezone.localdate()
-    decorate(use_case, request.user, today=today)
-    feedback = show_refused_statement(use_case, state_form, Feedback())
+    decorate(use_case, request.user, today=today, move_input=move_input)
+    feedback = show_refused_statement(use_case, state_form, feedback or Feedback())
     gates = []
     for stage in (Stage.VALIDATING, Stage.PILOT, Stage.PRODUCTION):
         # The next gate in full (determinations and sign-off included); the others as their own conditions.

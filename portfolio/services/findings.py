@@ -26,9 +26,10 @@ from core.errors import InvalidInput, NotAllowed, Refused
 from core.text import normalise_email
 from core.versioning import versioned_write
 from registry.models import Person
+from registry.services.use_cases import state_decision as state_registry_decision
 
 from ..access import CLOSING, answerable_findings, can_answer_finding, can_assign_findings, why_assignee_cannot_answer
-from ..models import ACTIVE_STATUSES, SEVERITY_ORDER, Finding, FindingEvent, FindingStatus, ScanRun, Severity
+from ..models import ACTIVE_STATUSES, SEVERITY_ORDER, Finding, FindingEvent, FindingKind, FindingStatus, ScanRun, Severity
 from ..detectors.base import Detected
 from ..selectors.findings import visible_to
 
@@ -382,3 +383,34 @@ def act_on_findings(*, actor, action: str, ids: list[int] | None = None, matchin
                                  default_user=acting_user(actor), default_change_reason=reason)
         create_objects(events)
         return BulkOutcome(changed=len(changed), skipped=len(selected) - len(changed))
+
+
+# Findings a write settles at once ----------------------------------------------------------------
+
+
+def state_decision(*, use_case, statement: str, actor, frequency: str = "", expected_version: int | None = None):
+    """State the decision of a use case under a placeholder (`registry.services.state_decision`)
+    and, in the same transaction, resolve its missing-decision finding: it is about that use case
+    alone and no longer holds once the decision is stated, so the owner's card and inbox do not
+    keep it until the next scan. (A unit-wide inventory-completeness finding of an OMB import
+    stays: the rest of the unit still lacks what it counts.)"""
+    with transaction.atomic():
+        decision = state_registry_decision(use_case=use_case, statement=statement, frequency=frequency, actor=actor,
+                                           expected_version=expected_version)
+        _resolve_settled(Finding.objects.filter(kind=FindingKind.MISSING_DECISION, use_cases=use_case),
+                         actor=actor, reason=f"The decision was stated: {decision.statement}")
+    return decision
+
+
+def _resolve_settled(findings: QuerySet[Finding], *, actor, reason: str) -> None:
+    """Resolve the active `findings`, each with its event and history, as `actor`'s write settled them."""
+    now = timezone.now()
+    settled = list(findings.filter(status__in=ACTIVE_STATUSES).select_for_update(of=("self",)).order_by("pk"))
+    events = [FindingEvent(finding=f, from_status=f.status, to_status=FindingStatus.RESOLVED, occurred_at=now,
+                           actor=acting_user(actor), reason=reason) for f in settled]
+    for finding in settled:
+        finding.status, finding.status_reason, finding.status_changed_at = FindingStatus.RESOLVED, reason, now
+        finding.version += 1
+    bulk_update_with_history(settled, ["status", "status_reason", "status_changed_at", "version"],
+                             default_user=acting_user(actor), default_change_reason=reason)
+    create_objects(events)

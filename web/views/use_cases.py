@@ -21,7 +21,8 @@ from registry.selectors.value import kpi_realised_value, total, why_no_value
 from registry.services.investments import record_investment
 from registry.services.kpis import add_kpi, record_kpi_observation
 from registry.services.lifecycle import move_use_case
-from registry.services.use_cases import confirm_use_case_ownership, edit_use_case, register_use_case, state_decision
+from portfolio.services.findings import state_decision
+from registry.services.use_cases import confirm_use_case_ownership, edit_use_case, register_use_case
 
 from .. import charts, selectors
 from ..errors import add_to_form, message_for

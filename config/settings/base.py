@@ -196,6 +196,10 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
+# One way to write dates and numbers on every page, the locale's (config/formats/): templates
+# group numbers through web_tags' `thousands`/`num`, not USE_THOUSAND_SEPARATOR, which would also
+# group the ids written into links and form fields.
+FORMAT_MODULE_PATH = ["config.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

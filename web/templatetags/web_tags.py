@@ -54,19 +54,25 @@ def price_basis(kind: str) -> str:
 
 @register.filter
 def num(value) -> str:
-    """A stored decimal as people write it: 0.1700 → 0.17, 12.0000 → 12."""
+    """A stored decimal as people write it, grouped: 0.1700 → 0.17, 12.0000 → 12, 167000.00 → 167,000."""
     if value is None or value == "":
         return "—"
     try:
-        text = f"{Decimal(value).normalize():f}"
+        exact = Decimal(value).normalize()
     except (InvalidOperation, TypeError, ValueError):
         return str(value)
-    return text
+    return evidence.number(exact, places=max(-exact.as_tuple().exponent, 0))
 
 
 @register.filter
 def thousands(value) -> str:
-    return evidence.number(value)
+    """A count or amount grouped as the settings' locale writes it (3,611); "—" for none."""
+    if value is None or value == "":
+        return "—"
+    try:
+        return evidence.number(value)
+    except (TypeError, ValueError):
+        return str(value)
 
 
 @register.filter

@@ -10,7 +10,7 @@ from registry import access
 from registry.models import Decision, Person, UseCase
 from registry.selectors.ownership import owned_by, owned_decision_ids
 
-from ..models import ACTIVE_STATUSES, SEVERITY_ORDER, Finding
+from ..models import ACTIVE_STATUSES, SEVERITY_ORDER, Finding, FindingKind, Severity
 
 UseCaseLinks = Finding.use_cases.through
 DecisionLinks = Finding.decisions.through
@@ -46,6 +46,15 @@ def findings_for(person: Person | None, *, everything: bool, findings: QuerySet[
 def assigned_to(person: Person) -> QuerySet[Finding]:
     """The active findings assigned to `person`, most severe and oldest first."""
     return in_inbox_order(Finding.objects.filter(assignee=person, status__in=ACTIVE_STATUSES), DEFAULT_INBOX_ORDER)
+
+
+def needing(person: Person) -> QuerySet[Finding]:
+    """What an owner's home puts first: the active findings assigned to them, and the critical
+    ones and the stalls about what they own; most severe and oldest first."""
+    return in_inbox_order(Finding.objects.filter(
+        Q(assignee=person) | (about_what_they_own(person) & (Q(severity=Severity.CRITICAL) | Q(kind=FindingKind.STALLED_PILOT))),
+        status__in=ACTIVE_STATUSES,
+    ).select_related("assignee"), DEFAULT_INBOX_ORDER)
 
 
 def visible_to(actor, findings: QuerySet[Finding] | None = None) -> QuerySet[Finding]:

@@ -113,7 +113,7 @@ def test_home_lists_own_use_cases_with_stage_days_gate_and_findings(login, own_u
 
 
 def test_home_of_a_login_without_directory_person_says_so(login):
-    body = login("office").get(reverse("web:home")).content.decode()
+    body = login("office").get(reverse("web:home"), {"view": "work"}).content.decode()
     assert "matches no person in the directory" in body
 
 

@@ -139,3 +139,23 @@ def test_my_work_says_when_nothing_needs_them(client, business_owner_user, owner
     UseCaseFactory(business_owner=owner_person)
     client.force_login(business_owner_user)
     assert "Nothing needs you now" in client.get(reverse("web:home")).content.decode()
+
+
+def test_a_findings_page_shows_who_opened_acknowledged_assigned_and_dismissed_it_and_why(client, program_office_user):
+    from portfolio.services.findings import assign_finding
+
+    use_case = UseCaseFactory()
+    scan(FIRST, [found(use_case, "stalled_pilot", "high")])
+    finding = Finding.objects.get()
+    nina = PersonFactory(email="nina@example.com")
+    assign_finding(finding=finding, assignee=nina, actor=program_office_user)
+    change_finding_status(finding=finding, to_status="acknowledged", actor=program_office_user, reason="Seen Monday")
+    change_finding_status(finding=finding, to_status="dismissed", actor=program_office_user, reason="Pilot extended")
+    client.force_login(program_office_user)
+
+    page = client.get(reverse("web:finding", args=[finding.pk])).content.decode()
+
+    history = page[page.index('id="history-h"'):]
+    rows = re.findall(r"<tr><td class=\"nowrap\">[^<]*</td><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", history)
+    assert rows == [("office", "dismissed", "Pilot extended"), ("office", "acknowledged", "Seen Monday"),
+                    ("office", "assigned to nina@example.com", "—"), ("the scan", "opened", "Opened by the scan.")]

@@ -133,7 +133,7 @@ def finding_detail(request, pk):
         "evidence": present(finding.kind, finding.detail, members=page.object_list, member_count=finding.member_count),
         "decisions": finding.decisions.order_by("statement", "id")[:DECISIONS_SHOWN],
         "can_answer": offer.answer, "can_assign": offer.assign, "actions": _actions(request.user, finding),
-        "next": request.get_full_path(),
+        "next": request.get_full_path(), "history": finding_selectors.finding_history(finding),
     })
 
 

@@ -175,6 +175,11 @@ def test_assigning_to_someone_who_could_not_answer_is_refused_naming_them_one_or
     answer = api.post("/api/findings/bulk/", {"ids": [f.pk for f in findings], "action": "assign",
                                               "assignee": person.email}, format="json")
     assert answer.status_code == 400 and "aude@example.com" in answer.content.decode()
+    one = api.post(f"/api/findings/{findings[0].pk}/assign/", {"assignee": person.pk}, format="json")
+    assert one.status_code == 400 and "aude@example.com" in " ".join(one.json()["assignee"])
+    page = client.post(reverse("web:finding_assign", args=[findings[0].pk]), {"assignee": person.email},
+                       follow=True).content.decode()
+    assert "aude@example.com" in page and why in page
     assert set(Finding.objects.values_list("assignee", "version")) == {(None, 1)}
 
 

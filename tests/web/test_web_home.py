@@ -95,6 +95,9 @@ def test_each_role_lands_on_its_home(client, groups, superuser, lands_on):
     client.force_login(user)
     page = client.get(reverse("web:home")).content.decode()
     assert lands_on in re.search(r"<h1>(.*?)</h1>", page, re.S).group(1)
+    main = re.search(r"<main.*?</main>", page, re.S).group(0)
+    for link in set(re.findall(r'href="(/[^"?#]*)', main)):
+        assert client.get(link).status_code < 400, link  # nothing its home links to is refused to it
 
 
 def test_the_office_opens_its_own_work_from_the_overview_and_an_owner_has_no_overview(

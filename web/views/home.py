@@ -39,12 +39,10 @@ def landing(user) -> str:
 @require_GET
 def home(request):
     user = request.user
-    view = request.GET.get("view")
-    if view not in (OVERVIEW, WORK) or (view == OVERVIEW and landing(user) != OVERVIEW):
-        view = landing(user)
-    context = {"person": access.person_for_user(user), "today": timezone.localdate(), "view": view,
-               "can_register": access.reach(user).register, "waiting_for_me": waiting_for(user),
-               "has_overview": landing(user) == OVERVIEW}
+    # The top bar's home link names the landing too (web.context_processors: nav_overview).
+    view = WORK if request.GET.get("view") == WORK else landing(user)
+    context = {"person": access.person_for_user(user), "today": timezone.localdate(),
+               "can_register": access.reach(user).register, "waiting_for_me": waiting_for(user)}
     if view == OVERVIEW:
         return _overview(request, context)
     return _work(request, context)

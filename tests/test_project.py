@@ -225,7 +225,9 @@ def test_a_newcomers_runserver_with_debug_off_and_no_collectstatic_serves_pages_
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    environment = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DEBUG")}
+    # A fresh SQLite file, as a newcomer's first start has: these pages read no table.
+    environment = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DEBUG")} | {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
     server = subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"], cwd=ROOT,
                               env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

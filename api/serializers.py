@@ -793,6 +793,7 @@ class FindingBulkSerializer(StrictSerializer):
 
 class FindingBulkResultSerializer(serializers.Serializer):
     changed = serializers.IntegerField(help_text="How many findings changed; those already so are not counted.")
+    skipped = serializers.IntegerField(help_text="How many selected findings were already so and were left as they were.")
 
 
 class ScanRunSerializer(serializers.ModelSerializer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
 from core.errors import NotFound
@@ -20,6 +21,20 @@ def can_run_scans(user) -> bool:
 
 def can_assign_findings(user) -> bool:
     return is_program_office(user)
+
+
+def why_assignee_cannot_answer(person) -> str | None:
+    """Why `person` could not answer a finding assigned to them, or None when they could: one
+    who has left the company, or whose logins all lack a role that answers findings (an auditor
+    changes nothing). A person with no login yet may be assigned: the email reaches them and the
+    program office can give them one."""
+    if not person.active:
+        return f"{person.email} has left the company (inactive in the directory) and cannot answer findings."
+    logins = list(get_user_model().objects.filter(email__iexact=person.email, is_active=True))
+    if logins and not any(is_program_office(login) or is_business_owner(login) for login in logins):
+        return (f"{person.email} signs in without a role that answers findings (an auditor or approver changes "
+                "none); grant them the business owner role first.")
+    return None
 
 
 def can_change_policy(user) -> bool:

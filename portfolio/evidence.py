@@ -17,11 +17,13 @@ labelled fact the day it appears. To give a new detail shape its own words, writ
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.utils import formats
 
 from registry import sources
 from registry.models import Frequency, Practice, PracticeStatus, Stage
@@ -154,12 +156,15 @@ def listed(items: Iterable) -> str:
 
 
 def number(value, places: int = 2) -> str:
-    """1234 → "1,234"; 0.61803 → "0.62"; 12.0 → "12"."""
+    """A number as the settings' locale writes it, grouped (en: 1234 → "1,234"; 0.61803 →
+    "0.62"; 12.0 → "12"): the one way pages, digests and the admin write numbers."""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
-        return f"{int(value):,}"
-    return f"{value:,.{places}f}".rstrip("0").rstrip(".")
+    if isinstance(value, int) or (isinstance(value, (float, Decimal)) and value == int(value)):
+        return formats.number_format(int(value), force_grouping=True)
+    text = formats.number_format(round(value, places), decimal_pos=places, force_grouping=True)
+    decimal_separator = formats.get_format("DECIMAL_SEPARATOR")
+    return text.rstrip("0").rstrip(decimal_separator) if decimal_separator in text else text
 
 
 def money(value) -> str:

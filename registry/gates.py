@@ -67,6 +67,12 @@ NEXT_STAGE = {
 }
 
 
+def default_move(stage: str) -> str | None:
+    """The move a page offers first: the next stage forward (production's is retirement), never
+    a step back; None where no move goes forward (retired, or a stage not reported)."""
+    return NEXT_STAGE.get(stage) or next((to for (frm, to) in FORWARD_MOVES if frm == stage), None)
+
+
 @dataclass(frozen=True)
 class Condition:
     """One condition of a gate: a stable code for programs, a sentence for people."""

@@ -210,3 +210,43 @@ def test_compose_shares_the_cache_in_redis_apart_from_the_broker_and_trusts_one_
     assert cache.startswith("redis://redis:6379/") and cache != env["REDIS_URL"]
     # The README puts a TLS proxy in front: the client is the address it forwards, not the proxy's.
     assert str(env["TRUSTED_PROXY_COUNT"]).startswith("${TRUSTED_PROXY_COUNT:-1}")
+
+
+@pytest.mark.skipif((ROOT / "staticfiles" / "staticfiles.json").exists(), reason="collectstatic has been run here")
+def test_a_newcomers_runserver_with_debug_off_and_no_collectstatic_serves_pages_and_their_static_files(tmp_path):
+    """`manage.py runserver` with the default settings (DEBUG off) and no `collectstatic`: the
+    sign-in page and its stylesheet answer, a missing page is the site's 404."""
+    import re
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # A fresh SQLite file, as a newcomer's first start has: these pages read no table.
+    environment = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DEBUG")} | {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    server = subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"], cwd=ROOT,
+                              env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(150):
+            try:
+                page = urllib.request.urlopen(f"{base}/accounts/login/", timeout=5)
+                break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.2)
+        else:
+            pytest.fail("runserver did not answer")
+        html = page.read().decode()
+        assert page.status == 200
+        stylesheet = re.search(r'<link rel="stylesheet" href="([^"]+)"', html).group(1)
+        assert urllib.request.urlopen(base + stylesheet, timeout=5).status == 200
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"{base}/no-such-page/", timeout=5)
+        assert missing.value.code == 404 and "Traceback" not in missing.value.read().decode()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

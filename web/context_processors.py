@@ -1,5 +1,7 @@
 from registry import access
 
+from .views.home import OVERVIEW, landing
+
 
 def navigation(request):
     """What the top bar offers the signed-in user (their role decides)."""
@@ -17,5 +19,5 @@ def navigation(request):
            "value": "value", "use_cases": "use_cases", "people": "people", "person": "people"}
     return {
         "nav_role": role, "nav": nav.get(name, ""),
-        "nav_read": reach.read, "nav_portfolio": reach.see_portfolio, "nav_import": reach.import_files, "nav_people": reach.keep_directory,
+        "nav_overview": landing(user) == OVERVIEW, "nav_read": reach.read, "nav_portfolio": reach.see_portfolio, "nav_import": reach.import_files, "nav_people": reach.keep_directory,
     }

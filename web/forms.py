@@ -8,7 +8,7 @@ from django.utils import timezone
 from core.text import collapse_whitespace, normalise_email
 from portfolio.models import FindingKind, FindingStatus, Severity
 from portfolio.selectors.findings import INBOX_ORDER_LABELS
-from registry.gates import ALLOWED_MOVES
+from registry.gates import ALLOWED_MOVES, default_move
 from web.models import ImportJob
 from registry.models import (
     KPI,
@@ -149,9 +149,7 @@ class MoveForm(forms.Form):
         targets = [to for (frm, to) in ALLOWED_MOVES if frm == use_case.stage]
         order = list(Stage.values)
         self.fields["to_stage"].choices = [(s, Stage(s).label) for s in sorted(targets, key=order.index)]
-        from registry.gates import NEXT_STAGE
-
-        self.fields["to_stage"].initial = NEXT_STAGE.get(use_case.stage)
+        self.fields["to_stage"].initial = default_move(use_case.stage)
         self.fields["expected_version"].initial = use_case.version
 
 

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from django.db.models import (
     Case,
     Count,
+    Exists,
     IntegerField,
     OuterRef,
     Prefetch,
+    Q,
     QuerySet,
     Subquery,
     Value,
@@ -20,7 +22,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from portfolio.models import ACTIVE_STATUSES, Finding
+from portfolio.models import ACTIVE_STATUSES, Finding, FindingKind, Severity
 from portfolio.selectors.dashboard import STAGE_ORDER
 from registry.models import (
     KPI,
@@ -67,12 +69,24 @@ def use_cases_for_cards() -> QuerySet[UseCase]:
     ).prefetch_related(_kpis_with_last_value(), _open_findings_prefetch()))
 
 
+def _needs_attention() -> Q:
+    """A use case with a critical or high active finding or a stall, or a decision still to state
+    (retired ones aside): what its owner should look at first (web.views.home folds the rest)."""
+    urgent = Finding.use_cases.through.objects.filter(
+        usecase_id=OuterRef("pk"), finding__status__in=ACTIVE_STATUSES,
+    ).filter(Q(finding__severity__in=[Severity.CRITICAL, Severity.HIGH]) | Q(finding__kind=FindingKind.STALLED_PILOT))
+    return Q(Exists(urgent)) | (Q(decision__is_defined=False) & ~Q(stage=Stage.RETIRED))
+
+
 def home_use_case_ids(person: Person) -> QuerySet:
-    """The person's use cases in the order of their home page, as ids: sorting narrow rows is
-    what keeps a big owner's home fast; `cards` then loads one page of them."""
+    """The person's use cases in the order of their home page, as ids: those needing attention
+    first, then by stage and title. Sorting narrow rows is what keeps a big owner's home fast;
+    `cards` then loads one page of them."""
     return (
-        UseCase.objects.filter(owned_by(person)).annotate(stage_rank=_stage_rank())
-        .order_by("stage_rank", "title", "pk").values_list("pk", flat=True)
+        UseCase.objects.filter(owned_by(person))
+        .annotate(stage_rank=_stage_rank(),
+                  attention=Case(When(_needs_attention(), then=Value(0)), default=Value(1), output_field=IntegerField()))
+        .order_by("attention", "stage_rank", "title", "pk").values_list("pk", flat=True)
     )
 
 

@@ -117,12 +117,12 @@ class FindingViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
         serializer = s.FindingBulkSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        changed = act_on_findings(
+        outcome = act_on_findings(
             actor=request.user, action=data["action"], ids=data.get("ids"),
             matching=_matching(data["filter"]) if "filter" in data else None,
             assignee=data.get("assignee", ""), reason=data["reason"],
         )
-        return Response({"changed": changed})
+        return Response({"changed": outcome.changed, "skipped": outcome.skipped})
 
 
 def _matching(selection: dict):

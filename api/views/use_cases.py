@@ -22,7 +22,8 @@ from registry.services.investments import delete_investment, record_investment
 from registry.services.kpis import record_kpi_observation
 from registry.services.lifecycle import move_use_case
 from registry.services.sign_offs import sign_off
-from registry.services.use_cases import edit_use_case, register_use_case, state_decision
+from portfolio.services.findings import state_decision
+from registry.services.use_cases import edit_use_case, register_use_case
 
 from .. import selectors
 from .. import serializers as s

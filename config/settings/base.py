@@ -196,13 +196,24 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
+# One way to write dates and numbers on every page, the locale's (config/formats/): templates
+# group numbers through web_tags' `thousands`/`num`, not USE_THOUSAND_SEPARATOR, which would also
+# group the ids written into links and form fields.
+FORMAT_MODULE_PATH = ["config.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# After `collectstatic` (the Docker image) pages link the manifest's hashed, compressed files,
+# cached for ever. Before it (a newcomer's `manage.py runserver`, DEBUG off) there is no
+# manifest to look names up in: WhiteNoise serves the apps' files through the finders, under
+# their own names, rather than every page answering 500. production.py requires the manifest.
+STATIC_COLLECTED = (STATIC_ROOT / "staticfiles.json").exists()
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if STATIC_COLLECTED
+                    else "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+WHITENOISE_USE_FINDERS = DEBUG or not STATIC_COLLECTED
 
 # Celery: a real broker when REDIS_URL is set, otherwise tasks run in process so the
 # zero-setup start needs no Redis.

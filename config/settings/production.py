@@ -10,6 +10,9 @@ if SECRET_KEY == INSECURE_DEFAULT_SECRET_KEY or len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("SECRET_KEY must be set to a random value of at least 50 characters.")
 
 DEBUG = False
+# Static files come collected (the image runs `collectstatic`): a missing manifest fails loudly here.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}  # noqa: F405
+WHITENOISE_USE_FINDERS = False
 # The container's own health checks call it as localhost.
 ALLOWED_HOSTS = [*env.list("ALLOWED_HOSTS"), "localhost", "127.0.0.1"]
 

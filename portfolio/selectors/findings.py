@@ -3,6 +3,9 @@ rows with what each row shows."""
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass
+
 from django.db.models import Case, Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
@@ -10,7 +13,7 @@ from registry import access
 from registry.models import Decision, Person, UseCase
 from registry.selectors.ownership import owned_by, owned_decision_ids
 
-from ..models import ACTIVE_STATUSES, SEVERITY_ORDER, Finding
+from ..models import ACTIVE_STATUSES, SEVERITY_ORDER, Finding, FindingKind, Severity
 
 UseCaseLinks = Finding.use_cases.through
 DecisionLinks = Finding.decisions.through
@@ -46,6 +49,15 @@ def findings_for(person: Person | None, *, everything: bool, findings: QuerySet[
 def assigned_to(person: Person) -> QuerySet[Finding]:
     """The active findings assigned to `person`, most severe and oldest first."""
     return in_inbox_order(Finding.objects.filter(assignee=person, status__in=ACTIVE_STATUSES), DEFAULT_INBOX_ORDER)
+
+
+def needing(person: Person) -> QuerySet[Finding]:
+    """What an owner's home puts first: the active findings assigned to them, and the critical
+    ones and the stalls about what they own; most severe and oldest first."""
+    return in_inbox_order(Finding.objects.filter(
+        Q(assignee=person) | (about_what_they_own(person) & (Q(severity=Severity.CRITICAL) | Q(kind=FindingKind.STALLED_PILOT))),
+        status__in=ACTIVE_STATUSES,
+    ).select_related("assignee"), DEFAULT_INBOX_ORDER)
 
 
 def visible_to(actor, findings: QuerySet[Finding] | None = None) -> QuerySet[Finding]:
@@ -156,3 +168,36 @@ def finding_members(finding: Finding | None = None) -> QuerySet[UseCase]:
     use_cases = UseCase.objects.select_related("business_unit").only(
         "id", "title", "external_id", "stage", "business_unit__name").order_by("title", "id")
     return use_cases.filter(findings=finding) if finding is not None else use_cases
+
+
+# A finding's page shows this many entries of its history, newest first.
+FINDING_HISTORY_SHOWN = 100
+STATUS_CHANGE_WORDS = {"open": "reopened", "acknowledged": "acknowledged", "resolved": "resolved", "dismissed": "dismissed"}
+
+
+@dataclass(frozen=True)
+class FindingHistoryEntry:
+    when: datetime.datetime
+    who: str
+    what: str
+    why: str
+
+
+def finding_history(finding: Finding, limit: int = FINDING_HISTORY_SHOWN) -> list[FindingHistoryEntry]:
+    """Who opened, acknowledged, resolved, dismissed, reopened and assigned `finding`, and why,
+    newest first: its status events and the assignee changes of its history rows (two queries)."""
+    entries = []
+    for event in finding.events.select_related("actor").order_by("-occurred_at", "-id")[:limit]:
+        who = (event.actor.get_full_name() or event.actor.get_username()) if event.actor else (
+            "the scan" if event.scan_run_id else "the system")
+        what = "opened" if not event.from_status else STATUS_CHANGE_WORDS.get(event.to_status, event.to_status)
+        entries.append(FindingHistoryEntry(event.occurred_at, who, what, event.reason))
+    previous = None
+    for record in finding.history.select_related("history_user", "assignee").order_by("history_date", "history_id"):
+        if record.assignee_id != previous:
+            user = record.history_user
+            who = (user.get_full_name() or user.get_username()) if user else "the system"
+            what = f"assigned to {record.assignee.email}" if record.assignee_id else "unassigned"
+            entries.append(FindingHistoryEntry(record.history_date, who, what, ""))
+        previous = record.assignee_id
+    return sorted(entries, key=lambda entry: entry.when, reverse=True)[:limit]

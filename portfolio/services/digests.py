@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db.models import Count, F, Q, Window
+from django.db.models import Case, Count, F, IntegerField, Q, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -28,7 +28,7 @@ from core.workers import task_named
 from registry.access import PROGRAM_OFFICE
 
 from ..evidence import Evidence, Member, Table, present
-from ..models import SEVERITY_ORDER, DigestDelivery, Finding, FindingEvent, FindingKind, FindingStatus, ScanRun, Severity
+from ..models import ACTIVE_STATUSES, SEVERITY_ORDER, DigestDelivery, Finding, FindingEvent, FindingKind, FindingStatus, ScanRun, Severity
 
 # How long a sender holds a run's digests without news before another may take over; renewed
 # after every RECORD_EVERY emails.
@@ -211,10 +211,36 @@ def _shown_somewhere(findings: list[tuple], per_owner: dict[str, list[int]]) -> 
     return sorted(shown)
 
 
+@dataclass(frozen=True)
+class Assigned:
+    """The open findings assigned to one person: the most severe few, and how many in all."""
+
+    shown: list[tuple[int, str, str, str]]  # (pk, kind, severity, title), most severe first
+    count: int
+
+
+def _assigned_by_email() -> dict[str, Assigned]:
+    """Each active person's open assigned findings, the DIGEST_FINDINGS_SHOWN most severe of each
+    with their count: two queries, however many are assigned."""
+    assigned = Finding.objects.filter(status__in=ACTIVE_STATUSES, assignee__active=True).order_by()
+    counts = dict(assigned.values("assignee__email").annotate(n=Count("id")).values_list("assignee__email", "n"))
+    severity_rank = Case(*[When(severity=s, then=Value(i)) for i, s in enumerate(SEVERITIES_MOST_FIRST)],
+                         output_field=IntegerField())
+    ranked = assigned.annotate(rank=Window(RowNumber(), partition_by=F("assignee_id"),
+                                           order_by=[severity_rank.asc(), F("title").asc(), F("pk").asc()]))
+    shown: dict[str, list[tuple]] = defaultdict(list)
+    for email, rank, pk, kind, severity, title in ranked.filter(rank__lte=DIGEST_FINDINGS_SHOWN).values_list(
+            "assignee__email", "rank", "pk", "kind", "severity", "title"):
+        shown[email].append((rank, (pk, kind, severity, title)))
+    return {email: Assigned([row for _, row in sorted(shown[email])], count) for email, count in counts.items()}
+
+
 def compose_digests(finding_ids, *, scan_run: ScanRun, skipping: set[tuple[str, str]] = frozenset()) -> Iterator[Digest]:
     """The digests for the findings `finding_ids` (newly opened or reopened; a list or a
-    subquery), one at a time: one per active owner concerned, then one per program office
-    member; none for the (audience, email) pairs in `skipping` (those already sent).
+    subquery), one at a time: one per active owner concerned or person with findings assigned
+    to them, then one per program office member; none for the (audience, email) pairs in
+    `skipping` (those already sent). A person's email also lists the open findings assigned to
+    them (the DIGEST_FINDINGS_SHOWN most severe, a line each, then a link to the rest).
 
     Each email counts its findings by kind and severity and writes out the
     DIGEST_FINDINGS_SHOWN most severe with their evidence, then links to the inbox for the
@@ -246,31 +272,39 @@ def compose_digests(finding_ids, *, scan_run: ScanRun, skipping: set[tuple[str, 
                 }))
         return written[pk]
 
-    def digest(audience: str, email: str, subject: str, intro: str, listed: list[int], closing: str = "") -> Digest:
+    def digest(audience: str, email: str, subject: str, intro: str, listed: list[int], closing: str = "",
+               assigned: Assigned | None = None) -> Digest:
         tally = _tally([(by_pk[pk][1], by_pk[pk][2]) for pk in listed]) if len(listed) > 1 else []
         parts = [write_out(pk) for pk in listed[:DIGEST_FINDINGS_SHOWN]]
         more = len(listed) - len(parts)
         inbox = settings.SITE_URL + reverse("web:findings")
         more_line = f"… and {more:,} more, less severe: {inbox}" if more else ""
+        assigned_section = _assigned_section(assigned) if assigned else None
         body = "\n\n".join(
-            [f"{intro}:"] + (["\n".join(f"- {line}" for line in tally)] if tally else [])
+            ([f"{intro}:"] if listed else []) + (["\n".join(f"- {line}" for line in tally)] if tally else [])
             + [text for text, _ in parts] + ([more_line] if more_line else [])
+            + ([assigned_section.text] if assigned_section else [])
         ) + "\n" + (f"\n{closing}\n" if closing else "")
         html = render_to_string("portfolio/digest_email.html", {
-            "subject": subject, "intro": intro, "tally": tally, "findings": [html for _, html in parts],
+            "subject": subject, "intro": intro if listed else "", "tally": tally, "findings": [html for _, html in parts],
             "more": f"{more:,}" if more else "", "inbox": inbox, "closing": closing, "site_url": settings.SITE_URL,
+            "assigned": assigned_section,
         })
         return Digest(audience, email, subject, body, html)
 
     subject_tail = f"as of {scan_run.as_of.isoformat()}"
-    for email in sorted(per_owner):
+    assigned = _assigned_by_email()
+    for email in sorted(per_owner.keys() | assigned.keys()):
         if (DigestDelivery.Audience.OWNER, email) in skipping:
             continue
-        listed = per_owner[email]
+        listed = per_owner.get(email, [])
+        theirs = assigned.get(email)
+        subject = (f"Last Mile: {_findings(len(listed))} on what you own" if listed
+                   else f"Last Mile: {theirs.count:,} finding{'' if theirs.count == 1 else 's'} assigned to you")
         yield digest(
-            DigestDelivery.Audience.OWNER, email, f"Last Mile: {_findings(len(listed))} on what you own",
+            DigestDelivery.Audience.OWNER, email, subject,
             f"The portfolio scan {subject_tail} flagged {_findings(len(listed))} on what you own", listed,
-            "Acknowledge, answer or dismiss them (with a reason) in Last Mile.",
+            "Acknowledge, answer or dismiss them (with a reason) in Last Mile.", assigned=theirs,
         )
     office = [email for email in _program_office_addresses()
               if (DigestDelivery.Audience.PROGRAM_OFFICE, email) not in skipping]
@@ -281,6 +315,25 @@ def compose_digests(finding_ids, *, scan_run: ScanRun, skipping: set[tuple[str, 
                              f"The portfolio scan {subject_tail} opened {_findings(len(listed))}", listed)
         for email in office:
             yield replace(everything, email=email)
+
+
+@dataclass(frozen=True)
+class AssignedSection:
+    text: str
+    heading: str
+    lines: list[tuple[str, str]]  # (line, url)
+    more: str
+    inbox: str
+
+
+def _assigned_section(assigned: Assigned) -> AssignedSection:
+    heading = f"Assigned to you, still open: {assigned.count:,} finding{'' if assigned.count == 1 else 's'}"
+    lines = [(_line(kind, severity, title), _finding_url(pk)) for pk, kind, severity, title in assigned.shown]
+    more = assigned.count - len(lines)
+    inbox = f"{settings.SITE_URL}{reverse('web:findings')}?mine=on&status=active"
+    text = "\n".join([f"{heading}:", *(f"{line}\n  {url}" for line, url in lines),
+                      *([f"… and {more:,} more: {inbox}"] if more > 0 else [])])
+    return AssignedSection(text, heading, lines, f"{more:,}" if more > 0 else "", inbox)
 
 
 def send_pending_digests(*, within: datetime.timedelta = PENDING_WINDOW) -> list[int]:

@@ -26,9 +26,10 @@ from core.errors import InvalidInput, NotAllowed, Refused
 from core.text import normalise_email
 from core.versioning import versioned_write
 from registry.models import Person
+from registry.services.use_cases import state_decision as state_registry_decision
 
-from ..access import CLOSING, answerable_findings, can_answer_finding, can_assign_findings
-from ..models import ACTIVE_STATUSES, SEVERITY_ORDER, Finding, FindingEvent, FindingStatus, ScanRun, Severity
+from ..access import CLOSING, answerable_findings, can_answer_finding, can_assign_findings, why_assignee_cannot_answer
+from ..models import ACTIVE_STATUSES, SEVERITY_ORDER, Finding, FindingEvent, FindingKind, FindingStatus, ScanRun, Severity
 from ..detectors.base import Detected
 from ..selectors.findings import visible_to
 
@@ -296,6 +297,7 @@ def assign_finding(*, finding: Finding, assignee: Person | None, actor, expected
     was read."""
     if not can_assign_findings(actor):
         raise NotAllowed("Only the program office assigns findings.")
+    _require_able_assignee(assignee)
     reason = f"assigned to {assignee.email}" if assignee else "unassigned"
     with versioned_write(Finding.objects.all(), finding.pk, actor=actor, expected_version=expected_version,
                          reason=reason) as write:
@@ -343,23 +345,38 @@ def _selected(actor, *, ids: list[int] | None, matching: QuerySet[Finding] | Non
     return list(Finding.objects.filter(pk__in=selection.values("pk")).select_for_update(of=("self",)).order_by("pk"))
 
 
+def _require_able_assignee(person: Person | None) -> None:
+    if person is not None and (why := why_assignee_cannot_answer(person)):
+        raise InvalidInput(f"Not assigned: {why}", field="assignee")
+
+
 def _assignee_named(email: str) -> Person:
     if not (email or "").strip():
         raise InvalidInput("Say whom to assign the findings to (an email).", field="assignee")
     person = Person.objects.filter(email=normalise_email(email)).first()
     if person is None:
         raise InvalidInput(f"No person with email '{email.strip()}' in the directory.", field="assignee")
+    _require_able_assignee(person)
     return person
 
 
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What one bulk action did: how many findings it changed, and how many of the selection it
+    left as they were because they already were where it would put them."""
+
+    changed: int
+    skipped: int
+
+
 def act_on_findings(*, actor, action: str, ids: list[int] | None = None, matching: QuerySet[Finding] | None = None,
-                    assignee: str = "", reason: str = "") -> int:
+                    assignee: str = "", reason: str = "") -> BulkOutcome:
     """Acknowledge, dismiss (with `reason`), reopen or assign (to the person with email
     `assignee`) the findings with `ids`, or all `matching` a filter, that `actor` can see; returns
-    how many changed. All or nothing, under the rules of one finding at a time: when `actor` may
+    how many changed and how many were skipped. All or nothing, under the rules of one finding at a time: when `actor` may
     not answer (or assign) any of them, or the lifecycle refuses one its move, the error names
     them and nothing is written. Findings already where the action would put them are left as
-    they are and not counted. A constant number of queries however many are selected."""
+    they are and counted as skipped. A constant number of queries however many are selected."""
     if action not in BULK_ACTIONS:
         raise InvalidInput(f"Unknown action '{action}': one of {', '.join(BULK_ACTIONS)}.", field="action")
     reason = (reason or "").strip()
@@ -379,7 +396,7 @@ def act_on_findings(*, actor, action: str, ids: list[int] | None = None, matchin
             bulk_update_with_history(changed, ["assignee", "version"], default_user=acting_user(actor),
                                      default_change_reason=f"assigned to {person.email}")
             _tell_assignee(person, sorted(changed, key=lambda f: (-SEVERITY_ORDER.index(f.severity), f.pk)), actor)
-            return len(changed)
+            return BulkOutcome(changed=len(changed), skipped=len(selected) - len(changed))
         to_status = BULK_STATUS_ACTIONS[action]
         changed = [f for f in selected if f.status != to_status]
         answerable = {pk for batch in id_batches([f.pk for f in changed]) for pk in answerable_findings(
@@ -403,4 +420,35 @@ def act_on_findings(*, actor, action: str, ids: list[int] | None = None, matchin
         bulk_update_with_history(changed, ["status", "status_reason", "status_changed_at", "version"],
                                  default_user=acting_user(actor), default_change_reason=reason)
         create_objects(events)
-        return len(changed)
+        return BulkOutcome(changed=len(changed), skipped=len(selected) - len(changed))
+
+
+# Findings a write settles at once ----------------------------------------------------------------
+
+
+def state_decision(*, use_case, statement: str, actor, frequency: str = "", expected_version: int | None = None):
+    """State the decision of a use case under a placeholder (`registry.services.state_decision`)
+    and, in the same transaction, resolve its missing-decision finding: it is about that use case
+    alone and no longer holds once the decision is stated, so the owner's card and inbox do not
+    keep it until the next scan. (A unit-wide inventory-completeness finding of an OMB import
+    stays: the rest of the unit still lacks what it counts.)"""
+    with transaction.atomic():
+        decision = state_registry_decision(use_case=use_case, statement=statement, frequency=frequency, actor=actor,
+                                           expected_version=expected_version)
+        _resolve_settled(Finding.objects.filter(kind=FindingKind.MISSING_DECISION, use_cases=use_case),
+                         actor=actor, reason=f"The decision was stated: {decision.statement}")
+    return decision
+
+
+def _resolve_settled(findings: QuerySet[Finding], *, actor, reason: str) -> None:
+    """Resolve the active `findings`, each with its event and history, as `actor`'s write settled them."""
+    now = timezone.now()
+    settled = list(findings.filter(status__in=ACTIVE_STATUSES).select_for_update(of=("self",)).order_by("pk"))
+    events = [FindingEvent(finding=f, from_status=f.status, to_status=FindingStatus.RESOLVED, occurred_at=now,
+                           actor=acting_user(actor), reason=reason) for f in settled]
+    for finding in settled:
+        finding.status, finding.status_reason, finding.status_changed_at = FindingStatus.RESOLVED, reason, now
+        finding.version += 1
+    bulk_update_with_history(settled, ["status", "status_reason", "status_changed_at", "version"],
+                             default_user=acting_user(actor), default_change_reason=reason)
+    create_objects(events)

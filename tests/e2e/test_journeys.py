@@ -72,6 +72,12 @@ def nav(page, name):
     return page.get_by_role("navigation", name="Main").get_by_role("link", name=name)
 
 
+def unfold(page, use_case):
+    """Open a use case's folded card on "My work" and return it."""
+    page.locator(f"details:has(#uc-{use_case.pk}) > summary").click()
+    return page.locator(f"#uc-{use_case.pk}")
+
+
 def screenshot(page, journey):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{journey}.png"), full_page=True)
@@ -96,13 +102,15 @@ def test_business_owner_registers_is_refused_completes_moves_and_records_a_kpi(p
 
     # From the home page: the move is refused in place, naming what is missing.
     nav(page, "My work").click()
-    card = page.locator(f"#uc-{use_case.pk}")
+    card = unfold(page, use_case)
     card.get_by_role("button", name="Move").click()
     refusal = card.locator(".refusal")
     refusal.wait_for()
     assert "Not moved to Validating" in refusal.inner_text()
-    assert "the decision has no frequency" in refusal.inner_text()
-    assert "the decision has no cost of error" in refusal.inner_text()
+    needs = card.locator("ul.needs")  # each unmet condition once, linked to where it is met
+    assert needs.get_by_role("link", name="the decision has no frequency").count() == 1
+    assert needs.get_by_role("link", name="the decision has no cost of error").count() == 1
+    assert card.inner_text().count("the decision has no frequency") == 1
 
     # Complete the decision, then move.
     card.get_by_role("link", name="Which supplier invoices are paid early this week?").click()
@@ -112,7 +120,7 @@ def test_business_owner_registers_is_refused_completes_moves_and_records_a_kpi(p
     page.get_by_role("button", name="Save").click()
     page.get_by_text("Decision saved.").wait_for()
     nav(page, "My work").click()
-    card = page.locator(f"#uc-{use_case.pk}")
+    card = unfold(page, use_case)
     card.get_by_role("button", name="Move").click()
     card.get_by_text("Moved to Validating.").wait_for()
     use_case.refresh_from_db()
@@ -126,7 +134,7 @@ def test_business_owner_registers_is_refused_completes_moves_and_records_a_kpi(p
     page.get_by_role("button", name="Add KPI").click()
     page.get_by_text("added").first.wait_for()
     nav(page, "My work").click()
-    card = page.locator(f"#uc-{use_case.pk}")
+    card = unfold(page, use_case)
     card.get_by_label("value").fill("0.17")
     card.get_by_role("button", name="Record").click()
     card.get_by_text("Recorded Early payment discount captured = 0.17").wait_for()
@@ -148,7 +156,7 @@ def test_business_owner_states_the_decision_of_an_imported_use_case(page, live_s
 
     card = page.locator(f"#uc-{grants.pk}")
     assert "No decision stated yet" in card.inner_text()
-    assert "serves no stated decision" in card.inner_text()  # the finding, until the next scan
+    assert "serves no stated decision" in card.inner_text()  # the finding, until the decision is stated
 
     # The placeholder's own wording is refused next to the field, and nothing is written.
     statement = card.get_by_label("State the decision this use case changes")
@@ -167,12 +175,14 @@ def test_business_owner_states_the_decision_of_an_imported_use_case(page, live_s
     card.get_by_role("button", name="State the decision").click()
     card.locator(".msg-success").get_by_text("Decision stated.").wait_for()
     assert card.get_by_role("link", name="Which grant applications are screened first this week?").count() == 1
+    assert "serves no stated decision" not in card.inner_text()  # stating it resolved the finding
     grants.refresh_from_db()
     assert (grants.decision.statement, grants.decision.frequency, grants.decision.owner) == (
         "Which grant applications are screened first this week?", "weekly", owner)
     assert UseCase.objects.get(pk=fleet.pk).decision_id == placeholder.pk
     assert "No decision stated yet" in page.locator(f"#uc-{fleet.pk}").inner_text()
     # The owner now owns it: "My decisions" and the counts follow without a reload.
+    page.locator("#my-decisions summary", has_text="My decisions (1)").click()
     page.locator("#my-decisions").get_by_role("link", name="Which grant applications are screened first").wait_for()
     page.locator("#home-summary", has_text="1 decision ·").wait_for()
     screenshot(page, "state_decision")

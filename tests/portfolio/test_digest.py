@@ -279,3 +279,29 @@ def test_a_digest_shows_each_findings_evidence_as_sentences_and_a_capped_table(m
     assert "{&#x27;" not in html and "[&#x27;" not in html
     owner_mail = next(m for m in mail.outbox if m.to == ["ana@example.com"])
     assert "1 new finding on what you own" in owner_mail.subject and "a shared mailbox" in owner_mail.body
+
+
+def test_a_digest_carries_the_open_findings_assigned_to_its_reader_most_severe_first_and_bounded(flagged):
+    from tests.factories import FindingFactory
+
+    nora = PersonFactory(email="nora@example.com")  # owns nothing
+    FindingFactory(title="Critical one for Nora", severity="critical", assignee=nora)
+    for n in range(DIGEST_FINDINGS_SHOWN + 4):
+        FindingFactory(title=f"Low one {n:02}", severity="low", assignee=nora)
+    FindingFactory(title="Closed one for Nora", severity="critical", status="resolved", assignee=nora)
+    ana = PersonFactory(email="ana@example.com")
+    FindingFactory(title="Ana's assigned one", severity="medium", assignee=ana)
+    flagged.append(UseCaseFactory(title="Churn offers", business_owner=ana))
+
+    run_scan_now(kinds=["stalled_pilot"], as_of=AS_OF, actor=COMMAND)
+
+    by_recipient = {message.to[0]: message for message in mail.outbox}
+    to_nora = by_recipient["nora@example.com"]
+    assert to_nora.subject == f"Last Mile: {DIGEST_FINDINGS_SHOWN + 5} findings assigned to you"
+    assert f"Assigned to you, still open: {DIGEST_FINDINGS_SHOWN + 5} findings:" in to_nora.body
+    assert to_nora.body.index("Critical one for Nora") < to_nora.body.index("Low one 00")
+    assert to_nora.body.count("Low one") == DIGEST_FINDINGS_SHOWN - 1 and "Closed one" not in to_nora.body
+    assert "… and 5 more: http://localhost:8000/findings/?mine=on&status=active" in to_nora.body
+    assert "Critical one for Nora" in to_nora.alternatives[0][0]
+    to_ana = by_recipient["ana@example.com"]
+    assert "'Churn offers' is stalled" in to_ana.body and "Ana's assigned one" in to_ana.body

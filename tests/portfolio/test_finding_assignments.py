@@ -145,3 +145,45 @@ def test_the_policy_can_let_owners_close_findings_about_what_they_own(olga):
     Policy.objects.update_or_create(pk=1, defaults={"owners_close_own_findings": True})
     act_on_findings(actor=login, action="dismiss", ids=[finding.pk], reason="Retired last week")
     assert Finding.objects.get(pk=finding.pk).status == "dismissed"
+
+
+@pytest.mark.parametrize("who, why", [
+    ("auditor", "signs in without a role that answers findings"),
+    ("gone", "has left the company"),
+])
+def test_assigning_to_someone_who_could_not_answer_is_refused_naming_them_one_or_many(
+        client, program_office_user, who, why):
+    if who == "auditor":
+        person = PersonFactory(email="aude@example.com")
+        UserFactory(username="aude", email="aude@example.com", groups=["auditor"])
+    else:
+        person = PersonFactory(email="aude@example.com", active=False)
+    findings = FindingFactory.create_batch(2, use_cases=[UseCaseFactory()])
+
+    with pytest.raises(InvalidInput, match=f"aude@example.com {why}") as one:
+        assign_finding(finding=findings[0], assignee=person, actor=program_office_user)
+    assert one.value.field_errors().keys() == {"assignee"}
+    with pytest.raises(InvalidInput, match=f"aude@example.com {why}"):
+        act_on_findings(actor=program_office_user, action="assign", ids=[f.pk for f in findings], assignee=person.email)
+
+    client.force_login(program_office_user)
+    page = client.post(reverse("web:findings_bulk"), {"ids": [f.pk for f in findings], "action": "assign",
+                                                      "assignee": person.email}, follow=True).content.decode()
+    assert "aude@example.com" in page and why in page
+    api = APIClient()
+    api.force_authenticate(program_office_user)
+    answer = api.post("/api/findings/bulk/", {"ids": [f.pk for f in findings], "action": "assign",
+                                              "assignee": person.email}, format="json")
+    assert answer.status_code == 400 and "aude@example.com" in answer.content.decode()
+    one = api.post(f"/api/findings/{findings[0].pk}/assign/", {"assignee": person.pk}, format="json")
+    assert one.status_code == 400 and "aude@example.com" in " ".join(one.json()["assignee"])
+    page = client.post(reverse("web:finding_assign", args=[findings[0].pk]), {"assignee": person.email},
+                       follow=True).content.decode()
+    assert "aude@example.com" in page and why in page
+    assert set(Finding.objects.values_list("assignee", "version")) == {(None, 1)}
+
+
+def test_a_person_without_a_login_yet_may_be_assigned(program_office_user):
+    person = PersonFactory(email="newcomer@example.com")
+    finding = FindingFactory(use_cases=[UseCaseFactory()])
+    assert assign_finding(finding=finding, assignee=person, actor=program_office_user).assignee == person

@@ -40,7 +40,7 @@ def test_the_office_acknowledges_many_with_a_history_record_and_an_event_each(pr
     findings = [FindingFactory() for _ in range(3)]
     changed = act_on_findings(actor=program_office_user, action="acknowledge", ids=[f.pk for f in findings],
                               reason="Seen in the Monday review")
-    assert changed == 3
+    assert (changed.changed, changed.skipped) == (3, 0)
     for finding in Finding.objects.filter(pk__in=[f.pk for f in findings]):
         assert (finding.status, finding.status_reason, finding.version) == ("acknowledged", "Seen in the Monday review", 2)
         latest = finding.history.order_by("-history_id").first()
@@ -87,9 +87,10 @@ def test_an_owner_may_not_assign(olga, olgas_use_case):
         act_on_findings(actor=olga, action="assign", ids=[finding.pk], assignee="olga@example.com")
 
 
-def test_findings_already_there_are_left_alone_and_not_counted(program_office_user):
+def test_findings_already_there_are_left_alone_and_counted_as_skipped(program_office_user):
     acknowledged, open_one = FindingFactory(status="acknowledged"), FindingFactory()
-    assert act_on_findings(actor=program_office_user, action="acknowledge", ids=[acknowledged.pk, open_one.pk]) == 1
+    outcome = act_on_findings(actor=program_office_user, action="acknowledge", ids=[acknowledged.pk, open_one.pk])
+    assert (outcome.changed, outcome.skipped) == (1, 1)
     assert _state([acknowledged]) == [(acknowledged.pk, "acknowledged", None, 1)]
 
 
@@ -127,7 +128,7 @@ def test_api_assigns_everything_matching_a_filter_and_nothing_else(office):
     answer = office.post("/api/findings/bulk/", {"filter": {"severity": "critical", "status": ["open"]},
                                                   "action": "assign", "assignee": "Nora@Example.com"}, format="json")
     assert answer.status_code == 200, answer.content
-    assert answer.json() == {"changed": 3}
+    assert answer.json() == {"changed": 3, "skipped": 0}
     assert {f.assignee_id for f in Finding.objects.filter(pk__in=[f.pk for f in critical])} == {person.pk}
     assert Finding.objects.get(pk=medium.pk).assignee_id is None
 
@@ -137,7 +138,7 @@ def test_api_reopens_the_findings_about_one_use_case(office):
     about_it = FindingFactory.create_batch(2, use_cases=[use_case, UseCaseFactory()], status="resolved")
     elsewhere = FindingFactory(status="resolved")
     answer = office.post("/api/findings/bulk/", {"filter": {"use_case": use_case.pk}, "action": "reopen"}, format="json")
-    assert answer.json() == {"changed": 2}
+    assert answer.json() == {"changed": 2, "skipped": 0}
     assert _state([*about_it, elsewhere]) == sorted([(f.pk, "open", None, 2) for f in about_it]
                                                     + [(elsewhere.pk, "resolved", None, 1)])
 
@@ -146,7 +147,7 @@ def test_api_dismisses_by_ids(office):
     findings = [FindingFactory() for _ in range(2)]
     answer = office.post("/api/findings/bulk/", {"ids": [f.pk for f in findings], "action": "dismiss",
                                                   "reason": "Retired systems"}, format="json")
-    assert answer.json() == {"changed": 2}
+    assert answer.json() == {"changed": 2, "skipped": 0}
     assert set(Finding.objects.values_list("status", "status_reason")) == {("dismissed", "Retired systems")}
 
 
@@ -198,9 +199,16 @@ def test_api_bulk_queries_do_not_grow_with_the_selection(office, action, extra):
         ids = [FindingFactory(use_cases=[use_case]).pk for _ in range(n)]
         with CaptureQueriesContext(connection) as captured:
             answer = office.post("/api/findings/bulk/", {"ids": ids, "action": action, **extra}, format="json")
-        assert answer.json() == {"changed": n}
+        assert answer.json() == {"changed": n, "skipped": 0}
         return len(captured)
 
     queries_for(1)  # the login's roles are read once and kept on it
     few, many = queries_for(3), queries_for(40)
     assert few == many <= 10
+
+
+def test_api_says_how_many_were_skipped_as_already_so(office):
+    acknowledged, open_one = FindingFactory(status="acknowledged"), FindingFactory()
+    answer = office.post("/api/findings/bulk/", {"ids": [acknowledged.pk, open_one.pk], "action": "acknowledge"},
+                         format="json")
+    assert answer.json() == {"changed": 1, "skipped": 1}

@@ -113,7 +113,7 @@ def test_home_lists_own_use_cases_with_stage_days_gate_and_findings(login, own_u
 
 
 def test_home_of_a_login_without_directory_person_says_so(login):
-    body = login("office").get(reverse("web:home")).content.decode()
+    body = login("office").get(reverse("web:home"), {"view": "work"}).content.decode()
     assert "matches no person in the directory" in body
 
 
@@ -126,30 +126,56 @@ def _move(client, use_case, to_stage, *, headers=None, reason="", version=None):
                         "next": reverse("web:home")}, **(headers or {}))
 
 
-def test_a_refused_move_shows_every_unmet_condition_in_the_card(login, own_use_case):
+def _unmet_lines(body):
+    return body.count("data readiness is below partial")
+
+
+def test_a_refused_move_lists_each_condition_once_keeps_the_reason_and_links_where_to_fix_it(login, own_use_case):
     own_use_case.refresh_from_db()
     response = _move(login("owner"), own_use_case, Stage.VALIDATING)
     assert response.status_code == 302  # the validating gate is met: the move goes
     own_use_case.refresh_from_db()
 
-    response = _move(login("owner"), own_use_case, Stage.PILOT, headers=htmx())
+    response = _move(login("owner"), own_use_case, Stage.PILOT, headers=htmx(), reason="Pilot site agreed with ops")
     body = response.content.decode()
     assert response.status_code == 200
     assert f'id="uc-{own_use_case.pk}"' in body and "<html" not in body
-    assert "Not moved to Pilot" in body and "data readiness is below partial" in body
+    assert "Not moved to Pilot" in body and _unmet_lines(body) == 1
+    assert 'value="Pilot site agreed with ops"' in body
+    edit = reverse("web:use_case_edit", args=[own_use_case.pk])
+    assert f'<a href="{edit}">data readiness is below partial</a>' in body
+    assert f'<a href="{reverse("web:use_case", args=[own_use_case.pk])}#determinations">no sign-off for pilot' in body
     own_use_case.refresh_from_db()
     assert own_use_case.stage == Stage.VALIDATING
 
 
-def test_a_refused_move_without_javascript_redirects_with_the_conditions(login, own_use_case):
+def test_a_refused_move_without_javascript_shows_the_page_with_the_conditions_once_and_the_reason(login, own_use_case):
     client = login("owner")
     own_use_case.refresh_from_db()
     _move(client, own_use_case, Stage.VALIDATING)
     own_use_case.refresh_from_db()
-    response = _move(client, own_use_case, Stage.PILOT)
-    assert response.status_code == 302 and response["Location"] == reverse("web:home")
-    body = client.get(reverse("web:home")).content.decode()
-    assert "Not moved to Pilot. Still needed: data readiness is below partial; no sign-off for pilot" in body
+    response = _move(client, own_use_case, Stage.PILOT, reason="Pilot site agreed with ops")
+    body = response.content.decode()
+    assert response.status_code == 200 and "<html" in body
+    assert "Not moved to Pilot" in body and _unmet_lines(body) == 1
+    assert "Pilot site agreed with ops</textarea>" in body
+
+
+def test_a_refusal_of_a_move_other_than_the_next_lists_its_own_conditions(login, own_use_case):
+    own_use_case.refresh_from_db()
+    response = _move(login("owner"), own_use_case, Stage.RETIRED, headers=htmx())
+    body = response.content.decode()
+    assert "Not moved to Retired" in body and "retiring a use case needs a reason" in body
+
+
+@pytest.mark.parametrize("stage, offered_first", [
+    (Stage.PROPOSED, Stage.VALIDATING), (Stage.VALIDATING, Stage.PILOT), (Stage.PILOT, Stage.PRODUCTION),
+    (Stage.PRODUCTION, Stage.RETIRED),
+])
+def test_the_move_menu_offers_the_next_stage_forward_first(login, owner_person, stage, offered_first):
+    use_case = UseCaseFactory(business_owner=owner_person, stage=stage)
+    body = login("owner").get(reverse("web:use_case", args=[use_case.pk])).content.decode()
+    assert f'<option value="{offered_first}" selected>' in body
 
 
 def test_a_move_on_a_stale_version_is_refused_with_reload_advice(login, own_use_case):

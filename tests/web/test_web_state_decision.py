@@ -10,7 +10,10 @@ from registry.inventory.federal.mapping import PLACEHOLDER_STATEMENT
 from registry.models import Decision, UseCase
 from registry.services.use_cases import edit_use_case
 from tests.factories import BusinessUnitFactory, DecisionFactory, PersonFactory, UseCaseFactory
-from tests.web_setup import htmx, make_finding, owner_person  # noqa: F401  (fixtures)
+from portfolio.detectors.base import Detected
+from portfolio.models import Finding
+from portfolio.services.findings import reconcile
+from tests.web_setup import AS_OF, htmx, make_finding, owner_person  # noqa: F401  (fixtures)
 from tests.factories import TEST_ACTOR
 
 pytestmark = pytest.mark.django_db
@@ -179,13 +182,37 @@ def test_a_use_case_with_a_decision_has_no_form_and_a_post_is_refused_in_place(o
     assert Decision.objects.filter(statement=STATEMENT).count() == 0
 
 
-def test_the_card_shows_the_open_missing_decision_finding_until_the_next_scan(owner, imported):
-    make_finding(imported, kind="missing_decision", title="'Grant screening assistant' serves no stated decision")
-    html = owner.get(reverse("web:home")).content.decode()
-    assert "serves no stated decision" in html
+def test_stating_the_decision_resolves_its_missing_decision_finding_at_once(owner, imported, neighbour,
+                                                                           business_owner_user):
+    # given both use cases' missing-decision findings, opened by one scan
+    reconcile(kinds=["missing_decision"], as_of=AS_OF, detected=[
+        Detected(kind="missing_decision", identity=(u.pk,), severity="high", use_case_ids=[u.pk],
+                 title=f"'{u.title}' serves no stated decision") for u in (imported, neighbour)])
+    finding, neighbours = (Finding.objects.get(use_cases=u) for u in (imported, neighbour))
+    assert "serves no stated decision" in owner.get(reverse("web:home")).content.decode()
+
     post(owner, imported)
-    html = owner.get(reverse("web:home")).content.decode()
-    assert "serves no stated decision" in html  # still open: the next scan resolves it
+
+    assert "serves no stated decision" not in owner.get(reverse("web:home")).content.decode()
+    finding.refresh_from_db()
+    event = finding.events.first()  # the latest
+    assert (finding.status, event.from_status, event.actor) == ("resolved", "open", business_owner_user)
+    assert finding.status_reason == f"The decision was stated: {STATEMENT}"
+    assert finding.history.latest().history_user == business_owner_user
+    neighbours.refresh_from_db()
+    assert neighbours.status == "open"  # only the use case whose decision was stated
+
+
+def test_stating_the_decision_through_the_api_resolves_it_too(business_owner_user, imported):
+    from rest_framework.test import APIClient
+
+    finding = make_finding(imported, kind="missing_decision")
+    api = APIClient()
+    api.force_authenticate(business_owner_user)
+    answer = api.post(f"/api/use-cases/{imported.pk}/state-decision/", {"statement": STATEMENT}, format="json")
+    assert answer.status_code == 200, answer.content
+    finding.refresh_from_db()
+    assert finding.status == "resolved"
 
 
 def test_the_placeholder_offers_no_decision_actions(client, program_office_user, imported, placeholder):

@@ -35,7 +35,7 @@ def portfolio():
                             capability="text classification", decision__business_unit=claims,
                             decision__statement="Which adjuster takes this claim?", business_owner=ada)
     routes = UseCaseFactory(title="Route planner", summary="Plans delivery routes.", capability="optimisation",
-                            decision__business_unit=fleet, decision__statement="Which van takes which stop?")
+                            decision__business_unit=fleet, decision__statement="Which van takes which quayside drop?")
     fraud = UseCaseFactory(title="Fraud signals", summary="Flags suspicious invoices.", capability="anomaly detection",
                            decision__business_unit=claims, decision__statement="Is this invoice paid?")
     return {"triage": triage, "routes": routes, "fraud": fraud, "claims": claims, "ada": ada}
@@ -43,7 +43,7 @@ def portfolio():
 
 @pytest.mark.parametrize("query, expected", [
     ("adjusters", ["Claim triage"]),              # summary
-    ("stop", ["Route planner"]),                  # decision statement
+    ("quayside", ["Route planner"]),              # decision statement (a word no generated name holds: "stop" is in Christopher)
     ("anomaly", ["Fraud signals"]),               # capability
     ("fleet", ["Route planner"]),                 # unit name
     ("lovelace", ["Claim triage"]),               # owner's name
@@ -135,13 +135,18 @@ def _grow(n):
         FindingFactory(use_cases=[use_case])
 
 
-def test_queries_do_not_grow_with_the_page(office, django_assert_max_num_queries):
+@pytest.mark.parametrize("params", [
+    {"sort": "-findings", "q": "grown"},
+    {"stage": "proposed", "sort": "-updated", "high_impact": "no"},
+    {"open_finding_kind": "stalled_pilot", "sort": "unit"},
+])
+def test_queries_do_not_grow_with_the_page(office, django_assert_max_num_queries, params):
     _grow(3)
     with django_assert_max_num_queries(12) as small:
-        assert office.get(URL, {"sort": "-findings", "q": "grown"}).status_code == 200
+        assert office.get(URL, params).status_code == 200
     _grow(60)
     with django_assert_max_num_queries(len(small.captured_queries)) as large:
-        response = office.get(URL, {"sort": "-findings", "q": "grown"})
+        response = office.get(URL, params)
     assert len(response.context["page"]) == 50
     assert len(large.captured_queries) == len(small.captured_queries)
 

@@ -1,6 +1,7 @@
 from decimal import Decimal, InvalidOperation
 
 from django import template
+from django.urls import reverse
 from django.utils import timezone
 
 from portfolio import evidence, pricing
@@ -65,19 +66,25 @@ def price_on_layers(finding) -> str:
 
 @register.filter
 def num(value) -> str:
-    """A stored decimal as people write it: 0.1700 → 0.17, 12.0000 → 12."""
+    """A stored decimal as people write it, grouped: 0.1700 → 0.17, 12.0000 → 12, 167000.00 → 167,000."""
     if value is None or value == "":
         return "—"
     try:
-        text = f"{Decimal(value).normalize():f}"
+        exact = Decimal(value).normalize()
     except (InvalidOperation, TypeError, ValueError):
         return str(value)
-    return text
+    return evidence.number(exact, places=max(-exact.as_tuple().exponent, 0))
 
 
 @register.filter
 def thousands(value) -> str:
-    return evidence.number(value)
+    """A count or amount grouped as the settings' locale writes it (3,611); "—" for none."""
+    if value is None or value == "":
+        return "—"
+    try:
+        return evidence.number(value)
+    except (TypeError, ValueError):
+        return str(value)
 
 
 @register.filter
@@ -107,3 +114,25 @@ def finding_evidence(finding):
     each table as short as the member list: the finding's page has the rest."""
     return evidence.present(finding.kind, finding.detail, members=finding.members_shown,
                             member_count=finding.member_count).capped(SHOWN_IN_LIST)
+
+
+# Where each unmet gate condition is fixed: the decision's form for what the decision lacks, the
+# use case's form for owners, readiness and monitoring, the KPI form, the sign-off and practices
+# section of its page; a condition of the move itself (a reason, a stage) is fixed in the move form.
+_FIXED_ON_DECISION = {"decision_owner", "decision_frequency", "decision_cost_of_error", "execution_point"}
+_FIXED_ON_USE_CASE_PAGE = {"decision_stated", "sign_off", "prohibited_practice"}
+
+
+@register.simple_tag
+def fix_url(condition, use_case) -> str:
+    """The page where `condition` (a registry.gates.Condition) of `use_case` can be met, or ""."""
+    code = condition.code
+    if code in _FIXED_ON_DECISION:
+        return reverse("web:decision_edit", args=[use_case.decision_id])
+    if code == "kpi":
+        return reverse("web:kpi_new", args=[use_case.pk])
+    if code in _FIXED_ON_USE_CASE_PAGE or code.startswith("practice_"):
+        return reverse("web:use_case", args=[use_case.pk]) + "#determinations"
+    if code.endswith(("_owner", "_owner_active", "_readiness")) or code == "monitoring_plan":
+        return reverse("web:use_case_edit", args=[use_case.pk])
+    return ""

@@ -58,18 +58,22 @@ class Feedback:
                 messages.error(request, f"{name}: {error}" if name != "__all__" else error)
 
 
-def decorate(use_case: UseCase, user, *, today) -> UseCase:
-    """Attach what a card shows and offers; no queries (everything is prefetched)."""
+def decorate(use_case: UseCase, user, *, today, move_input: dict | None = None) -> UseCase:
+    """Attach what a card shows and offers; no queries (everything is prefetched). `move_input`
+    puts a refused move's stage and reason back in the move form."""
     use_case.days_in_stage = (today - use_case.stage_entered_on).days if use_case.stage_entered_on else None
     use_case.next_stage, use_case.needs = (NEXT_STAGE.get(use_case.stage), [])
     if use_case.next_stage:
         use_case.needs = unmet_conditions(use_case, use_case.next_stage)
         use_case.next_stage_label = Stage(use_case.next_stage).label
+    # A retired use case is out of the daily work: its card offers no action (its page still
+    # moves it back to proposed).
+    use_case.in_play = use_case.stage != Stage.RETIRED
     offer = access.offer_use_case(user, use_case)
     use_case.can_change, use_case.can_confirm = offer.change, offer.confirm
     use_case.kpi_list = list(use_case.kpis.all())
     if use_case.can_change:
-        use_case.move_form = MoveForm(use_case=use_case, auto_id=f"uc{use_case.pk}-move-%s")
+        use_case.move_form = MoveForm(use_case=use_case, initial=move_input, auto_id=f"uc{use_case.pk}-move-%s")
         if use_case.kpi_list:
             use_case.kpi_form = KPIObservationForm(use_case=use_case, auto_id=f"uc{use_case.pk}-kpi-%s")
         if not use_case.decision.is_defined:
@@ -82,9 +86,9 @@ def state_form_for(use_case: UseCase, data=None) -> StateDecisionForm:
 
 
 def card(request, pk: int, feedback: Feedback | None = None, status: int = 200,
-          state_form: StateDecisionForm | None = None) -> HttpResponse:
+          state_form: StateDecisionForm | None = None, move_input: dict | None = None) -> HttpResponse:
     use_case = selectors.use_cases_for_cards().get(pk=pk)
-    decorate(use_case, request.user, today=timezone.localdate())
+    decorate(use_case, request.user, today=timezone.localdate(), move_input=move_input)
     feedback = show_refused_statement(use_case, state_form, feedback or Feedback())
     return render(request, "web/_use_case_card.html",
                   {"uc": use_case, "feedback": feedback, "next": next_url(request, reverse("web:home"))},

@@ -106,12 +106,14 @@ def findings_bulk(request):
             messages.error(request, form_error_text(filter_form))
             return redirect(back)
     try:
-        changed = act_on_findings(actor=request.user, action=data["action"], ids=None if data["all_matching"] else data["ids"],
+        outcome = act_on_findings(actor=request.user, action=data["action"], ids=None if data["all_matching"] else data["ids"],
                                   matching=matching, assignee=data["assignee"], reason=data["reason"])
     except DomainError as refused:
         messages.error(request, message_for(refused))
         return redirect(back)
-    messages.success(request, f"{changed:,} finding{pluralize(changed)} {BULK_DONE[data['action']]}.")
+    skipped = (f" {outcome.skipped:,} already {BULK_DONE[data['action']]} {pluralize(outcome.skipped, 'was,were')} left as "
+               f"{pluralize(outcome.skipped, 'it,they')} {pluralize(outcome.skipped, 'was,were')}." if outcome.skipped else "")
+    messages.success(request, f"{outcome.changed:,} finding{pluralize(outcome.changed)} {BULK_DONE[data['action']]}.{skipped}")
     return redirect(back)
 
 
@@ -132,7 +134,7 @@ def finding_detail(request, pk):
         "evidence": present(finding.kind, finding.detail, members=page.object_list, member_count=finding.member_count),
         "decisions": finding.decisions.order_by("statement", "id")[:DECISIONS_SHOWN],
         "can_answer": offer.answer, "can_assign": offer.assign, "actions": _actions(request.user, finding),
-        "next": request.get_full_path(),
+        "next": request.get_full_path(), "history": finding_selectors.finding_history(finding),
     })
 
 

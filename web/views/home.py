@@ -1,4 +1,6 @@
-"""The signed-in user's home: their use cases as cards, their decisions, their open findings."""
+"""The signed-in user's home. One place, `landing`, decides which home a login lands on by its
+roles: the program office (and the Chief AI Officer) a portfolio overview, everyone else their
+own work. `?view=work` opens one's own work from the overview."""
 
 from __future__ import annotations
 
@@ -8,44 +10,80 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from portfolio.models import ACTIVE_STATUSES, Finding
+from portfolio.models import ACTIVE_STATUSES, SEVERITY_ORDER, Finding
 from portfolio.selectors import findings as finding_selectors
+from portfolio.selectors import overview
 from registry import access
 from registry.selectors.determinations import waiting_for
 
 from .. import selectors
 from .common import PAGE_SIZE, decorate
 
+# "Needs you" lists the most severe few; the inbox filtered to them has the rest.
+NEEDING_SHOWN = 10
+OVERVIEW, WORK = "overview", "work"
+SEVERITIES_MOST_FIRST = SEVERITY_ORDER[::-1]
 
-# "Assigned to you" lists the most severe few; the inbox filtered to them has the rest.
-ASSIGNED_SHOWN = 10
+
+def landing(user) -> str:
+    """Which home `user` lands on. The program office and the Chief AI Officer answer for the
+    whole portfolio, so they land on its overview even if they also own use cases (their own
+    work is one link away); owners, approvers and logins without a role land on their work.
+    Auditors land on their work too, for now (their audit views will be their landing)."""
+    if access.is_program_office(user) or access.is_chief_ai_officer(user):
+        return OVERVIEW
+    return WORK
 
 
 @login_required
 @require_GET
 def home(request):
     user = request.user
-    person = access.person_for_user(user)
-    today = timezone.localdate()
-    context = {"person": person, "today": today}
+    # The top bar's home link names the landing too (web.context_processors: nav_overview).
+    view = WORK if request.GET.get("view") == WORK else landing(user)
+    context = {"person": access.person_for_user(user), "today": timezone.localdate(),
+               "can_register": access.reach(user).register, "waiting_for_me": waiting_for(user)}
+    if view == OVERVIEW:
+        return _overview(request, context)
+    return _work(request, context)
+
+
+def _overview(request, context: dict):
+    person = context["person"]
+    context.update(changes=overview.since_last_scan(), open_by_severity=overview.open_by_severity())
+    if person is not None:
+        context.update(own_needing=finding_selectors.needing(person).count(),
+                       own_use_cases=selectors.home_use_case_ids(person).count())
+    return render(request, "web/home_overview.html", context)
+
+
+def _work(request, context: dict):
+    user, person, today = request.user, context["person"], context["today"]
     if person is not None:
         use_cases = Paginator(selectors.home_use_case_ids(person), PAGE_SIZE).get_page(request.GET.get("page"))
         use_cases.cards = selectors.cards(use_cases)
         for use_case in use_cases.cards:
             decorate(use_case, user, today=today)
+            _fold(use_case)
         decisions = Paginator(selectors.home_decisions(person), PAGE_SIZE).get_page(request.GET.get("dpage"))
         for decision in decisions:
             offer = access.offer_decision(user, decision)
             decision.can_confirm, decision.can_change = offer.confirm, offer.change
-        assigned = finding_selectors.assigned_to(person)
+        needing = finding_selectors.needing(person)
         context.update(
             use_cases=use_cases, decisions=decisions, pending_sign_offs=selectors.pending_sign_offs(person),
             open_findings=Finding.objects.filter(finding_selectors.about_what_they_own(person),
                                                  status__in=ACTIVE_STATUSES).count(),
-            assigned_count=assigned.count(), assigned_shown=list(assigned[:ASSIGNED_SHOWN]),
+            assigned_count=finding_selectors.assigned_to(person).count(),
+            needing_count=needing.count(), needing_shown=list(needing[:NEEDING_SHOWN]),
         )
-    context["can_register"] = access.reach(user).register
-    context["waiting_for_me"] = waiting_for(user)
     return render(request, "web/home.html", context)
 
 
+def _fold(use_case) -> None:
+    """How a card shows folded: its worst open finding's severity in the summary line. Only a
+    card with a decision still to state shows open, its form in reach: the findings that need
+    the owner are listed above the cards already, and a page of open cards is metres long."""
+    severities = {f.severity for f in use_case.open_findings}
+    use_case.worst_severity = next((s for s in SEVERITIES_MOST_FIRST if s in severities), None)
+    use_case.unfolded = not use_case.decision.is_defined and use_case.in_play

@@ -21,7 +21,8 @@ from registry.selectors.value import kpi_realised_value, total, why_no_value
 from registry.services.investments import delete_investment, record_investment
 from registry.services.kpis import add_kpi, record_kpi_observation
 from registry.services.lifecycle import move_use_case
-from registry.services.use_cases import confirm_use_case_ownership, edit_use_case, register_use_case, state_decision
+from portfolio.services.findings import state_decision
+from registry.services.use_cases import confirm_use_case_ownership, edit_use_case, register_use_case
 
 from .. import charts, selectors
 from ..errors import add_to_form, message_for
@@ -99,7 +100,13 @@ def use_case_move(request, pk):
         move_use_case(use_case=use_case, to_stage=to_stage, actor=request.user, reason=form.cleaned_data["reason"],
                       expected_version=form.cleaned_data["expected_version"])
     except MoveRefused as refused:
-        return answer(request, use_case, Feedback(unmet=refused.unmet, refused_stage=to_stage))
+        # Shown where the move was asked for, the typed stage and reason kept, so that whoever
+        # fixes a condition through its link comes back to a form still filled in.
+        feedback = Feedback(unmet=refused.unmet, refused_stage=to_stage)
+        typed = {"to_stage": to_stage, "reason": form.cleaned_data["reason"]}
+        if request.htmx:
+            return card(request, pk, feedback, move_input=typed)
+        return _use_case_page(request, pk, feedback=feedback, move_input=typed)
     except DomainError as refused:
         return answer(request, use_case, Feedback(error=message_for(refused)))
     return answer(request, use_case, Feedback(success=f"Moved to {Stage(to_stage).label}."))
@@ -210,15 +217,16 @@ def use_case_detail(request, pk):
     return _use_case_page(request, pk)
 
 
-def _use_case_page(request, pk, *, state_form: StateDecisionForm | None = None) -> HttpResponse:
+def _use_case_page(request, pk, *, state_form: StateDecisionForm | None = None, feedback: Feedback | None = None,
+                   move_input: dict | None = None) -> HttpResponse:
     access.require_role(request.user)
     try:
         use_case = selectors.use_case_page(pk)
     except UseCase.DoesNotExist:
         raise Http404("No such use case.") from None
     today = timezone.localdate()
-    decorate(use_case, request.user, today=today)
-    feedback = show_refused_statement(use_case, state_form, Feedback())
+    decorate(use_case, request.user, today=today, move_input=move_input)
+    feedback = show_refused_statement(use_case, state_form, feedback or Feedback())
     gates = []
     for stage in (Stage.VALIDATING, Stage.PILOT, Stage.PRODUCTION):
         # The next gate in full (determinations and sign-off included); the others as their own conditions.

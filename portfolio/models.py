@@ -1,5 +1,6 @@
 """Findings the scans raise, the runs that raised them, and the policy they judge by."""
 
+import json
 from functools import lru_cache
 
 from django.conf import settings
@@ -188,6 +189,36 @@ class ScanRun(models.Model):
         if self.started_at and self.finished_at:
             return self.finished_at - self.started_at
         return None
+
+
+class AsDigestedEncoder(json.JSONEncoder):
+    """JSON of a detected finding's values as its digests see them (detectors/base.digest): a
+    date or anything else JSON lacks as its str()."""
+
+    def default(self, o):
+        return str(o)
+
+
+class ScanPart(models.Model):
+    """What one detector of a scan run spread over workers found, priced, until the run's
+    reconcile reads it: one row per (run, kind), replaced whole when a killed worker's part runs
+    again, so a redelivered part never doubles a finding. The reconcile deletes the run's parts
+    in its own transaction."""
+
+    scan_run = models.ForeignKey(ScanRun, on_delete=models.CASCADE, related_name="parts")
+    kind = models.CharField(max_length=40, choices=FindingKind.choices)
+    # One compact list per detected finding (portfolio/services/scan_parts.py), not a row each:
+    # a part of the duplicates scan at 100,000 use cases holds tens of thousands.
+    detected = models.JSONField(default=list, encoder=AsDigestedEncoder)
+    stored_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scan_run", "kind"], name="portfolio_one_part_per_scan_kind"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} part of scan run {self.scan_run_id}"
 
 
 class Finding(models.Model):

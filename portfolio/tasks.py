@@ -20,7 +20,10 @@ from core.actors import SCHEDULER
 from . import embeddings
 from .models import ScanRun
 from .services.digests import hand_pending_digests_to_workers, send_scan_digests
-from .services.scans import ScanAlreadyRunning, requeue_stuck_scans, run_queued_scan as run_queued, run_scan_of_task
+from .services.scans import (
+    ScanAlreadyRunning, fail_scan_run, finish_spread_scan as finish_spread, requeue_stuck_scans,
+    run_queued_scan as run_queued, run_scan_of_task, run_scan_part,
+)
 
 RETRY_ON = (OperationalError, InterfaceError)
 TASK_OPTIONS = dict(
@@ -58,6 +61,25 @@ def scan_all(self, as_of: str | None = None) -> int:
             task_id=self.request.id or "", as_of=datetime.date.fromisoformat(as_of) if as_of else None,
             actor=SCHEDULER,
         ).pk
+
+
+@shared_task(**TASK_OPTIONS)
+def scan_part(self, scan_run_id: int, kind: str) -> int:
+    """One detector's part of a scan spread over the workers: its findings stored for the run."""
+    return run_scan_part(scan_run_id, kind)
+
+
+@shared_task(**TASK_OPTIONS)
+def finish_spread_scan(self, scan_run_id: int) -> int:
+    """The chord's callback, once every part is stored: reconcile them and send the digests."""
+    return finish_spread(scan_run_id).pk
+
+
+@shared_task
+def fail_spread_scan(request, exc, traceback, *, scan_run_id: int) -> None:
+    """The chord's error callback: a part (or the reconcile) failed for good, after its own
+    retries, so the run fails with that error and frees the lock."""
+    fail_scan_run(scan_run_id, error=f"{exc.__class__.__name__}: {exc}")
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True,

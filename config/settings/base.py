@@ -275,6 +275,9 @@ SCAN_LOCK_EXPIRY_SECONDS = env.int("SCAN_LOCK_EXPIRY_SECONDS", default=30 * 60)
 # How many detectors a scan runs at once on PostgreSQL, each on its own connection reading one
 # shared snapshot (portfolio/services/scans.py): much of a detector's time is a query. 1: in turn.
 SCAN_THREADS = env.int("SCAN_THREADS", default=2)
+# With a broker, a scan a worker runs (API, admin, nightly) is split into one task per detector
+# over all the workers, then reconciled in one; off, the worker runs the whole scan itself.
+SCAN_SPREAD_OVER_WORKERS = env.bool("SCAN_SPREAD_OVER_WORKERS", default=True)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

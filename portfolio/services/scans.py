@@ -22,7 +22,9 @@ import logging
 import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
+from celery import chord, group
 from celery.exceptions import Retry
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
@@ -37,14 +39,18 @@ from core.workers import hand_to_worker, task_named
 from .. import embeddings
 from ..access import can_run_scans
 from ..detectors.base import Detected
-from ..models import FindingKind, Policy, ScanRun
+from ..models import FindingKind, Policy, ScanPart, ScanRun
 from ..pricing import price_findings
+from . import scan_parts
 from .findings import reconcile
 
 logger = logging.getLogger(__name__)
 
 # The tasks this service hands work to, by their registered names (see the module docstring).
 RUN_QUEUED_SCAN_TASK = "portfolio.tasks.run_queued_scan"
+SCAN_PART_TASK = "portfolio.tasks.scan_part"
+FINISH_SPREAD_SCAN_TASK = "portfolio.tasks.finish_spread_scan"
+FAIL_SPREAD_SCAN_TASK = "portfolio.tasks.fail_spread_scan"
 SEND_DIGESTS_TASK = "portfolio.tasks.send_scan_digests_task"
 
 # Detectors by dotted path, imported when a scan needs them: the duplicate detector pulls in
@@ -206,28 +212,107 @@ def _claim(scan_run: ScanRun) -> None:
 
 
 def execute_scan(scan_run: ScanRun) -> ScanRun:
-    """Run the detectors of `scan_run` and reconcile their findings in one transaction."""
+    """Run the detectors of `scan_run` in this process and reconcile their findings in one
+    transaction."""
     _claim(scan_run)
-    policy = Policy.current()
-    try:
-        if FindingKind.DUPLICATE_CAPABILITY in scan_run.kinds:
-            # The duplicates detector reads stored vectors: embed what changed since the last scan.
-            embeddings.refresh()
-        detected = detect_all(scan_run.kinds, as_of=scan_run.as_of, policy=policy)
+    with _failing(scan_run):
+        _embed_for(scan_run)
+        detected = detect_all(scan_run.kinds, as_of=scan_run.as_of, policy=Policy.current())
         price_findings(detected, as_of=scan_run.as_of)
-        result = reconcile(kinds=scan_run.kinds, detected=detected, as_of=scan_run.as_of, scan_run=scan_run)
+        return _record_results(scan_run, detected)
+
+
+@contextmanager
+def _failing(scan_run: ScanRun):
+    """Mark `scan_run` failed, its lock released, with the error that escapes."""
+    try:
+        yield
     except Exception as exc:
-        ScanRun.objects.filter(pk=scan_run.pk).update(
-            status=ScanRun.Status.FAILED, finished_at=timezone.now(), error=f"{exc.__class__.__name__}: {exc}"
-        )
+        fail_scan_run(scan_run.pk, error=f"{exc.__class__.__name__}: {exc}")
         raise
-    scan_run.opened = len(result.opened) + len(result.reopened)
-    scan_run.still_open, scan_run.resolved, scan_run.reopened = result.still_open, result.resolved, len(result.reopened)
-    scan_run.status, scan_run.finished_at = ScanRun.Status.SUCCEEDED, timezone.now()
-    scan_run.save(update_fields=["opened", "still_open", "resolved", "reopened", "status", "finished_at"])
+
+
+def fail_scan_run(scan_run_id: int, *, error: str) -> None:
+    """A running scan stops for good: failed with `error`, which frees the lock, and the parts
+    it stored dropped."""
+    with transaction.atomic():
+        ScanRun.objects.filter(pk=scan_run_id).exclude(status=ScanRun.Status.SUCCEEDED).update(
+            status=ScanRun.Status.FAILED, finished_at=timezone.now(), error=error
+        )
+        ScanPart.objects.filter(scan_run_id=scan_run_id).delete()
+
+
+def _embed_for(scan_run: ScanRun) -> None:
+    if FindingKind.DUPLICATE_CAPABILITY in scan_run.kinds:
+        # The duplicates detector reads stored vectors: embed what changed since the last scan.
+        embeddings.refresh()
+
+
+def _record_results(scan_run: ScanRun, detected: list[Detected]) -> ScanRun:
+    """Reconcile what the run's detectors found and mark the run succeeded, in one transaction
+    that also drops the run's stored parts; then queue its digests."""
+    with transaction.atomic():
+        result = reconcile(kinds=scan_run.kinds, detected=detected, as_of=scan_run.as_of, scan_run=scan_run)
+        scan_parts.clear_parts(scan_run)
+        scan_run.opened = len(result.opened) + len(result.reopened)
+        scan_run.still_open, scan_run.resolved, scan_run.reopened = result.still_open, result.resolved, len(result.reopened)
+        scan_run.status, scan_run.finished_at = ScanRun.Status.SUCCEEDED, timezone.now()
+        scan_run.save(update_fields=["opened", "still_open", "resolved", "reopened", "status", "finished_at"])
     if scan_run.opened:
         _queue_digests(scan_run)
     return scan_run
+
+
+# --- A scan spread over workers --------------------------------------------------------------
+
+
+def spread_scan(scan_run: ScanRun) -> ScanRun:
+    """Claim `scan_run` and hand its detectors to the workers as a Celery chord: one part per
+    kind (scan_part), then one reconcile of them all (finish_spread_scan). The run holds the
+    lock from here until that reconcile or a part's failure (fail_scan_run) releases it."""
+    _claim(scan_run)
+    with _failing(scan_run):
+        _embed_for(scan_run)  # once, here, rather than racing in the parts
+        scan_parts.clear_parts(scan_run)  # what an earlier, failed attempt of this run stored
+        parts = group(task_named(SCAN_PART_TASK).si(scan_run.pk, kind) for kind in scan_run.kinds)
+        finish = task_named(FINISH_SPREAD_SCAN_TASK).si(scan_run.pk)
+        chord(parts)(finish.on_error(task_named(FAIL_SPREAD_SCAN_TASK).s(scan_run_id=scan_run.pk)))
+    return scan_run
+
+
+def run_scan_part(scan_run_id: int, kind: str) -> int:
+    """Detect and price the findings of `kind` for a running spread scan and store them (a
+    redelivered part replaces what it stored before); returns how many. A run that is no
+    longer running (failed meanwhile) is left alone."""
+    scan_run = ScanRun.objects.get(pk=scan_run_id)
+    if scan_run.status != ScanRun.Status.RUNNING:
+        return 0
+    detected = detect_all([kind], as_of=scan_run.as_of, policy=Policy.current())
+    price_findings(detected, as_of=scan_run.as_of)
+    scan_parts.store_part(scan_run=scan_run, kind=kind, detected=detected)
+    return len(detected)
+
+
+def finish_spread_scan(scan_run_id: int) -> ScanRun:
+    """Reconcile the stored parts of a spread scan, as execute_scan reconciles what it found.
+    A run already finished (a redelivered callback) is left as it is."""
+    scan_run = ScanRun.objects.get(pk=scan_run_id)
+    if scan_run.status != ScanRun.Status.RUNNING:
+        return scan_run
+    with _failing(scan_run):
+        if missing := [kind for kind in scan_run.kinds if kind not in scan_parts.stored_kinds(scan_run)]:
+            raise Refused(f"The parts of {', '.join(missing)} were not stored.")
+        return _record_results(scan_run, scan_parts.load_parts(scan_run))
+
+
+def scans_spread_over_workers() -> bool:
+    """Whether a scan a worker runs spreads its detectors over the workers (a broker is
+    configured and SCAN_SPREAD_OVER_WORKERS is on), rather than running them all itself."""
+    return not settings.CELERY_TASK_ALWAYS_EAGER and settings.SCAN_SPREAD_OVER_WORKERS
+
+
+def _run(scan_run: ScanRun) -> ScanRun:
+    return spread_scan(scan_run) if scans_spread_over_workers() else execute_scan(scan_run)
 
 
 def _queue_digests(scan_run: ScanRun) -> None:
@@ -260,7 +345,7 @@ def run_queued_scan(scan_run_id: int) -> ScanRun:
     scan_run = ScanRun.objects.get(pk=scan_run_id)
     if scan_run.status == ScanRun.Status.SUCCEEDED:
         return scan_run
-    return execute_scan(scan_run)
+    return _run(scan_run)
 
 
 def run_scan_of_task(*, task_id: str, kinds: list[str] | None = None, as_of: datetime.date | None = None,
@@ -273,7 +358,7 @@ def run_scan_of_task(*, task_id: str, kinds: list[str] | None = None, as_of: dat
         scan_run = queue_scan(kinds=kinds, as_of=as_of, actor=actor, task_id=task_id)
     if scan_run.status == ScanRun.Status.SUCCEEDED:
         return scan_run
-    return execute_scan(scan_run)
+    return _run(scan_run)
 
 
 def _left_for_nobody(now: datetime.datetime) -> Q:

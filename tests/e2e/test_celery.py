@@ -139,6 +139,8 @@ class Worker:
             "REDIS_URL": broker_url,
             "DJANGO_SETTINGS_MODULE": "config.settings.base",
             "PYTHONUNBUFFERED": "1",
+            # These tests follow a scan run whole by one task; test_scan_chord.py spreads it.
+            "SCAN_SPREAD_OVER_WORKERS": "false",
             **extra_env,
         }
         self.log_path = log_path

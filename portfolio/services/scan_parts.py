@@ -1,0 +1,57 @@
+"""The parts of a scan run spread over workers: what each detector found, stored until the run's
+reconcile reads it.
+
+Stored compactly, one JSON list per detected finding in its part's row, so that the reconcile
+of a whole scan at 100,000 use cases (about 54,000 detected findings) reads a few rows, and
+read back as the Detected the detector returned: same fingerprints, same digests.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from ..detectors.base import Detected
+from ..models import ScanPart, ScanRun
+
+
+def _as_row(found: Detected) -> list:
+    price = None if found.price is None else f"{found.price}"
+    return [list(found.identity), found.severity, found.title, found.use_case_ids, found.decision_ids, found.detail,
+            list(found.substance), price, found.price_by_layer_as_json,
+            None if found.facts is None else list(found.facts)]
+
+
+def _from_row(kind: str, row: list) -> Detected:
+    identity, severity, title, use_case_ids, decision_ids, detail, substance, price, by_layer, facts = row
+    # Nested tuples come back as lists: the digests (JSON of both) are the same.
+    return Detected(
+        kind=kind, identity=tuple(identity), severity=severity, title=title, use_case_ids=use_case_ids,
+        decision_ids=decision_ids, detail=detail, substance=tuple(substance),
+        price=None if price is None else Decimal(price),
+        price_by_layer=None if by_layer is None else {layer: Decimal(amount) for layer, amount in by_layer.items()},
+        facts=None if facts is None else tuple(facts),
+    )
+
+
+def store_part(*, scan_run: ScanRun, kind: str, detected: list[Detected]) -> None:
+    """Keep what the detector of `kind` found for `scan_run`, replacing what an earlier delivery
+    of the same part stored."""
+    with transaction.atomic():
+        ScanPart.objects.update_or_create(scan_run=scan_run, kind=kind,
+                                          defaults={"detected": [_as_row(found) for found in detected]})
+
+
+def stored_kinds(scan_run: ScanRun) -> set[str]:
+    return set(ScanPart.objects.filter(scan_run=scan_run).values_list("kind", flat=True))
+
+
+def load_parts(scan_run: ScanRun) -> list[Detected]:
+    """Every part stored for `scan_run`, in the order of its kinds."""
+    rows = dict(ScanPart.objects.filter(scan_run=scan_run).values_list("kind", "detected"))
+    return [_from_row(kind, row) for kind in scan_run.kinds for row in rows.get(kind, [])]
+
+
+def clear_parts(scan_run: ScanRun) -> None:
+    ScanPart.objects.filter(scan_run=scan_run).delete()

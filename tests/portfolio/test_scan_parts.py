@@ -1,0 +1,147 @@
+"""A scan spread over workers, its pieces run in the test process: each detector's part stored
+for its run (a redelivered part replaces it), the reconcile of all parts, and a part that fails.
+
+Tasks run eagerly here (tests/conftest.py), so the chord runs its parts and its callback in
+turn; real workers on the real Redis, one of them killed while it holds a part, are in
+tests/e2e/test_scan_chord.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import portfolio.services.scans as scans
+from core.actors import COMMAND, SCHEDULER
+from demo.generator import seed_demo_portfolio
+from portfolio.models import Finding, FindingEvent, FindingKind, Policy, ScanPart, ScanRun
+from portfolio.services import scan_parts
+from portfolio.services.scans import (
+    ALL_KINDS, detect_all, finish_spread_scan, queue_scan, run_scan_now, run_scan_part, spread_scan,
+)
+from portfolio.tasks import fail_spread_scan
+from tests.portfolio.test_scan_tasks import AS_OF, open_findings
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo_portfolio():
+    seed_demo_portfolio(use_cases=120, seed=21, today=AS_OF)
+
+
+def running(kinds=ALL_KINDS) -> ScanRun:
+    run = queue_scan(kinds=kinds, as_of=AS_OF, actor=SCHEDULER)
+    ScanRun.objects.filter(pk=run.pk).update(status=ScanRun.Status.RUNNING, started_at=run.queued_at)
+    run.refresh_from_db()
+    return run
+
+
+def test_a_stored_part_reads_back_as_the_findings_the_detector_returned(demo_portfolio):
+    detected = detect_all(ALL_KINDS, as_of=AS_OF, policy=Policy.current())
+    scans.price_findings(detected, as_of=AS_OF)
+    run = running()
+    by_kind = {kind: [found for found in detected if found.kind == kind] for kind in ALL_KINDS}
+
+    for kind in ALL_KINDS:
+        scan_parts.store_part(scan_run=run, kind=kind, detected=by_kind[kind])
+
+    def digests(findings):
+        return [(f.kind, f.fingerprint, f.substance_digest, f.content_digest, f.facts_digest, f.price,
+                 f.price_by_layer) for f in findings]
+
+    assert any(found.price is not None for found in detected), "the demo prices some findings"
+    assert digests(scan_parts.load_parts(run)) == digests(detected)
+
+
+def test_a_part_stored_twice_keeps_one_copy(demo_portfolio):
+    run = running()
+
+    first = run_scan_part(run.pk, FindingKind.STALLED_PILOT)
+    again = run_scan_part(run.pk, FindingKind.STALLED_PILOT)
+
+    assert first == again > 0
+    assert ScanPart.objects.filter(scan_run=run).count() == 1
+    assert len(scan_parts.load_parts(run)) == first
+
+
+def test_a_part_of_a_run_no_longer_running_stores_nothing(demo_portfolio):
+    run = running()
+    ScanRun.objects.filter(pk=run.pk).update(status=ScanRun.Status.FAILED)
+
+    assert run_scan_part(run.pk, FindingKind.STALLED_PILOT) == 0
+    assert not ScanPart.objects.exists()
+
+
+def test_a_spread_scan_opens_what_the_scan_command_finds_and_leaves_no_parts(demo_portfolio):
+    run = spread_scan(queue_scan(as_of=AS_OF, actor=SCHEDULER))
+
+    run.refresh_from_db()
+    found = open_findings()
+    assert run.status == ScanRun.Status.SUCCEEDED and run.error == ""
+    assert run.opened == sum(found.values()) == Finding.objects.count() > 0
+    assert not ScanPart.objects.exists()
+
+    # The same scan in one process finds exactly that: nothing opened, resolved or rewritten.
+    events = FindingEvent.objects.count()
+    again = run_scan_now(as_of=AS_OF, actor=COMMAND)
+    assert (again.opened, again.still_open, again.resolved, again.reopened) == (0, run.opened, 0, 0)
+    assert open_findings() == found
+    assert FindingEvent.objects.count() == events
+
+
+def test_a_finish_delivered_again_after_the_run_succeeded_changes_nothing(demo_portfolio):
+    run = spread_scan(queue_scan(as_of=AS_OF, actor=SCHEDULER))
+    findings, events = open_findings(), FindingEvent.objects.count()
+
+    again = finish_spread_scan(run.pk)
+
+    assert again.status == ScanRun.Status.SUCCEEDED
+    assert open_findings() == findings and FindingEvent.objects.count() == events
+
+
+def test_a_finish_missing_a_part_fails_the_run_naming_it_and_writes_nothing(demo_portfolio):
+    run = running(kinds=[FindingKind.STALLED_PILOT, FindingKind.ORPHANED_OWNERSHIP])
+    run_scan_part(run.pk, FindingKind.STALLED_PILOT)
+
+    with pytest.raises(Exception, match="orphaned_ownership"):
+        finish_spread_scan(run.pk)
+
+    run.refresh_from_db()
+    assert run.status == ScanRun.Status.FAILED and "orphaned_ownership" in run.error
+    assert not Finding.objects.exists() and not ScanPart.objects.exists()
+
+
+def test_a_part_that_fails_fails_the_run_and_frees_the_lock(demo_portfolio, monkeypatch):
+    def broken(kind):
+        if kind == FindingKind.ORPHANED_OWNERSHIP:
+            def detect(**_):
+                raise RuntimeError("the directory is unreadable")
+            return detect
+        return real(kind)
+
+    real = scans.detector
+    monkeypatch.setattr(scans, "detector", broken)
+    run = queue_scan(as_of=AS_OF, actor=SCHEDULER)
+
+    with pytest.raises(RuntimeError):
+        spread_scan(run)
+
+    run.refresh_from_db()
+    assert run.status == ScanRun.Status.FAILED
+    assert run.error == "RuntimeError: the directory is unreadable"
+    assert not Finding.objects.exists() and not ScanPart.objects.exists()
+    monkeypatch.setattr(scans, "detector", real)
+    assert run_scan_now(as_of=AS_OF, actor=COMMAND).status == ScanRun.Status.SUCCEEDED, "the lock is free"
+
+
+def test_the_chords_error_callback_fails_the_run_with_the_parts_error_and_frees_the_lock(demo_portfolio):
+    run = running()
+    run_scan_part(run.pk, FindingKind.STALLED_PILOT)
+
+    # As Celery calls a chord's error callback when a part fails for good, after its retries.
+    fail_spread_scan(None, RuntimeError("the directory is unreadable"), None, scan_run_id=run.pk)
+
+    run.refresh_from_db()
+    assert run.status == ScanRun.Status.FAILED and run.error == "RuntimeError: the directory is unreadable"
+    assert not ScanPart.objects.exists()
+    assert run_scan_now(as_of=AS_OF, actor=COMMAND).status == ScanRun.Status.SUCCEEDED, "the lock is free"

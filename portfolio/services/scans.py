@@ -10,6 +10,11 @@ Nothing is left queued or running for nobody: every few minutes beat's sweep
 (requeue_stuck_scans) hands to a worker again the runs left queued, or left running by a dead
 worker, past the lock expiry.
 
+A worker (with a broker, unless SCAN_SPREAD_OVER_WORKERS is off) does not run a scan alone:
+spread_scan claims it and sends a chord of one part per detector (run_scan_part, storing what it
+found in scan_parts) and one reconcile of them all (finish_spread_scan), through the same
+_record_results as a scan in one process (execute_scan, which the `scan` command runs).
+
 The Celery tasks (portfolio/tasks.py) call these services, so this module never imports
 them: it hands work to a task by its registered name (core.workers.task_named).
 """

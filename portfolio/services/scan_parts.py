@@ -35,12 +35,16 @@ def _from_row(kind: str, row: list) -> Detected:
     )
 
 
-def store_part(*, scan_run: ScanRun, kind: str, detected: list[Detected]) -> None:
+def store_part(*, scan_run: ScanRun, kind: str, detected: list[Detected]) -> bool:
     """Keep what the detector of `kind` found for `scan_run`, replacing what an earlier delivery
-    of the same part stored."""
+    of the same part stored; False, storing nothing, when the run is no longer running (a part
+    failed meanwhile, which dropped the others)."""
     with transaction.atomic():
+        if not ScanRun.objects.select_for_update().filter(pk=scan_run.pk, status=ScanRun.Status.RUNNING).exists():
+            return False
         ScanPart.objects.update_or_create(scan_run=scan_run, kind=kind,
                                           defaults={"detected": [_as_row(found) for found in detected]})
+    return True
 
 
 def stored_kinds(scan_run: ScanRun) -> set[str]:

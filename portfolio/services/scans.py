@@ -254,15 +254,25 @@ def _embed_for(scan_run: ScanRun) -> None:
 
 
 def _record_results(scan_run: ScanRun, detected: list[Detected]) -> ScanRun:
-    """Reconcile what the run's detectors found and mark the run succeeded, in one transaction
-    that also drops the run's stored parts; then queue its digests."""
+    """Reconcile what the run's detectors found and mark the run succeeded, in one transaction;
+    then queue its digests."""
     with transaction.atomic():
-        result = reconcile(kinds=scan_run.kinds, detected=detected, as_of=scan_run.as_of, scan_run=scan_run)
-        scan_parts.clear_parts(scan_run)
-        scan_run.opened = len(result.opened) + len(result.reopened)
-        scan_run.still_open, scan_run.resolved, scan_run.reopened = result.still_open, result.resolved, len(result.reopened)
-        scan_run.status, scan_run.finished_at = ScanRun.Status.SUCCEEDED, timezone.now()
-        scan_run.save(update_fields=["opened", "still_open", "resolved", "reopened", "status", "finished_at"])
+        _reconcile_and_record(scan_run, detected)
+    return _after_success(scan_run)
+
+
+def _reconcile_and_record(scan_run: ScanRun, detected: list[Detected]) -> None:
+    """Inside the caller's transaction: the findings reconciled, the run's figures and success
+    recorded, its stored parts dropped."""
+    result = reconcile(kinds=scan_run.kinds, detected=detected, as_of=scan_run.as_of, scan_run=scan_run)
+    scan_parts.clear_parts(scan_run)
+    scan_run.opened = len(result.opened) + len(result.reopened)
+    scan_run.still_open, scan_run.resolved, scan_run.reopened = result.still_open, result.resolved, len(result.reopened)
+    scan_run.status, scan_run.finished_at = ScanRun.Status.SUCCEEDED, timezone.now()
+    scan_run.save(update_fields=["opened", "still_open", "resolved", "reopened", "status", "finished_at"])
+
+
+def _after_success(scan_run: ScanRun) -> ScanRun:
     if scan_run.opened:
         _queue_digests(scan_run)
     return scan_run
@@ -287,27 +297,35 @@ def spread_scan(scan_run: ScanRun) -> ScanRun:
 
 def run_scan_part(scan_run_id: int, kind: str) -> int:
     """Detect and price the findings of `kind` for a running spread scan and store them (a
-    redelivered part replaces what it stored before); returns how many. A run that is no
-    longer running (failed meanwhile) is left alone."""
+    redelivered part replaces what it stored before); returns how many it stored. A run that
+    is no longer running (failed meanwhile) is left alone."""
     scan_run = ScanRun.objects.get(pk=scan_run_id)
     if scan_run.status != ScanRun.Status.RUNNING:
         return 0
     detected = detect_all([kind], as_of=scan_run.as_of, policy=Policy.current())
     price_findings(detected, as_of=scan_run.as_of)
-    scan_parts.store_part(scan_run=scan_run, kind=kind, detected=detected)
-    return len(detected)
+    return len(detected) if scan_parts.store_part(scan_run=scan_run, kind=kind, detected=detected) else 0
 
 
 def finish_spread_scan(scan_run_id: int) -> ScanRun:
     """Reconcile the stored parts of a spread scan, as execute_scan reconciles what it found.
-    A run already finished (a redelivered callback) is left as it is."""
-    scan_run = ScanRun.objects.get(pk=scan_run_id)
-    if scan_run.status != ScanRun.Status.RUNNING:
-        return scan_run
-    with _failing(scan_run):
-        if missing := [kind for kind in scan_run.kinds if kind not in scan_parts.stored_kinds(scan_run)]:
-            raise Refused(f"The parts of {', '.join(missing)} were not stored.")
-        return _record_results(scan_run, scan_parts.load_parts(scan_run))
+
+    The run's row is locked first: a callback delivered again, even while the first still
+    runs, finds the run finished and leaves it as it is. An error escapes to the task, which
+    retries database errors; the chord's error callback fails the run when the retries run out.
+    """
+    with transaction.atomic():
+        scan_run = ScanRun.objects.select_for_update().get(pk=scan_run_id)
+        if scan_run.status != ScanRun.Status.RUNNING:
+            return scan_run
+        missing = [kind for kind in scan_run.kinds if kind not in scan_parts.stored_kinds(scan_run)]
+        if not missing:
+            _reconcile_and_record(scan_run, scan_parts.load_parts(scan_run))
+    if missing:
+        error = f"The parts of {', '.join(missing)} were not stored."
+        fail_scan_run(scan_run_id, error=error)
+        raise Refused(error)
+    return _after_success(scan_run)
 
 
 def scans_spread_over_workers() -> bool:

@@ -72,6 +72,15 @@ def test_a_part_of_a_run_no_longer_running_stores_nothing(demo_portfolio):
     assert not ScanPart.objects.exists()
 
 
+def test_a_part_finishing_after_the_run_failed_stores_nothing(demo_portfolio):
+    run = running()
+    detected = detect_all([FindingKind.STALLED_PILOT], as_of=AS_OF, policy=Policy.current())
+    fail_spread_scan(None, RuntimeError("another part broke"), None, scan_run_id=run.pk)
+
+    assert scan_parts.store_part(scan_run=run, kind=FindingKind.STALLED_PILOT, detected=detected) is False
+    assert not ScanPart.objects.exists()
+
+
 def test_a_spread_scan_opens_what_the_scan_command_finds_and_leaves_no_parts(demo_portfolio):
     run = spread_scan(queue_scan(as_of=AS_OF, actor=SCHEDULER))
 
@@ -95,7 +104,9 @@ def test_a_finish_delivered_again_after_the_run_succeeded_changes_nothing(demo_p
 
     again = finish_spread_scan(run.pk)
 
+    again.refresh_from_db()
     assert again.status == ScanRun.Status.SUCCEEDED
+    assert (again.opened, again.still_open) == (run.opened, 0) and run.opened > 0, "the first delivery's figures"
     assert open_findings() == findings and FindingEvent.objects.count() == events
 
 

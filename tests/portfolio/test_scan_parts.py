@@ -100,6 +100,7 @@ def test_a_spread_scan_opens_what_the_scan_command_finds_and_leaves_no_parts(dem
 
 def test_a_finish_delivered_again_after_the_run_succeeded_changes_nothing(demo_portfolio):
     run = spread_scan(queue_scan(as_of=AS_OF, actor=SCHEDULER))
+    run.refresh_from_db()
     findings, events = open_findings(), FindingEvent.objects.count()
 
     again = finish_spread_scan(run.pk)

@@ -247,6 +247,11 @@ def can_see_portfolio(user) -> bool:
     return is_program_office(user) or is_auditor(user)
 
 
+def can_see_audit_log(user) -> bool:
+    """The log across the portfolio is for auditors and the program office."""
+    return is_program_office(user) or is_auditor(user)
+
+
 def can_import(user) -> bool:
     """Bulk imports rewrite anyone's use cases: the program office only."""
     return is_program_office(user)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -25,6 +25,10 @@ ASSIGNED_SHOWN = 10
 @require_GET
 def home(request):
     user = request.user
+    if access.is_auditor(user) and not (access.is_writer(user) or access.is_chief_ai_officer(user)
+                                        or access.is_approver(user)):
+        # Auditors land on the audit log: nothing here is theirs to work on.
+        return redirect("web:audit_log")
     person = access.person_for_user(user)
     today = timezone.localdate()
     context = {"person": person, "today": today}

@@ -17,6 +17,7 @@ from core.errors import DomainError, InvalidInput
 from registry import access
 from registry.gates import GATES, MoveRefused
 from registry.models import VALUE_CHAIN_LAYERS, Readiness, Stage, UseCase, ValueChainLayer
+from registry.selectors import audit as audit_selectors
 from registry.selectors.value import kpi_realised_value, total, why_no_value
 from registry.services.investments import record_investment
 from registry.services.kpis import add_kpi, record_kpi_observation
@@ -231,7 +232,9 @@ def _use_case_page(request, pk, *, state_form: StateDecisionForm | None = None) 
                   [lv.value for lv in Readiness].index(use_case.readiness(layer))) for layer in VALUE_CHAIN_LAYERS]
     return render(request, "web/use_case_detail.html", {
         "uc": use_case, "gates": gates, "timeline": timeline, "kpis": kpis, "readiness": readiness,
-        "history": selectors.use_case_history(use_case), "feedback": feedback,
+        "history": audit_selectors.record_part("usecase", use_case.pk), "feedback": feedback,
+        "audit_log_url": (reverse("web:audit_log") + f"?subject_type=usecase&subject_id={use_case.pk}"
+                          if access.can_see_audit_log(request.user) else ""),
         "stages": [Stage(s).label for s in selectors.STAGE_ORDER],
         "det": determinations_section(use_case, request.user, today=today), "investment": investment,
     })

@@ -192,21 +192,25 @@ def _log_and_anchor(scan_run: ScanRun, actor: SystemActor) -> None:
     scan_run.save(update_fields=["audit_head_seq", "audit_head_hash"])
 
 
+def _detect_and_reconcile(scan_run: ScanRun):
+    policy = Policy.current()
+    if FindingKind.DUPLICATE_CAPABILITY in scan_run.kinds:
+        # The duplicates detector reads stored vectors: embed what changed since the last scan.
+        embeddings.refresh()
+    detected = []
+    for kind in scan_run.kinds:
+        detected.extend(detector(kind)(as_of=scan_run.as_of, policy=policy))
+    price_findings(detected, as_of=scan_run.as_of)
+    return reconcile(kinds=scan_run.kinds, detected=detected, as_of=scan_run.as_of, scan_run=scan_run)
+
+
 def execute_scan(scan_run: ScanRun) -> ScanRun:
     """Run the detectors of `scan_run` and reconcile their findings in one transaction."""
     _claim(scan_run)
-    policy = Policy.current()
     actor = scan_actor(scan_run)
     try:
-        if FindingKind.DUPLICATE_CAPABILITY in scan_run.kinds:
-            # The duplicates detector reads stored vectors: embed what changed since the last scan.
-            embeddings.refresh()
-        detected = []
-        for kind in scan_run.kinds:
-            detected.extend(detector(kind)(as_of=scan_run.as_of, policy=policy))
-        price_findings(detected, as_of=scan_run.as_of)
         with acting(actor):
-            result = reconcile(kinds=scan_run.kinds, detected=detected, as_of=scan_run.as_of, scan_run=scan_run)
+            result = _detect_and_reconcile(scan_run)
     except Exception as exc:
         ScanRun.objects.filter(pk=scan_run.pk).update(
             status=ScanRun.Status.FAILED, finished_at=timezone.now(), error=f"{exc.__class__.__name__}: {exc}"

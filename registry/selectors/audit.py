@@ -279,12 +279,12 @@ def page(queryset: QuerySet[AuditEntry], *, before: tuple[datetime.datetime, int
     return rows_for(found), ((found[-1].at, found[-1].pk) if more else None)
 
 
-def stream(queryset: QuerySet[AuditEntry], *, batch: int = EXPORT_BATCH) -> Iterator[AuditRow]:
-    """Every row of `queryset`, newest first, a batch at a time: memory holds one batch,
+def stream(queryset: QuerySet[AuditEntry]) -> Iterator[AuditRow]:
+    """Every row of `queryset`, newest first, EXPORT_BATCH at a time: memory holds one batch,
     whatever the log's size."""
     key = None
     while True:
-        rows, key = page(queryset, before=key, size=batch)
+        rows, key = page(queryset, before=key, size=EXPORT_BATCH)
         yield from rows
         if key is None:
             return

@@ -255,3 +255,15 @@ def test_sealing_twice_changes_nothing(ann):
     first = audit.seal()
 
     assert audit.seal() == first
+
+
+def test_the_beat_task_seals_what_was_written_since_the_last_seal(ann):
+    from portfolio.tasks import seal_audit_log_task
+
+    _portfolio_with_history(ann)
+    UseCaseFactory()
+    assert AuditEntry.objects.filter(seq__isnull=True).exists()
+
+    head = seal_audit_log_task()
+
+    assert head == AuditEntry.objects.count() and not AuditEntry.objects.filter(seq__isnull=True).exists()

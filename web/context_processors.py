@@ -19,5 +19,5 @@ def navigation(request):
     return {
         "nav_role": role, "nav": nav.get(name, ""),
         "nav_read": reach.read, "nav_portfolio": reach.see_portfolio, "nav_import": reach.import_files, "nav_people": reach.keep_directory,
-        "nav_audit": access.can_see_audit_log(user),
+        "nav_audit": reach.see_audit_log,
     }

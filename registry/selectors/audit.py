@@ -27,7 +27,6 @@ from ..models import AuditEntry, BusinessUnit
 PAGE_SIZE = 50
 RECORD_PART_SIZE = 100
 EXPORT_BATCH = 1000
-NOT_ALLOWED = "The audit log is for auditors and the program office."
 # Bookkeeping every history row carries, not a change anyone made.
 UNSHOWN_FIELDS = {"history_id", "history_date", "history_change_reason", "history_type", "history_user",
                   "version", "updated_at", "id"}
@@ -111,7 +110,7 @@ def _start_of(day: datetime.date) -> datetime.datetime:
 
 def entries(actor, audit_filter: AuditFilter = AuditFilter()) -> QuerySet[AuditEntry]:
     """The entries `actor` may read under `audit_filter`, newest first."""
-    access.require(access.can_see_audit_log(actor), NOT_ALLOWED)
+    access.access_audit_log(actor)
     queryset = AuditEntry.objects.all()
     f = audit_filter
     if f.since:
@@ -228,10 +227,10 @@ def _subject_labels(entries_: list[AuditEntry]) -> dict[tuple[str, int], str]:
     labels = {}
     for subject_type, ids in wanted.items():
         app_label, model_name, label_field = SUBJECT_MODELS[subject_type]
-        if label_field is None:
-            labels.update({(subject_type, pk): f"{model_name.lower()} {pk}" for pk in ids})
-            continue
         model = apps.get_model(app_label, model_name)
+        if label_field is None:
+            labels.update({(subject_type, pk): f"{model._meta.verbose_name} {pk}" for pk in ids})
+            continue
         for pk, label in model._base_manager.filter(pk__in=ids).values_list("pk", label_field):
             labels[subject_type, pk] = label
     return labels

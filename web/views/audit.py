@@ -75,7 +75,7 @@ def audit_export(request, file_format: str):
 @require_GET
 def audit_verify(request):
     """The chain's head, the anchors the scans kept, and (asked for) a check of the whole log."""
-    access.require(access.can_see_audit_log(request.user), audit_selectors.NOT_ALLOWED)
+    access.access_audit_log(request.user)
     result = audit.verify() if request.GET.get("check") else None
     return render(request, "web/audit_verify.html", {
         "head": audit.chain_head(), "result": result, "anchors": anchored_scan_runs(limit=20),
@@ -86,7 +86,7 @@ def audit_verify(request):
 @require_GET
 def audit_anchor(request):
     """The chain's head as a small JSON file, to keep elsewhere and check against later."""
-    access.require(access.can_see_audit_log(request.user), audit_selectors.NOT_ALLOWED)
+    access.access_audit_log(request.user)
     head = audit.chain_head()
     response = HttpResponse(json.dumps({"seq": head.seq, "chain_hash": head.chain_hash, "anchor": str(head),
                                         "taken_at": timezone.now().isoformat()}, indent=2),

@@ -234,7 +234,7 @@ def _use_case_page(request, pk, *, state_form: StateDecisionForm | None = None) 
         "uc": use_case, "gates": gates, "timeline": timeline, "kpis": kpis, "readiness": readiness,
         "history": audit_selectors.record_part("usecase", use_case.pk), "feedback": feedback,
         "audit_log_url": (reverse("web:audit_log") + f"?subject_type=usecase&subject_id={use_case.pk}"
-                          if access.can_see_audit_log(request.user) else ""),
+                          if access.reach(request.user).see_audit_log else ""),
         "stages": [Stage(s).label for s in selectors.STAGE_ORDER],
         "det": determinations_section(use_case, request.user, today=today), "investment": investment,
     })

@@ -27,9 +27,10 @@ from ..models import AuditEntry, BusinessUnit
 PAGE_SIZE = 50
 RECORD_PART_SIZE = 100
 EXPORT_BATCH = 1000
-# Bookkeeping every history row carries, not a change anyone made.
+# Bookkeeping every history row carries, not a change anyone made; and a finding's machine
+# keys and raw detail (its page says them in words).
 UNSHOWN_FIELDS = {"history_id", "history_date", "history_change_reason", "history_type", "history_user",
-                  "version", "updated_at", "id"}
+                  "version", "updated_at", "id", "fingerprint", "substance", "detail"}
 # What the page links to, by the entry's subject.
 SUBJECT_MODELS = {"usecase": ("registry", "UseCase", "title"), "decision": ("registry", "Decision", "statement"),
                   "person": ("registry", "Person", "email"), "unit": ("registry", "BusinessUnit", "name"),

@@ -10,12 +10,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from portfolio.models import FindingStatus
+from portfolio.services.findings import change_finding_status
 from registry import audit
 from registry.models import AuditEntry, Stage
 from registry.selectors import audit as audit_selectors
+from registry.services.decisions import save_decision
 from registry.services.lifecycle import move_use_case
 from registry.services.use_cases import edit_use_case
-from tests.factories import BusinessUnitFactory, UseCaseFactory, UserFactory
+from tests.factories import BusinessUnitFactory, FindingFactory, UseCaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -203,3 +206,18 @@ def test_the_head_downloads_as_an_anchor(auditor, ann):
     api = auditor.get(reverse("api:audit-log-head")).json()
 
     assert web["anchor"] == api["anchor"] == str(head)
+
+
+def test_a_finding_and_a_decision_page_show_their_part_of_the_log(auditor, ann):
+    use_case = UseCaseFactory()
+    finding = FindingFactory(use_cases=[use_case])
+    change_finding_status(finding=finding, to_status=FindingStatus.ACKNOWLEDGED, actor=ann, reason="Owner is on it")
+    decision = use_case.decision
+    decision.statement = "Which claims are fast-tracked each morning?"
+    save_decision(decision=decision, actor=ann)
+
+    finding_page = page_text(auditor.get(reverse("web:finding", args=[finding.pk])))
+    decision_page = page_text(auditor.get(reverse("web:decision", args=[decision.pk])))
+
+    assert "Owner is on it" in finding_page and "Open → Acknowledged" in finding_page
+    assert "Which claims are fast-tracked each morning?" in decision_page and ">ann<" in decision_page

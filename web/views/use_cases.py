@@ -17,7 +17,6 @@ from core.errors import DomainError, InvalidInput
 from registry import access
 from registry.gates import GATES, MoveRefused
 from registry.models import VALUE_CHAIN_LAYERS, Readiness, Stage, UseCase, ValueChainLayer
-from registry.selectors import audit as audit_selectors
 from registry.selectors.value import kpi_realised_value, total, why_no_value
 from registry.services.investments import record_investment
 from registry.services.kpis import add_kpi, record_kpi_observation
@@ -29,7 +28,8 @@ from ..errors import add_to_form, message_for
 from ..forms import InvestmentForm, KPIForm, KPIObservationForm, MoveForm, StateDecisionForm, UseCaseForm
 from .determinations import determinations_section
 from .common import (
-    Feedback, answer, card, card_use_case, decorate, next_url, posted, show_refused_statement, state_form_for,
+    Feedback, answer, card, card_use_case, decorate, next_url, posted, record_part, show_refused_statement,
+    state_form_for,
 )
 
 
@@ -232,9 +232,7 @@ def _use_case_page(request, pk, *, state_form: StateDecisionForm | None = None) 
                   [lv.value for lv in Readiness].index(use_case.readiness(layer))) for layer in VALUE_CHAIN_LAYERS]
     return render(request, "web/use_case_detail.html", {
         "uc": use_case, "gates": gates, "timeline": timeline, "kpis": kpis, "readiness": readiness,
-        "history": audit_selectors.record_part("usecase", use_case.pk), "feedback": feedback,
-        "audit_log_url": (reverse("web:audit_log") + f"?subject_type=usecase&subject_id={use_case.pk}"
-                          if access.reach(request.user).see_audit_log else ""),
+        **record_part(request, "usecase", use_case.pk), "feedback": feedback,
         "stages": [Stage(s).label for s in selectors.STAGE_ORDER],
         "det": determinations_section(use_case, request.user, today=today), "investment": investment,
     })

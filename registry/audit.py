@@ -226,19 +226,18 @@ def uninstall(source: AuditSource, *, apps=global_apps, schema_editor=None) -> N
 
 CHAINED_FIELDS = ("id", "at", "source_table", "source_id", "record_type", "record_id", "subject_type", "subject_id",
                   "business_unit_id", "kind", "actor", "actor_user_id", "reason", "detail", "digest")
-_LOADED = tuple(name.removesuffix("_id") if name in ("business_unit_id", "actor_user_id") else name
-                for name in CHAINED_FIELDS)
 
 
-def _content(entry) -> str:
-    values = [getattr(entry, name) for name in CHAINED_FIELDS]
+def _content(chained: tuple) -> str:
+    values = list(chained)
     values[1] = values[1].isoformat()
     return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def link(previous_hash: str, entry) -> str:
-    """The chain hash of `entry` after an entry whose chain hash is `previous_hash`."""
-    return hashlib.sha256(f"{previous_hash}\n{_content(entry)}".encode()).hexdigest()
+def link(previous_hash: str, chained: tuple) -> str:
+    """The chain hash of an entry (its CHAINED_FIELDS, in order) after an entry whose chain
+    hash is `previous_hash`."""
+    return hashlib.sha256(f"{previous_hash}\n{_content(chained)}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -273,15 +272,16 @@ def seal(*, apps=global_apps, using: str = "default") -> ChainHead:
         head = chain_head(apps=apps)
         seq, previous = head.seq, head.chain_hash
         while True:
+            # Tuples, not model instances: a first scan seals a hundred thousand entries.
             batch = list(entry_model.objects.using(using).filter(seq__isnull=True).order_by("id")
-                         .only(*_LOADED)[:SEAL_BATCH])
+                         .values_list(*CHAINED_FIELDS)[:SEAL_BATCH])
             if not batch:
                 break
-            for entry in batch:
-                seq += 1
-                entry.seq, entry.chain_hash = seq, link(previous, entry)
-                previous = entry.chain_hash
-            bulk_update_fields(batch, ["seq", "chain_hash"], using=using)
+            sealed = []
+            for chained in batch:
+                seq, previous = seq + 1, link(previous, chained)
+                sealed.append(entry_model(pk=chained[0], seq=seq, chain_hash=previous))
+            bulk_update_fields(sealed, ["seq", "chain_hash"], using=using)
     return ChainHead(seq, previous)
 
 
@@ -371,20 +371,21 @@ def _source_id(entry_model, entry_id: int):
 
 def _chain_breaks(entry_model, anchors: dict[int, str]) -> Iterator[Break]:
     expected_seq, previous = 1, GENESIS
-    for entry in entry_model.objects.filter(seq__isnull=False).order_by("seq").only(
-            *_LOADED, "seq", "chain_hash").iterator(chunk_size=SEAL_BATCH):
-        if entry.seq != expected_seq:
-            yield Break(entry.id, entry.seq, f"the entries at chain positions {expected_seq}–{entry.seq - 1} "
-                                             f"were removed (the chain jumps from {expected_seq - 1} to {entry.seq})")
+    for *chained, seq, chain_hash in entry_model.objects.filter(seq__isnull=False).order_by("seq").values_list(
+            *CHAINED_FIELDS, "seq", "chain_hash").iterator(chunk_size=SEAL_BATCH):
+        entry_id = chained[0]
+        if seq != expected_seq:
+            yield Break(entry_id, seq, f"the entries at chain positions {expected_seq}–{seq - 1} "
+                                       f"were removed (the chain jumps from {expected_seq - 1} to {seq})")
             return
-        if link(previous, entry) != entry.chain_hash:
-            yield Break(entry.id, entry.seq, f"the entry was changed after it was sealed; {_describe(entry_model, entry.id)}")
+        if link(previous, tuple(chained)) != chain_hash:
+            yield Break(entry_id, seq, f"the entry was changed after it was sealed; {_describe(entry_model, entry_id)}")
             return
-        if entry.seq in anchors and anchors.pop(entry.seq) != entry.chain_hash:
-            yield Break(entry.id, entry.seq, "the chain differs from the anchor kept for this position: "
-                                             "the log was rewritten up to here")
+        if seq in anchors and anchors.pop(seq) != chain_hash:
+            yield Break(entry_id, seq, "the chain differs from the anchor kept for this position: "
+                                       "the log was rewritten up to here")
             return
-        expected_seq, previous = expected_seq + 1, entry.chain_hash
+        expected_seq, previous = expected_seq + 1, chain_hash
     for seq in sorted(anchors):
         yield Break(None, seq, f"the anchor at chain position {seq} is past the chain's end ({expected_seq - 1}): "
                                f"entries were removed from its end")

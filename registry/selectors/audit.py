@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.apps import apps
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db import connections
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from core.errors import InvalidInput
@@ -187,12 +188,14 @@ def _history_changes(source: AuditSource, model, source_ids: list[int]) -> dict[
                 refs[f.related_model].add(getattr(row, f.attname))
     labels = _labels_of(refs)
 
-    def shown(row, f) -> str:
-        value = getattr(row, f.attname) if row is not None else None
+    choices = {f.attname: dict(f.flatchoices) for f in fields if f.choices}
+    names = {f.attname: str(f.verbose_name) for f in fields}
+
+    def shown(f, value) -> str:
         if f.is_relation and value is not None:
             return labels.get((f.related_model, value), f"#{value}")
-        if f.choices and value not in (None, ""):
-            return str(dict(f.flatchoices).get(value, value))
+        if f.attname in choices and value not in (None, ""):
+            return str(choices[f.attname].get(value, value))
         return _shown(value)
 
     changes = {}
@@ -200,9 +203,12 @@ def _history_changes(source: AuditSource, model, source_ids: list[int]) -> dict[
         before = previous.get(row.previous_id)
         changed = []
         for f in fields:
-            old, new = shown(before, f), shown(row, f)
+            old = getattr(before, f.attname) if before is not None else None
+            new = getattr(row, f.attname)
             if old != new:
-                changed.append((str(f.verbose_name), old, new))
+                old_text, new_text = shown(f, old), shown(f, new)
+                if old_text != new_text:
+                    changed.append((names[f.attname], old_text, new_text))
         changes[row.pk] = changed
     return changes
 
@@ -271,8 +277,11 @@ def page(queryset: QuerySet[AuditEntry], *, before: tuple[datetime.datetime, int
     """One page of rows newest first, after the entry `before` (at, id); and the key of the
     next page, or None at the end. Keyset paging: as fast on the last page as on the first."""
     if before is not None:
-        at, pk = before
-        queryset = queryset.filter(Q(at__lt=at) | Q(at=at, id__lt=pk))
+        # A row comparison, which the index on (at, id) answers as a range: an OR of the two
+        # conditions would be filtered from the newest entry down on every page.
+        table, (at, pk) = AuditEntry._meta.db_table, before
+        at = connections[queryset.db].ops.adapt_datetimefield_value(at)
+        queryset = queryset.extra(where=[f'("{table}"."at", "{table}"."id") < (%s, %s)'], params=[at, pk])
     found = list(queryset[: size + 1])
     more = len(found) > size
     found = found[:size]

@@ -58,10 +58,11 @@ class AuditLogView(APIView):
         before = request.query_params.get("before", "")
         key = None
         if before:
-            at = AuditEntry.objects.filter(pk=int(before)).values_list("at", flat=True).first() if before.isdigit() else None
+            pk = audit_selectors.whole_number(before)
+            at = AuditEntry.objects.filter(pk=pk).values_list("at", flat=True).first() if pk is not None else None
             if at is None:
                 raise ValidationError({"before": ["Give the id of an entry of the log (the `next` link has it)."]})
-            key = (at, int(before))
+            key = (at, pk)
         rows, next_key = audit_selectors.page(queryset, before=key)
         next_url = None
         if next_key:

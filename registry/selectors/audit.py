@@ -62,6 +62,12 @@ def record_types() -> list[str]:
     return sorted({source.record_type for source in sources()} | {"scan run"})
 
 
+def whole_number(text: str) -> int | None:
+    """`text` as an id the database can hold, or None."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and int(text) < 2**63 else None
+
+
 def _date(params, name: str, problems: list[InvalidInput]) -> datetime.date | None:
     text = (params.get(name) or "").strip()
     if not text:
@@ -83,7 +89,8 @@ def read_filter(params) -> tuple[AuditFilter, list[InvalidInput]]:
         since = until = None
     unit = None
     if text := (params.get("unit") or "").strip():
-        unit = BusinessUnit.objects.filter(pk=int(text)).first() if text.isdigit() else None
+        pk = whole_number(text)
+        unit = BusinessUnit.objects.filter(pk=pk).first() if pk is not None else None
         if unit is None:
             problems.append(InvalidInput(f"No business unit {text!r}.", field="unit"))
     record_type = (params.get("record_type") or "").strip()
@@ -97,7 +104,7 @@ def read_filter(params) -> tuple[AuditFilter, list[InvalidInput]]:
                                      field="kind"))
         kind = ""
     subject_type, subject_id = (params.get("subject_type") or "").strip(), (params.get("subject_id") or "").strip()
-    if (subject_type or subject_id) and (subject_type not in SUBJECT_MODELS or not subject_id.isdigit()):
+    if (subject_type or subject_id) and (subject_type not in SUBJECT_MODELS or whole_number(subject_id) is None):
         problems.append(InvalidInput("subject_type (one of " + ", ".join(SUBJECT_MODELS) + ") and subject_id "
                                      "(a number) go together.", field="subject_type"))
         subject_type, subject_id = "", ""

@@ -90,10 +90,13 @@ def test_a_filter_that_makes_no_sense_is_named_and_left_out(auditor, ann):
 
 
 def test_the_api_refuses_a_filter_that_makes_no_sense_naming_each_field(auditor):
-    response = auditor.get(reverse("api:audit-log"), {"since": "2026-13-01", "record_type": "spaceship"})
+    response = auditor.get(reverse("api:audit-log"), {"since": "2026-13-01", "record_type": "spaceship",
+                                                      "unit": "9" * 30, "subject_type": "usecase", "subject_id": "-1"})
 
     assert response.status_code == 400
-    assert set(response.json()) == {"since", "record_type"}
+    assert set(response.json()) == {"since", "record_type", "unit", "subject_type"}
+    assert auditor.get(reverse("api:audit-log"), {"before": "9" * 30}).status_code == 400
+    assert auditor.get(reverse("web:audit_log"), {"before": "9" * 30, "unit": "9" * 30}).status_code == 200
 
 
 def test_only_auditors_and_the_program_office_read_the_log(client, business_owner_user):

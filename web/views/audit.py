@@ -31,11 +31,9 @@ def _filtered(request):
 
 def _before(request, queryset):
     """The keyset of `?before=ID`: the page starts after that entry."""
-    text = request.GET.get("before", "")
-    if not text.isdigit():
-        return None
-    at = queryset.model.objects.filter(pk=int(text)).values_list("at", flat=True).first()
-    return (at, int(text)) if at else None
+    pk = audit_selectors.whole_number(request.GET.get("before", ""))
+    at = queryset.model.objects.filter(pk=pk).values_list("at", flat=True).first() if pk is not None else None
+    return (at, pk) if at else None
 
 
 @login_required

@@ -161,7 +161,7 @@ class AuditRow:
 
 
 def _shown(value) -> str:
-    if value is None or value == "":
+    if value is None or value == "" or value == {} or value == []:
         return "—"
     if isinstance(value, datetime.datetime):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")

@@ -139,6 +139,14 @@ def entries(actor, audit_filter: AuditFilter = AuditFilter()) -> QuerySet[AuditE
     return queryset.order_by("-at", "-id")
 
 
+def with_audit_actor(history: QuerySet) -> QuerySet:
+    """History rows annotated with `audit_actor`: who the audit log says wrote each (the admin's
+    history names an import, a scan or the demo rather than "None")."""
+    entries_of_row = AuditEntry.objects.filter(source_table=history.model._meta.db_table,
+                                               source_id=OuterRef("history_id"))
+    return history.annotate(audit_actor=Subquery(entries_of_row.values("actor")[:1]))
+
+
 def record_part(subject_type: str, subject_id: int, *, limit: int = RECORD_PART_SIZE) -> list[AuditRow]:
     """The latest of a record's own part of the log, for its page: whoever may open the record
     (its access function said so) reads who changed it."""

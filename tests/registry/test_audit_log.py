@@ -267,3 +267,14 @@ def test_the_beat_task_seals_what_was_written_since_the_last_seal(ann):
     head = seal_audit_log_task()
 
     assert head == AuditEntry.objects.count() and not AuditEntry.objects.filter(seq__isnull=True).exists()
+
+
+def test_the_admin_history_names_the_import_that_wrote_a_row(client, auditor_user, tmp_path):
+    (tmp_path / "people.csv").write_text("email,name\nann@example.com,Ann\n")
+    import_people(tmp_path / "people.csv", actor=import_of(tmp_path / "people.csv"))
+    person = PersonFactory._meta.model.objects.get(email="ann@example.com")
+    client.force_login(auditor_user)
+
+    page = client.get(f"/admin/registry/person/{person.pk}/history/").content.decode()
+
+    assert "import of people.csv" in page

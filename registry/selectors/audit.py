@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.db import connections
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from core.errors import InvalidInput
@@ -127,7 +127,10 @@ def entries(actor, audit_filter: AuditFilter = AuditFilter()) -> QuerySet[AuditE
     if f.until:
         queryset = queryset.filter(at__lt=_start_of(f.until + datetime.timedelta(days=1)))
     if f.unit:
-        queryset = queryset.filter(business_unit=f.unit)
+        # A finding has no unit of its own: it is the unit's when it concerns one of its use cases.
+        links = apps.get_model("portfolio", "Finding").use_cases.through.objects
+        unit_findings = links.filter(usecase__business_unit=f.unit).values("finding_id")
+        queryset = queryset.filter(Q(business_unit=f.unit) | Q(subject_type="finding", subject_id__in=unit_findings))
     if f.record_type:
         queryset = queryset.filter(record_type=f.record_type)
     if f.actor:

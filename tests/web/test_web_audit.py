@@ -13,7 +13,7 @@ from django.urls import reverse
 from portfolio.models import FindingStatus
 from portfolio.services.findings import change_finding_status
 from registry import audit
-from registry.models import AuditEntry, Stage
+from registry.models import AuditEntry, Stage, UseCase
 from registry.selectors import audit as audit_selectors
 from registry.services.decisions import save_decision
 from registry.services.lifecycle import move_use_case
@@ -72,7 +72,10 @@ def test_each_filter_narrows_the_log(auditor, ann):
     def shown(**params) -> str:
         return page_text(auditor.get(reverse("web:audit_log"), params))
 
+    FindingFactory(title="Invoice matching stalled", use_cases=[UseCase.objects.get(title="Invoice matching")])
+    FindingFactory(title="Lead scoring stalled", use_cases=[UseCase.objects.get(title="Lead scoring")])
     assert "Lead scoring" not in shown(unit=finance.pk) and "Invoice matching" in shown(unit=finance.pk)
+    assert "Invoice matching stalled" in shown(unit=finance.pk, record_type="finding")
     assert "Invoice matching" not in shown(actor="bob") and "Lead scoring" in shown(actor="bob")
     by_kind = shown(kind="stage move")
     assert "Data profiled" in by_kind and "Routes each claim" not in by_kind

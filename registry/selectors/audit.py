@@ -9,6 +9,7 @@ import csv
 import datetime
 import io
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from django.db import connections
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from core.errors import InvalidInput
+from core.errors import DomainError, InvalidInput, NotFound
 from core.spreadsheet import EscapingWriter
 
 from .. import access
@@ -26,6 +27,8 @@ from ..audit import AuditSource, source_of_table, sources
 from ..models import AuditEntry, BusinessUnit
 
 PAGE_SIZE = 50
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+MAX_ACTOR = 200
 RECORD_PART_SIZE = 100
 EXPORT_BATCH = 1000
 # Bookkeeping every history row carries, not a change anyone made; and a finding's machine
@@ -63,9 +66,8 @@ def record_types() -> list[str]:
 
 
 def whole_number(text: str) -> int | None:
-    """`text` as an id the database can hold, or None."""
-    text = text.strip()
-    return int(text) if text.isascii() and text.isdigit() and int(text) < 2**63 else None
+    """`text` as an id the database can hold (1 or more), or None."""
+    return int(text) if text.isascii() and text.isdigit() and 1 <= int(text) < 2**63 else None
 
 
 def _date(params, name: str, problems: list[InvalidInput]) -> datetime.date | None:
@@ -73,26 +75,28 @@ def _date(params, name: str, problems: list[InvalidInput]) -> datetime.date | No
     if not text:
         return None
     try:
+        if not ISO_DATE.fullmatch(text):
+            raise ValueError(text)
         return datetime.date.fromisoformat(text)
     except ValueError:
         problems.append(InvalidInput(f"{name} must be a date, YYYY-MM-DD (not {text!r}).", field=name))
         return None
 
 
-def read_filter(params) -> tuple[AuditFilter, list[InvalidInput]]:
+def read_filter(params) -> tuple[AuditFilter, list[DomainError]]:
     """The filter of URL parameters `params`; a parameter that makes no sense is left out and
-    named in the problems returned."""
-    problems: list[InvalidInput] = []
+    named in the problems returned (InvalidInput; NotFound for a unit that does not exist)."""
+    problems: list[DomainError] = []
     since, until = _date(params, "since", problems), _date(params, "until", problems)
-    if since and until and since > until:
-        problems.append(InvalidInput("since must not be after until.", field="since"))
-        since = until = None
     unit = None
     if text := (params.get("unit") or "").strip():
         pk = whole_number(text)
         unit = BusinessUnit.objects.filter(pk=pk).first() if pk is not None else None
-        if unit is None:
-            problems.append(InvalidInput(f"No business unit {text!r}.", field="unit"))
+        if pk is None:
+            problems.append(InvalidInput(f"unit is the id of a business unit, a whole number (not {text!r}).",
+                                         field="unit"))
+        elif unit is None:
+            problems.append(NotFound(f"No business unit with id {pk}."))
     record_type = (params.get("record_type") or "").strip()
     if record_type and record_type not in record_types():
         problems.append(InvalidInput(f"Unknown record type {record_type!r}; known: {', '.join(record_types())}.",
@@ -103,14 +107,24 @@ def read_filter(params) -> tuple[AuditFilter, list[InvalidInput]]:
         problems.append(InvalidInput(f"Unknown kind of change {kind!r}; known: {', '.join(AuditEntry.Kind.values)}.",
                                      field="kind"))
         kind = ""
-    subject_type, subject_id = (params.get("subject_type") or "").strip(), (params.get("subject_id") or "").strip()
-    if (subject_type or subject_id) and (subject_type not in SUBJECT_MODELS or whole_number(subject_id) is None):
-        problems.append(InvalidInput("subject_type (one of " + ", ".join(SUBJECT_MODELS) + ") and subject_id "
-                                     "(a number) go together.", field="subject_type"))
-        subject_type, subject_id = "", ""
-    return AuditFilter(since=since, until=until, unit=unit, record_type=record_type,
-                       actor=(params.get("actor") or "").strip()[:200], kind=kind, subject_type=subject_type,
-                       subject_id=int(subject_id) if subject_id else None), problems
+    subject_type = (params.get("subject_type") or "").strip()
+    if subject_type and subject_type not in SUBJECT_MODELS:
+        problems.append(InvalidInput(f"Unknown subject_type {subject_type!r}; known: {', '.join(SUBJECT_MODELS)}.",
+                                     field="subject_type"))
+        subject_type = ""
+    subject_id = None
+    if text := (params.get("subject_id") or "").strip():
+        subject_id = whole_number(text)
+        if subject_id is None:
+            problems.append(InvalidInput(f"subject_id is a record's id, a whole number (not {text!r}).",
+                                         field="subject_id"))
+    actor = (params.get("actor") or "").strip()
+    if "\x00" in actor or len(actor) > MAX_ACTOR:
+        problems.append(InvalidInput(f"actor is part of a name: at most {MAX_ACTOR} characters, no NUL.",
+                                     field="actor"))
+        actor = ""
+    return AuditFilter(since=since, until=until, unit=unit, record_type=record_type, actor=actor, kind=kind,
+                       subject_type=subject_type, subject_id=subject_id), problems
 
 
 def _start_of(day: datetime.date) -> datetime.datetime:
@@ -124,7 +138,7 @@ def entries(actor, audit_filter: AuditFilter = AuditFilter()) -> QuerySet[AuditE
     f = audit_filter
     if f.since:
         queryset = queryset.filter(at__gte=_start_of(f.since))
-    if f.until:
+    if f.until and f.until < datetime.date.max:
         queryset = queryset.filter(at__lt=_start_of(f.until + datetime.timedelta(days=1)))
     if f.unit:
         # A finding has no unit of its own: it is the unit's when it concerns one of its use cases.
@@ -138,7 +152,9 @@ def entries(actor, audit_filter: AuditFilter = AuditFilter()) -> QuerySet[AuditE
     if f.kind:
         queryset = queryset.filter(kind=f.kind)
     if f.subject_type:
-        queryset = queryset.filter(subject_type=f.subject_type, subject_id=f.subject_id)
+        queryset = queryset.filter(subject_type=f.subject_type)
+    if f.subject_id is not None:
+        queryset = queryset.filter(subject_id=f.subject_id)
     return queryset.order_by("-at", "-id")
 
 

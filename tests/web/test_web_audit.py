@@ -88,7 +88,7 @@ def test_a_filter_that_makes_no_sense_is_named_and_left_out(auditor, ann):
 
     page = page_text(auditor.get(reverse("web:audit_log"), {"since": "yesterday", "kind": "shredded", "unit": "x"}))
 
-    assert "since must be a date" in page and "Unknown kind of change" in page and "No business unit" in page
+    assert "since must be a date" in page and "Unknown kind of change" in page and "unit is the id" in page
     assert "Data profiled" in page
 
 
@@ -97,8 +97,10 @@ def test_the_api_refuses_a_filter_that_makes_no_sense_naming_each_field(auditor)
                                                       "unit": "9" * 30, "subject_type": "usecase", "subject_id": "-1"})
 
     assert response.status_code == 400
-    assert set(response.json()) == {"since", "record_type", "unit", "subject_type"}
+    assert set(response.json()) == {"since", "record_type", "unit", "subject_id"}
     assert auditor.get(reverse("api:audit-log"), {"before": "9" * 30}).status_code == 400
+    assert auditor.get(reverse("api:audit-log"), {"unit": "424242"}).status_code == 404
+    assert auditor.get(reverse("api:audit-log"), {"actor": "a\x00b"}).status_code == 400
     assert auditor.get(reverse("web:audit_log"), {"before": "9" * 30, "unit": "9" * 30}).status_code == 200
 
 

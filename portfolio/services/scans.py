@@ -30,9 +30,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from core.actors import acting_user
+from core.actors import NIGHTLY_SCAN, SystemActor, acting, acting_user
 from core.errors import Conflict, InvalidInput, NotAllowed, Refused, Unavailable
 from core.workers import hand_to_worker, task_named
+from registry import audit
 
 from .. import embeddings
 from ..access import can_run_scans
@@ -46,6 +47,7 @@ logger = logging.getLogger(__name__)
 # The tasks this service hands work to, by their registered names (see the module docstring).
 RUN_QUEUED_SCAN_TASK = "portfolio.tasks.run_queued_scan"
 SEND_DIGESTS_TASK = "portfolio.tasks.send_scan_digests_task"
+SEAL_AUDIT_LOG_TASK = "portfolio.tasks.seal_audit_log_task"
 
 # Detectors by dotted path, imported when a scan needs them: the duplicate detector pulls in
 # SciPy, which pages and commands that never scan should not pay for.
@@ -205,17 +207,51 @@ def _claim(scan_run: ScanRun) -> None:
     raise ScanAlreadyRunning(None)
 
 
+def scan_actor(scan_run: ScanRun) -> SystemActor:
+    """Who the audit log names as the writer of a scan's findings."""
+    if scan_run.triggered_by_id:
+        return SystemActor(f"scan started by {scan_run.triggered_by.get_username()}")
+    if scan_run.task_id:
+        return NIGHTLY_SCAN
+    return SystemActor("scan from the command line")
+
+
+def _log_and_anchor(scan_run: ScanRun, actor: SystemActor) -> None:
+    """The run in the audit log; the log's entries handed to a worker to seal (a first scan
+    writes a hundred thousand: their chain is no part of the scan's time); and the chain's
+    head kept in the run, an anchor an auditor can copy elsewhere and check the log against.
+    With tasks run in process (no broker configured), it is sealed here and the head includes
+    the run."""
+    audit.record_event(
+        kind="scan", record_type="scan run", subject_type="scan", subject_id=scan_run.pk, actor=actor.name,
+        reason=f"{', '.join(scan_run.kinds)} as of {scan_run.as_of.isoformat()}",
+        detail={"opened": scan_run.opened, "still_open": scan_run.still_open, "resolved": scan_run.resolved,
+                "reopened": scan_run.reopened},
+    )
+    # With the broker unreachable, beat's sealing catches up within minutes.
+    hand_to_worker(task_named(SEAL_AUDIT_LOG_TASK), run_here_if_unreachable=False)
+    head = audit.chain_head()
+    scan_run.audit_head_seq, scan_run.audit_head_hash = head.seq, head.chain_hash
+    scan_run.save(update_fields=["audit_head_seq", "audit_head_hash"])
+
+
+def _detect_and_reconcile(scan_run: ScanRun):
+    policy = Policy.current()
+    if FindingKind.DUPLICATE_CAPABILITY in scan_run.kinds:
+        # The duplicates detector reads stored vectors: embed what changed since the last scan.
+        embeddings.refresh()
+    detected = detect_all(scan_run.kinds, as_of=scan_run.as_of, policy=policy)
+    price_findings(detected, as_of=scan_run.as_of)
+    return reconcile(kinds=scan_run.kinds, detected=detected, as_of=scan_run.as_of, scan_run=scan_run)
+
+
 def execute_scan(scan_run: ScanRun) -> ScanRun:
     """Run the detectors of `scan_run` and reconcile their findings in one transaction."""
     _claim(scan_run)
-    policy = Policy.current()
+    actor = scan_actor(scan_run)
     try:
-        if FindingKind.DUPLICATE_CAPABILITY in scan_run.kinds:
-            # The duplicates detector reads stored vectors: embed what changed since the last scan.
-            embeddings.refresh()
-        detected = detect_all(scan_run.kinds, as_of=scan_run.as_of, policy=policy)
-        price_findings(detected, as_of=scan_run.as_of)
-        result = reconcile(kinds=scan_run.kinds, detected=detected, as_of=scan_run.as_of, scan_run=scan_run)
+        with acting(actor):
+            result = _detect_and_reconcile(scan_run)
     except Exception as exc:
         ScanRun.objects.filter(pk=scan_run.pk).update(
             status=ScanRun.Status.FAILED, finished_at=timezone.now(), error=f"{exc.__class__.__name__}: {exc}"
@@ -225,6 +261,7 @@ def execute_scan(scan_run: ScanRun) -> ScanRun:
     scan_run.still_open, scan_run.resolved, scan_run.reopened = result.still_open, result.resolved, len(result.reopened)
     scan_run.status, scan_run.finished_at = ScanRun.Status.SUCCEEDED, timezone.now()
     scan_run.save(update_fields=["opened", "still_open", "resolved", "reopened", "status", "finished_at"])
+    _log_and_anchor(scan_run, actor)
     if scan_run.opened:
         _queue_digests(scan_run)
     return scan_run

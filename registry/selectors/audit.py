@@ -13,11 +13,12 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.apps import apps
 from django.db import connections
 from django.db.models import OuterRef, Q, QuerySet, Subquery
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from core.errors import DomainError, InvalidInput, NotFound
 from core.spreadsheet import EscapingWriter
@@ -194,6 +195,10 @@ def _shown(value) -> str:
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, Decimal):
+        # Amounts grouped as the pages write them (167,000; 1,234.50).
+        return formats.number_format(value, decimal_pos=0 if value == value.to_integral_value() else 2,
+                                     force_grouping=True)
     return str(value)
 
 

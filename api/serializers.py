@@ -919,3 +919,41 @@ class ComplianceSerializer(serializers.Serializer):
              "practices": figures.practices[stage]}
             for stage in figures.practice_stages
         ], many=True).data
+
+
+class AuditChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    old = serializers.CharField()
+    new = serializers.CharField()
+
+
+class AuditEntrySerializer(serializers.Serializer):
+    """One entry of the audit log, as the export's JSON Lines write it."""
+
+    entry_id = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    actor = serializers.CharField(help_text="A login's username or a named system actor (\"import of people.csv\", "
+                                            "\"nightly scan\"); never blank.")
+    kind = serializers.CharField()
+    record_type = serializers.CharField()
+    record_id = serializers.IntegerField(allow_null=True)
+    record = serializers.CharField(help_text="The name of the record the entry belongs to.")
+    subject_type = serializers.CharField()
+    subject_id = serializers.IntegerField(allow_null=True)
+    business_unit = serializers.CharField()
+    changes = AuditChangeSerializer(many=True)
+    reason = serializers.CharField()
+    seq = serializers.IntegerField(allow_null=True, help_text="Position in the hash chain; null until sealed.")
+    chain_hash = serializers.CharField()
+    digest = serializers.CharField()
+
+
+class AuditPageSerializer(serializers.Serializer):
+    results = AuditEntrySerializer(many=True)
+    next = serializers.CharField(allow_null=True, help_text="The next (older) page, or null.")
+
+
+class AuditHeadSerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    chain_hash = serializers.CharField()
+    anchor = serializers.CharField(help_text="SEQ:HASH, for `verify_audit_trail --anchor`.")

@@ -4,7 +4,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from .views import compliance, decisions, directory, findings, use_cases, value
+from .views import audit, compliance, decisions, directory, findings, use_cases, value
 
 app_name = "api"
 
@@ -31,6 +31,9 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("compliance/", compliance.ComplianceView.as_view(), name="compliance"),
     path("value/", value.ValueView.as_view(), name="value"),
+    path("audit-log/", audit.AuditLogView.as_view(), name="audit-log"),
+    path("audit-log/export/", audit.AuditExportView.as_view(), name="audit-log-export"),
+    path("audit-log/head/", audit.AuditHeadView.as_view(), name="audit-log-head"),
     path("", include(router.urls)),
     # Anything else under /api/ (a malformed id, a typo) is a JSON 404, as API callers expect.
     re_path(r"^.*$", not_found),

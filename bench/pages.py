@@ -1,5 +1,6 @@
 """Time the main pages at scale on PostgreSQL: print the server time of `/`, `/portfolio/`,
-`/findings/` and `/value/` (and the queries each runs).
+`/findings/`, `/use-cases/` (listed, searched, filtered and sorted) and `/value/` (and the
+queries each runs).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/lastmile \\
         .venv/bin/python bench/pages.py --use-cases 100000
@@ -41,6 +42,9 @@ PAGES = [
     ("owner", "/findings/", 0.3),
     ("office", "/findings/?kind=duplicate_capability&status=", 0.3),
     ("office", "/findings/?order=price", 0.3),
+    ("office", "/use-cases/", 0.3),
+    ("office", "/use-cases/?q=invoice+supplier", 0.3),
+    ("office", "/use-cases/?open_finding_kind=stalled_pilot&sort=-findings", 0.3),
     ("office", "/value/", 0.3),
     ("office", "/value/?unit=1", 0.3),
     ("office", "/api/value/", 0.3),

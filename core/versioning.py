@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 
-from .actors import acting_user
+from .actors import acting, acting_user
 from .errors import NotFound, StaleVersion
 
 
@@ -47,7 +47,7 @@ class VersionedWrite:
 def versioned_write(queryset: QuerySet, pk, *, actor, expected_version: int | None = None, reason: str = ""):
     """Inside one transaction: lock row `pk` of `queryset`, refuse with StaleVersion when
     `expected_version` is given and differs, and yield a VersionedWrite to save with."""
-    with transaction.atomic():
+    with transaction.atomic(), acting(actor):
         current = queryset.select_for_update(of=("self",)).filter(pk=pk).first()
         if current is None:
             raise NotFound(f"No {queryset.model._meta.verbose_name} with id {pk}.")

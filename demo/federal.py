@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
 
-from core.actors import DEMO
+from core.actors import import_of
 from registry.access import AUDITOR, BUSINESS_OWNER, PROGRAM_OFFICE
 from registry.models import Person
 
@@ -42,7 +42,7 @@ def seed_federal_demo(*, path: str | Path | None = None, reset: bool = False, to
     path = Path(path) if path else default_inventory_path()
     with transaction.atomic():
         make_room_for_demo(reset=reset)
-        report = import_federal(path, fmt=OMB_2025, actor=DEMO, today=today)
+        report = import_federal(path, fmt=OMB_2025, actor=import_of(path), today=today)
         owners = (
             Person.objects.filter(business_owned_use_cases__isnull=False)
             .annotate(n=Count("business_owned_use_cases")).order_by("-n", "email")

@@ -32,7 +32,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from core.actors import DEMO, acting_user
+from core.actors import DEMO, acting, acting_user
 from core import bulk
 from registry.access import AUDITOR, BUSINESS_OWNER, PROGRAM_OFFICE
 from registry.models import (
@@ -1061,7 +1061,7 @@ def seed_demo_portfolio(
     """
     if use_cases < 1:
         raise ValueError("A demo portfolio needs at least one use case.")
-    with transaction.atomic():
+    with transaction.atomic(), acting(DEMO):
         make_room_for_demo(reset=reset)
         builder = _PortfolioBuilder(use_cases=use_cases, seed=seed, today=today, progress=progress)
         builder.create_units()

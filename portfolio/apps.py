@@ -10,6 +10,11 @@ class PortfolioConfig(AppConfig):
         # Register the Celery tasks in every process (web, commands, workers): the scan
         # service hands work to them by name (core.workers.task_named), never importing them.
         from . import tasks  # noqa: F401
+        from registry.audit import register_sources
+
+        from .audit import PORTFOLIO_SOURCES
+
+        register_sources(PORTFOLIO_SOURCES)
         from registry.signals import texts_changed
 
         from .embeddings import embed_after_commit

@@ -171,6 +171,9 @@ class ScanRun(models.Model):
                              "past the lock expiry by a worker that died."
     )
     requeued_at = models.DateTimeField(null=True, blank=True, help_text="When the sweep last handed it to a worker again.")
+    audit_head_seq = models.BigIntegerField(
+        null=True, blank=True, help_text="The audit log's chain head when the run finished: its position…")
+    audit_head_hash = models.CharField(max_length=64, blank=True, help_text="…and its hash, an anchor to keep elsewhere.")
 
     class Meta:
         ordering = ["-queued_at", "-id"]

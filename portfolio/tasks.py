@@ -16,6 +16,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from core.actors import SCHEDULER
+from registry import audit
 
 from . import embeddings
 from .models import ScanRun
@@ -102,6 +103,13 @@ def send_pending_digests_task() -> list[int]:
     """Hand the digests that did not all go out (a sender died, or its retries ran out) to a
     worker again; beat runs it every few minutes."""
     return hand_pending_digests_to_workers()
+
+
+@shared_task
+def seal_audit_log_task() -> int:
+    """Seal the audit log's entries written since the last seal into its hash chain; beat runs
+    it every few minutes, so an entry is covered by the chain soon, not only at the next scan."""
+    return audit.seal().seq
 
 
 @shared_task(**TASK_OPTIONS)

@@ -247,6 +247,11 @@ def can_see_portfolio(user) -> bool:
     return is_program_office(user) or is_auditor(user)
 
 
+def can_see_audit_log(user) -> bool:
+    """The log across the portfolio is for auditors and the program office."""
+    return is_program_office(user) or is_auditor(user)
+
+
 def can_import(user) -> bool:
     """Bulk imports rewrite anyone's use cases: the program office only."""
     return is_program_office(user)
@@ -302,17 +307,23 @@ class Reach:
     see_portfolio: bool
     import_files: bool
     keep_directory: bool
+    see_audit_log: bool
 
 
 def reach(actor) -> Reach:
     return Reach(
         read=has_role(actor), sees_everything=can_see_all_findings(actor), write=is_writer(actor), register=can_change_decision(actor, None),
         see_portfolio=can_see_portfolio(actor), import_files=can_import(actor),
-        keep_directory=can_change_directory(actor),
+        keep_directory=can_change_directory(actor), see_audit_log=can_see_audit_log(actor),
     )
 
 
 # Access: load and check in one call --------------------------------------------------------------
+
+
+def access_audit_log(actor) -> None:
+    """Raise NotAllowed unless `actor` reads the audit log across the portfolio."""
+    require(can_see_audit_log(actor), "The audit log is for auditors and the program office.")
 
 
 def _load(queryset, pk, what: str):

@@ -9,6 +9,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from core.errors import DomainError, NotAllowed, StaleVersion
 
 from . import access, gates
+from .selectors.audit import with_audit_actor
 from .services.decisions import save_decision
 from core.text import normalise_email
 
@@ -90,6 +91,9 @@ class RoleAwareAdmin(SimpleHistoryAdmin):
             "admin/object_history.html",
         ]
         return response
+
+    def get_history_queryset(self, request, history_manager, pk_name, object_id):
+        return with_audit_actor(super().get_history_queryset(request, history_manager, pk_name, object_id))
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         # A past version is shown, never saved back (SimpleHistoryAdmin would save it for

@@ -746,3 +746,66 @@ class SignOff(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Sign-offs are never deleted.")
+
+
+class AuditEntry(models.Model):
+    """One change in the audit log: a history row, a stage move, a sign-off or a finding's
+    status change, written by a database trigger in the transaction that wrote the row
+    (`registry/audit.py`), so writes in SQL and COPY are logged as the ORM's are; or an event
+    the application records itself (a scan's run).
+
+    `digest` is the SHA-256 of the source row's columns as written; `seq` and `chain_hash`
+    place the entry in the one hash chain once sealed. Nothing edits an entry but the sealing.
+    """
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        CHANGED = "changed", "Changed"
+        DELETED = "deleted", "Deleted"
+        STAGE_MOVE = "stage move", "Stage move"
+        SIGN_OFF = "sign-off", "Sign-off"
+        FINDING_STATUS = "finding status", "Finding status"
+        SCAN = "scan", "Scan"
+
+    at = models.DateTimeField(help_text="When the change happened, as its record says.")
+    written_at = models.DateTimeField(default=timezone.now, help_text="When the log received it.")
+    source_table = models.CharField(max_length=63, blank=True,
+                                    help_text="The table of the row this entry records; blank for events of the application.")
+    source_id = models.BigIntegerField(null=True, blank=True, help_text="That row's primary key.")
+    record_type = models.CharField(max_length=40, help_text="What changed: use case, decision, KPI, stage move…")
+    record_id = models.BigIntegerField(null=True, blank=True)
+    subject_type = models.CharField(max_length=20, help_text="The page the entry belongs to: usecase, decision, person, "
+                                                             "finding, unit, policy or scan.")
+    subject_id = models.BigIntegerField(null=True, blank=True)
+    business_unit = models.ForeignKey(BusinessUnit, null=True, blank=True, on_delete=models.DO_NOTHING,
+                                      db_constraint=False, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor = models.CharField(max_length=200, help_text="A login's username or a named system actor; never blank.")
+    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
+                                   db_constraint=False, related_name="+")
+    reason = models.TextField(blank=True)
+    detail = models.JSONField(default=dict, blank=True, help_text="What an application event records (a scan's counts).")
+    digest = models.CharField(max_length=64, help_text="SHA-256 of the source row as written (or of `detail`).")
+    seq = models.BigIntegerField(null=True, blank=True, unique=True, help_text="Position in the hash chain, once sealed.")
+    chain_hash = models.CharField(max_length=64, blank=True,
+                                  help_text="SHA-256 of the previous entry's chain hash and this entry's content.")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+        constraints = [
+            models.CheckConstraint(condition=~Q(actor=""), name="registry_auditentry_actor_named"),
+            models.CheckConstraint(condition=Q(kind__in=["created", "changed", "deleted", "stage move", "sign-off",
+                                                         "finding status", "scan"]),
+                                   name="registry_auditentry_kind_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["-at", "-id"], name="registry_audit_at"),
+            models.Index(fields=["subject_type", "subject_id", "-at"], name="registry_audit_subject"),
+            models.Index(fields=["business_unit", "-at"], name="registry_audit_unit"),
+            models.Index(fields=["source_table", "source_id"], name="registry_audit_source"),
+            models.Index(fields=["id"], condition=Q(seq__isnull=True), name="registry_audit_unsealed"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.record_type} {self.record_id} by {self.actor}"

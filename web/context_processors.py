@@ -16,8 +16,10 @@ def navigation(request):
     name = match.url_name if match else ""
     nav = {"home": "home", "portfolio": "portfolio", "findings": "findings", "import": "import", "import_job": "import",
            "waivers": "waivers", "compliance": "compliance",
-           "value": "value", "use_cases": "use_cases", "people": "people", "person": "people"}
+           "value": "value", "use_cases": "use_cases", "people": "people", "person": "people",
+           "audit_log": "audit", "audit_verify": "audit"}
     return {
         "nav_role": role, "nav": nav.get(name, ""),
         "nav_overview": landing(user) == OVERVIEW, "nav_read": reach.read, "nav_portfolio": reach.see_portfolio, "nav_import": reach.import_files, "nav_people": reach.keep_directory,
+        "nav_audit": reach.see_audit_log,
     }

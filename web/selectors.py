@@ -1,11 +1,8 @@
-"""Reads for the pages: the signed-in user's home, use case cards and a use case's page with its
-history. Each selector owns its joins. The findings inbox and the portfolio dashboard read
+"""Reads for the pages: the signed-in user's home, use case cards and a use case's page (its
+history is its part of the audit log, registry/selectors/audit.py). Each selector owns its joins. The findings inbox and the portfolio dashboard read
 through portfolio/selectors/."""
 
 from __future__ import annotations
-
-import datetime
-from dataclasses import dataclass, field
 
 from django.db.models import (
     Case,
@@ -26,7 +23,6 @@ from portfolio.models import ACTIVE_STATUSES, Finding, FindingKind, Severity
 from portfolio.selectors.dashboard import STAGE_ORDER
 from registry.models import (
     KPI,
-    VALUE_CHAIN_LAYERS,
     Decision,
     Investment,
     KPIObservation,
@@ -145,56 +141,3 @@ def use_case_page(pk: int) -> UseCase:
     )
 
 
-# The use case's history: what changed in each saved version, read from the history table.
-HISTORY_FIELDS = [
-    ("title", "title"), ("summary", "summary"), ("capability", "capability"), ("external_id", "external id"),
-    ("decision_id", "decision"), ("business_unit_id", "business unit"), ("business_owner_id", "business owner"),
-    ("business_owner_confirmed_on", "business owner confirmed"), ("technical_owner_id", "technical owner"),
-    ("technical_owner_confirmed_on", "technical owner confirmed"), ("stage", "stage"),
-    ("stage_entered_on", "stage entered on"),
-    *[(f"{layer}_readiness", f"{layer} readiness") for layer in VALUE_CHAIN_LAYERS],
-    ("expected_annual_value", "expected annual value"), ("monitoring_plan", "monitoring plan"),
-]
-HISTORY_LIMIT = 100
-
-
-@dataclass
-class HistoryEntry:
-    when: datetime.datetime
-    who: str
-    kind: str  # created, changed
-    reason: str
-    changes: list[tuple[str, str, str]] = field(default_factory=list)
-
-
-def use_case_history(use_case: UseCase, limit: int = HISTORY_LIMIT) -> list[HistoryEntry]:
-    """Newest first: who changed what, from the simple-history rows (one query, people in a second)."""
-    records = list(
-        use_case.history.select_related("history_user").order_by("-history_date", "-history_id")[: limit + 1]
-    )
-    people_ids = {getattr(r, f) for r in records for f in ("business_owner_id", "technical_owner_id") if getattr(r, f)}
-    people = {p.pk: p.email for p in Person.objects.filter(pk__in=people_ids)} if people_ids else {}
-    entries = []
-    for index, record in enumerate(records[:limit]):
-        previous = records[index + 1] if index + 1 < len(records) else None
-        who = record.history_user.get_username() if record.history_user else "system (import, scan or command)"
-        entry = HistoryEntry(
-            when=record.history_date, who=who, kind="created" if record.history_type == "+" else "changed",
-            reason=record.history_change_reason or "",
-        )
-        if previous is not None:
-            for name, label in HISTORY_FIELDS:
-                old, new = getattr(previous, name), getattr(record, name)
-                if old != new:
-                    if name in ("business_owner_id", "technical_owner_id"):
-                        old, new = people.get(old, old), people.get(new, new)
-                    entry.changes.append((label, _shown(old), _shown(new)))
-        entries.append(entry)
-    return entries
-
-
-def _shown(value) -> str:
-    if value is None or value == "":
-        return "—"
-    text = str(value)
-    return text if len(text) <= 120 else text[:117] + "…"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import compliance, decisions, determinations, findings, home, imports, people, portfolio, use_case_list, use_cases, value
+from .views import audit, compliance, decisions, determinations, findings, home, imports, people, portfolio, use_case_list, use_cases, value
 
 app_name = "web"
 
@@ -44,6 +44,11 @@ urlpatterns = [
     path("portfolio/compliance.csv", compliance.compliance_export, name="compliance_export"),
     path("value/", value.value, name="value"),
     path("value/export.csv", value.value_export, name="value_export"),
+    path("audit/", audit.audit_log, name="audit_log"),
+    path("audit/export.csv", audit.audit_export, {"file_format": "csv"}, name="audit_export_csv"),
+    path("audit/export.jsonl", audit.audit_export, {"file_format": "jsonl"}, name="audit_export_jsonl"),
+    path("audit/verify/", audit.audit_verify, name="audit_verify"),
+    path("audit/anchor.json", audit.audit_anchor, name="audit_anchor"),
     path("people/", people.people, name="people"),
     path("people/<int:pk>/", people.person, name="person"),
     path("import/", imports.import_upload, name="import"),

@@ -298,6 +298,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portfolio.tasks.requeue_stuck_scans_task",
         "schedule": crontab(minute="*/5"),
     },
+    # The audit log's new entries join its hash chain within minutes, not only at the next scan.
+    "seal-audit-log": {
+        "task": "portfolio.tasks.seal_audit_log_task",
+        "schedule": crontab(minute="*/5"),
+    },
     # Digests whose sender died or gave up go out again soon, not only after the next scan.
     "pending-digests": {
         "task": "portfolio.tasks.send_pending_digests_task",

@@ -37,9 +37,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from core.actors import acting_user
+from core.actors import NIGHTLY_SCAN, SystemActor, acting, acting_user
 from core.errors import Conflict, InvalidInput, NotAllowed, Refused, Unavailable
 from core.workers import hand_to_worker, task_named
+from registry import audit
 
 from .. import embeddings
 from ..access import can_run_scans
@@ -57,6 +58,7 @@ SCAN_PART_TASK = "portfolio.tasks.scan_part"
 FINISH_SPREAD_SCAN_TASK = "portfolio.tasks.finish_spread_scan"
 FAIL_SPREAD_SCAN_TASK = "portfolio.tasks.fail_spread_scan"
 SEND_DIGESTS_TASK = "portfolio.tasks.send_scan_digests_task"
+SEAL_AUDIT_LOG_TASK = "portfolio.tasks.seal_audit_log_task"
 
 # Detectors by dotted path, imported when a scan needs them: the duplicate detector pulls in
 # SciPy, which pages and commands that never scan should not pay for.
@@ -216,11 +218,40 @@ def _claim(scan_run: ScanRun) -> None:
     raise ScanAlreadyRunning(None)
 
 
+def scan_actor(scan_run: ScanRun) -> SystemActor:
+    """Who the audit log names as the writer of a scan's findings."""
+    if scan_run.triggered_by_id:
+        return SystemActor(f"scan started by {scan_run.triggered_by.get_username()}")
+    if scan_run.task_id:
+        return NIGHTLY_SCAN
+    return SystemActor("scan from the command line")
+
+
+def _log_and_anchor(scan_run: ScanRun, actor: SystemActor) -> None:
+    """The run in the audit log; the log's entries handed to a worker to seal (a first scan
+    writes a hundred thousand: their chain is no part of the scan's time); and the chain's
+    head kept in the run, an anchor an auditor can copy elsewhere and check the log against.
+    With tasks run in process (no broker configured), it is sealed here and the head includes
+    the run."""
+    audit.record_event(
+        kind="scan", record_type="scan run", subject_type="scan", subject_id=scan_run.pk, actor=actor.name,
+        reason=f"{', '.join(scan_run.kinds)} as of {scan_run.as_of.isoformat()}",
+        detail={"opened": scan_run.opened, "still_open": scan_run.still_open, "resolved": scan_run.resolved,
+                "reopened": scan_run.reopened},
+    )
+    # With the broker unreachable, beat's sealing catches up within minutes.
+    hand_to_worker(task_named(SEAL_AUDIT_LOG_TASK), run_here_if_unreachable=False)
+    head = audit.chain_head()
+    scan_run.audit_head_seq, scan_run.audit_head_hash = head.seq, head.chain_hash
+    scan_run.save(update_fields=["audit_head_seq", "audit_head_hash"])
+
+
 def execute_scan(scan_run: ScanRun) -> ScanRun:
     """Run the detectors of `scan_run` in this process and reconcile their findings in one
     transaction."""
     _claim(scan_run)
-    with _failing(scan_run):
+    # Whatever the scan writes (findings, embeddings, the policy's first row) names it.
+    with _failing(scan_run), acting(scan_actor(scan_run)):
         _embed_for(scan_run)
         detected = detect_all(scan_run.kinds, as_of=scan_run.as_of, policy=Policy.current())
         price_findings(detected, as_of=scan_run.as_of)
@@ -273,6 +304,7 @@ def _reconcile_and_record(scan_run: ScanRun, detected: list[Detected]) -> None:
 
 
 def _after_success(scan_run: ScanRun) -> ScanRun:
+    _log_and_anchor(scan_run, scan_actor(scan_run))
     if scan_run.opened:
         _queue_digests(scan_run)
     return scan_run
@@ -286,7 +318,7 @@ def spread_scan(scan_run: ScanRun) -> ScanRun:
     kind (scan_part), then one reconcile of them all (finish_spread_scan). The run holds the
     lock from here until that reconcile or a part's failure (fail_scan_run) releases it."""
     _claim(scan_run)
-    with _failing(scan_run):
+    with _failing(scan_run), acting(scan_actor(scan_run)):
         _embed_for(scan_run)  # once, here, rather than racing in the parts
         scan_parts.clear_parts(scan_run)  # what an earlier, failed attempt of this run stored
         parts = group(task_named(SCAN_PART_TASK).si(scan_run.pk, kind) for kind in scan_run.kinds)
@@ -299,12 +331,14 @@ def run_scan_part(scan_run_id: int, kind: str) -> int:
     """Detect and price the findings of `kind` for a running spread scan and store them (a
     redelivered part replaces what it stored before); returns how many it stored. A run that
     is no longer running (failed meanwhile) is left alone."""
-    scan_run = ScanRun.objects.get(pk=scan_run_id)
+    scan_run = ScanRun.objects.select_related("triggered_by").get(pk=scan_run_id)
     if scan_run.status != ScanRun.Status.RUNNING:
         return 0
-    detected = detect_all([kind], as_of=scan_run.as_of, policy=Policy.current())
-    price_findings(detected, as_of=scan_run.as_of)
-    return len(detected) if scan_parts.store_part(scan_run=scan_run, kind=kind, detected=detected) else 0
+    with acting(scan_actor(scan_run)):
+        detected = detect_all([kind], as_of=scan_run.as_of, policy=Policy.current())
+        price_findings(detected, as_of=scan_run.as_of)
+        stored = scan_parts.store_part(scan_run=scan_run, kind=kind, detected=detected)
+    return len(detected) if stored else 0
 
 
 def finish_spread_scan(scan_run_id: int) -> ScanRun:
@@ -314,7 +348,8 @@ def finish_spread_scan(scan_run_id: int) -> ScanRun:
     runs, finds the run finished and leaves it as it is. An error escapes to the task, which
     retries database errors; the chord's error callback fails the run when the retries run out.
     """
-    with transaction.atomic():
+    scan_run = ScanRun.objects.select_related("triggered_by").get(pk=scan_run_id)
+    with acting(scan_actor(scan_run)), transaction.atomic():
         scan_run = ScanRun.objects.select_for_update().get(pk=scan_run_id)
         if scan_run.status != ScanRun.Status.RUNNING:
             return scan_run

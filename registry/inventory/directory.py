@@ -15,7 +15,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history
 
-from core.actors import acting_user
+from core.actors import acting_user, names_its_actor
 from core.bulk import bulk_update_with_history
 from core.errors import InvalidInput
 from core.text import collapse_whitespace, normalise_email
@@ -96,6 +96,7 @@ def upsert_people(rows: list[dict], *, actor, dry_run: bool = False, reason: str
     return {"created": len(to_create), "updated": len(to_update), "unchanged": len(rows) - len(to_create) - len(to_update)}
 
 
+@names_its_actor
 def import_people(path: str | Path, *, actor, dry_run: bool = False, progress: Progress = no_progress) -> ImportReport:
     """Upsert directory people by email. Blank cells leave a known person's value as it is."""
     access.require(access.can_change_directory(actor), NOT_ALLOWED)

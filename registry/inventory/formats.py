@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from core.actors import names_its_actor
 from core.errors import InvalidInput
 
 from . import contract
@@ -61,6 +62,7 @@ def exporter_for(format: str) -> Callable[[str | Path], int]:
     return FORMATS[format].exporter
 
 
+@names_its_actor
 def import_use_cases(
     path: str | Path,
     *,

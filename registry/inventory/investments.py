@@ -13,6 +13,8 @@ import datetime
 from decimal import Decimal
 from pathlib import Path
 
+from core.actors import names_its_actor
+
 from .. import access
 from ..models import Investment, ValueChainLayer
 from ..services.investments import upsert_investments
@@ -34,6 +36,7 @@ INVESTMENT_REQUIRED = ["use_case", "layer", "period_start", "period_end"]
 NOT_ALLOWED = "Imports are the program office's."
 
 
+@names_its_actor
 def import_investments(path: str | Path, *, actor, dry_run: bool = False,
                        progress: Progress = no_progress) -> ImportReport:
     """Create or correct investments from a file, all or nothing; refuses (NotAllowed) unless

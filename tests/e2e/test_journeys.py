@@ -59,13 +59,13 @@ def page(browser):
     context.close()
 
 
-def sign_in(page, live_server, username):
+def sign_in(page, live_server, username, *, lands_on="web:home"):
     page.goto(live_server.url + reverse("web:home"))
     assert "/accounts/login/" in page.url  # anonymous visitors land on the login page
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(live_server.url + reverse("web:home"))
+    page.wait_for_url(live_server.url + reverse(lands_on))
 
 
 def nav(page, name):
@@ -244,13 +244,13 @@ def test_auditor_sees_a_use_case_history_and_finds_no_way_to_change_it(page, liv
     use_case = UseCaseFactory(title="Claims triage")
     move_use_case(use_case=use_case, to_stage=Stage.VALIDATING, actor=program_office_user, reason="Data profiled")
     make_finding(use_case)
-    sign_in(page, live_server, "auditor")
+    sign_in(page, live_server, "auditor", lands_on="web:audit_log")  # auditors land on the audit log
 
     page.goto(live_server.url + reverse("web:use_case", args=[use_case.pk]))
-    history = page.locator("table.history")
+    history = page.locator("#audit table")
     history.wait_for()
     text = history.inner_text()
-    assert "office" in text and "stage proposed → validating" in text and "Registered" in text
+    assert "office" in text and "Proposed → Validating" in text and "Data profiled" in text and "Created" in text
     assert "read-only for you" in page.inner_text("main")
     main = page.locator("main")
     assert main.locator("form").count() == 0 and main.locator("button").count() == 0

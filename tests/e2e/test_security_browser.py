@@ -50,7 +50,7 @@ def test_every_page_works_under_the_policy_without_a_violation(page, live_server
     assert heat.evaluate("cell => getComputedStyle(cell).backgroundColor") not in ("rgba(0, 0, 0, 0)", "transparent")
 
     for url in (reverse("web:home"), reverse("web:use_case", args=[use_case.pk]), reverse("web:import"),
-                reverse("web:compliance"),
+                reverse("web:compliance"), reverse("web:audit_log"), reverse("web:audit_verify") + "?check=1",
                 "/admin/", "/admin/registry/usecase/", f"/admin/registry/usecase/{use_case.pk}/change/",
                 f"/admin/registry/usecase/{use_case.pk}/history/", "/admin/registry/decision/add/",
                 "/api/use-cases/", f"/api/use-cases/{use_case.pk}/"):

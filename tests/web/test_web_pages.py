@@ -38,19 +38,25 @@ def pages(use_case):
         "use_case_edit": reverse("web:use_case_edit", args=[use_case.pk]),
         "decision_edit": reverse("web:decision_edit", args=[use_case.decision_id]),
         "kpi_new": reverse("web:kpi_new", args=[use_case.pk]),
+        "audit_log": reverse("web:audit_log"),
     }
 
 
 # Expected status of GET on each page, per role, for a use case the business owner owns.
 EXPECTED = {
     "office": dict(home=200, decision=200, use_case=200, findings=200, portfolio=200, export=200, **{"import": 200},
-                   decision_new=200, use_case_new=200, use_case_edit=200, decision_edit=200, kpi_new=200),
-    "auditor": dict(home=200, decision=200, use_case=200, findings=200, portfolio=200, export=200, **{"import": 403},
-                    decision_new=403, use_case_new=403, use_case_edit=403, decision_edit=403, kpi_new=403),
+                   decision_new=200, use_case_new=200, use_case_edit=200, decision_edit=200, kpi_new=200,
+                   audit_log=200),
+    # Auditors land on the audit log.
+    "auditor": dict(home=302, decision=200, use_case=200, findings=200, portfolio=200, export=200, **{"import": 403},
+                    decision_new=403, use_case_new=403, use_case_edit=403, decision_edit=403, kpi_new=403,
+                    audit_log=200),
     "owner": dict(home=200, decision=200, use_case=200, findings=200, portfolio=403, export=403, **{"import": 403},
-                  decision_new=200, use_case_new=200, use_case_edit=200, decision_edit=403, kpi_new=200),
+                  decision_new=200, use_case_new=200, use_case_edit=200, decision_edit=403, kpi_new=200,
+                  audit_log=403),
     "norole": dict(home=200, decision=403, use_case=403, findings=403, portfolio=403, export=403, **{"import": 403},
-                   decision_new=403, use_case_new=403, use_case_edit=403, decision_edit=403, kpi_new=403),
+                   decision_new=403, use_case_new=403, use_case_edit=403, decision_edit=403, kpi_new=403,
+                   audit_log=403),
 }
 
 
@@ -321,7 +327,7 @@ def test_auditors_and_roleless_users_change_nothing(login, role, own_use_case, o
 
 def test_auditor_pages_offer_no_change(login, own_use_case, own_finding):
     client = login("auditor")
-    for url in (reverse("web:home"), reverse("web:use_case", args=[own_use_case.pk]), reverse("web:findings"),
+    for url in (reverse("web:audit_log"), reverse("web:use_case", args=[own_use_case.pk]), reverse("web:findings"),
                 reverse("web:decision", args=[own_use_case.decision_id])):
         body = client.get(url).content.decode()
         assert body.count('method="post"') == 1 and "Sign out" in body, url  # only the sign-out form

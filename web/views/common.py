@@ -10,11 +10,12 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from registry import access
 from registry.gates import NEXT_STAGE, unmet_conditions
 from registry.models import Stage, UseCase
+from registry.selectors import audit as audit_selectors
 
 from .. import selectors
 from ..errors import form_error_text
@@ -118,3 +119,10 @@ def card_use_case(request, pk, *, to_change: bool = False) -> UseCase:
     return access.access_use_case(request.user, pk, to_change=to_change, queryset=selectors.use_cases_for_cards())
 
 
+def record_part(request, subject_type: str, subject_id: int) -> dict:
+    """What a record's page shows of the log: its latest entries, and a link to the rest for
+    those who read the whole log."""
+    url = ""
+    if access.reach(request.user).see_audit_log:
+        url = reverse("web:audit_log") + "?" + urlencode({"subject_type": subject_type, "subject_id": subject_id})
+    return {"history": audit_selectors.record_part(subject_type, subject_id), "audit_log_url": url}

@@ -20,7 +20,7 @@ from registry.services.decisions import confirm_decision_ownership, save_decisio
 from .. import selectors
 from ..errors import add_to_form
 from ..forms import DecisionForm
-from .common import PAGE_SIZE, decorate, next_url, posted
+from .common import PAGE_SIZE, decorate, next_url, posted, record_part
 
 PLACEHOLDER = "A placeholder decision is not edited: each of its use cases states its own decision."
 
@@ -88,7 +88,7 @@ def decision_detail(request, pk):
         decorate(use_case, request.user, today=today)
     offer = access.offer_decision(request.user, decision)
     return render(request, "web/decision_detail.html", {
-        "decision": decision, "use_cases": use_cases,
+        "decision": decision, "use_cases": use_cases, **record_part(request, "decision", decision.pk),
         # A placeholder is no decision: nobody edits, confirms or registers use cases under it;
         # each of its use cases states its own decision (on its card).
         "can_change": decision.is_defined and offer.change,

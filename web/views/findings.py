@@ -24,7 +24,7 @@ from registry.models import Person
 
 from ..errors import form_error_text, message_for
 from ..forms import AssignForm, FindingActionForm, FindingBulkForm, FindingFilterForm
-from .common import PAGE_SIZE, next_url
+from .common import PAGE_SIZE, next_url, record_part
 
 
 def _finding_scope(user):
@@ -134,7 +134,8 @@ def finding_detail(request, pk):
         "evidence": present(finding.kind, finding.detail, members=page.object_list, member_count=finding.member_count),
         "decisions": finding.decisions.order_by("statement", "id")[:DECISIONS_SHOWN],
         "can_answer": offer.answer, "can_assign": offer.assign, "actions": _actions(request.user, finding),
-        "next": request.get_full_path(), "history": finding_selectors.finding_history(finding),
+        "next": request.get_full_path(), "finding_history": finding_selectors.finding_history(finding),
+        **record_part(request, "finding", finding.pk),
     })
 
 

@@ -1,12 +1,12 @@
 """The signed-in user's home. One place, `landing`, decides which home a login lands on by its
-roles: the program office (and the Chief AI Officer) a portfolio overview, everyone else their
-own work. `?view=work` opens one's own work from the overview."""
+roles: the program office (and the Chief AI Officer) a portfolio overview, an auditor the audit
+log, everyone else their own work. `?view=work` opens one's own work from the overview."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -21,17 +21,19 @@ from .common import PAGE_SIZE, decorate
 
 # "Needs you" lists the most severe few; the inbox filtered to them has the rest.
 NEEDING_SHOWN = 10
-OVERVIEW, WORK = "overview", "work"
+OVERVIEW, WORK, AUDIT_LOG = "overview", "work", "audit_log"
 SEVERITIES_MOST_FIRST = SEVERITY_ORDER[::-1]
 
 
 def landing(user) -> str:
     """Which home `user` lands on. The program office and the Chief AI Officer answer for the
     whole portfolio, so they land on its overview even if they also own use cases (their own
-    work is one link away); owners, approvers and logins without a role land on their work.
-    Auditors land on their work too, for now (their audit views will be their landing)."""
+    work is one link away); an auditor with no other role lands on the audit log, nothing here
+    being theirs to work on; owners, approvers and logins without a role land on their work."""
     if access.is_program_office(user) or access.is_chief_ai_officer(user):
         return OVERVIEW
+    if access.is_auditor(user) and not (access.is_writer(user) or access.is_approver(user)):
+        return AUDIT_LOG
     return WORK
 
 
@@ -43,6 +45,8 @@ def home(request):
     view = WORK if request.GET.get("view") == WORK else landing(user)
     context = {"person": access.person_for_user(user), "today": timezone.localdate(),
                "can_register": access.reach(user).register, "waiting_for_me": waiting_for(user)}
+    if view == AUDIT_LOG:
+        return redirect("web:audit_log")
     if view == OVERVIEW:
         return _overview(request, context)
     return _work(request, context)

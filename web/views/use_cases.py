@@ -29,7 +29,8 @@ from ..errors import add_to_form, message_for
 from ..forms import InvestmentForm, KPIForm, KPIObservationForm, MoveForm, StateDecisionForm, UseCaseForm
 from .determinations import determinations_section
 from .common import (
-    Feedback, answer, card, card_use_case, decorate, next_url, posted, show_refused_statement, state_form_for,
+    Feedback, answer, card, card_use_case, decorate, next_url, posted, record_part, show_refused_statement,
+    state_form_for,
 )
 
 
@@ -252,7 +253,7 @@ def _use_case_page(request, pk, *, state_form: StateDecisionForm | None = None, 
                   [lv.value for lv in Readiness].index(use_case.readiness(layer))) for layer in VALUE_CHAIN_LAYERS]
     return render(request, "web/use_case_detail.html", {
         "uc": use_case, "gates": gates, "timeline": timeline, "kpis": kpis, "readiness": readiness,
-        "history": selectors.use_case_history(use_case), "feedback": feedback,
+        **record_part(request, "usecase", use_case.pk), "feedback": feedback,
         "stages": [Stage(s).label for s in selectors.STAGE_ORDER],
         "det": determinations_section(use_case, request.user, today=today), "investment": investment,
     })

@@ -49,7 +49,7 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from core.actors import acting_user
+from core.actors import acting_user, names_its_actor
 from core.bulk import bulk_update_with_history
 from core.errors import InvalidInput
 from core.tabular import NUL, Limits, UnreadableFile, bounded
@@ -327,6 +327,7 @@ def _placeholders(units: dict[str, BusinessUnit], now) -> tuple[dict[str, Decisi
     return found, new
 
 
+@names_its_actor
 def import_federal(
     path: str | Path,
     *,

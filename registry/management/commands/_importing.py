@@ -9,7 +9,7 @@ when it is known. Nothing was written in either case (the import is one transact
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core.actors import IMPORT
+from core.actors import import_of
 from core.cli import progress_bar
 from core.errors import DomainError
 from registry.inventory.common import PROGRESS_THRESHOLD_ROWS, ImportFailed, ImportWriteFailed
@@ -23,7 +23,8 @@ def _first_line(error: BaseException) -> str:
 class ImportCommand(BaseCommand):
     """Subclasses name the plain function that imports (`importer`) and what a row is (`noun`).
 
-    Commands import as the system actor IMPORT."""
+    Commands import as a system actor named by the file ("import of people.csv"), which the
+    audit log shows as the writer of every row the import writes."""
 
     noun = "rows"
     importer = None
@@ -38,7 +39,7 @@ class ImportCommand(BaseCommand):
         return progress_bar(self, rows, desc="checking rows", unit="row")
 
     def import_file(self, file, *, dry_run, **options):
-        return self.importer(file, actor=IMPORT, dry_run=dry_run, progress=self.progress)
+        return self.importer(file, actor=import_of(file), dry_run=dry_run, progress=self.progress)
 
     def handle(self, *args, file, dry_run, **options):
         try:

@@ -1,4 +1,4 @@
-from core.actors import IMPORT
+from core.actors import import_of
 from core.cli import iso_date
 from registry.inventory.formats import DEFAULT_FORMAT, IMPORT_FORMATS, import_use_cases
 
@@ -26,4 +26,5 @@ class Command(ImportCommand):
         )
 
     def import_file(self, file, *, dry_run, format=DEFAULT_FORMAT, as_of=None, **options):
-        return import_use_cases(file, actor=IMPORT, format=format, dry_run=dry_run, as_of=as_of, progress=self.progress)
+        return import_use_cases(file, actor=import_of(file), format=format, dry_run=dry_run, as_of=as_of,
+                                progress=self.progress)

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('portfolio', '0022_finding_event_answered_at_index'),
+        ('portfolio', '0023_audit_log_and_scan_anchors'),
     ]
 
     operations = [

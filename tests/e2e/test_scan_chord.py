@@ -1,7 +1,8 @@
 """A scan spread over real Celery workers on the real Redis: one task per detector as a chord,
 then one reconcile. It opens what the `scan` command opens on the same data, its parts are
 shared by the workers, and a worker killed while it holds a part leaves the run to complete on
-the next worker with nothing written twice.
+the next worker with nothing written twice; a part that fails on a worker fails the run
+through the chord's error callback and frees the lock.
 
 The pieces, run in the test process, are in tests/portfolio/test_scan_parts.py; the workers,
 Redis and the helpers are those of test_celery.py.
@@ -112,3 +113,36 @@ def test_a_worker_killed_while_it_holds_a_part_leaves_the_run_to_complete_with_n
     assert not ScanPart.objects.exists()
     wait_until_acknowledged(broker_url, worker=second)
     assert_same_as_the_scan_command(found)
+
+
+@pytest.mark.slow
+@real_worker_db
+def test_a_part_that_fails_on_the_worker_fails_the_run_with_its_error_and_frees_the_lock(
+    broker_url, start_worker
+):
+    from celery import current_app
+
+    from portfolio.services.scans import spread_scan
+
+    seed_demo_portfolio(use_cases=100, seed=13, today=AS_OF)
+    worker = start_worker(**SPREAD)
+    # A part whose detector the worker cannot find fails at once, with no retry; written
+    # around queue_scan, which refuses an unknown kind.
+    run = ScanRun.objects.create(kinds=["stalled_pilot", "no_such_kind"], as_of=AS_OF)
+    # This process sends the chord to the real broker, as a worker's scan task would.
+    eager, current_app.conf.task_always_eager = current_app.conf.task_always_eager, False
+    try:
+        spread_scan(run)
+    finally:
+        current_app.conf.task_always_eager = eager
+
+    deadline = time.monotonic() + SCAN_SECONDS
+    while ScanRun.objects.filter(pk=run.pk, status=ScanRun.Status.RUNNING).exists():
+        if time.monotonic() > deadline:
+            pytest.fail(f"The run was still running after {SCAN_SECONDS} s:\n{worker.log()}")
+        time.sleep(0.1)
+    run.refresh_from_db()
+    assert run.status == ScanRun.Status.FAILED and "KeyError('no_such_kind')" in run.error
+    assert not ScanPart.objects.exists() and not FindingEvent.objects.exists()
+    # The lock is free: the next scan runs.
+    assert scan_json()["findings"]

@@ -131,8 +131,8 @@ def test_token_caller_queries_are_constant_too(portfolio, django_assert_num_quer
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     with CaptureQueriesContext(connection) as one:
         client.get("/api/use-cases/?page_size=1")
-    # token + user, groups, the page (a cursor counts nothing), its units, its owners
-    assert len(one.captured_queries) == 5
+    # token + user + groups, the page (a cursor counts nothing), its units, its owners
+    assert len(one.captured_queries) == 4
     with django_assert_num_queries(len(one.captured_queries)):
         client.get("/api/use-cases/?page_size=100")
 

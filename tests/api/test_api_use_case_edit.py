@@ -15,10 +15,10 @@ from tests.factories import DecisionFactory, KPIFactory, PersonFactory, Producti
 pytestmark = pytest.mark.django_db
 
 # What a server runs for an edit: the token with its login's groups, the use case with its
-# KPIs, friction points, practices, waivers, sign-offs and transitions, then the row locked,
-# its check constraints, the UPDATE, the history row, and the friction points read and written
-# into the history (simple_history's, one query each whatever their number).
-EDIT_QUERIES = 14
+# friction points' codes, then its KPIs, practices, waivers, sign-offs and transitions, the row
+# locked, its check constraints, the UPDATE, the history row, and the friction points read and
+# written into the history (simple_history's, one query each whatever their number).
+EDIT_QUERIES = 13
 
 
 def _server_queries(captured) -> list[str]:

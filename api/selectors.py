@@ -29,7 +29,8 @@ def use_case_detail() -> QuerySet[UseCase]:
     friction points' codes (`friction_point_codes`, all the detail shows of them) in the row."""
     codes = FrictionPoint.objects.filter(use_cases=OuterRef("pk")).order_by("name").values(listed_value=F("code"))
     return with_gate_facts(UseCase.objects.select_related(
-        "business_unit", "business_owner", "technical_owner", "decision", "decision__owner"
+        "business_unit", "business_owner", "technical_owner", "decision", "decision__owner",
+        "omb_determination__determined_by", "eu_classification__classified_by",
     ).annotate(friction_point_codes=ListedValues(codes)).prefetch_related(
         Prefetch("kpis", queryset=KPI.objects.annotate(latest_value=latest_observed_value()).order_by("name"))))
 

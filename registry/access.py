@@ -274,16 +274,11 @@ def can_import(user) -> bool:
 
 @dataclass(frozen=True)
 class Offer:
-    """What an actor may do with one record (or, for `None`, with a new one)."""
+    """What an actor may do with one decision (or, for `None`, with a new one)."""
 
     change: bool = False
     confirm: bool = False
-    record_kpi: bool = False
     attach: bool = False
-    sign_off: bool = False
-    determine: bool = False
-    waive: bool = False
-    record_investment: bool = False
 
 
 class UseCaseOffer:

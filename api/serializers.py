@@ -191,6 +191,17 @@ class Code(serializers.SlugRelatedField):
         return super().to_internal_value(data)
 
 
+class FrictionPointCodes(RelatedList):
+    """A use case's friction points by code: the codes its selector read with the row
+    (`friction_point_codes`: api.selectors.use_case_detail) when it holds them, else its relation."""
+
+    def get_attribute(self, instance):
+        codes = getattr(instance, "friction_point_codes", None)
+        if codes is None:
+            return super().get_attribute(instance)
+        return [FrictionPoint(code=code) for code in codes]
+
+
 class StrictMixin:
     """Unknown fields are an error, not silently dropped: a typo must not look like success."""
 
@@ -532,10 +543,10 @@ class UseCaseListSerializer(serializers.ModelSerializer):
 
 class UseCaseSerializer(StrictModelSerializer):
     business_unit_name = serializers.CharField(source="business_unit.name", read_only=True)
-    friction_points = Code(
-        slug_field="code", many=True, required=False, queryset=FrictionPoint.objects.all(),
-        max_length=FrictionPoint._meta.get_field("code").max_length,
-        help_text="Codes of the friction points that block it.",
+    friction_points = FrictionPointCodes(
+        child_relation=Code(slug_field="code", queryset=FrictionPoint.objects.all(),
+                            max_length=FrictionPoint._meta.get_field("code").max_length),
+        required=False, help_text="Codes of the friction points that block it.",
     )
     kpis = KPISerializer(many=True, read_only=True)
     next_stage = serializers.SerializerMethodField()

@@ -1,4 +1,4 @@
-"""Time the REST API at scale on PostgreSQL: server time and queries per request.
+"""Time the REST API at scale on PostgreSQL: in process (server time, queries) and over HTTP.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/lastmile \\
         .venv/bin/python bench/api.py --use-cases 100000 --database lm_api_bench
@@ -9,18 +9,26 @@ with a token, each case is requested --requests times (after a warm-up) through 
 full request handling, in process: list pages of 100 (plain, filtered, searched, a later
 cursor page), a use case's detail, an edit with If-Match, and a move through the gate.
 Printed per case: median and 95th-percentile server time (ms) and queries per request
-(min–max: equal means constant).
+(min–max: equal means constant). Then the same cases (on use cases picked afresh) over HTTP
+against gunicorn serving this checkout on a free local port, each request on a new
+connection: the time a client waits. Each part prints the load average it ran under.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
+import http.client
+import json
 import logging
 import os
 import random
+import socket
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -47,7 +55,14 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def _measure(client, label: str, requests: list[tuple[str, str, dict, dict]], warmup: int) -> None:
+def _print(label: str, times: list[float], queries: list[int] | None, statuses: dict) -> None:
+    status_text = ", ".join(f"{code}×{count}" for code, count in sorted(statuses.items()))
+    counted = f"queries {min(queries)}–{max(queries)}" if queries else "queries  –  "
+    print(f"{label:<58} median {statistics.median(times):6.1f} ms  p95 {_percentile(times, 0.95):6.1f} ms  "
+          f"{counted}  ({len(times)} requests: {status_text})", flush=True)
+
+
+def _measure_in_process(client, label: str, requests: list[tuple[str, str, dict, dict]], warmup: int) -> None:
     from django.db import connection
 
     times, queries, statuses = [], [], {}
@@ -70,34 +85,40 @@ def _measure(client, label: str, requests: list[tuple[str, str, dict, dict]], wa
         times.append(elapsed)
         queries.append(counted[0])
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-    status_text = ", ".join(f"{code}×{count}" for code, count in sorted(statuses.items()))
-    print(f"{label:<58} median {statistics.median(times):6.1f} ms  p95 {_percentile(times, 0.95):6.1f} ms  "
-          f"queries {min(queries)}–{max(queries)}  ({len(times)} requests: {status_text})", flush=True)
+    _print(label, times, queries, statuses)
 
 
-def bench(database_url: str, repeat: int, warmup: int, seed: int) -> None:
-    os.environ["API_THROTTLE_USER"] = "100000000/minute"
-    _setup_django(database_url)
-    logging.getLogger("django.request").setLevel(logging.ERROR)  # no warning line per 409
-    from django.contrib.auth.models import Group, User
+def _measure_over_http(port: int, token: str, label: str, requests: list[tuple[str, str, dict, dict]],
+                       warmup: int) -> None:
+    """Each request on a connection of its own, as a client without keep-alive: the time from
+    connecting to the last byte of the answer."""
+    times, statuses = [], {}
+    for index, (method, path, body, headers) in enumerate(requests):
+        started = time.perf_counter()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        payload = json.dumps(body).encode() if method in ("post", "patch") else None
+        connection.request(method.upper(), path, body=payload, headers={
+            "Authorization": f"Token {token}", "Content-Type": "application/json", "Connection": "close", **headers})
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        elapsed = (time.perf_counter() - started) * 1000
+        if index < warmup:
+            continue
+        times.append(elapsed)
+        statuses[response.status] = statuses.get(response.status, 0) + 1
+    _print(label, times, None, statuses)
+
+
+def _cases(rng: random.Random, n: int, token: str) -> dict[str, list[tuple[str, str, dict, dict]]]:
+    """Each case's `n` requests: list pages, a detail, an edit and moves, on use cases picked now
+    (an edit names the version it reads; a move needs use cases still proposed)."""
     from django.db.models import Count
-    from django.test import Client
-    from rest_framework.authtoken.models import Token
 
     from registry.gates import unmet_conditions
     from registry.models import Stage, UseCase
 
-    rng = random.Random(seed)
-    user, _ = User.objects.get_or_create(username="bench-api", defaults={"email": "bench-api@example.com"})
-    user.groups.add(Group.objects.get(name="program_office"))
-    token, _ = Token.objects.get_or_create(user=user)
-    client = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Token {token.key}")
-    total = UseCase.objects.count()
-    print(f"{total:,} use cases; {repeat} timed requests per case after {warmup} warm-up; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
-
     big_unit = (UseCase.objects.values("business_unit").annotate(n=Count("id")).order_by("-n").first())["business_unit"]
-    n = repeat + warmup
     page = "/api/use-cases/?page_size=100"
     lists = {
         "list, page of 100": f"{page}",
@@ -106,35 +127,104 @@ def bench(database_url: str, repeat: int, warmup: int, seed: int) -> None:
             f"{page}&business_unit={big_unit}&stage=pilot&stage=production&stage_entered_before={datetime.date.today()}",
         "list, page of 100, filtered (open finding kind)": f"{page}&open_finding_kind=stalled_pilot",
         "list, page of 100, search": f"{page}&search=invoice",
+        "list, page of 100, search (a word found nowhere)": f"{page}&search=zqxw",
+        "list, page of 100, search (an owner's email)": f"{page}&search=paula.lopez",
         "list, page of 100, filtered + search": f"{page}&business_unit={big_unit}&search=forecast",
         "list, page of 100, ordered by title": f"{page}&ordering=title",
     }
-    for label, path in lists.items():
-        _measure(client, label, [("get", path, {}, {})] * n, warmup)
-
-    later = client.get(f"{page}&business_unit={big_unit}", headers={}).json()["next"]
-    _measure(client, "list, page of 100, filtered, next cursor page", [("get", later, {}, {})] * n, warmup)
+    cases = {label: [("get", path, {}, {})] * n for label, path in lists.items()}
+    later = _first_next_page(f"{page}&business_unit={big_unit}", token)
+    cases["list, page of 100, filtered, next cursor page"] = [("get", later, {}, {})] * n
 
     ids = list(UseCase.objects.values_list("id", flat=True))
-    detail_ids = rng.sample(ids, n)
-    _measure(client, "detail (KPIs + next gate needs)", [("get", f"/api/use-cases/{pk}/", {}, {}) for pk in detail_ids], warmup)
-
+    cases["detail (KPIs + next gate needs)"] = [("get", f"/api/use-cases/{pk}/", {}, {}) for pk in rng.sample(ids, n)]
     edit_ids = rng.sample(ids, n)
     versions = dict(UseCase.objects.filter(id__in=edit_ids).values_list("id", "version"))
-    _measure(client, "edit (PATCH with If-Match)", [
-        ("patch", f"/api/use-cases/{pk}/", {"monitoring_plan": f"bench {pk}"}, {"If-Match": f'"usecase-{pk}-v{versions[pk]}"'})
+    cases["edit (PATCH with If-Match)"] = [
+        ("patch", f"/api/use-cases/{pk}/", {"monitoring_plan": f"bench {pk} v{versions[pk]}"},
+         {"If-Match": f'"usecase-{pk}-v{versions[pk]}"'})
         for pk in edit_ids
-    ], warmup)
-
+    ]
     # Moves that pass their gate: proposed use cases whose decision is described.
     candidates = UseCase.objects.filter(stage=Stage.PROPOSED).select_related("decision")[: n * 20]
     movable = [uc.pk for uc in candidates if not unmet_conditions(uc, Stage.VALIDATING)][:n]
-    _measure(client, "move proposed → validating (gate met)",
-             [("post", f"/api/use-cases/{pk}/move/", {"to_stage": "validating"}, {}) for pk in movable], warmup)
+    cases["move proposed → validating (gate met)"] = [
+        ("post", f"/api/use-cases/{pk}/move/", {"to_stage": "validating"}, {}) for pk in movable]
     refused = UseCase.objects.filter(stage=Stage.PROPOSED).values_list("id", flat=True)[:n]
-    _measure(client, "move proposed → production (refused, 409)",
-             [("post", f"/api/use-cases/{pk}/move/", {"to_stage": "production"}, {}) for pk in refused], warmup)
-    print(f"load average at the end {os.getloadavg()[0]:.1f} (other work on the machine slows every figure)", flush=True)
+    cases["move proposed → production (refused, 409)"] = [
+        ("post", f"/api/use-cases/{pk}/move/", {"to_stage": "production"}, {}) for pk in refused]
+    return cases
+
+
+def _first_next_page(path: str, token: str) -> str:
+    from django.test import Client
+
+    return Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Token {token}").get(path).json()["next"]
+
+
+def _load() -> str:
+    return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+
+
+def bench(database_url: str, repeat: int, warmup: int, seed: int, http_workers: int) -> None:
+    os.environ["API_THROTTLE_USER"] = "100000000/minute"
+    _setup_django(database_url)
+    logging.getLogger("django.request").setLevel(logging.ERROR)  # no warning line per 409
+    from django.contrib.auth.models import Group, User
+    from django.test import Client
+    from rest_framework.authtoken.models import Token
+
+    from registry.models import UseCase
+
+    rng = random.Random(seed)
+    user, _ = User.objects.get_or_create(username="bench-api", defaults={"email": "bench-api@example.com"})
+    user.groups.add(Group.objects.get(name="program_office"))
+    token, _ = Token.objects.get_or_create(user=user)
+    n = repeat + warmup
+    print(f"{UseCase.objects.count():,} use cases; {repeat} timed requests per case after {warmup} warm-up", flush=True)
+
+    print(f"\nIn process (Django's test client: server time, no HTTP); {_load()}", flush=True)
+    client = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Token {token.key}")
+    for label, requests in _cases(rng, n, token.key).items():
+        _measure_in_process(client, label, requests, warmup)
+
+    with _gunicorn(database_url, http_workers) as port:
+        print(f"\nOver HTTP (gunicorn, {http_workers} worker(s), a new connection per request); {_load()}", flush=True)
+        for label, requests in _cases(rng, n, token.key).items():
+            _measure_over_http(port, token.key, label, requests, warmup)
+    print(f"{_load()} at the end (other work on the machine slows every figure)", flush=True)
+
+
+@contextlib.contextmanager
+def _gunicorn(database_url: str, workers: int):
+    """gunicorn serving this checkout on a free local port, as in production (DEBUG off)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "false", "API_THROTTLE_USER": "100000000/minute"}
+    # Its log (a warning line per refused move) goes to a file, shown only if it does not start.
+    log = tempfile.TemporaryFile(mode="w+")
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gunicorn")), "config.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(workers), "--log-level", "warning"],
+        cwd=_BENCH.parent, env=environment, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise RuntimeError(f"gunicorn did not start:\n{log.read()}") from None
+                time.sleep(0.2)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
 
 
 def main() -> None:
@@ -146,6 +236,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="reuse the database if it is already seeded")
     parser.add_argument("--requests", type=int, default=200, help="timed requests per case (default 200)")
     parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--http-workers", type=int, default=1,
+                        help="gunicorn workers for the HTTP figures (default 1: the requests come one at a time)")
     options = parser.parse_args()
 
     server_url = postgres_server_url(parser, options.database)
@@ -162,7 +254,7 @@ def main() -> None:
         _in_fresh_process(_timed_command, database_url, "scan", "--as-of", options.today)  # findings to filter on
         # Fresh statistics, as autovacuum would gather on a live database.
         _in_fresh_process(_analyze, database_url)
-    _in_fresh_process(bench, database_url, options.requests, options.warmup, options.seed)
+    _in_fresh_process(bench, database_url, options.requests, options.warmup, options.seed, options.http_workers)
 
 
 def _analyze(database_url: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import NON_FIELD_ERRORS, FieldError, ValidationError
 from django.db import router
-from django.db.models import BooleanField, CheckConstraint, ExpressionWrapper, Q, Value
+from django.db.models import BooleanField, CheckConstraint, ExpressionWrapper, Q, UniqueConstraint, Value
 from django.db.models.functions import Coalesce
 from django.db.models.sql import Query
 from django.db.models.sql.constants import SINGLE
@@ -19,7 +19,7 @@ def validated(instance, *, validate_unique: bool = True, validate_constraints: b
     Its check constraints are judged together in one query, not one query (and a savepoint)
     each as Django does: a use case has a dozen, and every edit validates them all. With
     `stored` (the row as it is in the database), a foreign key it already holds is not looked
-    up again."""
+    up again, nor is a unique constraint on fields it already holds judged again."""
     exclude = set(exclude or ())
     unchanged_keys = {field.name for field in instance._meta.concrete_fields if stored is not None and field.many_to_one
                       and getattr(instance, field.attname) == getattr(stored, field.attname)}
@@ -28,7 +28,7 @@ def validated(instance, *, validate_unique: bool = True, validate_constraints: b
     if validate_unique:
         steps.append(lambda: instance.validate_unique(exclude=exclude | _failed(errors)))
     if validate_constraints:
-        steps.append(lambda: _validate_constraints(instance, exclude=exclude | _failed(errors)))
+        steps.append(lambda: _validate_constraints(instance, exclude=exclude | _failed(errors), stored=stored))
     for step in steps:
         try:
             step()
@@ -44,8 +44,9 @@ def _failed(errors: dict) -> set[str]:
     return {name for name in errors if name != NON_FIELD_ERRORS}
 
 
-def _validate_constraints(instance, *, exclude: set[str]) -> None:
-    """Model.validate_constraints, with every CheckConstraint judged in the one query."""
+def _validate_constraints(instance, *, exclude: set[str], stored=None) -> None:
+    """Model.validate_constraints, with every CheckConstraint judged in the one query, and no
+    UniqueConstraint judged that reads only fields `stored` already holds."""
     using = router.db_for_write(type(instance), instance=instance)
     errors: dict = {}
     checks = []
@@ -53,6 +54,8 @@ def _validate_constraints(instance, *, exclude: set[str]) -> None:
         for constraint in constraints:
             if isinstance(constraint, CheckConstraint):
                 checks.append((model_class, constraint))
+                continue
+            if isinstance(constraint, UniqueConstraint) and _kept_by_stored_row(instance, stored, constraint):
                 continue
             try:
                 constraint.validate(model_class, instance, exclude=exclude, using=using)
@@ -66,6 +69,17 @@ def _validate_constraints(instance, *, exclude: set[str]) -> None:
                                  code=constraint.violation_error_code).update_error_dict(errors)
     if errors:
         raise ValidationError(errors)
+
+
+def _kept_by_stored_row(instance, stored, constraint: UniqueConstraint) -> bool:
+    """Whether `instance` holds the stored row's values in every field `constraint` reads (its
+    fields and its condition's): the stored row already keeps it, and the row is locked, so
+    saving cannot break it (the database would refuse a racing row anyway)."""
+    if stored is None or not constraint.fields:
+        return False
+    names = set(constraint.fields) | (constraint.condition.referenced_base_fields if constraint.condition else set())
+    fields = [instance._meta.get_field(name) for name in names]
+    return all(getattr(instance, field.attname) == getattr(stored, field.attname) for field in fields)
 
 
 def _broken_checks(instance, checks: list, *, exclude: set[str], using: str) -> list[CheckConstraint]:

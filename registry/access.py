@@ -17,9 +17,14 @@ role predicates.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+
+from django.contrib.auth.models import Group
+from django.db.models import F, OuterRef, QuerySet
 
 from core.actors import is_system
 from core.errors import NotAllowed, NotFound
+from core.subqueries import ListedValues
 from core.text import normalise_email
 
 from .models import Decision, Person, UseCase
@@ -41,6 +46,18 @@ def require(allowed: bool, message: str) -> None:
 
 
 # Roles -------------------------------------------------------------------------------------------
+
+
+def with_group_names(rows: QuerySet, user_path: str = "user") -> QuerySet:
+    """`rows` (each holding a login at `user_path`) with that login's group names read in the
+    same query, as `group_names`: an API call reads its caller's roles without a query of its own."""
+    groups = Group.objects.filter(user=OuterRef(user_path)).order_by("name").values(listed_value=F("name"))
+    return rows.annotate(group_names=ListedValues(groups))
+
+
+def remember_group_names(user, names) -> None:
+    """The roles of `user`, read with it (see with_group_names)."""
+    user._last_mile_groups = set(names)
 
 
 def _group_names(user) -> set[str]:
@@ -262,28 +279,52 @@ def can_import(user) -> bool:
 
 @dataclass(frozen=True)
 class Offer:
-    """What an actor may do with one record (or, for `None`, with a new one)."""
+    """What an actor may do with one decision (or, for `None`, with a new one)."""
 
     change: bool = False
     confirm: bool = False
-    record_kpi: bool = False
     attach: bool = False
-    sign_off: bool = False
-    determine: bool = False
-    waive: bool = False
-    record_investment: bool = False
 
 
-def offer_use_case(actor, use_case: UseCase | None) -> Offer:
-    return Offer(
-        change=can_change_use_case(actor, use_case),
-        confirm=use_case is not None and can_confirm_use_case_ownership(actor, use_case),
-        record_kpi=can_record_kpi(actor, use_case),
-        sign_off=use_case is not None and can_sign_off(actor, use_case),
-        determine=use_case is not None and can_determine(actor),
-        waive=use_case is not None and can_waive(actor),
-        record_investment=can_record_investment(actor, use_case),
-    )
+class UseCaseOffer:
+    """What an actor may do with one use case (or, for `None`, with a new one), each action
+    judged when first read: asking only whether the program office may change it (every API
+    write) does not look up who the login is in the directory, as whether they confirm would."""
+
+    def __init__(self, actor, use_case: UseCase | None):
+        self.actor, self.use_case = actor, use_case
+
+    @cached_property
+    def change(self) -> bool:
+        return can_change_use_case(self.actor, self.use_case)
+
+    @cached_property
+    def confirm(self) -> bool:
+        return self.use_case is not None and can_confirm_use_case_ownership(self.actor, self.use_case)
+
+    @cached_property
+    def record_kpi(self) -> bool:
+        return can_record_kpi(self.actor, self.use_case)
+
+    @cached_property
+    def sign_off(self) -> bool:
+        return self.use_case is not None and can_sign_off(self.actor, self.use_case)
+
+    @cached_property
+    def determine(self) -> bool:
+        return self.use_case is not None and can_determine(self.actor)
+
+    @cached_property
+    def waive(self) -> bool:
+        return self.use_case is not None and can_waive(self.actor)
+
+    @cached_property
+    def record_investment(self) -> bool:
+        return can_record_investment(self.actor, self.use_case)
+
+
+def offer_use_case(actor, use_case: UseCase | None) -> UseCaseOffer:
+    return UseCaseOffer(actor, use_case)
 
 
 def offer_decision(actor, decision: Decision | None) -> Offer:

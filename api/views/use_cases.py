@@ -97,8 +97,11 @@ class UseCaseViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
         friction_points = data.pop("friction_points", None)
         for field, value in data.items():
             setattr(use_case, field, value)
+        read_version = use_case.version
         edit_use_case(use_case=use_case, actor=request.user, expected_version=expected, friction_points=friction_points)
-        return self.detail_response(use_case)
+        if friction_points is not None:
+            use_case.friction_point_codes = None  # read with the row, before they were set
+        return self.edited_response(use_case, read_version=read_version)
 
     @extend_schema(
         summary="Move the use case to another stage through its gate",

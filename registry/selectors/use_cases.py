@@ -4,9 +4,6 @@ stream)."""
 
 from __future__ import annotations
 
-from functools import reduce
-from operator import or_
-
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from ..models import BusinessUnit, HighImpact, Person, Stage, UseCase
@@ -23,8 +20,8 @@ MAX_SEARCH_TERMS = 10
 
 def _contains(model, path: str, term: str) -> Q:
     """`path` contains `term`, in any case. A field of a related row (through a foreign key)
-    becomes a subquery on that row's table, so every branch of the OR stays on one table and
-    PostgreSQL answers it from that column's trigram index (registry migration 0005)."""
+    becomes a subquery on that row's table, so the condition stays on one table and PostgreSQL
+    answers it from that column's trigram index (registry migration 0017)."""
     relation, _, rest = path.partition("__")
     if not rest:
         return Q(**{f"{path}__icontains": term})
@@ -32,10 +29,20 @@ def _contains(model, path: str, term: str) -> Q:
     return Q(**{f"{relation}__in": related._base_manager.filter(_contains(related, rest, term)).values("pk")})
 
 
+def _ids_containing(model, term: str, fields) -> QuerySet:
+    """Ids of `model`'s rows with `term` in one of `fields`: one branch a field, joined by UNION.
+
+    An OR of these conditions leaves PostgreSQL one plan, reading every row (its subqueries
+    cannot feed a bitmap): 49 ms at 10,000 use cases for a word found nowhere. Each branch
+    on its own is a trigram index lookup, so the union reads only the rows that match."""
+    branches = [model._base_manager.filter(_contains(model, path, term)).order_by().values("pk") for path in fields]
+    return branches[0].union(*branches[1:]) if len(branches) > 1 else branches[0]
+
+
 def contains_all(queryset: QuerySet, terms, fields) -> QuerySet:
     """Rows of `queryset` where each of `terms` is in one of `fields` (paths from its model)."""
     for term in list(terms)[:MAX_SEARCH_TERMS]:
-        queryset = queryset.filter(reduce(or_, (_contains(queryset.model, path, term) for path in fields)))
+        queryset = queryset.filter(pk__in=_ids_containing(queryset.model, term, fields))
     return queryset
 
 

@@ -123,6 +123,29 @@ def test_use_case_detail_queries_do_not_grow_with_its_kpis(program_office_user, 
         assert len(client.get(f"/api/use-cases/{many.pk}/").json()["kpis"]) == 20
 
 
+def test_use_case_detail_queries_do_not_grow_with_its_waivers_and_determinations(django_assert_num_queries):
+    """Who determined, classified and granted each waiver comes with the use case, however many."""
+    from registry.services.determinations import classify_eu, determine_high_impact, grant_waiver
+
+    officer = UserFactory(username="caio", groups=["program_office", "chief_ai_officer"])
+    client = token_client(officer)
+    few, many = UseCaseFactory(), UseCaseFactory()
+    for use_case, practices in ((few, ["appeal_process"]), (many, ["appeal_process", "failsafe_presence",
+                                                                   "ongoing_monitoring"])):
+        determine_high_impact(use_case=use_case, is_high_impact="high_impact", actor=officer)
+        classify_eu(use_case=use_case, role="deployer", risk_class="high_risk_annex_iii",
+                    annex_iii_area="essential_services", rationale="As the legal team read it.", actor=officer)
+        for practice in practices:
+            grant_waiver(use_case=use_case, practice=practice, justification="Vendor contract renegotiation.",
+                         granted_on=datetime.date(2026, 1, 1), expires_on=datetime.date(2030, 1, 1), actor=officer)
+    with CaptureQueriesContext(connection) as measured:
+        assert client.get(f"/api/use-cases/{few.pk}/").json()["waivers"][0]["granted_by"] == "caio"
+    with django_assert_num_queries(len(measured.captured_queries)):
+        body = client.get(f"/api/use-cases/{many.pk}/").json()
+    assert [waiver["granted_by"] for waiver in body["waivers"]] == ["caio"] * 3
+    assert body["omb_determination"]["determined_by"] == body["eu_classification"]["classified_by"] == "caio"
+
+
 def test_token_caller_queries_are_constant_too(portfolio, django_assert_num_queries):
     from rest_framework.authtoken.models import Token
 
@@ -131,8 +154,8 @@ def test_token_caller_queries_are_constant_too(portfolio, django_assert_num_quer
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     with CaptureQueriesContext(connection) as one:
         client.get("/api/use-cases/?page_size=1")
-    # token + user, groups, the page (a cursor counts nothing), its units, its owners
-    assert len(one.captured_queries) == 5
+    # token + user + groups, the page (a cursor counts nothing), its units, its owners
+    assert len(one.captured_queries) == 4
     with django_assert_num_queries(len(one.captured_queries)):
         client.get("/api/use-cases/?page_size=100")
 

@@ -51,15 +51,15 @@ class Detected:
     # hold, a later scan rewrites the counts without a history record. None: every word counts.
     facts: tuple | None = None
 
-    @property
+    # Each digested once, after pricing (the price is content): a scan compares tens of thousands.
+    @cached_property
     def fingerprint(self) -> str:
         return digest(self.kind, *self.identity)
 
-    @property
+    @cached_property
     def substance_digest(self) -> str:
         return digest(*self.substance)
 
-    # Digested once, when the scan reconciles (after pricing): a scan compares tens of thousands.
     @cached_property
     def content_digest(self) -> str:
         """Everything the finding says, as written, and what it concerns: unchanged, a scan only
@@ -84,6 +84,12 @@ class Detected:
         if self.facts is None:
             return self.content_digest
         return digest(self.severity, self.substance, self.facts)
+
+    def digested(self) -> Detected:
+        """Itself with every digest the reconcile compares computed now, once priced: a scan
+        digests each finding in the thread that detected it, beside the other detectors."""
+        self.fingerprint, self.substance_digest, self.content_digest, self.facts_digest  # noqa: B018 (cached)
+        return self
 
 
 # --- Judging as of a date ---------------------------------------------------------------

@@ -35,8 +35,6 @@ from ..selectors.findings import visible_to
 
 logger = logging.getLogger(__name__)
 
-# What a scan rewrites of a finding whose facts changed (with a history record), and of one where
-# only days counted to the judged date did (without).
 # What a scan rewrites of a finding whose facts changed (with a history record), of one it
 # reopens (the same and its status), and of one where only days counted to the judged date
 # changed (without a record).
@@ -59,6 +57,13 @@ class ReconcileResult:
     reopened: list[int] = field(default_factory=list)
     still_open: int = 0
     resolved: int = 0
+
+    def add(self, other: ReconcileResult) -> None:
+        """Count `other` (another kind's reconcile in the same scan) in this one."""
+        self.opened += other.opened
+        self.reopened += other.reopened
+        self.still_open += other.still_open
+        self.resolved += other.resolved
 
 
 def _links(through, column: str, finding_ids: list[int]) -> dict[int, set[int]]:

@@ -51,10 +51,10 @@ def stored_kinds(scan_run: ScanRun) -> set[str]:
     return set(ScanPart.objects.filter(scan_run=scan_run).values_list("kind", flat=True))
 
 
-def load_parts(scan_run: ScanRun) -> list[Detected]:
-    """Every part stored for `scan_run`, in the order of its kinds."""
+def load_parts(scan_run: ScanRun) -> list[tuple[str, list[Detected]]]:
+    """Every part stored for `scan_run`, (kind, what its detector found), in the order of its kinds."""
     rows = dict(ScanPart.objects.filter(scan_run=scan_run).values_list("kind", "detected"))
-    return [_from_row(kind, row) for kind in scan_run.kinds for row in rows.get(kind, [])]
+    return [(kind, [_from_row(kind, row) for row in rows[kind]]) for kind in scan_run.kinds if kind in rows]
 
 
 def clear_parts(scan_run: ScanRun) -> None:

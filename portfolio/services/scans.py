@@ -25,8 +25,9 @@ import datetime
 import importlib
 import logging
 import math
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from celery import chord, group
@@ -48,7 +49,7 @@ from ..detectors.base import Detected
 from ..models import FindingKind, Policy, ScanPart, ScanRun
 from ..pricing import price_findings
 from . import scan_parts
-from .findings import reconcile
+from .findings import ReconcileResult, reconcile
 
 logger = logging.getLogger(__name__)
 
@@ -92,39 +93,101 @@ def detector(kind: str) -> Callable:
     return importlib.import_module(DETECTORS[kind]).detect
 
 
-def detect_all(kinds: list[str], *, as_of: datetime.date, policy: Policy) -> list[Detected]:
-    """What the detectors of `kinds` find on `as_of`, in the order of `kinds`.
+def detect_and_price(kind: str, *, as_of: datetime.date, policy: Policy) -> list[Detected]:
+    """What the detector of `kind` finds on `as_of`, priced and digested: ready to reconcile."""
+    found = detector(kind)(as_of=as_of, policy=policy)
+    price_findings(found, as_of=as_of)
+    return [each.digested() for each in found]
 
-    On PostgreSQL, with SCAN_THREADS above 1 and outside any transaction, they run that many at
-    once, each thread on its own connection in a REPEATABLE READ transaction that imports one
-    exported snapshot: together they judge the database as it stood at one instant, as one
-    process running them in turn inside one transaction would. Elsewhere (SQLite, inside a
-    caller's transaction, whose writes other connections cannot see) they run in turn.
+
+def detect_all(kinds: list[str], *, as_of: datetime.date, policy: Policy) -> list[Detected]:
+    """What the detectors of `kinds` find on `as_of`, priced, in the order of `kinds`."""
+    with detecting(kinds, as_of=as_of, policy=policy) as found_by_kind:
+        found = dict(found_by_kind)
+    return [each for kind in kinds for each in found[kind]]
+
+
+@contextmanager
+def detecting(kinds: list[str], *, as_of: datetime.date, policy: Policy) -> Iterator[Iterator[tuple[str, list[Detected]]]]:
+    """(kind, what its detector found, priced) for each of `kinds`, as each detector finishes.
+
+    On PostgreSQL, with SCAN_THREADS above 1 and outside any transaction, that many threads run
+    them, each on its own connection in a REPEATABLE READ transaction that imports one exported
+    snapshot: together they judge the database as it stood at one instant, as one process
+    running them in turn inside one transaction would. Once every thread holds the snapshot, this
+    thread's connection is free: the caller writes the first kinds' findings while the threads
+    still detect the others. Elsewhere (SQLite, inside a caller's transaction, whose writes other
+    connections cannot see) they all run in turn, here, before the caller sees any.
     """
     connection = connections[DEFAULT_DB_ALIAS]
     threads = min(settings.SCAN_THREADS, len(kinds))
     if threads <= 1 or connection.vendor != "postgresql" or connection.in_atomic_block:
-        return [found for kind in kinds for found in detector(kind)(as_of=as_of, policy=policy)]
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        cursor.execute("SELECT pg_export_snapshot()")
-        [(snapshot,)] = cursor.fetchall()
-        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="detector") as pool:
-            # The slowest first, so the last to start is a short one.
-            ordered = sorted(kinds, key=lambda kind: kind != FindingKind.DUPLICATE_CAPABILITY)
-            futures = {kind: pool.submit(_detect_in_snapshot, kind, snapshot, as_of, policy) for kind in ordered}
-            return [found for kind in kinds for found in futures[kind].result()]
-
-
-def _detect_in_snapshot(kind: str, snapshot: str, as_of: datetime.date, policy: Policy) -> list[Detected]:
-    connection = connections[DEFAULT_DB_ALIAS]  # this thread's own
+        yield iter([(kind, detect_and_price(kind, as_of=as_of, policy=policy)) for kind in kinds])
+        return
+    side_by_side = _DetectorThreads(kinds, threads, as_of=as_of, policy=policy)
     try:
+        yield side_by_side.results()
+    finally:
+        side_by_side.stop()
+
+
+class _DetectorThreads:
+    """Threads sharing out the detectors of `kinds` in one exported snapshot (see `detecting`)."""
+
+    def __init__(self, kinds: list[str], threads: int, *, as_of: datetime.date, policy: Policy):
+        self.kinds, self.as_of, self.policy = kinds, as_of, policy
+        self.waiting: queue.SimpleQueue[str] = queue.SimpleQueue()
+        # The slowest first, so the last to start is a short one.
+        for kind in sorted(kinds, key=lambda kind: kind != FindingKind.DUPLICATE_CAPABILITY):
+            self.waiting.put(kind)
+        self.finished: queue.SimpleQueue[tuple[str, list[Detected] | None, BaseException | None]] = queue.SimpleQueue()
+        self.stopping = threading.Event()
+        imported = threading.Semaphore(0)
+        connection = connections[DEFAULT_DB_ALIAS]
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
-            return detector(kind)(as_of=as_of, policy=policy)
-    finally:
-        connection.close()
+            cursor.execute("SELECT pg_export_snapshot()")
+            [(snapshot,)] = cursor.fetchall()
+            self.threads = [threading.Thread(target=self._work, args=(snapshot, imported), name=f"detector-{number}")
+                            for number in range(threads)]
+            for thread in self.threads:
+                thread.start()
+            for _ in self.threads:
+                imported.acquire()  # a snapshot can be imported only while its exporter's transaction lasts
+
+    def _work(self, snapshot: str, imported: threading.Semaphore) -> None:
+        connection = connections[DEFAULT_DB_ALIAS]  # this thread's own
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                try:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
+                finally:
+                    imported.release()
+                while not self.stopping.is_set():
+                    try:
+                        kind = self.waiting.get_nowait()
+                    except queue.Empty:
+                        return
+                    self.finished.put((kind, detect_and_price(kind, as_of=self.as_of, policy=self.policy), None))
+        except BaseException as error:  # handed to the caller's thread, which raises it
+            self.finished.put(("", None, error))
+        finally:
+            connection.close()
+
+    def results(self) -> Iterator[tuple[str, list[Detected]]]:
+        for _ in self.kinds:
+            kind, found, error = self.finished.get()
+            if error is not None:
+                raise error
+            yield kind, found
+
+    def stop(self) -> None:
+        """Let no thread start another detector, and wait for those running (an error, or the
+        caller's, leaves the rest undone)."""
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join()
 
 
 def lock_expiry() -> datetime.timedelta:
@@ -253,9 +316,8 @@ def execute_scan(scan_run: ScanRun) -> ScanRun:
     # Whatever the scan writes (findings, embeddings, the policy's first row) names it.
     with _failing(scan_run), acting(scan_actor(scan_run)):
         _embed_for(scan_run)
-        detected = detect_all(scan_run.kinds, as_of=scan_run.as_of, policy=Policy.current())
-        price_findings(detected, as_of=scan_run.as_of)
-        return _record_results(scan_run, detected)
+        with detecting(scan_run.kinds, as_of=scan_run.as_of, policy=Policy.current()) as found_by_kind:
+            return _record_results(scan_run, found_by_kind)
 
 
 @contextmanager
@@ -284,18 +346,20 @@ def _embed_for(scan_run: ScanRun) -> None:
         embeddings.refresh()
 
 
-def _record_results(scan_run: ScanRun, detected: list[Detected]) -> ScanRun:
+def _record_results(scan_run: ScanRun, found_by_kind: Iterable[tuple[str, list[Detected]]]) -> ScanRun:
     """Reconcile what the run's detectors found and mark the run succeeded, in one transaction;
     then queue its digests."""
     with transaction.atomic():
-        _reconcile_and_record(scan_run, detected)
+        _reconcile_and_record(scan_run, found_by_kind)
     return _after_success(scan_run)
 
 
-def _reconcile_and_record(scan_run: ScanRun, detected: list[Detected]) -> None:
-    """Inside the caller's transaction: the findings reconciled, the run's figures and success
-    recorded, its stored parts dropped."""
-    result = reconcile(kinds=scan_run.kinds, detected=detected, as_of=scan_run.as_of, scan_run=scan_run)
+def _reconcile_and_record(scan_run: ScanRun, found_by_kind: Iterable[tuple[str, list[Detected]]]) -> None:
+    """Inside the caller's transaction: the findings of each kind reconciled (as `found_by_kind`
+    yields them), the run's figures and success recorded, its stored parts dropped."""
+    result = ReconcileResult()
+    for kind, detected in found_by_kind:
+        result.add(reconcile(kinds=[kind], detected=detected, as_of=scan_run.as_of, scan_run=scan_run))
     scan_parts.clear_parts(scan_run)
     scan_run.opened = len(result.opened) + len(result.reopened)
     scan_run.still_open, scan_run.resolved, scan_run.reopened = result.still_open, result.resolved, len(result.reopened)
@@ -336,7 +400,6 @@ def run_scan_part(scan_run_id: int, kind: str) -> int:
         return 0
     with acting(scan_actor(scan_run)):
         detected = detect_all([kind], as_of=scan_run.as_of, policy=Policy.current())
-        price_findings(detected, as_of=scan_run.as_of)
         stored = scan_parts.store_part(scan_run=scan_run, kind=kind, detected=detected)
     return len(detected) if stored else 0
 

@@ -32,13 +32,13 @@ def scans_run(monkeypatch) -> list[int]:
     """The runs whose findings were reconciled, once per scan that ran to its end (not the
     attempts refused by the lock)."""
     ran = []
-    real = portfolio.services.scans.reconcile
+    real = portfolio.services.scans._reconcile_and_record
 
-    def counting(**kwargs):
-        ran.append(kwargs["scan_run"].pk)
-        return real(**kwargs)
+    def counting(scan_run, found_by_kind):
+        ran.append(scan_run.pk)
+        return real(scan_run, found_by_kind)
 
-    monkeypatch.setattr(portfolio.services.scans, "reconcile", counting)
+    monkeypatch.setattr(portfolio.services.scans, "_reconcile_and_record", counting)
     return ran
 
 

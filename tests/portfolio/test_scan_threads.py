@@ -1,18 +1,26 @@
-"""Detectors run side by side on PostgreSQL find what they find one after another."""
+"""Detectors run side by side on PostgreSQL find what they find one after another, and a scan
+that writes the first kinds' findings while the others are still detected writes all or nothing."""
 
 import datetime
+import threading
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from portfolio.models import Policy
-from portfolio.services.scans import ALL_KINDS, detect_all
+import portfolio.services.scans as scans
+from core.actors import COMMAND
+from portfolio.models import Finding, FindingEvent, FindingKind, Policy, ScanRun
+from portfolio.services.scans import ALL_KINDS, detect_all, run_scan_now
 
 pytestmark = [pytest.mark.django_db(transaction=True),
               pytest.mark.skipif(connection.vendor != "postgresql", reason="threads share a PostgreSQL snapshot")]
 
 AS_OF = datetime.date(2026, 11, 2)
+
+
+def seed():
+    call_command("seed_demo", "--use-cases", "300", "--seed", "7", "--today", AS_OF.isoformat(), verbosity=0)
 
 
 def findings(settings, threads: int) -> list[tuple]:
@@ -21,10 +29,71 @@ def findings(settings, threads: int) -> list[tuple]:
             for found in detect_all(ALL_KINDS, as_of=AS_OF, policy=Policy.current())]
 
 
+def forget_findings():
+    FindingEvent.objects.all().delete()
+    Finding.objects.all().delete()
+
+
+def written() -> set[tuple]:
+    return set(Finding.objects.values_list("kind", "fingerprint", "status", "content_digest", "facts_digest", "price"))
+
+
 def test_detectors_in_threads_find_the_same_as_in_turn(settings):
-    call_command("seed_demo", "--use-cases", "300", "--seed", "7", "--today", AS_OF.isoformat(), verbosity=0)
+    seed()
 
     in_turn = findings(settings, 1)
 
     assert {kind for kind, *_ in in_turn} >= {"stalled_pilot", "orphaned_ownership", "duplicate_capability"}
     assert findings(settings, 3) == in_turn
+
+
+def test_a_scan_writing_as_its_threads_detect_writes_what_a_scan_in_turn_does(settings):
+    seed()
+    forget_findings()
+    settings.SCAN_THREADS = 1
+    in_turn = run_scan_now(as_of=AS_OF, actor=COMMAND)
+    expected = written()
+    forget_findings()
+
+    settings.SCAN_THREADS = 2
+    side_by_side = run_scan_now(as_of=AS_OF, actor=COMMAND)
+
+    assert written() == expected and len(expected) > 100
+    assert (side_by_side.opened, side_by_side.still_open, side_by_side.resolved) == (in_turn.opened, 0, 0)
+
+
+def test_a_detector_failing_in_its_thread_fails_the_scan_and_writes_none_of_the_kinds_already_reconciled(
+        settings, monkeypatch):
+    seed()
+    forget_findings()
+    settings.SCAN_THREADS = 2
+    real_detector = scans.detector
+    others_reconciled = threading.Event()
+    real_reconcile = scans.reconcile
+
+    def reconcile_and_tell(**kwargs):
+        outcome = real_reconcile(**kwargs)
+        others_reconciled.set()
+        return outcome
+
+    def detector(kind):
+        if kind != FindingKind.LOPSIDED_INVESTMENT:
+            return real_detector(kind)
+
+        def broken(**kwargs):
+            # Fails only once another kind's findings are written in the scan's transaction.
+            assert others_reconciled.wait(timeout=60)
+            raise RuntimeError("the investment figures could not be read")
+        return broken
+
+    monkeypatch.setattr(scans, "detector", detector)
+    monkeypatch.setattr(scans, "reconcile", reconcile_and_tell)
+
+    with pytest.raises(RuntimeError, match="could not be read"):
+        run_scan_now(as_of=AS_OF, actor=COMMAND)
+
+    run = ScanRun.objects.get()
+    assert run.status == ScanRun.Status.FAILED and "could not be read" in run.error
+    assert others_reconciled.is_set()
+    assert not Finding.objects.exists()
+    assert not any(thread.name.startswith("detector-") for thread in threading.enumerate())

@@ -228,7 +228,9 @@ class Finding(models.Model):
     """Something a scan flagged, with its lifecycle. One row per fingerprint, ever."""
 
     kind = models.CharField(max_length=40, choices=FindingKind.choices)
-    fingerprint = models.CharField(max_length=64, unique=True, help_text="Identity of what was found, stable across scans.")
+    # Unique by a constraint in Meta rather than unique=True: on PostgreSQL that would add a second,
+    # LIKE-pattern index on the digest, and the history table two more; a scan writes every one.
+    fingerprint = models.CharField(max_length=64, help_text="Identity of what was found, stable across scans.")
     substance = models.CharField(max_length=64, help_text="Digest of what matters; a change reopens a dismissed finding.")
     content_digest = models.CharField(
         max_length=64, blank=True, editable=False,
@@ -258,11 +260,14 @@ class Finding(models.Model):
     status_reason = models.TextField(blank=True)
     last_scan = models.ForeignKey(ScanRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     version = models.PositiveIntegerField(default=1, editable=False, help_text="Bumped on every write; guards concurrent edits.")
-    history = HistoricalRecords()
+    # A finding's history is read by finding, never by its scan or assignee: indexes there would
+    # only slow the scans, which write tens of thousands of history rows.
+    history = HistoricalRecords(no_db_index=["assignee", "last_scan"])
 
     class Meta:
         ordering = ["-last_seen", "-id"]
         constraints = [
+            models.UniqueConstraint(fields=["fingerprint"], name="portfolio_finding_fingerprint_unique"),
             models.CheckConstraint(condition=Q(kind__in=FindingKind.values), name="portfolio_finding_kind_valid"),
             models.CheckConstraint(condition=Q(severity__in=Severity.values), name="portfolio_finding_severity_valid"),
             models.CheckConstraint(condition=Q(status__in=FindingStatus.values), name="portfolio_finding_status_valid"),

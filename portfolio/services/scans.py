@@ -350,8 +350,20 @@ def _record_results(scan_run: ScanRun, found_by_kind: Iterable[tuple[str, list[D
     """Reconcile what the run's detectors found and mark the run succeeded, in one transaction;
     then queue its digests."""
     with transaction.atomic():
+        _check_references_as_written()
         _reconcile_and_record(scan_run, found_by_kind)
     return _after_success(scan_run)
+
+
+def _check_references_as_written() -> None:
+    """In the caller's transaction, check each foreign key as its statement writes it rather
+    than all at commit: the first kinds' findings are written while the detector threads still
+    run, and so are their checks (a first scan's hundreds of thousands of rows), instead of
+    all after the last detector."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def _reconcile_and_record(scan_run: ScanRun, found_by_kind: Iterable[tuple[str, list[Detected]]]) -> None:

@@ -406,7 +406,9 @@ class Investment(models.Model):
     against where readiness lags. One row per use case, layer and period start; recording the
     same again corrects it."""
 
-    use_case = models.ForeignKey(UseCase, on_delete=models.PROTECT, related_name="investments")
+    # Indexed by the covering index in Meta, which also answers "what did these use cases spend
+    # by layer up to a date" from the index alone (the lopsided-investment scan sums a million rows).
+    use_case = models.ForeignKey(UseCase, on_delete=models.PROTECT, related_name="investments", db_index=False)
     layer = models.CharField(max_length=20, choices=ValueChainLayer.choices)
     period_start = models.DateField(help_text="First day of the period (a month, a quarter, a year).")
     period_end = models.DateField(help_text="Last day of the period.")
@@ -429,7 +431,9 @@ class Investment(models.Model):
             models.CheckConstraint(condition=Q(period_end__gte=models.F("period_start")),
                                    name="registry_investment_period_ends_after_start"),
         ]
-        indexes = [models.Index(fields=["layer", "use_case"])]
+        indexes = [models.Index(fields=["layer", "use_case"]),
+                   models.Index(fields=["use_case"], include=["layer", "period_start", "spent"],
+                                name="registry_invest_spent_cover")]
 
     def __str__(self):
         return f"{self.use_case}: {self.get_layer_display()} {self.period_start}–{self.period_end}"

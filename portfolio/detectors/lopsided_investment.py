@@ -79,9 +79,8 @@ def detect(*, as_of: datetime.date, policy) -> list[Detected]:
         return []
     names = dict(BusinessUnit.objects.filter(pk__in=list(lopsided)).values_list("pk", "name"))
     members = defaultdict(set)
-    for use_case_id, unit_id in (Investment.objects.filter(use_case__in=live.values("pk"), period_start__lte=as_of,
-                                                            use_case__business_unit_id__in=list(lopsided))
-                                 .values_list("use_case_id", "use_case__business_unit_id").distinct()):
+    for use_case_id, unit_id in (invested_live.filter(business_unit_id__in=list(lopsided)).order_by()
+                                 .values_list("pk", "business_unit_id")):
         members[unit_id].add(use_case_id)
     for unit_id, (layers, total, share, scores, visible_readiness, lagging) in lopsided.items():
         name = names[unit_id]

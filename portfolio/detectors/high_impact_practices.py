@@ -45,11 +45,11 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import F, Q
+from django.db.models import F, Prefetch, Q
 
 from portfolio.models import FindingKind, Severity
 from registry.gates import practices_neither_done_nor_waived
-from registry.models import HighImpact, Practice, Stage, UseCase, Waiver
+from registry.models import HighImpact, Practice, PracticeRecord, Stage, UseCase, Waiver
 from registry.selectors.determinations import WAIVER_REPORT_DAYS
 
 from .base import Detected, stage_on
@@ -57,6 +57,8 @@ from .base import Detected, stage_on
 KIND = FindingKind.HIGH_IMPACT_PRACTICES
 
 REQUIRED_IN = (Stage.PILOT, Stage.PRODUCTION)
+# What this scan reads of a waiver (Waiver.in_force and the findings).
+WAIVER_FIELDS = ("use_case_id", "practice", "granted_on", "expires_on", "revoked_on")
 SEVERITY_BY_STAGE = {Stage.PILOT: Severity.HIGH, Stage.PRODUCTION: Severity.CRITICAL}
 
 
@@ -197,7 +199,10 @@ def detect(*, as_of: datetime.date, policy) -> list[Detected]:
         .annotate(stage_on=stage_on(as_of))
         .filter(stage_on__in=REQUIRED_IN)
         .select_related("business_unit", "business_owner")
-        .prefetch_related("practices", "waivers")
+        # Only what the findings say: thousands of use cases, and tens of thousands of records.
+        .only("pk", "title", "external_id", "decision_id", "business_unit__name", "business_owner__email")
+        .prefetch_related(Prefetch("practices", PracticeRecord.objects.only("use_case_id", "practice", "status")),
+                          Prefetch("waivers", Waiver.objects.only(*WAIVER_FIELDS)))
     )
     found = []
     for use_case in use_cases:

@@ -3,9 +3,10 @@
 Two scans never overlap: a database constraint allows one running ScanRun at a time, and a
 run that has been "running" longer than SCAN_LOCK_EXPIRY_SECONDS is taken to belong to a dead
 worker (for a spread scan, counted from the last time one of its parts started or stored: its
-lock is renewed as it goes, so a chord longer than the expiry is not taken for dead). Its own redelivered task takes it over; another scan wanting the lock fails it as
-abandoned. A scan finding the lock taken waits (its task retries) until the run holding it
-finishes or its lock expires, however long the expiry. A finished run is never run again.
+lock is renewed as it goes, so a chord longer than the expiry is not taken for dead). Its own
+redelivered task takes it over; another scan wanting the lock fails it as abandoned. A scan
+finding the lock taken waits (its task retries) until the run holding it finishes or its lock
+expires, however long the expiry. A finished run is never run again.
 
 Nothing is left queued or running for nobody: every few minutes beat's sweep
 (requeue_stuck_scans) hands to a worker again the runs left queued, or left running by a dead
@@ -330,12 +331,12 @@ def _after_success(scan_run: ScanRun) -> ScanRun:
 
 def part_queue(kind: str) -> str | None:
     """The queue SCAN_PART_QUEUES sends the part of `kind` to; None: the default queue."""
-    return settings.SCAN_PART_QUEUES.get(kind) or None
+    return settings.SCAN_PART_QUEUES.get(kind)
 
 
 def check_part_queues() -> None:
-    """Refuse a SCAN_PART_QUEUES that routes a kind no detector has: its part would go to the
-    default queue unnoticed."""
+    """Refuse a SCAN_PART_QUEUES that routes a kind no detector has: a misspelt kind would leave
+    the detector it meant on the default queue, unnoticed."""
     if unknown := unknown_kinds(list(settings.SCAN_PART_QUEUES)):
         raise ImproperlyConfigured(
             f"SCAN_PART_QUEUES names an unknown scan kind: {', '.join(unknown)}. Known: {', '.join(ALL_KINDS)}."

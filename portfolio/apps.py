@@ -10,6 +10,9 @@ class PortfolioConfig(AppConfig):
         # Register the Celery tasks in every process (web, commands, workers): the scan
         # service hands work to them by name (core.workers.task_named), never importing them.
         from . import tasks  # noqa: F401
+        from .services.scans import check_part_queues
+
+        check_part_queues()
         from registry.audit import register_sources
 
         from .audit import PORTFOLIO_SOURCES

@@ -171,6 +171,15 @@ class ScanRun(models.Model):
                              "past the lock expiry by a worker that died."
     )
     requeued_at = models.DateTimeField(null=True, blank=True, help_text="When the sweep last handed it to a worker again.")
+    attempt = models.PositiveIntegerField(
+        default=0, help_text="Counted up each time a worker claims the run: a spread scan's parts and reconcile carry "
+                             "it, and those of an earlier attempt, whose lock expired, write nothing."
+    )
+    lock_renewed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the workers of a spread scan last said they were still at it (a part "
+                                         "starting or storing); its lock expires SCAN_LOCK_EXPIRY_SECONDS after this, "
+                                         "or after the start while blank."
+    )
     audit_head_seq = models.BigIntegerField(
         null=True, blank=True, help_text="The audit log's chain head when the run finished: its position…")
     audit_head_hash = models.CharField(max_length=64, blank=True, help_text="…and its hash, an anchor to keep elsewhere.")

@@ -65,22 +65,23 @@ def scan_all(self, as_of: str | None = None) -> int:
 
 
 @shared_task(**TASK_OPTIONS)
-def scan_part(self, scan_run_id: int, kind: str) -> int:
-    """One detector's part of a scan spread over the workers: its findings stored for the run."""
-    return run_scan_part(scan_run_id, kind)
+def scan_part(self, scan_run_id: int, kind: str, attempt: int) -> int:
+    """One detector's part of a scan spread over the workers: its findings stored for the run's
+    attempt `attempt`."""
+    return run_scan_part(scan_run_id, kind, attempt)
 
 
 @shared_task(**TASK_OPTIONS)
-def finish_spread_scan(self, scan_run_id: int) -> int:
+def finish_spread_scan(self, scan_run_id: int, attempt: int) -> int:
     """The chord's callback, once every part is stored: reconcile them and send the digests."""
-    return finish_spread(scan_run_id).pk
+    return finish_spread(scan_run_id, attempt).pk
 
 
 @shared_task
-def fail_spread_scan(request, exc, traceback, *, scan_run_id: int) -> None:
+def fail_spread_scan(request, exc, traceback, *, scan_run_id: int, attempt: int) -> None:
     """The chord's error callback: a part (or the reconcile) failed for good, after its own
-    retries, so the run fails with that error and frees the lock."""
-    fail_scan_run(scan_run_id, error=f"{exc.__class__.__name__}: {exc}")
+    retries, so the run's attempt fails with that error and frees the lock."""
+    fail_scan_run(scan_run_id, attempt=attempt, error=f"{exc.__class__.__name__}: {exc}")
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True,

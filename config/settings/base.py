@@ -278,6 +278,20 @@ SCAN_THREADS = env.int("SCAN_THREADS", default=2)
 # With a broker, a scan a worker runs (API, admin, nightly) is split into one task per detector
 # over all the workers, then reconciled in one; off, the worker runs the whole scan itself.
 SCAN_SPREAD_OVER_WORKERS = env.bool("SCAN_SPREAD_OVER_WORKERS", default=True)
+# The queue of each detector's part of a spread scan, kind=queue[,kind=queue…], so a heavy one
+# (duplicate_capability) gets workers of its own (`celery worker -Q that-queue`); a kind not
+# named goes to the default queue. A kind no detector has is refused when Django starts.
+def _part_queues(value: str) -> dict[str, str]:
+    queues = {}
+    for entry in filter(None, (entry.strip() for entry in value.split(","))):
+        kind, equals, queue = (side.strip() for side in entry.partition("="))
+        if not (kind and equals and queue):
+            raise ImproperlyConfigured(f"SCAN_PART_QUEUES: {entry!r} is not kind=queue.")
+        queues[kind] = queue
+    return queues
+
+
+SCAN_PART_QUEUES = _part_queues(env.str("SCAN_PART_QUEUES", default=""))
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from ..detectors.base import Detected
 from ..models import ScanPart, ScanRun
@@ -35,12 +36,18 @@ def _from_row(kind: str, row: list) -> Detected:
     )
 
 
-def store_part(*, scan_run: ScanRun, kind: str, detected: list[Detected]) -> bool:
-    """Keep what the detector of `kind` found for `scan_run`, replacing what an earlier delivery
-    of the same part stored; False, storing nothing, when the run is no longer running (a part
-    failed meanwhile, which dropped the others)."""
+def store_part(*, scan_run: ScanRun, attempt: int, kind: str, detected: list[Detected]) -> bool:
+    """Keep what the detector of `kind` found for attempt `attempt` at `scan_run`, replacing what
+    an earlier delivery of the same part stored, and renew the run's lock; False, storing
+    nothing, when that attempt is over (a part failed meanwhile, which dropped the others, or
+    the run was handed over as dead).
+
+    The update that renews the lock also locks the run's row until the part is stored, so two
+    deliveries of one part store one after the other, and a claim of the next attempt waits."""
     with transaction.atomic():
-        if not ScanRun.objects.select_for_update().filter(pk=scan_run.pk, status=ScanRun.Status.RUNNING).exists():
+        if not ScanRun.objects.filter(pk=scan_run.pk, status=ScanRun.Status.RUNNING, attempt=attempt).update(
+            lock_renewed_at=timezone.now()
+        ):
             return False
         ScanPart.objects.update_or_create(scan_run=scan_run, kind=kind,
                                           defaults={"detected": [_as_row(found) for found in detected]})

@@ -2,9 +2,11 @@
 
 Two scans never overlap: a database constraint allows one running ScanRun at a time, and a
 run that has been "running" longer than SCAN_LOCK_EXPIRY_SECONDS is taken to belong to a dead
-worker. Its own redelivered task takes it over; another scan wanting the lock fails it as
-abandoned. A scan finding the lock taken waits (its task retries) until the run holding it
-finishes or its lock expires, however long the expiry. A finished run is never run again.
+worker (for a spread scan, counted from the last time one of its parts started or stored: its
+lock is renewed as it goes, so a chord longer than the expiry is not taken for dead). Its own
+redelivered task takes it over; another scan wanting the lock fails it as abandoned. A scan
+finding the lock taken waits (its task retries) until the run holding it finishes or its lock
+expires, however long the expiry. A finished run is never run again.
 
 Nothing is left queued or running for nobody: every few minutes beat's sweep
 (requeue_stuck_scans) hands to a worker again the runs left queued, or left running by a dead
@@ -12,8 +14,12 @@ worker, past the lock expiry.
 
 A worker (with a broker, unless SCAN_SPREAD_OVER_WORKERS is off) does not run a scan alone:
 spread_scan claims it and sends a chord of one part per detector (run_scan_part, storing what it
-found in scan_parts) and one reconcile of them all (finish_spread_scan), through the same
-_record_results as a scan in one process (execute_scan, which the `scan` command runs).
+found in scan_parts; each on the queue SCAN_PART_QUEUES names for its kind, or the default
+one) and one reconcile of them all (finish_spread_scan), through the same _record_results as a
+scan in one process (execute_scan, which the `scan` command runs). Each claim counts up the
+run's attempt, which the chord carries: when the sweep hands over a run whose chord was taken
+for dead, what that chord still delivers (a part, its reconcile, its error callback) finds its
+attempt over and writes nothing.
 
 The Celery tasks (portfolio/tasks.py) call these services, so this module never imports
 them: it hands work to a task by its registered name (core.workers.task_named).
@@ -33,6 +39,7 @@ from contextlib import contextmanager
 from celery import chord, group
 from celery.exceptions import Retry
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -210,10 +217,10 @@ class ScanAlreadyRunning(Conflict):
     def recheck_in(self) -> int:
         """Seconds to wait before trying again: RECHECK_RUNNING_SCAN_SECONDS, or until just
         after the running scan's lock expires if that is sooner."""
-        started_at = self.running.started_at if self.running is not None else None
-        if started_at is None:
+        held_since = None if self.running is None else self.running.lock_renewed_at or self.running.started_at
+        if held_since is None:
             return RECHECK_RUNNING_SCAN_SECONDS
-        until_expiry = (started_at + lock_expiry() - timezone.now()).total_seconds()
+        until_expiry = (held_since + lock_expiry() - timezone.now()).total_seconds()
         return max(1, min(RECHECK_RUNNING_SCAN_SECONDS, math.ceil(until_expiry) + 1))
 
 
@@ -237,9 +244,15 @@ def queue_scan(
     )
 
 
+def _lock_expired(now: datetime.datetime) -> Q:
+    """Runs whose lock, taken at their start and renewed by a spread scan's parts, has expired."""
+    cutoff = now - lock_expiry()
+    return Q(lock_renewed_at__lt=cutoff) | Q(lock_renewed_at__isnull=True, started_at__lt=cutoff)
+
+
 def _expire_abandoned_runs(*, but: ScanRun) -> None:
     """Fail the runs other than `but` still running after the lock expiry: their workers died."""
-    ScanRun.objects.filter(status=ScanRun.Status.RUNNING, started_at__lt=timezone.now() - lock_expiry()).exclude(
+    ScanRun.objects.filter(_lock_expired(timezone.now()), status=ScanRun.Status.RUNNING).exclude(
         pk=but.pk
     ).update(
         status=ScanRun.Status.FAILED, finished_at=timezone.now(),
@@ -255,13 +268,14 @@ def _claim(scan_run: ScanRun) -> None:
         # A queued run may be claimed; a failed one again by its own retried or redelivered
         # task; a running one only once its lock has expired (its worker died), or one
         # delivery would overlap another.
-        claimable = Q(status__in=[ScanRun.Status.QUEUED, ScanRun.Status.FAILED]) | Q(
-            status=ScanRun.Status.RUNNING, started_at__lt=now - lock_expiry()
+        claimable = Q(status__in=[ScanRun.Status.QUEUED, ScanRun.Status.FAILED]) | (
+            Q(status=ScanRun.Status.RUNNING) & _lock_expired(now)
         )
         try:
             with transaction.atomic():
                 claimed = ScanRun.objects.filter(claimable, pk=scan_run.pk).update(
-                    status=ScanRun.Status.RUNNING, started_at=now, finished_at=None, error=""
+                    status=ScanRun.Status.RUNNING, started_at=now, lock_renewed_at=None, attempt=F("attempt") + 1,
+                    finished_at=None, error="",
                 )
         except IntegrityError:
             running = ScanRun.objects.filter(status=ScanRun.Status.RUNNING).exclude(pk=scan_run.pk).first()
@@ -322,22 +336,24 @@ def execute_scan(scan_run: ScanRun) -> ScanRun:
 
 @contextmanager
 def _failing(scan_run: ScanRun):
-    """Mark `scan_run` failed, its lock released, with the error that escapes."""
+    """Mark `scan_run` (its attempt just claimed) failed, its lock released, with the error that
+    escapes."""
     try:
         yield
     except Exception as exc:
-        fail_scan_run(scan_run.pk, error=f"{exc.__class__.__name__}: {exc}")
+        fail_scan_run(scan_run.pk, attempt=scan_run.attempt, error=f"{exc.__class__.__name__}: {exc}")
         raise
 
 
-def fail_scan_run(scan_run_id: int, *, error: str) -> None:
-    """A running scan stops for good: failed with `error`, which frees the lock, and the parts
-    it stored dropped."""
+def fail_scan_run(scan_run_id: int, *, attempt: int, error: str) -> None:
+    """Attempt `attempt` at a scan stops for good: the run failed with `error`, which frees the
+    lock, and the parts it stored dropped. A later attempt (the sweep handed the run over) is
+    left to run."""
     with transaction.atomic():
-        ScanRun.objects.filter(pk=scan_run_id).exclude(status=ScanRun.Status.SUCCEEDED).update(
+        if ScanRun.objects.filter(pk=scan_run_id, attempt=attempt).exclude(status=ScanRun.Status.SUCCEEDED).update(
             status=ScanRun.Status.FAILED, finished_at=timezone.now(), error=error
-        )
-        ScanPart.objects.filter(scan_run_id=scan_run_id).delete()
+        ):
+            ScanPart.objects.filter(scan_run_id=scan_run_id).delete()
 
 
 def _embed_for(scan_run: ScanRun) -> None:
@@ -389,51 +405,85 @@ def _after_success(scan_run: ScanRun) -> ScanRun:
 # --- A scan spread over workers --------------------------------------------------------------
 
 
+def part_queue(kind: str) -> str | None:
+    """The queue SCAN_PART_QUEUES sends the part of `kind` to; None: the default queue."""
+    return settings.SCAN_PART_QUEUES.get(kind)
+
+
+def check_part_queues() -> None:
+    """Refuse a SCAN_PART_QUEUES that routes a kind no detector has: a misspelt kind would leave
+    the detector it meant on the default queue, unnoticed."""
+    if unknown := unknown_kinds(list(settings.SCAN_PART_QUEUES)):
+        raise ImproperlyConfigured(
+            f"SCAN_PART_QUEUES names an unknown scan kind: {', '.join(unknown)}. Known: {', '.join(ALL_KINDS)}."
+        )
+
+
 def spread_scan(scan_run: ScanRun) -> ScanRun:
     """Claim `scan_run` and hand its detectors to the workers as a Celery chord: one part per
-    kind (scan_part), then one reconcile of them all (finish_spread_scan). The run holds the
-    lock from here until that reconcile or a part's failure (fail_scan_run) releases it."""
+    kind (scan_part, on its kind's queue), then one reconcile of them all (finish_spread_scan),
+    all carrying the attempt just claimed. The run holds the lock from here until that reconcile
+    or a part's failure (fail_scan_run) releases it; each part renews it as it starts and stores."""
     _claim(scan_run)
     with _failing(scan_run), acting(scan_actor(scan_run)):
         _embed_for(scan_run)  # once, here, rather than racing in the parts
         scan_parts.clear_parts(scan_run)  # what an earlier, failed attempt of this run stored
-        parts = group(task_named(SCAN_PART_TASK).si(scan_run.pk, kind) for kind in scan_run.kinds)
-        finish = task_named(FINISH_SPREAD_SCAN_TASK).si(scan_run.pk)
-        chord(parts)(finish.on_error(task_named(FAIL_SPREAD_SCAN_TASK).s(scan_run_id=scan_run.pk)))
+        parts = group(
+            task_named(SCAN_PART_TASK).si(scan_run.pk, kind, scan_run.attempt).set(
+                **({"queue": queue} if (queue := part_queue(kind)) else {})
+            )
+            for kind in scan_run.kinds
+        )
+        finish = task_named(FINISH_SPREAD_SCAN_TASK).si(scan_run.pk, scan_run.attempt)
+        fail = task_named(FAIL_SPREAD_SCAN_TASK).s(scan_run_id=scan_run.pk, attempt=scan_run.attempt)
+        chord(parts)(finish.on_error(fail))
     return scan_run
 
 
-def run_scan_part(scan_run_id: int, kind: str) -> int:
-    """Detect and price the findings of `kind` for a running spread scan and store them (a
-    redelivered part replaces what it stored before); returns how many it stored. A run that
-    is no longer running (failed meanwhile) is left alone."""
+def _renew_lock(scan_run_id: int, attempt: int) -> bool:
+    """Renew the lock of a spread scan whose attempt `attempt` is running: its workers are at it.
+    False, renewing nothing, when that attempt is over (failed, or the run handed over)."""
+    return bool(ScanRun.objects.filter(pk=scan_run_id, status=ScanRun.Status.RUNNING, attempt=attempt).update(
+        lock_renewed_at=timezone.now()
+    ))
+
+
+def run_scan_part(scan_run_id: int, kind: str, attempt: int) -> int:
+    """Detect and price the findings of `kind` for attempt `attempt` at a spread scan and store
+    them (a redelivered part replaces what it stored before), renewing the run's lock as it
+    starts and as it stores; returns how many it stored. An attempt that is over (the run failed
+    meanwhile, or was handed over as dead) is left alone."""
     scan_run = ScanRun.objects.select_related("triggered_by").get(pk=scan_run_id)
-    if scan_run.status != ScanRun.Status.RUNNING:
+    if not _renew_lock(scan_run_id, attempt):
         return 0
     with acting(scan_actor(scan_run)):
         detected = detect_all([kind], as_of=scan_run.as_of, policy=Policy.current())
-        stored = scan_parts.store_part(scan_run=scan_run, kind=kind, detected=detected)
+        stored = scan_parts.store_part(scan_run=scan_run, attempt=attempt, kind=kind, detected=detected)
+    logger.info("Scan run %s, attempt %s: the part of %s %s %s findings", scan_run_id, attempt, kind,
+                "stored" if stored else "found its attempt over and dropped", len(detected))
     return len(detected) if stored else 0
 
 
-def finish_spread_scan(scan_run_id: int) -> ScanRun:
-    """Reconcile the stored parts of a spread scan, as execute_scan reconciles what it found.
+def finish_spread_scan(scan_run_id: int, attempt: int) -> ScanRun:
+    """Reconcile the stored parts of attempt `attempt` at a spread scan, as execute_scan
+    reconciles what it found.
 
     The run's row is locked first: a callback delivered again, even while the first still
-    runs, finds the run finished and leaves it as it is. An error escapes to the task, which
-    retries database errors; the chord's error callback fails the run when the retries run out.
+    runs, finds the run finished and leaves it as it is; so does the callback of an attempt
+    that is over. An error escapes to the task, which retries database errors; the chord's
+    error callback fails the run when the retries run out.
     """
     scan_run = ScanRun.objects.select_related("triggered_by").get(pk=scan_run_id)
     with acting(scan_actor(scan_run)), transaction.atomic():
         scan_run = ScanRun.objects.select_for_update().get(pk=scan_run_id)
-        if scan_run.status != ScanRun.Status.RUNNING:
+        if scan_run.status != ScanRun.Status.RUNNING or scan_run.attempt != attempt:
             return scan_run
         missing = [kind for kind in scan_run.kinds if kind not in scan_parts.stored_kinds(scan_run)]
         if not missing:
             _reconcile_and_record(scan_run, scan_parts.load_parts(scan_run))
     if missing:
         error = f"The parts of {', '.join(missing)} were not stored."
-        fail_scan_run(scan_run_id, error=error)
+        fail_scan_run(scan_run_id, attempt=attempt, error=error)
         raise Refused(error)
     return _after_success(scan_run)
 
@@ -498,7 +548,7 @@ def _left_for_nobody(now: datetime.datetime) -> Q:
     """Runs nobody is running: left running past the lock expiry (their worker died), or
     queued and not handed to a worker within it (a start whose task was lost)."""
     cutoff = now - lock_expiry()
-    left_running = Q(status=ScanRun.Status.RUNNING, started_at__lt=cutoff)
+    left_running = Q(status=ScanRun.Status.RUNNING) & _lock_expired(now)
     left_queued = Q(status=ScanRun.Status.QUEUED) & (
         Q(requeued_at__lt=cutoff) | Q(requeued_at__isnull=True, queued_at__lt=cutoff)
     )

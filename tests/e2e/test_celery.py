@@ -130,9 +130,11 @@ def broker_url(_restore_migration_data):
 
 class Worker:
     """`celery worker` as a subprocess in its own process group, logging to a file; one task at
-    a time, in the worker process itself (`solo`) or in a pool process (`prefork`)."""
+    a time, in the worker process itself (`solo`) or in a pool process (`prefork`), from the
+    default queue or the comma-separated `queues`, of the Celery app `app`."""
 
-    def __init__(self, *, broker_url: str, log_path: Path, pool: str = "solo", **extra_env: str):
+    def __init__(self, *, broker_url: str, log_path: Path, pool: str = "solo", queues: str = "",
+                 app: str = "config", **extra_env: str):
         env = {
             **os.environ,
             "DATABASE_URL": _database_url(),
@@ -146,8 +148,9 @@ class Worker:
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", f"--pool={pool}", "--concurrency=1",
-             "--without-gossip", "--without-mingle", "--loglevel=INFO", "-n", f"lm-test-{uuid.uuid4().hex[:8]}@%h"],
+            [sys.executable, "-m", "celery", "-A", app, "worker", f"--pool={pool}", "--concurrency=1",
+             "--without-gossip", "--without-mingle", "--loglevel=INFO", "-n", f"lm-test-{uuid.uuid4().hex[:8]}@%h",
+             *(["--queues", queues] if queues else [])],
             cwd=BASE_DIR, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
@@ -207,9 +210,9 @@ def _parent_pid(stat: Path) -> int | None:
 def start_worker(broker_url, tmp_path):
     started: list[Worker] = []
 
-    def start(pool: str = "solo", **extra_env: str) -> Worker:
+    def start(pool: str = "solo", queues: str = "", app: str = "config", **extra_env: str) -> Worker:
         worker = Worker(broker_url=broker_url, log_path=tmp_path / f"worker-{len(started) + 1}.log", pool=pool,
-                        **extra_env)
+                        queues=queues, app=app, **extra_env)
         started.append(worker)
         worker.wait_ready()
         return worker
@@ -219,13 +222,14 @@ def start_worker(broker_url, tmp_path):
         worker.stop()
 
 
-def send_task(broker_url: str, name: str, **kwargs) -> str:
-    """Publish task `name` as beat would, through an app of its own: the test process's Celery
-    app may run tasks eagerly (no REDIS_URL) or point at another Redis database."""
+def send_task(broker_url: str, name: str, queue: str | None = None, **kwargs) -> str:
+    """Publish task `name` as beat would (to `queue`, or the default one), through an app of its
+    own: the test process's Celery app may run tasks eagerly (no REDIS_URL) or point at another
+    Redis database."""
     task_id = f"test-{name.rsplit('.', 1)[-1]}-{uuid.uuid4()}"
     sender = Celery("lm-test-sender", broker=broker_url, set_as_current=False)
     try:
-        sender.send_task(name, kwargs=kwargs, task_id=task_id)
+        sender.send_task(name, kwargs=kwargs, task_id=task_id, queue=queue)
     finally:
         sender.close()
     return task_id
@@ -299,6 +303,18 @@ def statuses_by_fingerprint() -> dict[str, str]:
     return dict(Finding.objects.values_list("fingerprint", "status"))
 
 
+def assert_same_as_the_scan_command(found: Counter) -> None:
+    """The `scan` command on the same data finds exactly the open findings `found` the workers
+    wrote: it opens, resolves, reopens and rewrites nothing."""
+    statuses, events = statuses_by_fingerprint(), FindingEvent.objects.count()
+    report = scan_json()
+    assert reported(report) == found
+    assert statuses_by_fingerprint() == statuses
+    assert FindingEvent.objects.count() == events
+    again = ScanRun.objects.get(pk=report["scan_run"])
+    assert (again.opened, again.resolved, again.reopened, again.still_open) == (0, 0, 0, sum(found.values()))
+
+
 # 1. A real worker ------------------------------------------------------------------------------
 
 
@@ -321,13 +337,7 @@ def test_a_real_worker_runs_the_all_scans_task_and_records_its_findings(broker_u
     assert run.started_at <= run.finished_at and run.error == ""
     assert ScanRun.objects.count() == 1
 
-    # The same scan run synchronously finds exactly what the worker wrote, and opens nothing.
-    events = FindingEvent.objects.count()
-    report = scan_json()
-    assert reported(report) == found
-    again = ScanRun.objects.get(pk=report["scan_run"])
-    assert (again.opened, again.still_open, again.resolved) == (0, sum(found.values()), 0)
-    assert FindingEvent.objects.count() == events
+    assert_same_as_the_scan_command(found)
 
     # The worker mailed the owners' digests from their own task, after the scan committed.
     deadline = time.monotonic() + SCAN_SECONDS
@@ -391,14 +401,7 @@ def test_a_worker_killed_mid_scan_hands_the_same_run_to_the_next_worker(broker_u
     assert set(opening_events.values()) == {1} and len(opening_events) == total, "each finding opened once"
     wait_until_acknowledged(broker_url, worker=second)
 
-    # Exactly the findings of a synchronous run, and running it again changes nothing.
-    statuses, events = statuses_by_fingerprint(), FindingEvent.objects.count()
-    report = scan_json()
-    assert reported(report) == found
-    assert statuses_by_fingerprint() == statuses
-    assert FindingEvent.objects.count() == events
-    again = ScanRun.objects.get(pk=report["scan_run"])
-    assert (again.opened, again.resolved, again.reopened) == (0, 0, 0)
+    assert_same_as_the_scan_command(found)
 
 
 def assert_each_finding_written_once(run: ScanRun) -> Counter:

@@ -2,33 +2,46 @@
 then one reconcile. It opens what the `scan` command opens on the same data, its parts are
 shared by the workers, and a worker killed while it holds a part leaves the run to complete on
 the next worker with nothing written twice; a part that fails on a worker fails the run
-through the chord's error callback and frees the lock.
+through the chord's error callback and frees the lock. A chord that outlives the lock expiry is
+not handed over by the sweep; a part delivered twice at once, and a reconcile killed half way
+and delivered again, write and mail once. A detector routed to a queue of its own
+(SCAN_PART_QUEUES) runs only on the workers of that queue.
 
 The pieces, run in the test process, are in tests/portfolio/test_scan_parts.py; the workers,
-Redis and the helpers are those of test_celery.py.
+Redis and the helpers are those of test_celery.py; tests/e2e/slow_parts_worker.py is the app of
+workers whose parts are slowed down, so a test can act while one is running.
 """
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
+from django.utils import timezone
 
 from demo.generator import seed_demo_portfolio
 from portfolio import embeddings
-from portfolio.models import FindingEvent, ScanPart, ScanRun
+from portfolio.models import DigestDelivery, Finding, FindingEvent, FindingKind, ScanPart, ScanRun
 from portfolio.services.scans import ALL_KINDS
+from registry.models import AuditEntry
 from tests.e2e.test_celery import (  # noqa: F401  (fixtures)
-    SCAN_SECONDS, VISIBILITY_TIMEOUT, Worker, _redis, _restore_migration_data, assert_each_finding_written_once,
-    broker_url, real_worker_db, reported, send_scan_all, start_worker, statuses_by_fingerprint,
-    wait_until_acknowledged,
+    KILL_USE_CASES, SCAN_SECONDS, SWEEP_TASK, VISIBILITY_TIMEOUT, Worker, _redis, _restore_migration_data,
+    assert_each_finding_written_once, assert_same_as_the_scan_command, broker_url, real_worker_db, send_scan_all,
+    send_task, start_worker, statuses_by_fingerprint, wait_for_run, wait_until_acknowledged,
+    wait_until_writing_findings,
 )
-from tests.portfolio.test_scan_tasks import AS_OF, open_findings, scan_json
+from tests.portfolio.test_scan_tasks import AS_OF, scan_json
 
 pytestmark = pytest.mark.slow
 
 SPREAD = {"SCAN_SPREAD_OVER_WORKERS": "true"}
 PART_TASK = "portfolio.tasks.scan_part"
+FINISH_TASK = "portfolio.tasks.finish_spread_scan"
+SLOW_PARTS_APP = "tests.e2e.slow_parts_worker"
+HEAVY = FindingKind.DUPLICATE_CAPABILITY
+HEAVY_QUEUE = "scan-heavy"
+ROUTED = {**SPREAD, "SCAN_PART_QUEUES": f"{HEAVY}={HEAVY_QUEUE}"}
 
 
 def wait_for_spread_run(task_id: str, *workers: Worker, timeout: float = SCAN_SECONDS) -> ScanRun:
@@ -49,16 +62,19 @@ def parts_run_by(worker: Worker) -> int:
     return worker.log_path.read_text(errors="replace").count(f"Task {PART_TASK}[")
 
 
-def assert_same_as_the_scan_command(found) -> None:
-    """The `scan` command on the same data finds exactly what the spread scan wrote: it opens,
-    resolves and rewrites nothing."""
-    statuses, events = statuses_by_fingerprint(), FindingEvent.objects.count()
-    report = scan_json()
-    assert reported(report) == found
-    assert statuses_by_fingerprint() == statuses
-    assert FindingEvent.objects.count() == events
-    again = ScanRun.objects.get(pk=report["scan_run"])
-    assert (again.opened, again.resolved, again.reopened, again.still_open) == (0, 0, 0, sum(found.values()))
+def kinds_stored_by(worker: Worker) -> list[str]:
+    """The kinds whose parts `worker` stored, as the part's service logs them."""
+    return re.findall(r"the part of (\w+) stored", worker.log_path.read_text(errors="replace"))
+
+
+def deliveries(worker: Worker, task: str) -> list[str]:
+    """The ids of the messages of `task` that `worker` received, in order."""
+    return re.findall(rf"Task {re.escape(task)}\[([^\]]+)\] received", worker.log_path.read_text(errors="replace"))
+
+
+def scan_events(run: ScanRun) -> int:
+    """The run's entries in the audit log: one when its reconcile has succeeded."""
+    return AuditEntry.objects.filter(kind="scan", subject_type="scan", subject_id=run.pk).count()
 
 
 @pytest.mark.slow
@@ -146,3 +162,158 @@ def test_a_part_that_fails_on_the_worker_fails_the_run_with_its_error_and_frees_
     assert not ScanPart.objects.exists() and not FindingEvent.objects.exists()
     # The lock is free: the next scan runs.
     assert scan_json()["findings"]
+
+
+@pytest.mark.slow
+@real_worker_db
+def test_a_chord_outliving_the_lock_expiry_is_left_to_its_workers_by_the_sweep_and_completes_once(
+    broker_url, start_worker
+):
+    seed_demo_portfolio(use_cases=300, seed=15, today=AS_OF)
+    embeddings.refresh()  # as after an import: the parts detect, nobody embeds
+    lock = 4
+    # Three parts a little over half the lock each, in turn on one worker: the chord lasts
+    # longer than the lock, each part well within it.
+    slow = ",".join(f"{kind}={lock * 0.6}" for kind in ALL_KINDS[:3])
+    worker = start_worker(app=SLOW_PARTS_APP, SLOW_SCAN_PARTS=slow, SCAN_LOCK_EXPIRY_SECONDS=str(lock), **SPREAD)
+    # Beat's sweep, on a worker of its own so that it runs while the parts do.
+    sweeper = start_worker(queues="sweep", SCAN_LOCK_EXPIRY_SECONDS=str(lock))
+
+    task_id = send_scan_all(broker_url)
+    running = wait_for_run(task_id, {ScanRun.Status.RUNNING}, worker=worker, poll=0.02)
+    time.sleep(max(0.0, (running.started_at - timezone.now()).total_seconds() + lock + 0.5))
+    sweep_id = send_task(broker_url, SWEEP_TASK, queue="sweep")
+    sweeper.wait_for_log(f"Task {SWEEP_TASK}[{sweep_id}] succeeded")
+
+    # The sweep ran past the lock expiry counted from the start, with the parts still running,
+    # and handed nothing over: the parts renew the lock as they go.
+    assert re.search(rf"{re.escape(sweep_id)}\] succeeded in [0-9.]+s: \[\]", sweeper.log()), sweeper.log()
+    assert ScanRun.objects.get(pk=running.pk).status == ScanRun.Status.RUNNING, (
+        f"The chord finished before the sweep ran; slow its parts down more:\n{worker.log()}"
+    )
+    run = wait_for_spread_run(task_id, worker, sweeper)
+
+    assert run.pk == running.pk and ScanRun.objects.count() == 1
+    assert (run.finished_at - run.started_at).total_seconds() > lock, "the chord outlived the lock"
+    assert (run.requeues, run.attempt) == (0, 1), "one attempt, never handed over"
+    assert parts_run_by(worker) == 2 * len(ALL_KINDS), "each part ran once"
+    assert sorted(kinds_stored_by(worker)) == sorted(ALL_KINDS)
+    found = assert_each_finding_written_once(run)
+    assert scan_events(run) == 1
+    wait_until_acknowledged(broker_url, worker=worker)
+    assert_same_as_the_scan_command(found)
+
+
+@pytest.mark.slow
+@real_worker_db
+def test_a_part_delivered_again_while_its_first_delivery_runs_is_stored_and_reconciled_once(
+    broker_url, start_worker
+):
+    seed_demo_portfolio(use_cases=300, seed=16, today=AS_OF)
+    embeddings.refresh()  # as after an import: the parts detect, nobody embeds
+    # The heavy part runs long on the one worker of its queue. A second worker of that queue
+    # starting once the part has been unacknowledged past the visibility timeout gives it
+    # back to the queue (kombu does as a worker's event loop starts) and takes it, while the
+    # first delivery still runs.
+    delay = VISIBILITY_TIMEOUT + 22
+    heavy_worker = {**ROUTED, "SLOW_SCAN_PARTS": f"{HEAVY}={delay}",
+                    "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT)}
+    main = start_worker(**ROUTED)
+    first = start_worker(queues=HEAVY_QUEUE, app=SLOW_PARTS_APP, **heavy_worker)
+
+    task_id = send_scan_all(broker_url)
+    first.wait_for_log(f"Task {PART_TASK}[")
+    time.sleep(VISIBILITY_TIMEOUT + 1)
+    second = start_worker(queues=HEAVY_QUEUE, app=SLOW_PARTS_APP, **heavy_worker)
+    deadline = time.monotonic() + SCAN_SECONDS
+    while not deliveries(second, PART_TASK):
+        assert not ScanPart.objects.filter(kind=HEAVY).exists(), (
+            f"The heavy part was stored before its second delivery started; raise its delay:\n{second.log()}"
+        )
+        if time.monotonic() > deadline:
+            pytest.fail(f"The heavy part was not delivered again:\n{second.log()}")
+        time.sleep(0.1)
+    # Both deliveries are running: neither has stored the part yet.
+    assert not ScanPart.objects.filter(kind=HEAVY).exists() and not Finding.objects.exists()
+    assert deliveries(first, PART_TASK) == deliveries(second, PART_TASK), "the same message, twice"
+
+    run = wait_for_spread_run(task_id, main, first, second)
+    for worker in (first, second):
+        worker.wait_for_log(f"Task {PART_TASK}[{deliveries(worker, PART_TASK)[0]}] succeeded")
+    written = statuses_by_fingerprint(), FindingEvent.objects.count()
+
+    assert run.status == ScanRun.Status.SUCCEEDED and (run.requeues, run.attempt) == (0, 1)
+    assert len(deliveries(main, FINISH_TASK)) == 1 and scan_events(run) == 1, "reconciled once"
+    assert HEAVY not in kinds_stored_by(main), "the heavy part runs on its own queue only"
+    found = assert_each_finding_written_once(run)
+    assert not ScanPart.objects.exists(), "the later delivery stored nothing once the run was reconciled"
+    assert (statuses_by_fingerprint(), FindingEvent.objects.count()) == written
+    wait_until_acknowledged(broker_url, worker=main)
+    assert_same_as_the_scan_command(found)
+
+
+@pytest.mark.slow
+@real_worker_db
+def test_a_reconcile_killed_half_way_is_delivered_again_and_writes_and_mails_once(broker_url, start_worker):
+    seed_demo_portfolio(use_cases=KILL_USE_CASES, seed=17, today=AS_OF)
+    embeddings.refresh()  # as after an import: the parts detect, nobody embeds
+    short_visibility = {**SPREAD, "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT)}
+    first = start_worker(**short_visibility)
+
+    task_id = send_scan_all(broker_url)
+    running = wait_for_run(task_id, {ScanRun.Status.RUNNING, ScanRun.Status.SUCCEEDED}, worker=first, poll=0.02)
+    # Only the reconcile writes findings: kill the worker inside its transaction.
+    assert wait_until_writing_findings(running, worker=first), (
+        f"The scan finished before the worker could be killed; raise KILL_USE_CASES ({KILL_USE_CASES})."
+    )
+    first.kill()
+    killed_at = time.monotonic()
+
+    # Killed mid-reconcile: nothing of it committed, and its message is unacknowledged.
+    assert ScanRun.objects.get(pk=running.pk).status == ScanRun.Status.RUNNING, (
+        "The reconcile committed just before the kill; raise KILL_USE_CASES."
+    )
+    assert not Finding.objects.exists() and not FindingEvent.objects.exists()
+    assert ScanPart.objects.filter(scan_run=running).count() == len(ALL_KINDS), "the parts wait for the reconcile"
+    [unacked] = _redis(broker_url).hvals("unacked")
+    assert FINISH_TASK.encode() in unacked
+
+    # Redis hands it to a worker that starts after its visibility timeout.
+    time.sleep(max(0.0, killed_at + VISIBILITY_TIMEOUT + 1 - time.monotonic()))
+    second = start_worker(**short_visibility)
+    run = wait_for_spread_run(task_id, first, second)
+
+    assert run.pk == running.pk and ScanRun.objects.count() == 1 and (run.requeues, run.attempt) == (0, 1)
+    assert deliveries(second, FINISH_TASK) == deliveries(first, FINISH_TASK), "the same reconcile, delivered again"
+    found = assert_each_finding_written_once(run)
+    assert not ScanPart.objects.exists() and scan_events(run) == 1
+    # The digests went out once, from the worker that reconciled: one email a recipient.
+    deadline = time.monotonic() + SCAN_SECONDS
+    while ScanRun.objects.filter(pk=run.pk, digests_sent_at__isnull=True).exists():
+        if time.monotonic() > deadline:
+            pytest.fail(f"The digests of run {run.pk} were not sent within {SCAN_SECONDS} s:\n{second.log()}")
+        time.sleep(0.1)
+    mailed = [worker.log_path.read_text(errors="replace").count("Subject: Last Mile: ") for worker in (first, second)]
+    assert mailed == [0, DigestDelivery.objects.filter(scan_run=run).count()] and mailed[1] > 0
+    wait_until_acknowledged(broker_url, worker=second)
+    assert_same_as_the_scan_command(found)
+
+
+@pytest.mark.slow
+@real_worker_db
+def test_a_detector_routed_to_a_queue_of_its_own_runs_only_on_that_queues_workers(broker_url, start_worker):
+    seed_demo_portfolio(use_cases=300, seed=18, today=AS_OF)
+    embeddings.refresh()
+    main = start_worker(**ROUTED)
+    dedicated = start_worker(queues=HEAVY_QUEUE, **ROUTED)
+
+    task_id = send_scan_all(broker_url)
+    run = wait_for_spread_run(task_id, main, dedicated)
+
+    assert kinds_stored_by(dedicated) == [HEAVY], dedicated.log()
+    assert sorted(kinds_stored_by(main)) == sorted(set(ALL_KINDS) - {HEAVY})
+    assert not deliveries(dedicated, "portfolio.tasks.scan_all") and not deliveries(dedicated, FINISH_TASK)
+    found = assert_each_finding_written_once(run)
+    assert any(kind == HEAVY for kind, *_ in found), "the routed detector's findings are reconciled with the rest"
+    wait_until_acknowledged(broker_url, worker=main)
+    assert_same_as_the_scan_command(found)

@@ -8,7 +8,12 @@ tests/e2e/test_scan_chord.py.
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+from django.utils import timezone
 
 import portfolio.services.scans as scans
 from core.actors import COMMAND, SCHEDULER
@@ -16,7 +21,8 @@ from demo.generator import seed_demo_portfolio
 from portfolio.models import Finding, FindingEvent, FindingKind, Policy, ScanPart, ScanRun
 from portfolio.services import scan_parts
 from portfolio.services.scans import (
-    ALL_KINDS, detect_all, finish_spread_scan, queue_scan, run_scan_now, run_scan_part, spread_scan,
+    ALL_KINDS, check_part_queues, detect_all, finish_spread_scan, queue_scan, requeue_stuck_scans, run_scan_now,
+    run_scan_part, spread_scan,
 )
 from portfolio.tasks import fail_spread_scan
 from tests.portfolio.test_scan_tasks import AS_OF, open_findings
@@ -46,7 +52,7 @@ def test_a_stored_part_reads_back_as_the_findings_the_detector_returned(demo_por
     by_kind = {kind: [found for found in detected if found.kind == kind] for kind in ALL_KINDS}
 
     for kind in ALL_KINDS:
-        scan_parts.store_part(scan_run=run, kind=kind, detected=by_kind[kind])
+        scan_parts.store_part(scan_run=run, attempt=run.attempt, kind=kind, detected=by_kind[kind])
 
     def digests(findings):
         return [(f.kind, f.fingerprint, f.substance_digest, f.content_digest, f.facts_digest, f.price,
@@ -59,8 +65,8 @@ def test_a_stored_part_reads_back_as_the_findings_the_detector_returned(demo_por
 def test_a_part_stored_twice_keeps_one_copy(demo_portfolio):
     run = running()
 
-    first = run_scan_part(run.pk, FindingKind.STALLED_PILOT)
-    again = run_scan_part(run.pk, FindingKind.STALLED_PILOT)
+    first = run_scan_part(run.pk, FindingKind.STALLED_PILOT, run.attempt)
+    again = run_scan_part(run.pk, FindingKind.STALLED_PILOT, run.attempt)
 
     assert first == again > 0
     assert ScanPart.objects.filter(scan_run=run).count() == 1
@@ -71,16 +77,17 @@ def test_a_part_of_a_run_no_longer_running_stores_nothing(demo_portfolio):
     run = running()
     ScanRun.objects.filter(pk=run.pk).update(status=ScanRun.Status.FAILED)
 
-    assert run_scan_part(run.pk, FindingKind.STALLED_PILOT) == 0
+    assert run_scan_part(run.pk, FindingKind.STALLED_PILOT, run.attempt) == 0
     assert not ScanPart.objects.exists()
 
 
 def test_a_part_finishing_after_the_run_failed_stores_nothing(demo_portfolio):
     run = running()
     detected = detect_all([FindingKind.STALLED_PILOT], as_of=AS_OF, policy=Policy.current())
-    fail_spread_scan(None, RuntimeError("another part broke"), None, scan_run_id=run.pk)
+    fail_spread_scan(None, RuntimeError("another part broke"), None, scan_run_id=run.pk, attempt=run.attempt)
 
-    assert scan_parts.store_part(scan_run=run, kind=FindingKind.STALLED_PILOT, detected=detected) is False
+    stored = scan_parts.store_part(scan_run=run, attempt=run.attempt, kind=FindingKind.STALLED_PILOT, detected=detected)
+    assert stored is False
     assert not ScanPart.objects.exists()
 
 
@@ -106,7 +113,7 @@ def test_a_finish_delivered_again_after_the_run_succeeded_changes_nothing(demo_p
     run.refresh_from_db()
     findings, events = open_findings(), FindingEvent.objects.count()
 
-    again = finish_spread_scan(run.pk)
+    again = finish_spread_scan(run.pk, run.attempt)
 
     again.refresh_from_db()
     assert again.status == ScanRun.Status.SUCCEEDED
@@ -116,10 +123,10 @@ def test_a_finish_delivered_again_after_the_run_succeeded_changes_nothing(demo_p
 
 def test_a_finish_missing_a_part_fails_the_run_naming_it_and_writes_nothing(demo_portfolio):
     run = running(kinds=[FindingKind.STALLED_PILOT, FindingKind.ORPHANED_OWNERSHIP])
-    run_scan_part(run.pk, FindingKind.STALLED_PILOT)
+    run_scan_part(run.pk, FindingKind.STALLED_PILOT, run.attempt)
 
     with pytest.raises(Exception, match="orphaned_ownership"):
-        finish_spread_scan(run.pk)
+        finish_spread_scan(run.pk, run.attempt)
 
     run.refresh_from_db()
     assert run.status == ScanRun.Status.FAILED and "orphaned_ownership" in run.error
@@ -151,12 +158,78 @@ def test_a_part_that_fails_fails_the_run_and_frees_the_lock(demo_portfolio, monk
 
 def test_the_chords_error_callback_fails_the_run_with_the_parts_error_and_frees_the_lock(demo_portfolio):
     run = running()
-    run_scan_part(run.pk, FindingKind.STALLED_PILOT)
+    run_scan_part(run.pk, FindingKind.STALLED_PILOT, run.attempt)
 
     # As Celery calls a chord's error callback when a part fails for good, after its retries.
-    fail_spread_scan(None, RuntimeError("the directory is unreadable"), None, scan_run_id=run.pk)
+    fail_spread_scan(None, RuntimeError("the directory is unreadable"), None, scan_run_id=run.pk,
+                     attempt=run.attempt)
 
     run.refresh_from_db()
     assert run.status == ScanRun.Status.FAILED and run.error == "RuntimeError: the directory is unreadable"
     assert not ScanPart.objects.exists()
     assert run_scan_now(as_of=AS_OF, actor=COMMAND).status == ScanRun.Status.SUCCEEDED, "the lock is free"
+
+
+@override_settings(SCAN_LOCK_EXPIRY_SECONDS=600)
+def test_a_chord_whose_parts_renew_the_lock_is_not_taken_for_dead_however_long_ago_it_started(
+    demo_portfolio, monkeypatch
+):
+    handed = []
+    monkeypatch.setattr(scans, "hand_to_worker", lambda task, *args: handed.append(args))
+    run = running(kinds=[FindingKind.STALLED_PILOT, FindingKind.ORPHANED_OWNERSHIP])
+    ScanRun.objects.filter(pk=run.pk).update(started_at=timezone.now() - datetime.timedelta(seconds=900))
+
+    # A part started and stored within the lock expiry: the chord is alive.
+    run_scan_part(run.pk, FindingKind.STALLED_PILOT, run.attempt)
+
+    assert requeue_stuck_scans(actor=SCHEDULER) == [] and handed == []
+    with pytest.raises(scans.ScanAlreadyRunning):
+        run_scan_now(as_of=AS_OF, actor=COMMAND)
+    assert ScanRun.objects.get(pk=run.pk).status == ScanRun.Status.RUNNING
+
+    # Nothing heard from its parts for longer than the expiry: handed over.
+    ScanRun.objects.filter(pk=run.pk).update(lock_renewed_at=timezone.now() - datetime.timedelta(seconds=601))
+    assert requeue_stuck_scans(actor=SCHEDULER) == [run.pk] and handed == [(run.pk,)]
+
+
+def test_what_an_attempt_handed_over_as_dead_still_delivers_writes_nothing(demo_portfolio):
+    kinds = [FindingKind.STALLED_PILOT, FindingKind.ORPHANED_OWNERSHIP]
+    run = queue_scan(kinds=kinds, as_of=AS_OF, actor=SCHEDULER)
+    scans._claim(run)
+    dead = run.attempt
+    run_scan_part(run.pk, FindingKind.STALLED_PILOT, dead)
+    # The sweep took the first attempt's chord for dead and handed the run over: a new attempt.
+    ScanRun.objects.filter(pk=run.pk).update(status=ScanRun.Status.QUEUED)
+    scans._claim(run)
+    assert run.attempt == dead + 1
+    run_scan_part(run.pk, FindingKind.STALLED_PILOT, run.attempt)
+
+    # The first chord's other part, reconcile and error callback arrive late.
+    assert run_scan_part(run.pk, FindingKind.ORPHANED_OWNERSHIP, dead) == 0
+    finish_spread_scan(run.pk, dead)
+    fail_spread_scan(None, RuntimeError("the worker was lost"), None, scan_run_id=run.pk, attempt=dead)
+
+    run.refresh_from_db()
+    assert run.status == ScanRun.Status.RUNNING and run.error == "" and not Finding.objects.exists()
+    assert scan_parts.stored_kinds(run) == {FindingKind.STALLED_PILOT}
+    # The new attempt completes.
+    run_scan_part(run.pk, FindingKind.ORPHANED_OWNERSHIP, run.attempt)
+    finish_spread_scan(run.pk, run.attempt)
+    run.refresh_from_db()
+    assert run.status == ScanRun.Status.SUCCEEDED and run.opened == Finding.objects.count() > 0
+
+
+def test_routing_a_kind_no_detector_has_to_a_queue_is_refused_naming_the_setting():
+    from config.settings.base import _part_queues
+
+    assert _part_queues(" duplicate_capability = scan-heavy, stalled_pilot=scan-light ,") == {
+        "duplicate_capability": "scan-heavy", "stalled_pilot": "scan-light"}
+    with pytest.raises(ImproperlyConfigured, match="SCAN_PART_QUEUES: 'duplicate_capability' is not kind=queue"):
+        _part_queues("duplicate_capability")
+    with override_settings(SCAN_PART_QUEUES={"duplicate_capability": "scan-heavy", "unicorns": "scan-heavy"}):
+        with pytest.raises(ImproperlyConfigured, match="SCAN_PART_QUEUES names an unknown scan kind: unicorns"):
+            check_part_queues()
+    with override_settings(SCAN_PART_QUEUES={"duplicate_capability": "scan-heavy"}):
+        check_part_queues()
+        assert scans.part_queue(FindingKind.DUPLICATE_CAPABILITY) == "scan-heavy"
+        assert scans.part_queue(FindingKind.STALLED_PILOT) is None

@@ -25,21 +25,24 @@ target (value is being lost); one level up when the expected annual value is at 
 Identity: (use case,). Substance: (worse,) — a flat metric turning worse raises a dismissed
 finding again.
 
-A fixed number of queries whatever the portfolio's size: the production use cases with their
-measured KPIs, and those KPIs' observation days.
+One query whatever the portfolio's size: the production use cases with their measured KPIs
+and the number of those KPIs' observations since production.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
 from decimal import Decimal
 
+from django.db.models import Count, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce, Least, TruncDate
+from django.utils import timezone
+
 from portfolio.models import FindingKind, Severity
-from registry.models import KPI, KPIDirection, KPIObservation, Stage
+from registry.models import KPIDirection, KPIObservation, Stage
 from registry.selectors.value import kpi_realised_value, latest_observed_value, total
 
-from .base import Detected, severity_up, stage_entered_on, use_cases_on
+from .base import Detected, severity_up, use_cases_on
 
 KIND = FindingKind.VALUE_NOT_REALISED
 HIGH_ANNUAL_VALUE = Decimal("1000000")
@@ -67,12 +70,20 @@ class _KPI:
 
 
 def detect(*, as_of: datetime.date, policy) -> list[Detected]:
+    # The day it entered production, as stage_entered_on gives it, and its measured KPIs'
+    # observations since, counted in the database: a large portfolio holds hundreds of thousands.
+    live_since = Least(Coalesce(TruncDate("moved_at", tzinfo=timezone.get_default_timezone()), "stage_entered_on"),
+                       Value(as_of))
+    observed_since = (KPIObservation.objects.filter(kpi__use_case=OuterRef("pk"), kpi__baseline__isnull=False,
+                                                    observed_on__gte=OuterRef("live_since"), observed_on__lte=as_of)
+                      .order_by().values("kpi__use_case").annotate(n=Count("pk")).values("n"))
     rows = (
         use_cases_on(as_of, [Stage.PRODUCTION])
         .filter(kpis__baseline__isnull=False)
         .annotate(latest_value=latest_observed_value(as_of, kpi="kpis__id"))
         .filter(latest_value__isnull=False)
-        .values("pk", "title", "moved_at", "stage_entered_on", "decision_id", "expected_annual_value",
+        .annotate(live_since=live_since, observed_live=Coalesce(Subquery(observed_since), 0))
+        .values("pk", "title", "live_since", "observed_live", "decision_id", "expected_annual_value",
                 "kpis__id", "kpis__name", "kpis__baseline", "kpis__target", "kpis__direction",
                 "kpis__value_per_unit", "kpis__value_period", "latest_value")
     )
@@ -80,24 +91,15 @@ def detect(*, as_of: datetime.date, policy) -> list[Detected]:
     for row in rows:
         use_case = use_cases.setdefault(row["pk"], {**row, "kpis": []})
         use_case["kpis"].append(_KPI(row))
-    if not use_cases:
-        return []
-    observed_days = defaultdict(list)
-    measured = {kpi.pk for use_case in use_cases.values() for kpi in use_case["kpis"]}
-    observations = (KPIObservation.objects.filter(kpi__in=_measured_kpis(as_of), observed_on__lte=as_of)
-                    .values_list("kpi_id", "observed_on"))
-    for kpi_id, day in observations:
-        if kpi_id in measured:
-            observed_days[kpi_id].append(day)
 
     found = []
     for pk, use_case in use_cases.items():
-        live_since = min(stage_entered_on(use_case["moved_at"], use_case["stage_entered_on"]), as_of)
+        live_since = use_case["live_since"]
         days_live = (as_of - live_since).days
         kpis = use_case["kpis"]
         if any(kpi.progress() > 0 for kpi in kpis):
             continue
-        observed_live = sum(1 for kpi in kpis for day in observed_days[kpi.pk] if day >= live_since)
+        observed_live = use_case["observed_live"]
         if observed_live < policy.value_min_observations and days_live <= policy.value_min_production_days:
             continue
         worse = any(kpi.progress() < 0 for kpi in kpis)
@@ -105,13 +107,6 @@ def detect(*, as_of: datetime.date, policy) -> list[Detected]:
                                observed_live=observed_live, policy=policy))
     found.sort(key=lambda d: d.identity)
     return found
-
-
-def _measured_kpis(as_of: datetime.date):
-    """The KPIs of use cases in production on `as_of` that have a baseline: a subquery, so the
-    observation query stays one whatever their number."""
-    return KPI.objects.filter(use_case__in=use_cases_on(as_of, [Stage.PRODUCTION]).values("pk"),
-                              baseline__isnull=False).values("pk")
 
 
 def _detected(pk: int, use_case: dict, *, worse: bool, live_since: datetime.date, days_live: int,

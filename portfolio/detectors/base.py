@@ -10,7 +10,7 @@ from functools import cached_property
 from decimal import Decimal
 
 from django.db.models import Case, Exists, F, Max, OuterRef, Subquery, When
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from portfolio.models import SEVERITY_ORDER
@@ -162,6 +162,12 @@ def local_day(moment: datetime.datetime) -> datetime.date:
     """The registry's day of `moment`, as timezone.localdate gives it to a scan (which activates
     no other zone), without its lookup of the active zone: a scan asks ~100,000 times."""
     return moment.astimezone(timezone.get_default_timezone()).date()
+
+
+def local_day_of(moment) -> TruncDate:
+    """local_day of a moment the database holds, computed there: a scan loading tens of
+    thousands of times only to take their day would spend longer parsing them than judging."""
+    return TruncDate(moment, tzinfo=timezone.get_default_timezone())
 
 
 def stage_entered_on(row_moved_at: datetime.datetime | None, row_stage_entered_on: datetime.date) -> datetime.date:

@@ -69,7 +69,7 @@ from portfolio.models import SEVERITY_ORDER, FindingKind
 from registry.models import Frequency, KPIObservation, Stage, StageTransition, TransitionSource, UseCase
 from registry.selectors.stages import Since, Step, stage_since, steps_of
 
-from .base import Detected, end_of_day, latest, latest_move_by, local_day, severity_up, use_cases_on
+from .base import Detected, end_of_day, latest, latest_move_by, local_day_of, severity_up, use_cases_on
 
 KIND = FindingKind.STALLED_PILOT
 
@@ -116,9 +116,9 @@ def _since(row, steps_by_use_case) -> Since:
     if row["earlier_report_id"] is not None:
         steps = steps_by_use_case.get(row["earlier_report_id"], []) + steps_by_use_case.get(row["pk"], [])
         return stage_since(steps, row["stage_on"])
-    if row["moved_at"] is None:
+    if row["moved_on"] is None:
         return Since(row["stage_entered_on"], exact=row["stage_entered_on"] is not None)
-    return Since(local_day(row["moved_at"]), exact=row["moved_dated"])
+    return Since(row["moved_on"], exact=row["moved_dated"])
 
 
 def _steps_of_linked(rows: list[dict], end) -> dict[int, list[Step]]:
@@ -131,10 +131,6 @@ def _steps_of_linked(rows: list[dict], end) -> dict[int, list[Step]]:
     for transition in transitions:
         by_use_case.setdefault(transition.use_case_id, []).append(transition)
     return {pk: steps_of(of_use_case) for pk, of_use_case in by_use_case.items()}
-
-
-def _day(moment) -> datetime.date | None:
-    return None if moment is None else local_day(moment)
 
 
 def detect(*, as_of: datetime.date, policy) -> list[Detected]:
@@ -157,14 +153,17 @@ def detect(*, as_of: datetime.date, policy) -> list[Detected]:
         use_cases_on(as_of, STALLED_STAGES)
         .annotate(
             last_observed_on=last_observation,
-            last_edit_at=Case(When(registered, then=last_edit), default=None),
-            last_person_edit_at=Case(When(imported, then=last_person_edit), default=None),
-            last_product_move_at=Case(When(imported, then=last_product_move), default=None),
+            # Days, not moments: a day is all the rule reads of them.
+            moved_on=local_day_of("moved_at"),
+            last_edit_on=Case(When(registered, then=local_day_of(last_edit)), default=None),
+            updated_on=Case(When(registered & Q(updated_at__lt=end), then=local_day_of("updated_at")), default=None),
+            last_person_edit_on=Case(When(imported, then=local_day_of(last_person_edit)), default=None),
+            last_product_move_on=Case(When(imported, then=local_day_of(last_product_move)), default=None),
             moved_dated=Case(When(imported, then=Subquery(latest_move_by(as_of).values("dated")[:1])), default=True),
         )
         .values(
-            "pk", "title", "stage_on", "moved_at", "moved_dated", "stage_entered_on", "updated_at", "last_edit_at",
-            "last_observed_on", "last_person_edit_at", "last_product_move_at", "source_as_of", "earlier_report_id",
+            "pk", "title", "stage_on", "moved_on", "moved_dated", "stage_entered_on", "updated_on", "last_edit_on",
+            "last_observed_on", "last_person_edit_on", "last_product_move_on", "source_as_of", "earlier_report_id",
             "decision_id", "decision__cost_of_delay_per_day", "decision__frequency",
         )
     )
@@ -180,15 +179,15 @@ def detect(*, as_of: datetime.date, policy) -> list[Detected]:
         if inventory_as_of is None:
             judged_on = as_of
             activities = [(min(since.day, as_of), "stage_move")] if since.day is not None else []
-            edit_moments = [m for m in (row["last_edit_at"], row["updated_at"]) if m is not None and m < end]
-            if edit_moments:
-                activities.append((local_day(max(edit_moments)), "edit"))
+            edit_days = [day for day in (row["last_edit_on"], row["updated_on"]) if day is not None]
+            if edit_days:
+                activities.append((max(edit_days), "edit"))
             if row["last_observed_on"] is not None:
                 activities.append((row["last_observed_on"], "kpi_observation"))
         else:
             # Only what the product saw counts as activity: the import is none.
             seen = [(day, kind) for day, kind in (
-                (_day(row["last_product_move_at"]), "stage_move"), (_day(row["last_person_edit_at"]), "edit"),
+                (row["last_product_move_on"], "stage_move"), (row["last_person_edit_on"], "edit"),
                 (row["last_observed_on"], "kpi_observation"),
             ) if day is not None]
             if any(day > inventory_as_of for day, _ in seen):

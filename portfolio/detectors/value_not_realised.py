@@ -35,14 +35,13 @@ import datetime
 from decimal import Decimal
 
 from django.db.models import Count, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce, Least, TruncDate
-from django.utils import timezone
+from django.db.models.functions import Coalesce, Least
 
 from portfolio.models import FindingKind, Severity
 from registry.models import KPIDirection, KPIObservation, Stage
 from registry.selectors.value import kpi_realised_value, latest_observed_value, total
 
-from .base import Detected, severity_up, use_cases_on
+from .base import Detected, local_day_of, severity_up, use_cases_on
 
 KIND = FindingKind.VALUE_NOT_REALISED
 HIGH_ANNUAL_VALUE = Decimal("1000000")
@@ -72,8 +71,7 @@ class _KPI:
 def detect(*, as_of: datetime.date, policy) -> list[Detected]:
     # The day it entered production, as stage_entered_on gives it, and its measured KPIs'
     # observations since, counted in the database: a large portfolio holds hundreds of thousands.
-    live_since = Least(Coalesce(TruncDate("moved_at", tzinfo=timezone.get_default_timezone()), "stage_entered_on"),
-                       Value(as_of))
+    live_since = Least(Coalesce(local_day_of("moved_at"), "stage_entered_on"), Value(as_of))
     observed_since = (KPIObservation.objects.filter(kpi__use_case=OuterRef("pk"), kpi__baseline__isnull=False,
                                                     observed_on__gte=OuterRef("live_since"), observed_on__lte=as_of)
                       .order_by().values("kpi__use_case").annotate(n=Count("pk")).values("n"))

@@ -82,6 +82,9 @@ DETECTORS: dict[str, str] = {
     FindingKind.LOPSIDED_INVESTMENT: "portfolio.detectors.lopsided_investment",
 }
 ALL_KINDS = list(DETECTORS)
+# The detectors threads start first: the slowest, so that the last to start is a short one,
+# then those finding the most, so that writing their tens of thousands of findings starts early.
+DETECTED_FIRST = [FindingKind.DUPLICATE_CAPABILITY, FindingKind.ORPHANED_OWNERSHIP, FindingKind.STALLED_PILOT]
 
 # A scan waiting for another one looks again this often, or as soon as the other's lock
 # expires if that is sooner. It waits as long as some scan holds the lock, with no cap on the
@@ -144,8 +147,7 @@ class _DetectorThreads:
     def __init__(self, kinds: list[str], threads: int, *, as_of: datetime.date, policy: Policy):
         self.kinds, self.as_of, self.policy = kinds, as_of, policy
         self.waiting: queue.SimpleQueue[str] = queue.SimpleQueue()
-        # The slowest first, so the last to start is a short one.
-        for kind in sorted(kinds, key=lambda kind: kind != FindingKind.DUPLICATE_CAPABILITY):
+        for kind in sorted(kinds, key=lambda kind: DETECTED_FIRST.index(kind) if kind in DETECTED_FIRST else len(DETECTED_FIRST)):
             self.waiting.put(kind)
         self.finished: queue.SimpleQueue[tuple[str, list[Detected] | None, BaseException | None]] = queue.SimpleQueue()
         self.stopping = threading.Event()

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from portfolio.models import ACTIVE_STATUSES, SEVERITY_ORDER, Finding
+from portfolio.models import SEVERITY_ORDER
 from portfolio.selectors import findings as finding_selectors
 from portfolio.selectors import overview
 from registry import access
@@ -73,13 +73,11 @@ def _work(request, context: dict):
         for decision in decisions:
             offer = access.offer_decision(user, decision)
             decision.can_confirm, decision.can_change = offer.confirm, offer.change
-        needing = finding_selectors.needing(person)
+        findings = finding_selectors.home_findings(person, NEEDING_SHOWN)
         context.update(
             use_cases=use_cases, decisions=decisions, pending_sign_offs=selectors.pending_sign_offs(person),
-            open_findings=Finding.objects.filter(finding_selectors.about_what_they_own(person),
-                                                 status__in=ACTIVE_STATUSES).count(),
-            assigned_count=finding_selectors.assigned_to(person).count(),
-            needing_count=needing.count(), needing_shown=list(needing[:NEEDING_SHOWN]),
+            open_findings=findings.on_what_they_own, assigned_count=findings.assigned,
+            needing_count=findings.needing, needing_shown=findings.needing_shown,
         )
     return render(request, "web/home.html", context)
 

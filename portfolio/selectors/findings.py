@@ -46,11 +46,6 @@ def findings_for(person: Person | None, *, everything: bool, findings: QuerySet[
     return findings.filter(Q(assignee=person) | about_what_they_own(person))
 
 
-def assigned_to(person: Person) -> QuerySet[Finding]:
-    """The active findings assigned to `person`, most severe and oldest first."""
-    return in_inbox_order(Finding.objects.filter(assignee=person, status__in=ACTIVE_STATUSES), DEFAULT_INBOX_ORDER)
-
-
 def needing(person: Person) -> QuerySet[Finding]:
     """What an owner's home puts first: the active findings assigned to them, and the critical
     ones and the stalls about what they own; most severe and oldest first."""

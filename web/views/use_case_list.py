@@ -18,7 +18,12 @@ from django.views.decorators.http import require_GET
 from openpyxl import Workbook
 
 from core.spreadsheet import EscapingWriter, escape_cell
-from portfolio.selectors.use_case_list import EXPORT_COLUMNS, UseCaseCriteria, use_case_list
+from portfolio.selectors.use_case_list import (
+    EXPORT_COLUMNS,
+    UseCaseCriteria,
+    use_case_list,
+    paged_use_case_list,
+)
 from registry import access
 from registry.models import Stage
 
@@ -30,11 +35,23 @@ EXPORT_CHUNK = 2000
 NOT_FILTER = ("page",)
 
 
-def _listed(request):
+def _criteria(request) -> tuple[UseCaseListForm, UseCaseCriteria]:
     access.require_role(request.user)
     form = UseCaseListForm(request.GET)
-    criteria = UseCaseCriteria(**form.criteria_values())
+    return form, UseCaseCriteria(**form.criteria_values())
+
+
+def _listed(request):
+    form, criteria = _criteria(request)
     return form, use_case_list(request.user, criteria)
+
+
+def _page_number(request) -> int:
+    """The page asked for; 1 when it is not a number (a number past the end is the last page)."""
+    try:
+        return int(request.GET.get("page", 1))
+    except ValueError:
+        return 1
 
 
 def _filter_query(request) -> str:
@@ -47,11 +64,13 @@ def _filter_query(request) -> str:
 @login_required
 @require_GET
 def use_case_list_page(request):
-    form, rows = _listed(request)
+    form, criteria = _criteria(request)
     if form.errors:
         messages.error(request, "Left out of the filter: " + " ".join(
             f"{form.fields[name].label or name}: {' '.join(errors)}" for name, errors in form.errors.items()))
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows, total, number = paged_use_case_list(request.user, criteria, _page_number(request), PAGE_SIZE)
+    page = Paginator(range(total), PAGE_SIZE).page(number)  # the pager's arithmetic; the rows are fetched
+    page.object_list = rows
     stage_labels = dict(Stage.choices)
     for row in page:
         row["stage_label"] = stage_labels.get(row["stage"], row["stage"])

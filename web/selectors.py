@@ -77,15 +77,15 @@ def _needs_attention(use_cases: QuerySet[UseCase]) -> Q:
     return Q(pk__in=urgent.values("usecase_id")) | (Q(decision__is_defined=False) & ~Q(stage=Stage.RETIRED))
 
 
-def home_use_case_ids(person: Person) -> QuerySet:
-    """The person's use cases in the order of their home page, as ids: those needing attention
-    first, then by stage and title. Sorting narrow rows is what keeps a big owner's home fast;
-    `cards` then loads one page of them."""
+def home_use_cases(person: Person) -> QuerySet[UseCase]:
+    """The person's use cases in the order of their home page: those needing attention first,
+    then by stage and title. Sorting on their ids (narrow rows) is what keeps a big owner's
+    home fast; `cards` then loads one page of them."""
     owned = UseCase.objects.filter(owned_by(person))
     return (
         owned.annotate(stage_rank=_stage_rank(), attention=Case(When(_needs_attention(owned), then=Value(0)),
                                                                 default=Value(1), output_field=IntegerField()))
-        .order_by("attention", "stage_rank", "title", "pk").values_list("pk", flat=True)
+        .order_by("attention", "stage_rank", "title", "pk")
     )
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import CharField, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import CharField, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Cast, Coalesce
 
+from core.paging import page_of_ids
 from registry import access
 from registry.models import UseCase
 from registry.selectors import use_cases as use_case_selectors
@@ -135,19 +136,10 @@ def paged_use_case_list(actor, criteria: UseCaseCriteria, number: int, size: int
     window count), where counting apart would find the matches a second time; otherwise it
     is a count of the filter alone, and the page a walk of an index."""
     matching = filtered(visible_use_cases(actor), criteria)
-    ordered = _sorted_ids(matching, criteria)
-    page, total = [], None
-    if number >= 1 and (criteria.terms or criteria.open_finding_kind or criteria.sort == "findings"):
-        counted = list(ordered.annotate(total=Window(Count("pk"))).values_list("pk", "total")
-                       [(number - 1) * size:number * size])
-        if counted:
-            page, total = [pk for pk, _ in counted], counted[0][1]
-    if total is None:
-        total = matching.count()
-        last = max(1, -(-total // size))
-        number = number if 1 <= number <= last else last
-        page = list(ordered.values_list("pk", flat=True)[(number - 1) * size:number * size]) if total else []
-    return use_case_list_rows(page), total, number
+    ids, total, number = page_of_ids(
+        _sorted_ids(matching, criteria), number, size, count=matching.count,
+        count_beside=bool(criteria.terms or criteria.open_finding_kind or criteria.sort == "findings"))
+    return use_case_list_rows(ids), total, number
 
 
 def use_case_list_rows(ids) -> list[dict]:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from openpyxl import Workbook
 
+from core.paging import page_number
 from core.spreadsheet import EscapingWriter, escape_cell
 from portfolio.selectors.use_case_list import (
     EXPORT_COLUMNS,
@@ -46,14 +47,6 @@ def _listed(request):
     return form, use_case_list(request.user, criteria)
 
 
-def _page_number(request) -> int:
-    """The page asked for; 1 when it is not a number (a number past the end is the last page)."""
-    try:
-        return int(request.GET.get("page", 1))
-    except ValueError:
-        return 1
-
-
 def _filter_query(request) -> str:
     query = request.GET.copy()
     for name in NOT_FILTER:
@@ -68,7 +61,7 @@ def use_case_list_page(request):
     if form.errors:
         messages.error(request, "Left out of the filter: " + " ".join(
             f"{form.fields[name].label or name}: {' '.join(errors)}" for name, errors in form.errors.items()))
-    rows, total, number = paged_use_case_list(request.user, criteria, _page_number(request), PAGE_SIZE)
+    rows, total, number = paged_use_case_list(request.user, criteria, page_number(request.GET.get("page")), PAGE_SIZE)
     page = Paginator(range(total), PAGE_SIZE).page(number)  # the pager's arithmetic; the rows are fetched
     page.object_list = rows
     stage_labels = dict(Stage.choices)

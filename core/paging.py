@@ -26,10 +26,14 @@ def page_of_ids(ordered: QuerySet, number: int, size: int, *, count: Callable[[]
     return ids, total, number
 
 
+# Past any list's last page, and its offset well inside PostgreSQL's bigint.
+MAX_PAGE_NUMBER = 10**9
+
+
 def page_number(value) -> int:
     """A page number from a query parameter: 1 when it is not a number (a number past either
     end is the last page, `page_of_ids`)."""
     try:
-        return int(value if value not in (None, "") else 1)
+        return min(int(value if value not in (None, "") else 1), MAX_PAGE_NUMBER)
     except (TypeError, ValueError):
         return 1

@@ -159,6 +159,7 @@ def test_my_work_counts_what_they_own_what_is_assigned_and_what_needs_them_and_p
     last = client.get(reverse("web:home"), {"page": 99})
     assert last.context["use_cases"].number == 2 and len(last.context["use_cases"].cards) == 2
     assert client.get(reverse("web:home"), {"page": "abc"}).context["use_cases"].number == 1
+    assert client.get(reverse("web:home"), {"page": str(2**70)}).context["use_cases"].number == 2
 
 
 def test_my_work_says_when_nothing_needs_them(client, business_owner_user, owner_person):

@@ -177,3 +177,5 @@ def test_a_search_counts_every_match_and_a_page_past_the_end_shows_the_last(offi
     assert response.context["page"].paginator.count == 60
     assert response.context["page"].number == 2 and len(titles(response)) == 10
     assert titles(office.get(URL, {"q": "nothing-like-this", "page": 3})) == []
+    for page in ("-1", str(2**70), "abc"):
+        assert office.get(URL, {"q": "grown", "page": page}).status_code == 200

@@ -22,8 +22,8 @@ from core.spreadsheet import EscapingWriter, escape_cell
 from portfolio.selectors.use_case_list import (
     EXPORT_COLUMNS,
     UseCaseCriteria,
-    use_case_list,
     paged_use_case_list,
+    use_case_list,
 )
 from registry import access
 from registry.models import Stage

@@ -282,7 +282,14 @@ class UseCase(models.Model):
                    models.Index(fields=["id", "business_unit", "stage", "expected_annual_value"],
                                 name="registry_usecase_value_cover"),
                    # A scan first asks whether anything was registered after the day it judges.
-                   models.Index(fields=["created_at"], name="registry_usecase_created")]
+                   models.Index(fields=["created_at"], name="registry_usecase_created"),
+                   # The decision's use cases by id from the index alone: a search for a word in
+                   # decision statements (hundreds of decisions) probes it per decision, where
+                   # with the foreign key's index alone PostgreSQL read the 40 MB table (at
+                   # 100,000: 155 ms instead of 280 for "invoice supplier", busy machine). The
+                   # foreign key keeps its own narrower index, which an owner's filter ORs
+                   # (`decision_id IN (…)`) in a bitmap: on this one alone it read the table.
+                   models.Index(fields=["decision", "id"], name="registry_usecase_decision_id")]
 
     def __str__(self):
         return f"{self.external_id}: {self.title}" if self.external_id else self.title

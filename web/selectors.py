@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db.models import (
     Case,
     Count,
-    Exists,
+    F,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -65,24 +65,27 @@ def use_cases_for_cards() -> QuerySet[UseCase]:
     ).prefetch_related(_kpis_with_last_value(), _open_findings_prefetch()))
 
 
-def _needs_attention() -> Q:
-    """A use case with a critical or high active finding or a stall, or a decision still to state
-    (retired ones aside): what its owner should look at first (web.views.home folds the rest)."""
+def _needs_attention(use_cases: QuerySet[UseCase]) -> Q:
+    """Of `use_cases`, one with a critical or high active finding or a stall, or a decision
+    still to state (retired ones aside): what its owner should look at first (web.views.home
+    folds the rest). The findings are sought among those of `use_cases` only: asked of every
+    use case, PostgreSQL hashes the urgent findings of the whole portfolio (60,000 links at
+    100,000 use cases) to sort one owner's few thousand."""
     urgent = Finding.use_cases.through.objects.filter(
-        usecase_id=OuterRef("pk"), finding__status__in=ACTIVE_STATUSES,
+        usecase_id__in=use_cases.values("pk"), finding__status__in=ACTIVE_STATUSES,
     ).filter(Q(finding__severity__in=[Severity.CRITICAL, Severity.HIGH]) | Q(finding__kind=FindingKind.STALLED_PILOT))
-    return Q(Exists(urgent)) | (Q(decision__is_defined=False) & ~Q(stage=Stage.RETIRED))
+    return Q(pk__in=urgent.values("usecase_id")) | (Q(decision__is_defined=False) & ~Q(stage=Stage.RETIRED))
 
 
-def home_use_case_ids(person: Person) -> QuerySet:
-    """The person's use cases in the order of their home page, as ids: those needing attention
-    first, then by stage and title. Sorting narrow rows is what keeps a big owner's home fast;
-    `cards` then loads one page of them."""
+def home_use_cases(person: Person) -> QuerySet[UseCase]:
+    """The person's use cases in the order of their home page: those needing attention first,
+    then by stage and title. Sorting on their ids (narrow rows) is what keeps a big owner's
+    home fast; `cards` then loads one page of them."""
+    owned = UseCase.objects.filter(owned_by(person))
     return (
-        UseCase.objects.filter(owned_by(person))
-        .annotate(stage_rank=_stage_rank(),
-                  attention=Case(When(_needs_attention(), then=Value(0)), default=Value(1), output_field=IntegerField()))
-        .order_by("attention", "stage_rank", "title", "pk").values_list("pk", flat=True)
+        owned.annotate(stage_rank=_stage_rank(), attention=Case(When(_needs_attention(owned), then=Value(0)),
+                                                                default=Value(1), output_field=IntegerField()))
+        .order_by("attention", "stage_rank", "title", "pk")
     )
 
 
@@ -92,10 +95,15 @@ PENDING_LIMIT = 50
 def pending_sign_offs(person: Person) -> list[UseCase]:
     """The person's use cases whose next stage waits for a sign-off (at most PENDING_LIMIT, by
     title), each with `pending_stage` and the `approvers` who may give it."""
+    # Sorted NULLS FIRST (titles are never null, so the order is the same) PostgreSQL sorts the
+    # person's few instead of walking the title index through everyone's until enough of
+    # theirs turn up: 10 ms instead of 40 for the demo owner at 100,000 use cases.
+    first = (UseCase.objects.filter(owned_by(person), stage__in=[Stage.VALIDATING, Stage.PILOT])
+             .order_by(F("title").asc(nulls_first=True), "pk").values("pk")[:PENDING_LIMIT])
     candidates = with_gate_facts(
-        UseCase.objects.filter(owned_by(person), stage__in=[Stage.VALIDATING, Stage.PILOT])
+        UseCase.objects.filter(pk__in=first)
         .select_related("decision", "business_unit", "business_owner", "technical_owner").prefetch_related("kpis")
-    ).order_by("title", "pk")[:PENDING_LIMIT]
+    ).order_by("title", "pk")
     pending = []
     for use_case in candidates:
         use_case.pending_stage = needs_sign_off(use_case)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When, Window
 from django.db.models.functions import Coalesce
 
 from registry import access
@@ -46,11 +46,6 @@ def findings_for(person: Person | None, *, everything: bool, findings: QuerySet[
     return findings.filter(Q(assignee=person) | about_what_they_own(person))
 
 
-def assigned_to(person: Person) -> QuerySet[Finding]:
-    """The active findings assigned to `person`, most severe and oldest first."""
-    return in_inbox_order(Finding.objects.filter(assignee=person, status__in=ACTIVE_STATUSES), DEFAULT_INBOX_ORDER)
-
-
 def needing(person: Person) -> QuerySet[Finding]:
     """What an owner's home puts first: the active findings assigned to them, and the critical
     ones and the stalls about what they own; most severe and oldest first."""
@@ -58,6 +53,44 @@ def needing(person: Person) -> QuerySet[Finding]:
         Q(assignee=person) | (about_what_they_own(person) & (Q(severity=Severity.CRITICAL) | Q(kind=FindingKind.STALLED_PILOT))),
         status__in=ACTIVE_STATUSES,
     ).select_related("assignee"), DEFAULT_INBOX_ORDER)
+
+
+@dataclass(frozen=True)
+class HomeFindings:
+    """The findings an owner's home counts and lists."""
+
+    on_what_they_own: int  # active findings about a use case or decision they own
+    assigned: int  # active findings assigned to them
+    needing: int  # as many as `needing(person)` holds
+    needing_shown: list[Finding]  # the first `shown` of `needing(person)`
+
+
+def home_findings(person: Person, shown: int) -> HomeFindings:
+    """What an owner's home shows of findings, in three queries whatever the portfolio. The
+    active findings about what they own, and those assigned to them: each set read once, from
+    the active findings' index (not their wide rows), for its counts (window counts, taken
+    before the limit) and the ids of its first `shown` in inbox order, urgent ones (critical
+    and stalls) first; then those rows. "Needs you" (`needing`) is the union of the assigned
+    and the urgent owned ones: its count is both counts less those in both, its first rows
+    among the first rows of each."""
+    urgent = Q(severity=Severity.CRITICAL) | Q(kind=FindingKind.STALLED_PILOT)
+    inbox_order = INBOX_ORDERS[DEFAULT_INBOX_ORDER]
+    active = Finding.objects.filter(status__in=ACTIVE_STATUSES).annotate(severity_rank=_severity_rank(),
+                                                                        total=Window(Count("pk")))
+    owned = list(active.filter(about_what_they_own(person)).annotate(
+        urgent_rank=Case(When(urgent, then=Value(0)), default=Value(1), output_field=IntegerField()),
+        urgent=Window(Count("pk", filter=urgent)), urgent_assigned=Window(Count("pk", filter=urgent & Q(assignee=person))),
+    ).order_by("urgent_rank", *inbox_order).values("pk", "urgent_rank", "total", "urgent", "urgent_assigned")[:shown])
+    assigned = list(active.filter(assignee=person).order_by(*inbox_order).values("pk", "total")[:shown])
+    first_ids = [row["pk"] for row in owned if row["urgent_rank"] == 0] + [row["pk"] for row in assigned]
+    owned_counts = owned[0] if owned else {"total": 0, "urgent": 0, "urgent_assigned": 0}
+    assigned_count = assigned[0]["total"] if assigned else 0
+    return HomeFindings(
+        on_what_they_own=owned_counts["total"], assigned=assigned_count,
+        needing=owned_counts["urgent"] + assigned_count - owned_counts["urgent_assigned"],
+        needing_shown=list(in_inbox_order(Finding.objects.filter(pk__in=first_ids).only(
+            "id", "title", "severity", "kind", "status", "assignee", "first_seen"))[:shown]) if first_ids else [],
+    )
 
 
 def visible_to(actor, findings: QuerySet[Finding] | None = None) -> QuerySet[Finding]:

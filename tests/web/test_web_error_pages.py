@@ -23,7 +23,7 @@ def test_an_unexpected_error_is_the_sites_500(program_office_user, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(web.views.use_case_list, "use_case_list", broken)
+    monkeypatch.setattr(web.views.use_case_list, "paged_use_case_list", broken)
     client = Client(raise_request_exception=False)
     client.force_login(program_office_user)
     response = client.get("/use-cases/")

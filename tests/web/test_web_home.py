@@ -138,6 +138,30 @@ def test_my_work_puts_assigned_critical_and_stalls_first_folds_the_rest_and_offe
     assert "<form" not in _card(page, retired) and "<form" in _card(page, calm)
 
 
+def test_my_work_counts_what_they_own_what_is_assigned_and_what_needs_them_and_pages_to_the_last(
+        client, business_owner_user, owner_person):
+    owned = [UseCaseFactory(title=f"Owned {i:02}", business_owner=owner_person) for i in range(27)]
+    for use_case in owned[:12]:
+        FindingFactory(severity="critical", kind="orphaned_ownership", use_cases=[use_case])
+    FindingFactory(severity="medium", kind="orphaned_ownership", use_cases=[owned[20]])  # hers, not urgent
+    FindingFactory(severity="critical", kind="orphaned_ownership", assignee=owner_person, use_cases=[owned[0]])  # both
+    FindingFactory(severity="low", kind="orphaned_ownership", assignee=owner_person, use_cases=[UseCaseFactory()])
+    FindingFactory(severity="critical", kind="orphaned_ownership", status="resolved", use_cases=[owned[1]])
+    client.force_login(business_owner_user)
+
+    page = client.get(reverse("web:home")).content.decode()
+
+    summary = re.sub(r"\s+", " ", page[page.index('id="home-summary"'):page.index('id="needs-h"')])
+    assert "27 use cases" in summary
+    assert "14 open findings on what you own" in summary and "2 assigned to you" in summary
+    needs_you = page[page.index('id="needs-h"'):page.index('id="uc-heading"')]
+    assert needs_you.count("<tr><td>") == 10 and "4 more" in needs_you  # 13 urgent of hers, 2 assigned, 1 both
+    last = client.get(reverse("web:home"), {"page": 99})
+    assert last.context["use_cases"].number == 2 and len(last.context["use_cases"].cards) == 2
+    assert client.get(reverse("web:home"), {"page": "abc"}).context["use_cases"].number == 1
+    assert client.get(reverse("web:home"), {"page": str(2**70)}).context["use_cases"].number == 2
+
+
 def test_my_work_says_when_nothing_needs_them(client, business_owner_user, owner_person):
     UseCaseFactory(business_owner=owner_person)
     client.force_login(business_owner_user)

@@ -165,3 +165,17 @@ def test_exports_hold_every_row_of_the_filter_with_formulas_as_text(office, port
     values = list(sheet.values)
     assert values[0][:2] == ("external_id", "title")
     assert [v[1] for v in values[1:]] == ["Claim triage"]
+
+
+def test_a_search_counts_every_match_and_a_page_past_the_end_shows_the_last(office):
+    _grow(60)
+    response = office.get(URL, {"q": "grown", "page": 2})
+    assert response.context["page"].paginator.count == 60
+    assert response.context["page"].number == 2 and len(titles(response)) == 10
+    assert "60 use cases" in response.content.decode()
+    response = office.get(URL, {"q": "grown", "open_finding_kind": "stalled_pilot", "sort": "-findings", "page": 9})
+    assert response.context["page"].paginator.count == 60
+    assert response.context["page"].number == 2 and len(titles(response)) == 10
+    assert titles(office.get(URL, {"q": "nothing-like-this", "page": 3})) == []
+    for page in ("-1", str(2**70), "abc"):
+        assert office.get(URL, {"q": "grown", "page": page}).status_code == 200

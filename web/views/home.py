@@ -10,7 +10,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from portfolio.models import ACTIVE_STATUSES, SEVERITY_ORDER, Finding
+from core.paging import page_number, page_of_ids
+from portfolio.models import SEVERITY_ORDER
 from portfolio.selectors import findings as finding_selectors
 from portfolio.selectors import overview
 from registry import access
@@ -57,15 +58,19 @@ def _overview(request, context: dict):
     context.update(changes=overview.since_last_scan(), open_by_severity=overview.open_by_severity())
     if person is not None:
         context.update(own_needing=finding_selectors.needing(person).count(),
-                       own_use_cases=selectors.home_use_case_ids(person).count())
+                       own_use_cases=selectors.home_use_cases(person).count())
     return render(request, "web/home_overview.html", context)
 
 
 def _work(request, context: dict):
     user, person, today = request.user, context["person"], context["today"]
     if person is not None:
-        use_cases = Paginator(selectors.home_use_case_ids(person), PAGE_SIZE).get_page(request.GET.get("page"))
-        use_cases.cards = selectors.cards(use_cases)
+        # The sort reads every one of the person's use cases anyway: counted beside the page.
+        owned = selectors.home_use_cases(person)
+        ids, total, number = page_of_ids(owned, page_number(request.GET.get("page")), PAGE_SIZE,
+                                         count=owned.count, count_beside=True)
+        use_cases = Paginator(range(total), PAGE_SIZE).page(number)  # the pager's arithmetic
+        use_cases.cards = selectors.cards(ids)
         for use_case in use_cases.cards:
             decorate(use_case, user, today=today)
             _fold(use_case)
@@ -73,13 +78,11 @@ def _work(request, context: dict):
         for decision in decisions:
             offer = access.offer_decision(user, decision)
             decision.can_confirm, decision.can_change = offer.confirm, offer.change
-        needing = finding_selectors.needing(person)
+        findings = finding_selectors.home_findings(person, NEEDING_SHOWN)
         context.update(
             use_cases=use_cases, decisions=decisions, pending_sign_offs=selectors.pending_sign_offs(person),
-            open_findings=Finding.objects.filter(finding_selectors.about_what_they_own(person),
-                                                 status__in=ACTIVE_STATUSES).count(),
-            assigned_count=finding_selectors.assigned_to(person).count(),
-            needing_count=needing.count(), needing_shown=list(needing[:NEEDING_SHOWN]),
+            open_findings=findings.on_what_they_own, assigned_count=findings.assigned,
+            needing_count=findings.needing, needing_shown=findings.needing_shown,
         )
     return render(request, "web/home.html", context)
 

@@ -17,8 +17,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from openpyxl import Workbook
 
+from core.paging import page_number
 from core.spreadsheet import EscapingWriter, escape_cell
-from portfolio.selectors.use_case_list import EXPORT_COLUMNS, UseCaseCriteria, use_case_list
+from portfolio.selectors.use_case_list import (
+    EXPORT_COLUMNS,
+    UseCaseCriteria,
+    paged_use_case_list,
+    use_case_list,
+)
 from registry import access
 from registry.models import Stage
 
@@ -30,10 +36,14 @@ EXPORT_CHUNK = 2000
 NOT_FILTER = ("page",)
 
 
-def _listed(request):
+def _criteria(request) -> tuple[UseCaseListForm, UseCaseCriteria]:
     access.require_role(request.user)
     form = UseCaseListForm(request.GET)
-    criteria = UseCaseCriteria(**form.criteria_values())
+    return form, UseCaseCriteria(**form.criteria_values())
+
+
+def _listed(request):
+    form, criteria = _criteria(request)
     return form, use_case_list(request.user, criteria)
 
 
@@ -47,11 +57,13 @@ def _filter_query(request) -> str:
 @login_required
 @require_GET
 def use_case_list_page(request):
-    form, rows = _listed(request)
+    form, criteria = _criteria(request)
     if form.errors:
         messages.error(request, "Left out of the filter: " + " ".join(
             f"{form.fields[name].label or name}: {' '.join(errors)}" for name, errors in form.errors.items()))
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows, total, number = paged_use_case_list(request.user, criteria, page_number(request.GET.get("page")), PAGE_SIZE)
+    page = Paginator(range(total), PAGE_SIZE).page(number)  # the pager's arithmetic; the rows are fetched
+    page.object_list = rows
     stage_labels = dict(Stage.choices)
     for row in page:
         row["stage_label"] = stage_labels.get(row["stage"], row["stage"])

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('registry', '0018_trigram_indexes_on_upper_text'),
+        ('registry', '0019_investment_spending_covering_index'),
     ]
 
     operations = [

@@ -6,8 +6,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('portfolio', '0024_scan_parts_of_runs_spread_over_workers'),
-        ('registry', '0018_trigram_indexes_on_upper_text'),
+        ('portfolio', '0026_scan_run_attempt_and_lock_renewal'),
+        ('registry', '0020_use_case_decision_index_covers_id'),
     ]
 
     operations = [

@@ -45,6 +45,7 @@ class UseCaseViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
     filter_backends = BACKENDS
     filterset_class = UseCaseFilter
     search_fields = use_case_selectors.SEARCH_FIELDS
+    search_matching = staticmethod(use_case_selectors.matching)
     ordering_fields = ["id", "title", "stage", "stage_entered_on", "updated_at", "created_at"]
     ordering = ["id"]
     pagination_class = LargeListPagination

@@ -3,11 +3,13 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/lastmile \\
         .venv/bin/python bench/api.py --use-cases 100000 --database lm_api_bench
 
-A fresh database (never the one DATABASE_URL names) seeded by `seed_demo`, unless
---keep reuses (and migrates) one already seeded with that many use cases; VACUUM ANALYZE. Then, as a program office system
-with a token, each case is requested --requests times (after a warm-up) through Django's
-full request handling, in process: list pages of 100 (plain, filtered, searched, a later
-cursor page), a use case's detail, an edit with If-Match, and a move through the gate.
+A fresh database (never the one DATABASE_URL names) seeded by `seed_demo`, unless --keep
+reuses (and migrates) one already seeded with that many use cases; then VACUUM ANALYZE. Then,
+as a program office system with a token, each case is requested --requests times (after a
+warm-up) through Django's full request handling, in process: list pages of 100 (plain,
+filtered, searched for words of every searched field, from one use case's to every one's and
+none's, a later cursor page), a use case's detail, an edit with If-Match, and a move through
+the gate.
 Printed per case: median and 95th-percentile server time (ms) and queries per request
 (min–max: equal means constant). Then the same cases (on use cases picked afresh) over HTTP
 against gunicorn serving this checkout on a free local port, each request on a new

@@ -5,6 +5,7 @@ from django.db.models import F, OuterRef, Prefetch, QuerySet
 from core.subqueries import ListedValues
 
 from portfolio.models import Finding, ScanRun
+from registry.selectors.determinations import every_obligation
 from registry.selectors.gates import with_gate_facts
 from registry.selectors.value import latest_observed_value
 from registry.models import (
@@ -26,12 +27,13 @@ def decisions() -> QuerySet[Decision]:
 
 def use_case_detail() -> QuerySet[UseCase]:
     """Everything the detail and the next stage's gate read, in a fixed number of queries; the
-    friction points' codes (`friction_point_codes`, all the detail shows of them) in the row."""
+    friction points' codes (`friction_point_codes`, all the detail shows of them) and the EU
+    obligations its classification is judged against (`eu_obligations`) in the row."""
     codes = FrictionPoint.objects.filter(use_cases=OuterRef("pk")).order_by("name").values(listed_value=F("code"))
     return with_gate_facts(UseCase.objects.select_related(
         "business_unit", "business_owner", "technical_owner", "decision", "decision__owner",
         "omb_determination__determined_by", "eu_classification__classified_by",
-    ).annotate(friction_point_codes=ListedValues(codes)).prefetch_related(
+    ).annotate(friction_point_codes=ListedValues(codes), eu_obligations=every_obligation()).prefetch_related(
         Prefetch("kpis", queryset=KPI.objects.annotate(latest_value=latest_observed_value()).order_by("name"))))
 
 

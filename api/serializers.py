@@ -455,8 +455,9 @@ class EUClassificationSerializer(serializers.ModelSerializer):
     @extend_schema_field(EUObligationSerializer(many=True))
     def get_obligations(self, classification) -> list[dict]:
         today = timezone.localdate()
+        every = self.context.get("eu_obligations")
         return [{"code": o.code, "title": o.title, "article": o.article, "applies_from": o.applies_from,
-                 "applies_now": o.applies_from <= today} for o in obligations_for(classification)]
+                 "applies_now": o.applies_from <= today} for o in obligations_for(classification, every)]
 
 
 class SignOffSerializer(serializers.ModelSerializer):
@@ -628,7 +629,11 @@ class UseCaseSerializer(StrictModelSerializer):
     @extend_schema_field(EUClassificationSerializer(allow_null=True))
     def get_eu_classification(self, use_case) -> dict | None:
         classification = self._related(use_case, "eu_classification")
-        return EUClassificationSerializer(classification).data if classification else None
+        if classification is None:
+            return None
+        # The obligations read with the use case (api.selectors.use_case_detail), when it was.
+        context = {"eu_obligations": getattr(use_case, "eu_obligations", None)}
+        return EUClassificationSerializer(classification, context=context).data
 
 
 

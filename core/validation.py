@@ -19,7 +19,7 @@ def validated(instance, *, validate_unique: bool = True, validate_constraints: b
     Its check constraints are judged together in one query, not one query (and a savepoint)
     each as Django does: a use case has a dozen, and every edit validates them all. With
     `stored` (the row as it is in the database), a foreign key it already holds is not looked
-    up again, nor is a unique constraint on fields it already holds judged again."""
+    up again, nor is a unique or check constraint on fields it already holds judged again."""
     exclude = set(exclude or ())
     unchanged_keys = {field.name for field in instance._meta.concrete_fields if stored is not None and field.many_to_one
                       and getattr(instance, field.attname) == getattr(stored, field.attname)}
@@ -52,10 +52,10 @@ def _validate_constraints(instance, *, exclude: set[str], stored=None) -> None:
     checks = []
     for model_class, constraints in instance.get_constraints():
         for constraint in constraints:
+            if _kept_by_stored_row(instance, stored, constraint):
+                continue
             if isinstance(constraint, CheckConstraint):
                 checks.append((model_class, constraint))
-                continue
-            if isinstance(constraint, UniqueConstraint) and _kept_by_stored_row(instance, stored, constraint):
                 continue
             try:
                 constraint.validate(model_class, instance, exclude=exclude, using=using)
@@ -71,14 +71,22 @@ def _validate_constraints(instance, *, exclude: set[str], stored=None) -> None:
         raise ValidationError(errors)
 
 
-def _kept_by_stored_row(instance, stored, constraint: UniqueConstraint) -> bool:
-    """Whether `instance` holds the stored row's values in every field `constraint` reads (its
-    fields and its condition's): the stored row already keeps it, and the row is locked, so
-    saving cannot break it (the database would refuse a racing row anyway)."""
-    if stored is None or not constraint.fields:
+def _kept_by_stored_row(instance, stored, constraint) -> bool:
+    """Whether `instance` holds the stored row's values in every field `constraint` reads (a
+    unique constraint's fields and condition, a check's condition): the stored row already keeps
+    it, and the row is locked, so saving cannot break it (the database would refuse a racing row
+    anyway). An edit of one text field judges no check constraint, and runs no query for them."""
+    if stored is None:
         return False
-    names = set(constraint.fields) | (constraint.condition.referenced_base_fields if constraint.condition else set())
-    fields = [instance._meta.get_field(name) for name in names]
+    if isinstance(constraint, CheckConstraint):
+        names = constraint.condition.referenced_base_fields
+    elif isinstance(constraint, UniqueConstraint) and constraint.fields:
+        names = set(constraint.fields) | (constraint.condition.referenced_base_fields if constraint.condition else set())
+    else:
+        return False
+    if not names:
+        return False
+    fields = [instance._meta.pk if name == "pk" else instance._meta.get_field(name) for name in names]
     return all(getattr(instance, field.attname) == getattr(stored, field.attname) for field in fields)
 
 

@@ -42,8 +42,12 @@ class SearchFilter(filters.SearchFilter):
 
     def filter_queryset(self, request, queryset, view):
         search_fields = self.get_search_fields(view, request)
+        if not search_fields:
+            return queryset
         terms = self.get_search_terms(request)
-        return contains_all(queryset, terms, search_fields) if search_fields else queryset
+        # A view whose rows have a search of their own (the use cases') names it as `search_matching`.
+        search_matching = getattr(view, "search_matching", None)
+        return search_matching(queryset, terms) if search_matching else contains_all(queryset, terms, search_fields)
 
 
 BACKENDS = [DjangoFilterBackend, SearchFilter, OrderingFilter]

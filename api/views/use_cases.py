@@ -45,6 +45,7 @@ class UseCaseViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
     filter_backends = BACKENDS
     filterset_class = UseCaseFilter
     search_fields = use_case_selectors.SEARCH_FIELDS
+    search_matching = staticmethod(use_case_selectors.matching)
     ordering_fields = ["id", "title", "stage", "stage_entered_on", "updated_at", "created_at"]
     ordering = ["id"]
     pagination_class = LargeListPagination
@@ -57,7 +58,7 @@ class UseCaseViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
     def list(self, request, *args, **kwargs):
         # Flat rows straight to JSON: building 100 model instances and running DRF's fields
         # over them was most of a page's time. UseCaseListSerializer still describes the shape.
-        page = use_case_selectors.label_use_case_rows(self.paginate_queryset(self.filter_queryset(self.get_queryset())))
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response([_use_case_row(row) for row in page])
 
     def get_serializer_class(self):

@@ -4,11 +4,14 @@ waiver register, who may sign a gate off, and what waits for a sign-off."""
 from __future__ import annotations
 
 import datetime
+import json
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
+from django.db.models.functions import JSONObject
 
+from core.subqueries import ListedValues
 from core.text import normalise_email
 
 from .. import access
@@ -24,14 +27,30 @@ WAIVER_REPORT_DAYS = 30
 WAITING_LIMIT = 200
 
 
-def obligations_for(classification: EUClassification) -> list[EUObligation]:
+def obligations_for(classification: EUClassification, every: list[dict] | None = None) -> list[EUObligation]:
     """The obligations that bind this role and class (the Art. 50 ones too when it is subject to
-    them), earliest first, with the dates the program office keeps."""
+    them), earliest first, with the dates the program office keeps. `every`: the obligations as
+    `every_obligation()` read them with the use case; else they are read now."""
     classes = {classification.risk_class}
     if classification.transparency_art50:
         classes.add(EURiskClass.TRANSPARENCY)
-    return [o for o in EUObligation.objects.all()
-            if classification.role in o.roles and classes & set(o.risk_classes)]
+    obligations = EUObligation.objects.all() if every is None else [_obligation(row) for row in every]
+    return [o for o in obligations if classification.role in o.roles and classes & set(o.risk_classes)]
+
+
+def _obligation(row) -> EUObligation:
+    """An obligation from its JSON (on SQLite, a row's JSON and its lists arrive as text)."""
+    row = json.loads(row) if isinstance(row, str) else row
+    lists = {name: json.loads(row[name]) if isinstance(row[name], str) else row[name] for name in ("roles", "risk_classes")}
+    return EUObligation(**{**row, **lists, "applies_from": datetime.date.fromisoformat(row["applies_from"])})
+
+
+def every_obligation() -> ListedValues:
+    """Every EU obligation, earliest first, as one column of a use case's row (a dozen rows, read
+    once per query): its detail then shows its classification's obligations without a query."""
+    fields = [field.name for field in EUObligation._meta.concrete_fields]
+    return ListedValues(EUObligation.objects.order_by("applies_from", "code").values(
+        listed_value=JSONObject(**{name: name for name in fields})))
 
 
 @dataclass(frozen=True)

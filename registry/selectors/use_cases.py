@@ -4,12 +4,12 @@ stream)."""
 
 from __future__ import annotations
 
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from ..models import BusinessUnit, HighImpact, Person, Stage, UseCase
 
 # What a search reads: the use case's own text, its decision's statement, its unit's name and
-# the names and emails of everyone who answers for it.
+# the names and emails of everyone who answers for it (as UseCaseSearchText holds them).
 SEARCH_FIELDS = (
     "title", "external_id", "summary", "capability", "decision__statement", "business_unit__name",
     "business_owner__name", "business_owner__email", "technical_owner__name", "technical_owner__email",
@@ -47,8 +47,12 @@ def contains_all(queryset: QuerySet, terms, fields) -> QuerySet:
 
 
 def matching(queryset: QuerySet[UseCase], terms) -> QuerySet[UseCase]:
-    """Use cases each of whose `terms` is in their text, their decision, unit or owners."""
-    return contains_all(queryset, terms, SEARCH_FIELDS)
+    """Use cases each of whose `terms` is in their text, their decision, unit or owners: in the
+    one text that holds all of SEARCH_FIELDS (UseCaseSearchText), so that PostgreSQL weighs each
+    term against that column's statistics and plans the page for it."""
+    for term in list(terms)[:MAX_SEARCH_TERMS]:
+        queryset = queryset.filter(search_text__document__icontains=term)
+    return queryset
 
 
 def owned_by(queryset: QuerySet[UseCase], person_id: int) -> QuerySet[UseCase]:
@@ -76,20 +80,17 @@ USE_CASE_ROW_FIELDS = [
 
 
 def use_case_rows() -> QuerySet:
-    """The inventory as flat rows of the use case table alone (no joins, no model instances):
-    filters, ordering and the page's LIMIT then run on one table. `label_use_case_rows` adds
-    the names the rows show, in two more queries whatever the page size."""
-    return UseCase.objects.values(*USE_CASE_ROW_FIELDS)
+    """The inventory as flat rows of the use case table (no joins, no model instances): filters,
+    ordering and the page's LIMIT run on one table. The names the rows show (unit, owners'
+    emails) are subqueries of the row, which PostgreSQL runs for the rows it returns only: a
+    page is one query whatever its size, not one more round trip per related table."""
+    return UseCase.objects.values(
+        *USE_CASE_ROW_FIELDS,
+        business_unit_name=_one(BusinessUnit, "business_unit", "name"),
+        business_owner_email=_one(Person, "business_owner", "email"),
+        technical_owner_email=_one(Person, "technical_owner", "email"),
+    )
 
 
-def label_use_case_rows(rows: list[dict]) -> list[dict]:
-    if not rows:
-        return rows
-    units = dict(BusinessUnit.objects.filter(pk__in={r["business_unit"] for r in rows}).values_list("pk", "name"))
-    owner_ids = {r[role] for r in rows for role in ("business_owner", "technical_owner")} - {None}
-    emails = dict(Person.objects.filter(pk__in=owner_ids).values_list("pk", "email"))
-    for row in rows:
-        row["business_unit_name"] = units.get(row["business_unit"])
-        row["business_owner_email"] = emails.get(row["business_owner"])
-        row["technical_owner_email"] = emails.get(row["technical_owner"])
-    return rows
+def _one(model, key: str, field: str) -> Subquery:
+    return Subquery(model._base_manager.filter(pk=OuterRef(key)).order_by().values(field))

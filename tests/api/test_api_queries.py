@@ -123,6 +123,23 @@ def test_use_case_detail_queries_do_not_grow_with_its_kpis(program_office_user, 
         assert len(client.get(f"/api/use-cases/{many.pk}/").json()["kpis"]) == 20
 
 
+def test_a_classified_use_case_reads_its_eu_obligations_with_its_row(django_assert_num_queries):
+    """The obligations of an EU AI Act class come with the use case: its detail takes the
+    queries of one never classified, and lists what binds it."""
+    from registry.services.determinations import classify_eu
+
+    officer = UserFactory(username="caio", groups=["program_office", "chief_ai_officer"])
+    client = token_client(officer)
+    unclassified, classified = UseCaseFactory(), UseCaseFactory()
+    classify_eu(use_case=classified, role="deployer", risk_class="high_risk_annex_iii",
+                annex_iii_area="essential_services", rationale="As the legal team read it.", actor=officer)
+    with CaptureQueriesContext(connection) as measured:
+        assert client.get(f"/api/use-cases/{unclassified.pk}/").json()["eu_classification"] is None
+    with django_assert_num_queries(len(measured.captured_queries)):
+        obligations = client.get(f"/api/use-cases/{classified.pk}/").json()["eu_classification"]["obligations"]
+    assert "fundamental_rights_impact_assessment" in [obligation["code"] for obligation in obligations]
+
+
 def test_use_case_detail_queries_do_not_grow_with_its_waivers_and_determinations(django_assert_num_queries):
     """Who determined, classified and granted each waiver comes with the use case, however many."""
     from registry.services.determinations import classify_eu, determine_high_impact, grant_waiver
@@ -154,8 +171,9 @@ def test_token_caller_queries_are_constant_too(portfolio, django_assert_num_quer
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     with CaptureQueriesContext(connection) as one:
         client.get("/api/use-cases/?page_size=1")
-    # token + user + groups, the page (a cursor counts nothing), its units, its owners
-    assert len(one.captured_queries) == 4
+    # the token with its user and groups; the page with its units' names and owners' emails
+    # (a cursor counts nothing)
+    assert len(one.captured_queries) == 2
     with django_assert_num_queries(len(one.captured_queries)):
         client.get("/api/use-cases/?page_size=100")
 

@@ -60,3 +60,21 @@ def test_a_changed_foreign_key_to_nothing_is_refused_naming_the_field():
         validated(use_case, stored=stored)
 
     assert "business_owner" in refused.value.errors
+
+
+def test_only_the_check_constraints_on_changed_fields_are_judged_against_the_stored_row():
+    """The stored row keeps every check on fields the edit leaves alone: an edit of a text
+    judges none (no query); a changed field's checks are judged and refused as ever."""
+    use_case = UseCaseFactory()
+    stored = type(use_case).objects.get(pk=use_case.pk)
+    use_case.monitoring_plan = "Weekly drift report."
+
+    with CaptureQueriesContext(connection) as queries:
+        validated(use_case, stored=stored)
+    assert not [q for q in queries.captured_queries if '"check_' in q["sql"]]
+
+    use_case.external_id = ""
+    with pytest.raises(InvalidInput) as refused:
+        validated(use_case, stored=stored)
+    messages = " ".join(str(message) for messages in refused.value.errors.values() for message in messages)
+    assert "registry_usecase_external_id_not_blank" in messages

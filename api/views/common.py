@@ -41,10 +41,10 @@ class SearchFilter(filters.SearchFilter):
         return parameters
 
     def filter_queryset(self, request, queryset, view):
+        terms = self.get_search_terms(request)  # judged even where nothing is searched: a NUL is a 400 everywhere
         search_fields = self.get_search_fields(view, request)
         if not search_fields:
             return queryset
-        terms = self.get_search_terms(request)
         # A view whose rows have a search of their own (the use cases') names it as `search_matching`.
         search_matching = getattr(view, "search_matching", None)
         return search_matching(queryset, terms) if search_matching else contains_all(queryset, terms, search_fields)

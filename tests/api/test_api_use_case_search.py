@@ -110,3 +110,11 @@ def test_a_deleted_use_case_leaves_no_search_text_behind(office):
     deleted.delete()
     connection.check_constraints()  # the deferred foreign keys, as at commit
     assert _found(office, "sluice") == [kept.pk]
+
+
+@pytest.mark.parametrize("path", ["/api/use-cases/", "/api/investments/", "/api/kpi-observations/", "/api/scan-runs/"])
+def test_a_search_holding_a_nul_is_refused_naming_it_whether_or_not_the_list_searches_anything(office, path):
+    response = office.get(path, {"search": "invoice\x00"})
+
+    assert response.status_code == 400
+    assert "search" in response.json()

@@ -147,7 +147,8 @@ class _DetectorThreads:
     def __init__(self, kinds: list[str], threads: int, *, as_of: datetime.date, policy: Policy):
         self.kinds, self.as_of, self.policy = kinds, as_of, policy
         self.waiting: queue.SimpleQueue[str] = queue.SimpleQueue()
-        for kind in sorted(kinds, key=lambda kind: DETECTED_FIRST.index(kind) if kind in DETECTED_FIRST else len(DETECTED_FIRST)):
+        first = {kind: place for place, kind in enumerate(DETECTED_FIRST)}
+        for kind in sorted(kinds, key=lambda kind: first.get(kind, len(first))):
             self.waiting.put(kind)
         self.finished: queue.SimpleQueue[tuple[str, list[Detected] | None, BaseException | None]] = queue.SimpleQueue()
         self.stopping = threading.Event()

@@ -109,6 +109,15 @@ def test_names_and_products_are_no_task_terms():
     assert vocabulary.products_in(text) == {"servicenow", "foiaxpress", "skydio"}
 
 
+def test_a_word_labelling_a_record_number_is_no_task_term():
+    vocabulary = Vocabulary(source="omb-2025")
+
+    assert vocabulary.terms("Streamflow forecasting [2024 INV#DOI-69]") == ("streamflow", "forecast", "doi")
+    assert vocabulary.terms("Risk screening [2024 Inv# WO0000000108776]") == ("risk", "screen", "wo0000000108776")
+    assert vocabulary.terms("Invoice matching") == ("invoic", "match")
+    assert vocabulary.terms("—") == ()
+
+
 def test_an_ordinary_word_is_a_product_only_in_its_own_vendor_cell():
     vocabulary = Vocabulary(products=["Integration", "Splunk"], words=["integration"])
 
@@ -432,3 +441,15 @@ def test_a_group_whose_titles_share_one_word_is_named_by_the_longer_phrase_its_t
 
     assert finding.detail["capability"] == "Public comments"
     assert finding.title.startswith("Public comments: 3 use cases in ")
+
+
+def test_a_group_is_never_named_by_the_word_labelling_its_record_numbers(policy):
+    add_use_case("Department of the Interior", "Volcano eruption forecasting [2024 INV#WO0000000109214]",
+                 "Forecasts volcanic eruptions from seismic signals recorded at monitored volcanoes.")
+    add_use_case("Department of Commerce", "Volcanic eruption forecasting [2024 INV#DOC-12]",
+                 "Forecasts eruptions of volcanoes from the seismic signals of their monitoring stations.")
+
+    (finding,) = detect(policy)
+
+    assert "INV" not in finding.title and "inv" not in finding.detail["shared_terms"]
+    assert finding.title.lower().startswith(("eruption forecasting", "volcan"))

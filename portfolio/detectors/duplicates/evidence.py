@@ -19,7 +19,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from .features import Features
-from .vocabulary import _WORD, Vocabulary, stem
+from .vocabulary import _WORD, Vocabulary, stem, words_of
 
 SHARED_TERMS = 8
 PAIR_TERMS = 5
@@ -69,10 +69,11 @@ def _phrases(members: list[list[str]], vocabulary: Vocabulary) -> tuple[dict[tup
     written: dict[tuple[str, ...], str] = {}
     for member, segments in enumerate(members):
         for segment in segments:
-            words = _WORD.findall(segment)
+            found = words_of(segment)
+            words, labelling = [word for word, _ in found], [label for _, label in found]
             stems = [stem(word.lower()) for word in words]
-            meaningful = [not (word.lower() in vocabulary.stop or word in vocabulary.names or word.isdigit())
-                          for word in words]
+            meaningful = [not (label or word.lower() in vocabulary.stop or word in vocabulary.names or word.isdigit())
+                          for word, label in zip(words, labelling)]
             for start in range(len(words)):
                 for length in range(1, min(LONGEST_PHRASE, len(words) - start) + 1):
                     end = start + length - 1

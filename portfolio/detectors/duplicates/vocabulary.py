@@ -124,6 +124,12 @@ PRODUCT_WORDS = 4
 _stem_word = snowballstemmer.stemmer("english").stemWord
 
 
+def words_of(text: str) -> list[tuple[str, bool]]:
+    """Each word of `text`, and whether it labels a record number: written right before "#"
+    ("[2024 INV#DOI-69]", "Ticket#"), it is an inventory's bookkeeping, not the task."""
+    return [(match.group(), text.startswith("#", match.end())) for match in _WORD.finditer(text)]
+
+
 @lru_cache(maxsize=None)
 def stem(word: str) -> str:
     return _stem_word(word)
@@ -179,7 +185,8 @@ class Vocabulary:
 
     def scan(self, text: str):
         """(term, surface words) for each task term of `text`: products and names are none."""
-        surfaces = _WORD.findall(text)
+        found = words_of(text)
+        surfaces, labelling = [word for word, _ in found], [label for _, label in found]
         words = [surface.lower() for surface in surfaces]
         stems = [stem(word) for word in words]
         position = 0
@@ -192,7 +199,7 @@ class Vocabulary:
                 position += length
             else:
                 surface, word = surfaces[position], words[position]
-                if not (word in self.stop or surface in self.names or len(word) == 1
+                if not (word in self.stop or surface in self.names or len(word) == 1 or labelling[position]
                         or _NUMBER_OR_VERSION.fullmatch(word) or _BRAND.fullmatch(surface)):
                     yield stems[position], word
                 position += 1

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from decimal import Decimal
 
-from django.db.models import Case, Exists, F, Max, OuterRef, Subquery, When
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Case, Exists, F, Max, OuterRef, Subquery, Value, When
+from django.db.models.functions import Coalesce, Least, TruncDate
 from django.utils import timezone
 
 from portfolio.models import SEVERITY_ORDER
@@ -158,21 +158,17 @@ def readiness_on(as_of: datetime.date) -> dict:
     return {layer: Coalesce(Subquery(recorded.values(name)[:1]), F(name)) for layer, name in fields.items()}
 
 
-def local_day(moment: datetime.datetime) -> datetime.date:
-    """The registry's day of `moment`, as timezone.localdate gives it to a scan (which activates
-    no other zone), without its lookup of the active zone: a scan asks ~100,000 times."""
-    return moment.astimezone(timezone.get_default_timezone()).date()
-
-
 def local_day_of(moment) -> TruncDate:
-    """local_day of a moment the database holds, computed there: a scan loading tens of
-    thousands of times only to take their day would spend longer parsing them than judging."""
+    """The registry's day of a moment the database holds, as timezone.localdate gives it to a
+    scan (which activates no other zone), computed there: a scan loading tens of thousands of
+    moments only to take their day would spend longer parsing them than judging."""
     return TruncDate(moment, tzinfo=timezone.get_default_timezone())
 
 
-def stage_entered_on(row_moved_at: datetime.datetime | None, row_stage_entered_on: datetime.date) -> datetime.date:
-    """The day the stage held on `as_of` was entered: the latest transition's day, else the field."""
-    return local_day(row_moved_at) if row_moved_at is not None else row_stage_entered_on
+def entered_stage_by(as_of: datetime.date) -> Least:
+    """For the rows of use_cases_on: the day the stage they hold on `as_of` was entered (their
+    latest move's day, else their stage_entered_on), at the latest `as_of`."""
+    return Least(Coalesce(local_day_of("moved_at"), "stage_entered_on"), Value(as_of))
 
 
 def use_cases_on(as_of: datetime.date, stages):

@@ -37,7 +37,7 @@ from portfolio.models import FindingKind, Severity
 from registry import sources
 from registry.models import KPIObservation, Stage
 
-from .base import Detected, end_of_day, latest, severity_up, stage_entered_on, use_cases_on
+from .base import Detected, end_of_day, entered_stage_by, latest, severity_up, use_cases_on
 
 KIND = FindingKind.BROKEN_FEEDBACK_LOOP
 
@@ -64,9 +64,9 @@ def detect(*, as_of: datetime.date, policy) -> list[Detected]:
     # One row per (use case, KPI); a use case without KPIs gives one row with no KPI.
     rows = (
         use_cases_on(as_of, [Stage.PRODUCTION])
-        .annotate(kpi_last_observed_on=kpi_last_observed)
+        .annotate(kpi_last_observed_on=kpi_last_observed, live_since=entered_stage_by(as_of))
         .values(
-            "pk", "title", "moved_at", "stage_entered_on", "decision_id", "expected_annual_value", "source_format",
+            "pk", "title", "live_since", "decision_id", "expected_annual_value", "source_format",
             "kpis__id", "kpis__name", "kpis__created_at", "kpi_last_observed_on",
         )
     )
@@ -84,7 +84,7 @@ def detect(*, as_of: datetime.date, policy) -> list[Detected]:
 
     found = []
     for pk, use_case in use_cases.items():
-        live_since = min(stage_entered_on(use_case["moved_at"], use_case["stage_entered_on"]), as_of)
+        live_since = use_case["live_since"]
         last_observation = use_case["last_observation"]
         days_since_observation = (as_of - last_observation).days if last_observation else None
         days_since_live = (as_of - live_since).days

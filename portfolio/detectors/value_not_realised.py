@@ -34,14 +34,14 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from django.db.models import Count, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce, Least
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
 from portfolio.models import FindingKind, Severity
 from registry.models import KPIDirection, KPIObservation, Stage
 from registry.selectors.value import kpi_realised_value, latest_observed_value, total
 
-from .base import Detected, local_day_of, severity_up, use_cases_on
+from .base import Detected, entered_stage_by, severity_up, use_cases_on
 
 KIND = FindingKind.VALUE_NOT_REALISED
 HIGH_ANNUAL_VALUE = Decimal("1000000")
@@ -69,9 +69,8 @@ class _KPI:
 
 
 def detect(*, as_of: datetime.date, policy) -> list[Detected]:
-    # The day it entered production, as stage_entered_on gives it, and its measured KPIs'
-    # observations since, counted in the database: a large portfolio holds hundreds of thousands.
-    live_since = Least(Coalesce(local_day_of("moved_at"), "stage_entered_on"), Value(as_of))
+    # Its measured KPIs' observations since it entered production, counted in the database: a
+    # large portfolio holds hundreds of thousands.
     observed_since = (KPIObservation.objects.filter(kpi__use_case=OuterRef("pk"), kpi__baseline__isnull=False,
                                                     observed_on__gte=OuterRef("live_since"), observed_on__lte=as_of)
                       .order_by().values("kpi__use_case").annotate(n=Count("pk")).values("n"))
@@ -80,7 +79,7 @@ def detect(*, as_of: datetime.date, policy) -> list[Detected]:
         .filter(kpis__baseline__isnull=False)
         .annotate(latest_value=latest_observed_value(as_of, kpi="kpis__id"))
         .filter(latest_value__isnull=False)
-        .annotate(live_since=live_since, observed_live=Coalesce(Subquery(observed_since), 0))
+        .annotate(live_since=entered_stage_by(as_of), observed_live=Coalesce(Subquery(observed_since), 0))
         .values("pk", "title", "live_since", "observed_live", "decision_id", "expected_annual_value",
                 "kpis__id", "kpis__name", "kpis__baseline", "kpis__target", "kpis__direction",
                 "kpis__value_per_unit", "kpis__value_period", "latest_value")

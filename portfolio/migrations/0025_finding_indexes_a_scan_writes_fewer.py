@@ -15,10 +15,6 @@ _DIGESTS = importlib.import_module("portfolio.migrations.0020_finding_content_di
 _FINDING_HISTORY = next(source for source in PORTFOLIO_SOURCES if source.model == "portfolio.HistoricalFinding")
 
 
-def _set_sqlite_triggers_aside(apps, schema_editor):
-    _DIGESTS._set_sqlite_triggers_aside(apps, schema_editor)
-
-
 def _restore_sqlite_triggers(apps, schema_editor):
     _DIGESTS._restore_sqlite_triggers(apps, schema_editor)
     if schema_editor.connection.vendor == "sqlite":
@@ -33,7 +29,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(_set_sqlite_triggers_aside, _restore_sqlite_triggers),
+        migrations.RunPython(_DIGESTS._set_sqlite_triggers_aside, _restore_sqlite_triggers),
         migrations.AlterField(
             model_name='finding',
             name='fingerprint',
@@ -58,5 +54,5 @@ class Migration(migrations.Migration):
             model_name='finding',
             constraint=models.UniqueConstraint(fields=('fingerprint',), name='portfolio_finding_fingerprint_unique'),
         ),
-        migrations.RunPython(_restore_sqlite_triggers, _set_sqlite_triggers_aside),
+        migrations.RunPython(_restore_sqlite_triggers, _DIGESTS._set_sqlite_triggers_aside),
     ]

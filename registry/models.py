@@ -439,7 +439,8 @@ class Investment(models.Model):
                                    name="registry_investment_period_ends_after_start"),
         ]
         indexes = [models.Index(fields=["layer", "use_case"]),
-                   models.Index(fields=["use_case"], include=["layer", "period_start", "spent"],
+                   # Key columns rather than INCLUDE, which SQLite, the quick start's database, lacks.
+                   models.Index(fields=["use_case", "period_start", "layer", "spent"],
                                 name="registry_invest_spent_cover")]
 
     def __str__(self):

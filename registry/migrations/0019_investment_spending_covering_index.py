@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='investment',
-            index=models.Index(fields=['use_case'], include=('layer', 'period_start', 'spent'), name='registry_invest_spent_cover'),
+            index=models.Index(fields=['use_case', 'period_start', 'layer', 'spent'], name='registry_invest_spent_cover'),
         ),
         migrations.RunPython(_restore_sqlite_triggers, _set_sqlite_triggers_aside),
     ]

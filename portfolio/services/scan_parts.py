@@ -36,6 +36,14 @@ def _from_row(kind: str, row: list) -> Detected:
     )
 
 
+def renew_lock(scan_run_id: int, attempt: int) -> bool:
+    """Renew the lock of a spread scan whose attempt `attempt` is running: its workers are at it.
+    False, renewing nothing, when that attempt is over (failed, or the run handed over)."""
+    return bool(ScanRun.objects.filter(pk=scan_run_id, status=ScanRun.Status.RUNNING, attempt=attempt).update(
+        lock_renewed_at=timezone.now()
+    ))
+
+
 def store_part(*, scan_run: ScanRun, attempt: int, kind: str, detected: list[Detected]) -> bool:
     """Keep what the detector of `kind` found for attempt `attempt` at `scan_run`, replacing what
     an earlier delivery of the same part stored, and renew the run's lock; False, storing
@@ -45,9 +53,7 @@ def store_part(*, scan_run: ScanRun, attempt: int, kind: str, detected: list[Det
     The update that renews the lock also locks the run's row until the part is stored, so two
     deliveries of one part store one after the other, and a claim of the next attempt waits."""
     with transaction.atomic():
-        if not ScanRun.objects.filter(pk=scan_run.pk, status=ScanRun.Status.RUNNING, attempt=attempt).update(
-            lock_renewed_at=timezone.now()
-        ):
+        if not renew_lock(scan_run.pk, attempt):
             return False
         ScanPart.objects.update_or_create(scan_run=scan_run, kind=kind,
                                           defaults={"detected": [_as_row(found) for found in detected]})

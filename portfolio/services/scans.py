@@ -443,21 +443,13 @@ def spread_scan(scan_run: ScanRun) -> ScanRun:
     return scan_run
 
 
-def _renew_lock(scan_run_id: int, attempt: int) -> bool:
-    """Renew the lock of a spread scan whose attempt `attempt` is running: its workers are at it.
-    False, renewing nothing, when that attempt is over (failed, or the run handed over)."""
-    return bool(ScanRun.objects.filter(pk=scan_run_id, status=ScanRun.Status.RUNNING, attempt=attempt).update(
-        lock_renewed_at=timezone.now()
-    ))
-
-
 def run_scan_part(scan_run_id: int, kind: str, attempt: int) -> int:
     """Detect and price the findings of `kind` for attempt `attempt` at a spread scan and store
     them (a redelivered part replaces what it stored before), renewing the run's lock as it
     starts and as it stores; returns how many it stored. An attempt that is over (the run failed
     meanwhile, or was handed over as dead) is left alone."""
     scan_run = ScanRun.objects.select_related("triggered_by").get(pk=scan_run_id)
-    if not _renew_lock(scan_run_id, attempt):
+    if not scan_parts.renew_lock(scan_run_id, attempt):
         return 0
     with acting(scan_actor(scan_run)):
         detected = detect_all([kind], as_of=scan_run.as_of, policy=Policy.current())

@@ -60,6 +60,8 @@ class AuditSource:
     record_id: str = "{r}.id"
     # The fields of the row the page shows as old → new (history sources: every tracked field).
     change_fields: tuple[str, ...] = ()
+    # Which of the table's rows are entries, as an SQL condition on {r}; blank: every row.
+    logged: str = ""
 
     @property
     def is_history(self) -> bool:
@@ -175,8 +177,10 @@ def _entries_select(source: AuditSource, model, *, rows: str, r: str, connection
         f"u.id", reason, detail, digest_sql(model, r, connection), "''",
     ]
     frm = f"FROM {rows} {r} " if rows else "FROM (SELECT 1) one "
+    # SQLite's trigger reads the condition in its WHEN clause (see install).
+    where = f" WHERE {source.logged.format(**sub)}" if source.logged and rows else ""
     return (f"SELECT {', '.join(values)} {frm}"
-            f"LEFT JOIN {users} u ON u.id = {source.user.format(**sub)}" + (f" ORDER BY {pk}" if rows else ""))
+            f"LEFT JOIN {users} u ON u.id = {source.user.format(**sub)}{where}" + (f" ORDER BY {pk}" if rows else ""))
 
 
 def _insert(select: str) -> str:
@@ -204,8 +208,9 @@ def install(source: AuditSource, *, apps=global_apps, schema_editor=None, backfi
                            f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()")
         else:
             cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+            when = f"WHEN {source.logged.format(r='NEW')} " if source.logged else ""
             cursor.execute(
-                f"CREATE TRIGGER {name} AFTER INSERT ON {table} FOR EACH ROW BEGIN "
+                f"CREATE TRIGGER {name} AFTER INSERT ON {table} FOR EACH ROW {when}BEGIN "
                 f"{_insert(_entries_select(source, model, rows='', r='NEW', connection=connection, backfill=False))}; END"
             )
 
@@ -356,9 +361,10 @@ def _source_breaks(entry_model, connection) -> Iterator[Break]:
                 yield Break(entry_id, seq, f"its {source.record_type} row ({table} {pk.strip(chr(34))} "
                                            f"{_source_id(entry_model, entry_id)}) {what}; "
                                            f"{_describe(entry_model, entry_id)}")
+            logged = f"AND {source.logged.format(r='h')} " if source.logged else ""
             cursor.execute(
                 f"SELECT h.{pk} FROM {quote(table)} h WHERE NOT EXISTS (SELECT 1 FROM {ENTRY_TABLE} e "
-                f"WHERE e.source_table = %s AND e.source_id = h.{pk}) ORDER BY h.{pk} LIMIT 1", [table])
+                f"WHERE e.source_table = %s AND e.source_id = h.{pk}) {logged}ORDER BY h.{pk} LIMIT 1", [table])
             found = cursor.fetchone()
             if found:
                 yield Break(None, None, f"{table} row {found[0]} has no audit entry: it was written with the "

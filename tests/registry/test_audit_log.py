@@ -113,15 +113,18 @@ def test_a_scan_is_a_named_actor_and_an_entry_of_its_own_and_answers_name_their_
     scan_run = run_scan_now(kinds=["orphaned_ownership"], actor=ann)
 
     finding = Finding.objects.get()
-    assert only(entries_of("finding", finding.pk, kind="created")).actor == "scan started by ann"
-    assert only(entries_of("finding", finding.pk, kind="finding status")).actor == "scan started by ann"
+    opened = only(entries_of("finding", finding.pk, kind="created"))
+    assert (opened.actor, opened.reason) == ("scan started by ann", "opened by a scan")
+    # The opening is that one creation, not a status change of its own besides.
+    assert not entries_of("finding", finding.pk, kind="finding status")
     run_entry = only(entries_of("scan", scan_run.pk))
     assert run_entry.kind == "scan" and run_entry.detail["opened"] == scan_run.opened
 
     change_finding_status(finding=finding, to_status=FindingStatus.ACKNOWLEDGED, actor=ann, reason="On it")
 
-    answered = entries_of("finding", finding.pk, kind="finding status")[-1]
+    answered = only(entries_of("finding", finding.pk, kind="finding status"))
     assert (answered.actor, answered.reason) == ("ann", "On it")
+    assert audit.verify().intact
 
 
 def test_no_entry_is_ever_unnamed_when_the_product_writes(ann):

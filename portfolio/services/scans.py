@@ -307,18 +307,21 @@ def scan_actor(scan_run: ScanRun) -> SystemActor:
     return SystemActor("scan from the command line")
 
 
-def _log_and_anchor(scan_run: ScanRun, actor: SystemActor) -> None:
-    """The run in the audit log; the log's entries handed to a worker to seal (a first scan
-    writes a hundred thousand: their chain is no part of the scan's time); and the chain's
-    head kept in the run, an anchor an auditor can copy elsewhere and check the log against.
-    With tasks run in process (no broker configured), it is sealed here and the head includes
-    the run."""
+def _record_in_audit_log(scan_run: ScanRun) -> None:
+    """The run's entry in the audit log, with its figures."""
     audit.record_event(
-        kind="scan", record_type="scan run", subject_type="scan", subject_id=scan_run.pk, actor=actor.name,
-        reason=f"{', '.join(scan_run.kinds)} as of {scan_run.as_of.isoformat()}",
+        kind="scan", record_type="scan run", subject_type="scan", subject_id=scan_run.pk,
+        actor=scan_actor(scan_run).name, reason=f"{', '.join(scan_run.kinds)} as of {scan_run.as_of.isoformat()}",
         detail={"opened": scan_run.opened, "still_open": scan_run.still_open, "resolved": scan_run.resolved,
                 "reopened": scan_run.reopened},
     )
+
+
+def _anchor(scan_run: ScanRun) -> None:
+    """The audit log's entries handed to a worker to seal (a first scan writes a hundred
+    thousand: their chain is no part of the scan's time), and the chain's head kept in the run,
+    an anchor an auditor can copy elsewhere and check the log against. With tasks run in
+    process (no broker configured), it is sealed here and the head includes the run."""
     # With the broker unreachable, beat's sealing catches up within minutes.
     hand_to_worker(task_named(SEAL_AUDIT_LOG_TASK), run_here_if_unreachable=False)
     head = audit.chain_head()
@@ -387,7 +390,9 @@ def _check_references_as_written() -> None:
 
 def _reconcile_and_record(scan_run: ScanRun, found_by_kind: Iterable[tuple[str, list[Detected]]]) -> None:
     """Inside the caller's transaction: the findings of each kind reconciled (as `found_by_kind`
-    yields them), the run's figures and success recorded, its stored parts dropped."""
+    yields them), the run's figures, success and audit log entry recorded, its stored parts
+    dropped: committed together, so a worker killed after the commit leaves no run without its
+    entry."""
     result = ReconcileResult()
     for kind, detected in found_by_kind:
         result.add(reconcile(kinds=[kind], detected=detected, as_of=scan_run.as_of, scan_run=scan_run))
@@ -396,12 +401,22 @@ def _reconcile_and_record(scan_run: ScanRun, found_by_kind: Iterable[tuple[str, 
     scan_run.still_open, scan_run.resolved, scan_run.reopened = result.still_open, result.resolved, len(result.reopened)
     scan_run.status, scan_run.finished_at = ScanRun.Status.SUCCEEDED, timezone.now()
     scan_run.save(update_fields=["opened", "still_open", "resolved", "reopened", "status", "finished_at"])
+    _record_in_audit_log(scan_run)
 
 
 def _after_success(scan_run: ScanRun) -> ScanRun:
-    _log_and_anchor(scan_run, scan_actor(scan_run))
+    _anchor(scan_run)
     if scan_run.opened:
         _queue_digests(scan_run)
+    return scan_run
+
+
+def _finish_success_cut_short(scan_run: ScanRun) -> ScanRun:
+    """A run delivered again once it has succeeded: if the worker that recorded its success
+    died before anchoring it in the audit log (its head unset), anchor it and queue its digests
+    now (their sender's lease keeps a second sending from mailing anyone twice)."""
+    if scan_run.status == ScanRun.Status.SUCCEEDED and scan_run.audit_head_seq is None:
+        return _after_success(scan_run)
     return scan_run
 
 
@@ -464,18 +479,24 @@ def finish_spread_scan(scan_run_id: int, attempt: int) -> ScanRun:
     reconciles what it found.
 
     The run's row is locked first: a callback delivered again, even while the first still
-    runs, finds the run finished and leaves it as it is; so does the callback of an attempt
-    that is over. An error escapes to the task, which retries database errors; the chord's
-    error callback fails the run when the retries run out.
+    runs, finds the run finished and leaves it as it is (but anchors it, if the worker that
+    reconciled it died before doing so); so does the callback of an attempt that is over. An
+    error escapes to the task, which retries database errors; the chord's error callback fails
+    the run when the retries run out.
     """
     scan_run = ScanRun.objects.select_related("triggered_by").get(pk=scan_run_id)
+    missing: list[str] = []
     with acting(scan_actor(scan_run)), transaction.atomic():
         scan_run = ScanRun.objects.select_for_update().get(pk=scan_run_id)
-        if scan_run.status != ScanRun.Status.RUNNING or scan_run.attempt != attempt:
+        if scan_run.attempt != attempt:
             return scan_run
-        missing = [kind for kind in scan_run.kinds if kind not in scan_parts.stored_kinds(scan_run)]
-        if not missing:
-            _reconcile_and_record(scan_run, scan_parts.load_parts(scan_run))
+        reconciling = scan_run.status == ScanRun.Status.RUNNING
+        if reconciling:
+            missing = [kind for kind in scan_run.kinds if kind not in scan_parts.stored_kinds(scan_run)]
+            if not missing:
+                _reconcile_and_record(scan_run, scan_parts.load_parts(scan_run))
+    if not reconciling:
+        return _finish_success_cut_short(scan_run)
     if missing:
         error = f"The parts of {', '.join(missing)} were not stored."
         fail_scan_run(scan_run_id, attempt=attempt, error=error)
@@ -522,7 +543,7 @@ def run_queued_scan(scan_run_id: int) -> ScanRun:
     delivered twice runs it once."""
     scan_run = ScanRun.objects.get(pk=scan_run_id)
     if scan_run.status == ScanRun.Status.SUCCEEDED:
-        return scan_run
+        return _finish_success_cut_short(scan_run)
     return _run(scan_run)
 
 
@@ -535,7 +556,7 @@ def run_scan_of_task(*, task_id: str, kinds: list[str] | None = None, as_of: dat
     if scan_run is None:
         scan_run = queue_scan(kinds=kinds, as_of=as_of, actor=actor, task_id=task_id)
     if scan_run.status == ScanRun.Status.SUCCEEDED:
-        return scan_run
+        return _finish_success_cut_short(scan_run)
     return _run(scan_run)
 
 

@@ -4,12 +4,12 @@ shared by the workers, and a worker killed while it holds a part leaves the run 
 the next worker with nothing written twice; a part that fails on a worker fails the run
 through the chord's error callback and frees the lock. A chord that outlives the lock expiry is
 not handed over by the sweep; a part delivered twice at once, and a reconcile killed half way
-and delivered again, write and mail once. A detector routed to a queue of its own
-(SCAN_PART_QUEUES) runs only on the workers of that queue.
+(or right after its commit) and delivered again, write, log and mail once. A detector routed to
+a queue of its own (SCAN_PART_QUEUES) runs only on the workers of that queue.
 
 The pieces, run in the test process, are in tests/portfolio/test_scan_parts.py; the workers,
 Redis and the helpers are those of test_celery.py; tests/e2e/slow_parts_worker.py is the app of
-workers whose parts are slowed down, so a test can act while one is running.
+workers whose scans are slowed down where a test says, so it can act while one is at that point.
 """
 
 from __future__ import annotations
@@ -56,6 +56,19 @@ def wait_for_spread_run(task_id: str, *workers: Worker, timeout: float = SCAN_SE
         time.sleep(0.1)
     pytest.fail(f"The scan of task {task_id} did not succeed within {timeout} s:\n"
                 + "\n".join(worker.log() for worker in workers))
+
+
+def mailed_by(*workers: Worker) -> list[int]:
+    """The digest emails each worker sent (the console backend writes them to its log)."""
+    return [worker.log_path.read_text(errors="replace").count("Subject: Last Mile: ") for worker in workers]
+
+
+def wait_for_digests(run: ScanRun, worker: Worker) -> None:
+    deadline = time.monotonic() + SCAN_SECONDS
+    while ScanRun.objects.filter(pk=run.pk, digests_sent_at__isnull=True).exists():
+        if time.monotonic() > deadline:
+            pytest.fail(f"The digests of run {run.pk} were not sent within {SCAN_SECONDS} s:\n{worker.log()}")
+        time.sleep(0.1)
 
 
 def parts_run_by(worker: Worker) -> int:
@@ -291,12 +304,8 @@ def test_a_reconcile_killed_half_way_is_delivered_again_and_writes_and_mails_onc
     found = assert_each_finding_written_once(run)
     assert not ScanPart.objects.exists() and scan_events(run) == 1
     # The digests went out once, from the worker that reconciled: one email a recipient.
-    deadline = time.monotonic() + SCAN_SECONDS
-    while ScanRun.objects.filter(pk=run.pk, digests_sent_at__isnull=True).exists():
-        if time.monotonic() > deadline:
-            pytest.fail(f"The digests of run {run.pk} were not sent within {SCAN_SECONDS} s:\n{second.log()}")
-        time.sleep(0.1)
-    mailed = [worker.log_path.read_text(errors="replace").count("Subject: Last Mile: ") for worker in (first, second)]
+    wait_for_digests(run, second)
+    mailed = mailed_by(first, second)
     assert mailed == [0, DigestDelivery.objects.filter(scan_run=run).count()] and mailed[1] > 0
     wait_until_acknowledged(broker_url, worker=second)
     assert_same_as_the_scan_command(found)
@@ -320,3 +329,50 @@ def test_a_detector_routed_to_a_queue_of_its_own_runs_only_on_that_queues_worker
     assert any(kind == HEAVY for kind, *_ in found), "the routed detector's findings are reconciled with the rest"
     wait_until_acknowledged(broker_url, worker=main)
     assert_same_as_the_scan_command(found)
+
+
+@pytest.mark.slow
+@real_worker_db
+def test_a_reconcile_killed_right_after_its_commit_leaves_the_run_in_the_audit_log_and_is_anchored_and_mailed_once(
+    broker_url, start_worker
+):
+    seed_demo_portfolio(use_cases=300, seed=19, today=AS_OF)
+    embeddings.refresh()  # as after an import: the parts detect, nobody embeds
+    short_visibility = {**SPREAD, "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT)}
+    # Once its reconcile has committed, the first worker waits before anchoring the run in the
+    # audit log and queuing its digests: it is killed there.
+    first = start_worker(app=SLOW_PARTS_APP, PAUSE_AFTER_RECONCILE=str(SCAN_SECONDS), **short_visibility)
+
+    task_id = send_scan_all(broker_url)
+    committed = wait_for_run(task_id, {ScanRun.Status.SUCCEEDED}, worker=first, poll=0.02)
+    first.kill()
+    killed_at = time.monotonic()
+
+    # The run's entry in the audit log was committed with its findings; the anchor and the
+    # digests were not done, and the reconcile's message is unacknowledged.
+    assert scan_events(committed) == 1
+    assert committed.audit_head_seq is None and committed.digests_sent_at is None
+    [unacked] = _redis(broker_url).hvals("unacked")
+    assert FINISH_TASK.encode() in unacked
+
+    # Redis hands the reconcile to a worker that starts after its visibility timeout: it finds
+    # the run succeeded and does what the kill cut short.
+    time.sleep(max(0.0, killed_at + VISIBILITY_TIMEOUT + 1 - time.monotonic()))
+    second = start_worker(**short_visibility)
+    [reconcile] = deliveries(first, FINISH_TASK)
+    second.wait_for_log(f"Task {FINISH_TASK}[{reconcile}] succeeded")
+    run = ScanRun.objects.get(pk=committed.pk)
+
+    assert deliveries(second, FINISH_TASK) == [reconcile], "the same reconcile, delivered again"
+    assert (run.status, run.finished_at, run.opened, run.attempt) == (
+        ScanRun.Status.SUCCEEDED, committed.finished_at, committed.opened, 1
+    )
+    assert scan_events(run) == 1, "the run is in the audit log once"
+    assert run.audit_head_seq is not None and run.audit_head_hash, "anchored by the reconcile delivered again"
+    found = assert_each_finding_written_once(run)
+    wait_for_digests(run, second)
+    mailed = mailed_by(first, second)
+    assert mailed == [0, DigestDelivery.objects.filter(scan_run=run).count()] and mailed[1] > 0
+    wait_until_acknowledged(broker_url, worker=second)
+    assert_same_as_the_scan_command(found)
+

@@ -19,7 +19,8 @@ one) and one reconcile of them all (finish_spread_scan), through the same _recor
 scan in one process (execute_scan, which the `scan` command runs). Each claim counts up the
 run's attempt, which the chord carries: when the sweep hands over a run whose chord was taken
 for dead, what that chord still delivers (a part, its reconcile, its error callback) finds its
-attempt over and writes nothing.
+attempt over and writes nothing; a scan run whole checks its attempt as it commits, so one handed
+over while it still ran rolls back.
 
 The Celery tasks (portfolio/tasks.py) call these services, so this module never imports
 them: it hands work to a task by its registered name (core.workers.task_named).
@@ -370,10 +371,18 @@ def _embed_for(scan_run: ScanRun) -> None:
 
 def _record_results(scan_run: ScanRun, found_by_kind: Iterable[tuple[str, list[Detected]]]) -> ScanRun:
     """Reconcile what the run's detectors found and mark the run succeeded, in one transaction;
-    then queue its digests."""
-    with transaction.atomic():
-        _check_references_as_written()
-        _reconcile_and_record(scan_run, found_by_kind)
+    then queue its digests. If the attempt was handed over meanwhile (it outlived its lock and
+    the sweep gave the run to another worker), everything it wrote is rolled back: the run is
+    that worker's."""
+    try:
+        with transaction.atomic():
+            _check_references_as_written()
+            _reconcile_and_record(scan_run, found_by_kind)
+    except AttemptOver:
+        logger.warning("Scan run %s, attempt %s: handed over while it ran; what it found is dropped",
+                       scan_run.pk, scan_run.attempt)
+        scan_run.refresh_from_db()
+        return scan_run
     return _after_success(scan_run)
 
 
@@ -390,18 +399,27 @@ def _check_references_as_written() -> None:
 
 def _reconcile_and_record(scan_run: ScanRun, found_by_kind: Iterable[tuple[str, list[Detected]]]) -> None:
     """Inside the caller's transaction: the findings of each kind reconciled (as `found_by_kind`
-    yields them), the run's figures, success and audit log entry recorded, its stored parts
-    dropped: committed together, so a worker killed after the commit leaves no run without its
-    entry."""
+    yields them), then, the run's row locked and its attempt found still running, the run's
+    figures, success and audit log entry recorded and its stored parts dropped: committed
+    together, so a worker killed after the commit leaves no run without its entry. Raises
+    AttemptOver, for the caller to roll back, when the attempt is over."""
     result = ReconcileResult()
     for kind, detected in found_by_kind:
         result.add(reconcile(kinds=[kind], detected=detected, as_of=scan_run.as_of, scan_run=scan_run))
+    if not ScanRun.objects.select_for_update().filter(
+        pk=scan_run.pk, status=ScanRun.Status.RUNNING, attempt=scan_run.attempt
+    ).exists():
+        raise AttemptOver(f"Scan run {scan_run.pk}: attempt {scan_run.attempt} is over.")
     scan_parts.clear_parts(scan_run)
     scan_run.opened = len(result.opened) + len(result.reopened)
     scan_run.still_open, scan_run.resolved, scan_run.reopened = result.still_open, result.resolved, len(result.reopened)
     scan_run.status, scan_run.finished_at = ScanRun.Status.SUCCEEDED, timezone.now()
     scan_run.save(update_fields=["opened", "still_open", "resolved", "reopened", "status", "finished_at"])
     _record_in_audit_log(scan_run)
+
+
+class AttemptOver(Exception):
+    """The attempt at a run being recorded is over: the run failed, or was handed over, meanwhile."""
 
 
 def _after_success(scan_run: ScanRun) -> ScanRun:

@@ -1,6 +1,7 @@
 """Scans outside the request: real Celery workers on the real Redis, a worker or its pool
-process killed half way (and the sweep that re-queues a dead worker's scan), a broker that is
-down, and the `scan` command's JSON printed by a process of its own.
+process killed half way (and the sweep that re-queues a dead worker's scan), a scan handed over
+while its first worker still runs it, a broker that is down, and the `scan` command's JSON
+printed by a process of its own.
 
 The worker tests run only on PostgreSQL with Redis answering at REDIS_URL (as in CI): the
 worker is another process, so it must see the test database's committed rows, and it talks
@@ -30,6 +31,7 @@ import redis
 from celery import Celery
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -37,6 +39,7 @@ from demo.generator import seed_demo_portfolio
 from portfolio import embeddings
 from portfolio.models import Finding, FindingEvent, FindingKind, ScanRun
 from portfolio.services.scans import ALL_KINDS
+from registry.models import AuditEntry
 from tests.portfolio.test_scan_tasks import AS_OF, FINDING_KEYS, open_findings, scan_json
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -52,7 +55,12 @@ LOCK_EXPIRY = 6
 LONG_VISIBILITY = {"SCAN_LOCK_EXPIRY_SECONDS": str(LOCK_EXPIRY), "CELERY_VISIBILITY_TIMEOUT": str(60 * 60)}
 # How late after its lock expired a dead run may be taken over: a worker's timer and a poll.
 TAKEOVER_SLACK = 15
+# How long the detectors of a scan handed over while it runs take: past its lock expiry, the
+# sweep and the whole scan of the worker it is handed to.
+LATE_DETECTOR_SECONDS = 40
 SWEEP_TASK = "portfolio.tasks.requeue_stuck_scans_task"
+# The app of workers whose scans are slowed down where a test says (tests/e2e/slow_parts_worker.py).
+SLOW_PARTS_APP = "tests.e2e.slow_parts_worker"
 
 # Committed rows, visible to the worker process; the data the migrations wrote (groups,
 # friction points) is put back after the flush that follows each such test.
@@ -491,6 +499,47 @@ def test_a_scan_whose_worker_died_is_requeued_by_the_sweep_long_before_the_visib
     assert ScanRun.objects.count() == 1
     assert open_findings() == found and statuses_by_fingerprint() == statuses
     assert FindingEvent.objects.count() == events
+
+
+@pytest.mark.slow
+@real_worker_db
+def test_a_scan_handed_over_while_its_first_worker_still_runs_it_is_written_by_the_second_worker_only(
+    broker_url, start_worker
+):
+    seed_demo_portfolio(use_cases=300, seed=15, today=AS_OF)
+    embeddings.refresh()  # as after an import: the scans detect, nobody embeds
+    lock = {"SCAN_LOCK_EXPIRY_SECONDS": str(LOCK_EXPIRY)}
+    # The first worker's detectors, all at once, each outlast the lock by far: its scan is
+    # taken for dead, and handed over, before it has written anything.
+    late = start_worker(app=SLOW_PARTS_APP, SLOW_SCAN_PARTS=",".join(f"{kind}={LATE_DETECTOR_SECONDS}" for kind in ALL_KINDS),
+                        SCAN_THREADS=str(len(ALL_KINDS)), **lock)
+    # Beat's sweep, on a worker of its own so that it runs while the first worker is busy.
+    sweeper = start_worker(queues="sweep", **lock)
+
+    task_id = send_scan_all(broker_url)
+    first_attempt = wait_for_run(task_id, {ScanRun.Status.RUNNING}, worker=late, poll=0.02)
+    # Started only now, or it could have taken the scan task itself: the worker the sweep
+    # hands the run to.
+    second = start_worker(**lock)
+    time.sleep(max(0.0, (first_attempt.started_at - timezone.now()).total_seconds() + LOCK_EXPIRY + 0.5))
+    sweep_id = send_task(broker_url, SWEEP_TASK, queue="sweep")
+    sweeper.wait_for_log(f"Task {SWEEP_TASK}[{sweep_id}] succeeded")
+    run = wait_for_run(task_id, {ScanRun.Status.SUCCEEDED}, worker=second)
+    assert f"portfolio.tasks.scan_all[{task_id}] succeeded" not in late.log_path.read_text(errors="replace"), (
+        f"The first worker finished its scan before the second one; raise LATE_DETECTOR_SECONDS:\n{late.log()}"
+    )
+    written, events = statuses_by_fingerprint(), FindingEvent.objects.count()
+
+    # The first worker's detectors finish at last: its attempt is over, so it writes nothing.
+    late.wait_for_log(f"Task portfolio.tasks.scan_all[{task_id}] succeeded", timeout=LATE_DETECTOR_SECONDS + SCAN_SECONDS)
+    again = ScanRun.objects.get(pk=run.pk)
+    assert (again.attempt, again.requeues, again.status) == (2, 1, ScanRun.Status.SUCCEEDED)
+    assert (again.opened, again.still_open, again.finished_at) == (run.opened, run.still_open, run.finished_at)
+    assert AuditEntry.objects.filter(kind="scan", subject_type="scan", subject_id=run.pk).count() == 1
+    assert (statuses_by_fingerprint(), FindingEvent.objects.count()) == (written, events)
+    assert "handed over while it ran" in late.log_path.read_text(errors="replace")
+    found = assert_each_finding_written_once(again)
+    assert_same_as_the_scan_command(found)
 
 
 # Subprocesses on a SQLite file of their own -----------------------------------------------------

@@ -26,10 +26,10 @@ from portfolio.models import DigestDelivery, Finding, FindingEvent, FindingKind,
 from portfolio.services.scans import ALL_KINDS
 from registry.models import AuditEntry
 from tests.e2e.test_celery import (  # noqa: F401  (fixtures)
-    KILL_USE_CASES, SCAN_SECONDS, SWEEP_TASK, VISIBILITY_TIMEOUT, Worker, _redis, _restore_migration_data,
-    assert_each_finding_written_once, assert_same_as_the_scan_command, broker_url, real_worker_db, send_scan_all,
-    send_task, start_worker, statuses_by_fingerprint, wait_for_run, wait_until_acknowledged,
-    wait_until_writing_findings,
+    KILL_USE_CASES, SCAN_SECONDS, SLOW_PARTS_APP, SWEEP_TASK, VISIBILITY_TIMEOUT, Worker, _redis,
+    _restore_migration_data, assert_each_finding_written_once, assert_same_as_the_scan_command, broker_url,
+    real_worker_db, send_scan_all, send_task, start_worker, statuses_by_fingerprint, wait_for_run,
+    wait_until_acknowledged, wait_until_writing_findings,
 )
 from tests.portfolio.test_scan_tasks import AS_OF, scan_json
 
@@ -38,7 +38,6 @@ pytestmark = pytest.mark.slow
 SPREAD = {"SCAN_SPREAD_OVER_WORKERS": "true"}
 PART_TASK = "portfolio.tasks.scan_part"
 FINISH_TASK = "portfolio.tasks.finish_spread_scan"
-SLOW_PARTS_APP = "tests.e2e.slow_parts_worker"
 HEAVY = FindingKind.DUPLICATE_CAPABILITY
 HEAVY_QUEUE = "scan-heavy"
 ROUTED = {**SPREAD, "SCAN_PART_QUEUES": f"{HEAVY}={HEAVY_QUEUE}"}

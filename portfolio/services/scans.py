@@ -20,7 +20,8 @@ scan in one process (execute_scan, which the `scan` command runs). Each claim co
 run's attempt, which the chord carries: when the sweep hands over a run whose chord was taken
 for dead, what that chord still delivers (a part, its reconcile, its error callback) finds its
 attempt over and writes nothing; a scan run whole checks its attempt as it commits, so one handed
-over while it still ran rolls back.
+over while it still ran rolls back. A part routed (SCAN_PART_QUEUES) to a queue no worker
+consumes fails the run before the chord is sent.
 
 The Celery tasks (portfolio/tasks.py) call these services, so this module never imports
 them: it hands work to a task by its registered name (core.workers.task_named).
@@ -34,10 +35,11 @@ import logging
 import math
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
-from celery import chord, group
+from celery import chord, current_app, current_task, group
 from celery.exceptions import Retry
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -98,6 +100,10 @@ CLAIM_ATTEMPTS = 3
 # longer ago than this: a scan that old would undo what the scans since have found.
 MAX_REQUEUES = 3
 REQUEUE_WITHIN = datetime.timedelta(days=1)
+# How long a spread scan waits, after the last answer, for workers to say which queues they
+# consume, when one of its parts is routed to a queue nobody has named yet: an idle worker or a
+# busy one's main process answers within milliseconds, a loaded machine's in well under this.
+QUEUE_ANSWER_SECONDS = 2.0
 
 
 def detector(kind: str) -> Callable:
@@ -455,13 +461,76 @@ def check_part_queues() -> None:
         )
 
 
+class NoWorkerForQueue(Unavailable):
+    """A part of a spread scan would go to a queue no worker consumes."""
+
+
+class _EveryQueueHeardOf(Exception):
+    """Raised from the broadcast's reply callback to stop listening: nothing more to learn."""
+
+
+def _queues_of_this_worker() -> set[str]:
+    """The queues the worker running this code consumes, if it is one: on a solo pool it cannot
+    answer a broadcast while it runs the scan's own task."""
+    if not current_task or current_task.request.is_eager or not current_task.request.hostname:
+        return set()
+    return set(current_task.app.amqp.queues.consume_from)
+
+
+def queues_without_a_worker(queues: set[str]) -> set[str]:
+    """Of `queues`, those no worker says it consumes: this worker's own, then the answers to a
+    broadcast asking every worker (Celery's inspect active_queues), which a worker's main
+    process answers even while its pool runs tasks (a solo worker, running its task in that
+    process, answers only between tasks). The broadcast stops as soon as every queue is
+    accounted for; only a queue nobody names waits QUEUE_ANSWER_SECONDS past the last answer."""
+    unheard = set(queues) - _queues_of_this_worker()
+    if not unheard:
+        return unheard
+
+    def heard(reply: dict) -> None:
+        for consumed in reply.values():
+            if isinstance(consumed, list):
+                unheard.difference_update(queue["name"] for queue in consumed)
+        if not unheard:
+            raise _EveryQueueHeardOf
+
+    try:
+        current_app.control.inspect(timeout=QUEUE_ANSWER_SECONDS, callback=heard).active_queues()
+    except _EveryQueueHeardOf:
+        pass
+    return unheard
+
+
+def _refuse_queues_no_worker_consumes(scan_run: ScanRun) -> None:
+    """Raise NoWorkerForQueue, naming each kind, its queue and the setting, when SCAN_PART_QUEUES
+    sends a part of `scan_run` to a queue no worker consumes: the chord would wait for it until
+    the sweep failed the run, a lock expiry or more later, saying nothing of why. Parts on the
+    default queue need no asking: the scan's own task came from it."""
+    routed = {kind: queue for kind in scan_run.kinds if (queue := part_queue(kind))}
+    if not routed or current_app.conf.task_always_eager:
+        return
+    asked = time.monotonic()
+    unconsumed = queues_without_a_worker(set(routed.values()))
+    logger.info("Scan run %s: asked the workers for the queues %s in %.0f ms", scan_run.pk,
+                ", ".join(sorted(set(routed.values()))), 1000 * (time.monotonic() - asked))
+    if unconsumed:
+        raise NoWorkerForQueue(" ".join(
+            f"No worker answered within {QUEUE_ANSWER_SECONDS:g} s that it consumes the queue {queue!r}, to which "
+            f"SCAN_PART_QUEUES sends the part of {kind}: start a worker on it (celery -A config worker -Q {queue}) "
+            f"or take {kind} out of SCAN_PART_QUEUES, then start the scan again."
+            for kind, queue in routed.items() if queue in unconsumed
+        ))
+
+
 def spread_scan(scan_run: ScanRun) -> ScanRun:
     """Claim `scan_run` and hand its detectors to the workers as a Celery chord: one part per
     kind (scan_part, on its kind's queue), then one reconcile of them all (finish_spread_scan),
     all carrying the attempt just claimed. The run holds the lock from here until that reconcile
-    or a part's failure (fail_scan_run) releases it; each part renews it as it starts and stores."""
+    or a part's failure (fail_scan_run) releases it; each part renews it as it starts and stores.
+    A part routed to a queue no worker consumes fails the run at once, with what to do."""
     _claim(scan_run)
     with _failing(scan_run), acting(scan_actor(scan_run)):
+        _refuse_queues_no_worker_consumes(scan_run)
         _embed_for(scan_run)  # once, here, rather than racing in the parts
         scan_parts.clear_parts(scan_run)  # what an earlier, failed attempt of this run stored
         parts = group(

@@ -5,7 +5,8 @@ as on a big portfolio, so that it can act while the worker is known to be at tha
   before detecting (in a spread scan's part: after the part has started and renewed the run's
   lock);
 - PAUSE_AFTER_RECONCILE (seconds) makes a scan wait that long once its reconcile has committed,
-  before what follows (anchoring the run in the audit log, queuing its digests).
+  before what follows (anchoring the run in the audit log, queuing its digests);
+- the task `occupy` keeps a worker busy for the seconds it is given.
 
     celery -A tests.e2e.slow_parts_worker worker …
 """
@@ -17,12 +18,18 @@ import time
 
 from celery.signals import task_prerun
 
-from config.celery import app  # noqa: F401 - the app the worker runs
+from config.celery import app
 
+OCCUPY_TASK = "tests.e2e.slow_parts_worker.occupy"
 DELAYS = {kind: float(seconds) for kind, _, seconds in (
     entry.partition("=") for entry in os.environ.get("SLOW_SCAN_PARTS", "").split(",") if entry
 )}
 PAUSE_AFTER_RECONCILE = float(os.environ.get("PAUSE_AFTER_RECONCILE", "0"))
+
+
+@app.task(name=OCCUPY_TASK)
+def occupy(seconds: float) -> None:
+    time.sleep(seconds)
 
 
 @task_prerun.connect

@@ -5,7 +5,8 @@ the next worker with nothing written twice; a part that fails on a worker fails 
 through the chord's error callback and frees the lock. A chord that outlives the lock expiry is
 not handed over by the sweep; a part delivered twice at once, and a reconcile killed half way
 (or right after its commit) and delivered again, write, log and mail once. A detector routed to
-a queue of its own (SCAN_PART_QUEUES) runs only on the workers of that queue.
+a queue of its own (SCAN_PART_QUEUES) runs only on the workers of that queue; routed to a queue no
+worker consumes, it fails the run at once, and to one whose worker is busy, it waits its turn.
 
 The pieces, run in the test process, are in tests/portfolio/test_scan_parts.py; the workers,
 Redis and the helpers are those of test_celery.py; tests/e2e/slow_parts_worker.py is the app of
@@ -23,7 +24,7 @@ from django.utils import timezone
 from demo.generator import seed_demo_portfolio
 from portfolio import embeddings
 from portfolio.models import DigestDelivery, Finding, FindingEvent, FindingKind, ScanPart, ScanRun
-from portfolio.services.scans import ALL_KINDS
+from portfolio.services.scans import ALL_KINDS, QUEUE_ANSWER_SECONDS
 from registry.models import AuditEntry
 from tests.e2e.test_celery import (  # noqa: F401  (fixtures)
     KILL_USE_CASES, SCAN_SECONDS, SLOW_PARTS_APP, SWEEP_TASK, VISIBILITY_TIMEOUT, Worker, _redis,
@@ -38,6 +39,7 @@ pytestmark = pytest.mark.slow
 SPREAD = {"SCAN_SPREAD_OVER_WORKERS": "true"}
 PART_TASK = "portfolio.tasks.scan_part"
 FINISH_TASK = "portfolio.tasks.finish_spread_scan"
+OCCUPY_TASK = f"{SLOW_PARTS_APP}.occupy"  # not imported: the app would patch the scans of this process
 HEAVY = FindingKind.DUPLICATE_CAPABILITY
 HEAVY_QUEUE = "scan-heavy"
 ROUTED = {**SPREAD, "SCAN_PART_QUEUES": f"{HEAVY}={HEAVY_QUEUE}"}
@@ -55,6 +57,19 @@ def wait_for_spread_run(task_id: str, *workers: Worker, timeout: float = SCAN_SE
         time.sleep(0.1)
     pytest.fail(f"The scan of task {task_id} did not succeed within {timeout} s:\n"
                 + "\n".join(worker.log() for worker in workers))
+
+
+def wait_for_failed_run(task_id: str, worker: Worker, timeout: float) -> ScanRun:
+    """The run of task `task_id` once it has failed; fails the test if it succeeds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = ScanRun.objects.filter(task_id=task_id).first()
+        if run is not None and run.status == ScanRun.Status.FAILED:
+            return run
+        if run is not None and run.status == ScanRun.Status.SUCCEEDED:
+            pytest.fail(f"The scan succeeded:\n{worker.log()}")
+        time.sleep(0.1)
+    pytest.fail(f"The scan of task {task_id} had not failed after {timeout} s:\n{worker.log()}")
 
 
 def mailed_by(*workers: Worker) -> list[int]:
@@ -375,3 +390,50 @@ def test_a_reconcile_killed_right_after_its_commit_leaves_the_run_in_the_audit_l
     wait_until_acknowledged(broker_url, worker=second)
     assert_same_as_the_scan_command(found)
 
+
+@pytest.mark.slow
+@real_worker_db
+def test_a_part_routed_to_a_queue_no_worker_consumes_fails_the_run_at_once_saying_what_to_do(broker_url, start_worker):
+    seed_demo_portfolio(use_cases=100, seed=20, today=AS_OF)
+    # No worker consumes the heavy part's queue.
+    worker = start_worker(**ROUTED)
+
+    task_id = send_scan_all(broker_url)
+    run = wait_for_failed_run(task_id, worker, timeout=QUEUE_ANSWER_SECONDS + 30)
+
+    assert f"the queue '{HEAVY_QUEUE}', to which SCAN_PART_QUEUES sends the part of {HEAVY}" in run.error
+    assert f"celery -A config worker -Q {HEAVY_QUEUE}" in run.error
+    assert (run.finished_at - run.started_at).total_seconds() < QUEUE_ANSWER_SECONDS + 5, "failed at once"
+    # No part was sent: nothing waits on the queue, nothing was detected or written.
+    assert parts_run_by(worker) == 0 and not _redis(broker_url).llen(HEAVY_QUEUE)
+    assert not ScanPart.objects.exists() and not Finding.objects.exists()
+    # The lock is free: the next scan runs.
+    assert scan_json()["findings"]
+
+
+@pytest.mark.slow
+@real_worker_db
+def test_a_routed_queue_whose_only_worker_is_busy_is_answered_for_and_its_part_waits_its_turn(broker_url, start_worker):
+    seed_demo_portfolio(use_cases=300, seed=21, today=AS_OF)
+    embeddings.refresh()
+    main = start_worker(**ROUTED)
+    # The heavy queue's one worker (prefork, one pool process) is busy when the scan asks.
+    heavy = start_worker(pool="prefork", queues=HEAVY_QUEUE, app=SLOW_PARTS_APP, **ROUTED)
+    occupied = send_task(broker_url, OCCUPY_TASK, queue=HEAVY_QUEUE, seconds=20)
+    heavy.wait_for_log(f"Task {OCCUPY_TASK}[{occupied}] received")
+
+    task_id = send_scan_all(broker_url)
+    main.wait_for_log("asked the workers for the queues")
+
+    assert f"Task {OCCUPY_TASK}[{occupied}] succeeded" not in heavy.log(), "the heavy worker was busy all along"
+    [asked_ms] = re.findall(rf"queues {HEAVY_QUEUE} in (\d+) ms", main.log_path.read_text(errors="replace"))
+    assert int(asked_ms) < 1000 * QUEUE_ANSWER_SECONDS, "the answer ended the wait"
+    run = wait_for_spread_run(task_id, main, heavy)
+    assert kinds_stored_by(heavy) == [HEAVY], heavy.log()
+    log = heavy.log_path.read_text(errors="replace")
+    assert log.index(f"Task {OCCUPY_TASK}[{occupied}] succeeded") < log.index(f"Task {PART_TASK}["), (
+        "the part waited for the busy worker"
+    )
+    found = assert_each_finding_written_once(run)
+    wait_until_acknowledged(broker_url, worker=main)
+    assert_same_as_the_scan_command(found)

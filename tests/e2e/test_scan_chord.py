@@ -27,7 +27,7 @@ from portfolio.models import DigestDelivery, Finding, FindingEvent, FindingKind,
 from portfolio.services.scans import ALL_KINDS, QUEUE_ANSWER_SECONDS
 from registry.models import AuditEntry
 from tests.e2e.test_celery import (  # noqa: F401  (fixtures)
-    KILL_USE_CASES, SCAN_SECONDS, SLOW_PARTS_APP, SWEEP_TASK, VISIBILITY_TIMEOUT, Worker, _redis,
+    PAUSED_MID_WRITE, SCAN_SECONDS, SLOW_PARTS_APP, SWEEP_TASK, VISIBILITY_TIMEOUT, Worker, _redis,
     _restore_migration_data, assert_each_finding_written_once, assert_same_as_the_scan_command, broker_url,
     real_worker_db, send_scan_all, send_task, start_worker, statuses_by_fingerprint, wait_for_run,
     wait_until_acknowledged, wait_until_writing_findings,
@@ -108,7 +108,10 @@ def scan_events(run: ScanRun) -> int:
 @real_worker_db
 def test_two_workers_share_a_scans_detectors_and_open_what_the_scan_command_finds(broker_url, start_worker):
     seed_demo_portfolio(use_cases=300, seed=11, today=AS_OF)
-    first, second = start_worker(**SPREAD), start_worker(**SPREAD)
+    # Each part lasts a second at least, so that neither worker can run them all while the other
+    # is slow to take one: on a small portfolio most parts take milliseconds.
+    slow = {"app": SLOW_PARTS_APP, "SLOW_SCAN_PARTS": ",".join(f"{kind}=1" for kind in ALL_KINDS), **SPREAD}
+    first, second = start_worker(**slow), start_worker(**slow)
 
     task_id = send_scan_all(broker_url)
     run = wait_for_spread_run(task_id, first, second)
@@ -285,24 +288,20 @@ def test_a_part_delivered_again_while_its_first_delivery_runs_is_stored_and_reco
 @pytest.mark.slow
 @real_worker_db
 def test_a_reconcile_killed_half_way_is_delivered_again_and_writes_and_mails_once(broker_url, start_worker):
-    seed_demo_portfolio(use_cases=KILL_USE_CASES, seed=17, today=AS_OF)
+    seed_demo_portfolio(use_cases=300, seed=17, today=AS_OF)
     embeddings.refresh()  # as after an import: the parts detect, nobody embeds
     short_visibility = {**SPREAD, "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT)}
-    first = start_worker(**short_visibility)
+    first = start_worker(**PAUSED_MID_WRITE, **short_visibility)
 
     task_id = send_scan_all(broker_url)
     running = wait_for_run(task_id, {ScanRun.Status.RUNNING, ScanRun.Status.SUCCEEDED}, worker=first, poll=0.02)
     # Only the reconcile writes findings: kill the worker inside its transaction.
-    assert wait_until_writing_findings(running, worker=first), (
-        f"The scan finished before the worker could be killed; raise KILL_USE_CASES ({KILL_USE_CASES})."
-    )
+    assert wait_until_writing_findings(running, worker=first), "The scan finished before the worker could be killed."
     first.kill()
     killed_at = time.monotonic()
 
     # Killed mid-reconcile: nothing of it committed, and its message is unacknowledged.
-    assert ScanRun.objects.get(pk=running.pk).status == ScanRun.Status.RUNNING, (
-        "The reconcile committed just before the kill; raise KILL_USE_CASES."
-    )
+    assert ScanRun.objects.get(pk=running.pk).status == ScanRun.Status.RUNNING
     assert not Finding.objects.exists() and not FindingEvent.objects.exists()
     assert ScanPart.objects.filter(scan_run=running).count() == len(ALL_KINDS), "the parts wait for the reconcile"
     [unacked] = _redis(broker_url).hvals("unacked")

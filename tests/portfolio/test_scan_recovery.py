@@ -203,9 +203,9 @@ def test_a_scan_handed_over_while_it_detected_writes_nothing_and_leaves_the_run_
 
 @pytest.mark.django_db
 def test_a_scan_killed_right_after_its_commit_is_in_the_audit_log_and_anchored_and_mailed_when_delivered_again(
-    monkeypatch, mailoutbox
+    monkeypatch, mailoutbox, program_office_user
 ):
-    left_owner_use_case("FIN-001", "Early payment optimiser")
+    left_owner_use_case("FIN-001", "Early payment optimiser")  # the program office is mailed about it
     run = queued_run()
     real = portfolio.services.scans._after_success
 

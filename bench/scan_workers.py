@@ -11,7 +11,9 @@ opens every finding, the second finds them still open): by the `scan` command in
 machine's one process, for reference; then sent as the nightly task to one worker, and to two
 workers (`celery worker --pool=solo`, one task at a time each), which split it into one task
 per detector and one reconcile. A worker's figure is the run's own duration (claimed to
-reconciled) and the time from sending the task until the run succeeded.
+reconciled) and the time from sending the task until the run succeeded, each sent once the
+workers are idle (the last run's digests and audit seal done), with the load average before and
+after it.
 
 Give REDIS_URL a database of its own: the workers take whatever that database queues.
 """
@@ -79,6 +81,20 @@ def _stop(workers) -> None:
             process.kill()
 
 
+def _wait_until_idle(redis_url: str) -> None:
+    """Until the workers have done everything queued (a run's digests and audit log seal follow
+    it), so that no run is timed while the last one's follow-ups share its workers."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    deadline = time.monotonic() + SCAN_TIMEOUT_SECONDS
+    while client.llen("celery") or client.hlen("unacked"):
+        if time.monotonic() > deadline:
+            sys.exit(f"The workers were still busy after {SCAN_TIMEOUT_SECONDS} s")
+        time.sleep(0.2)
+    client.close()
+
+
 def _scan_on_workers(database_url: str, redis_url: str, today: str) -> tuple[float, float, int, int]:
     """Send the nightly scan task; (run's own seconds, seconds from sending, opened, still open)."""
     from celery import Celery
@@ -103,8 +119,10 @@ def _scan_on_workers(database_url: str, redis_url: str, today: str) -> tuple[flo
     sys.exit(f"The scan did not finish within {SCAN_TIMEOUT_SECONDS} s")
 
 
-def _print(label: str, seconds: float, detail: str) -> None:
-    print(f"{label}: {seconds:.1f} s {detail} (load {os.getloadavg()[0]:.1f})", flush=True)
+def _print(label: str, seconds: float, detail: str, load_before: float | None = None) -> None:
+    load = f"load {os.getloadavg()[0]:.1f}" if load_before is None else (
+        f"load {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
+    print(f"{label}: {seconds:.1f} s {detail} ({load})", flush=True)
 
 
 def main() -> None:
@@ -139,9 +157,10 @@ def main() -> None:
 
     _in_fresh_process(_forget_findings, database_url)
     for attempt in ("first", "second"):
+        load_before = os.getloadavg()[0]
         _in_fresh_process(_timed_command, database_url, "scan", "--as-of", options.today)
         duration, opened = _in_fresh_process(_last_run_figures, database_url)
-        _print(f"[{size:,}] scan command, one process, {attempt} run", duration, f"({opened:,} opened)")
+        _print(f"[{size:,}] scan command, one process, {attempt} run", duration, f"({opened:,} opened)", load_before)
 
     with tempfile.TemporaryDirectory(prefix="lastmile-scan-workers-") as folder:
         for count in options.workers:
@@ -149,10 +168,12 @@ def main() -> None:
             workers = _start_workers(count, database_url, redis_url, Path(folder))
             try:
                 for attempt in ("first", "second"):
+                    _wait_until_idle(redis_url)
+                    load_before = os.getloadavg()[0]
                     own, from_sending, opened, still_open = _scan_on_workers(database_url, redis_url, options.today)
                     _print(f"[{size:,}] {count} worker(s), {attempt} run", own,
                            f"claimed to reconciled, {from_sending:.1f} s from sending "
-                           f"({opened:,} opened, {still_open:,} still open)")
+                           f"({opened:,} opened, {still_open:,} still open)", load_before)
             finally:
                 _stop(workers)
 

@@ -19,7 +19,9 @@ one) and one reconcile of them all (finish_spread_scan), through the same _recor
 scan in one process (execute_scan, which the `scan` command runs). Each claim counts up the
 run's attempt, which the chord carries: when the sweep hands over a run whose chord was taken
 for dead, what that chord still delivers (a part, its reconcile, its error callback) finds its
-attempt over and writes nothing.
+attempt over and writes nothing; a scan run whole checks its attempt as it commits, so one handed
+over while it still ran rolls back. A part routed (SCAN_PART_QUEUES) to a queue no worker
+consumes fails the run before the chord is sent.
 
 The Celery tasks (portfolio/tasks.py) call these services, so this module never imports
 them: it hands work to a task by its registered name (core.workers.task_named).
@@ -33,10 +35,11 @@ import logging
 import math
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
-from celery import chord, group
+from celery import chord, current_app, current_task, group
 from celery.exceptions import Retry
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -97,6 +100,10 @@ CLAIM_ATTEMPTS = 3
 # longer ago than this: a scan that old would undo what the scans since have found.
 MAX_REQUEUES = 3
 REQUEUE_WITHIN = datetime.timedelta(days=1)
+# How long a spread scan waits, after the last answer, for workers to say which queues they
+# consume, when one of its parts is routed to a queue nobody has named yet: an idle worker or a
+# busy one's main process answers within milliseconds, a loaded machine's in well under this.
+QUEUE_ANSWER_SECONDS = 2.0
 
 
 def detector(kind: str) -> Callable:
@@ -307,18 +314,21 @@ def scan_actor(scan_run: ScanRun) -> SystemActor:
     return SystemActor("scan from the command line")
 
 
-def _log_and_anchor(scan_run: ScanRun, actor: SystemActor) -> None:
-    """The run in the audit log; the log's entries handed to a worker to seal (a first scan
-    writes a hundred thousand: their chain is no part of the scan's time); and the chain's
-    head kept in the run, an anchor an auditor can copy elsewhere and check the log against.
-    With tasks run in process (no broker configured), it is sealed here and the head includes
-    the run."""
+def _record_in_audit_log(scan_run: ScanRun) -> None:
+    """The run's entry in the audit log, with its figures."""
     audit.record_event(
-        kind="scan", record_type="scan run", subject_type="scan", subject_id=scan_run.pk, actor=actor.name,
-        reason=f"{', '.join(scan_run.kinds)} as of {scan_run.as_of.isoformat()}",
+        kind="scan", record_type="scan run", subject_type="scan", subject_id=scan_run.pk,
+        actor=scan_actor(scan_run).name, reason=f"{', '.join(scan_run.kinds)} as of {scan_run.as_of.isoformat()}",
         detail={"opened": scan_run.opened, "still_open": scan_run.still_open, "resolved": scan_run.resolved,
                 "reopened": scan_run.reopened},
     )
+
+
+def _anchor(scan_run: ScanRun) -> None:
+    """The audit log's entries handed to a worker to seal (a first scan writes a hundred
+    thousand: their chain is no part of the scan's time), and the chain's head kept in the run,
+    an anchor an auditor can copy elsewhere and check the log against. With tasks run in
+    process (no broker configured), it is sealed here and the head includes the run."""
     # With the broker unreachable, beat's sealing catches up within minutes.
     hand_to_worker(task_named(SEAL_AUDIT_LOG_TASK), run_here_if_unreachable=False)
     head = audit.chain_head()
@@ -367,10 +377,18 @@ def _embed_for(scan_run: ScanRun) -> None:
 
 def _record_results(scan_run: ScanRun, found_by_kind: Iterable[tuple[str, list[Detected]]]) -> ScanRun:
     """Reconcile what the run's detectors found and mark the run succeeded, in one transaction;
-    then queue its digests."""
-    with transaction.atomic():
-        _check_references_as_written()
-        _reconcile_and_record(scan_run, found_by_kind)
+    then queue its digests. If the attempt was handed over meanwhile (it outlived its lock and
+    the sweep gave the run to another worker), everything it wrote is rolled back: the run is
+    that worker's."""
+    try:
+        with transaction.atomic():
+            _check_references_as_written()
+            _reconcile_and_record(scan_run, found_by_kind)
+    except AttemptOver:
+        logger.warning("Scan run %s, attempt %s: handed over while it ran; what it found is dropped",
+                       scan_run.pk, scan_run.attempt)
+        scan_run.refresh_from_db()
+        return scan_run
     return _after_success(scan_run)
 
 
@@ -387,21 +405,42 @@ def _check_references_as_written() -> None:
 
 def _reconcile_and_record(scan_run: ScanRun, found_by_kind: Iterable[tuple[str, list[Detected]]]) -> None:
     """Inside the caller's transaction: the findings of each kind reconciled (as `found_by_kind`
-    yields them), the run's figures and success recorded, its stored parts dropped."""
+    yields them), then, the run's row locked and its attempt found still running, the run's
+    figures, success and audit log entry recorded and its stored parts dropped: committed
+    together, so a worker killed after the commit leaves no run without its entry. Raises
+    AttemptOver, for the caller to roll back, when the attempt is over."""
     result = ReconcileResult()
     for kind, detected in found_by_kind:
         result.add(reconcile(kinds=[kind], detected=detected, as_of=scan_run.as_of, scan_run=scan_run))
+    if not ScanRun.objects.select_for_update().filter(
+        pk=scan_run.pk, status=ScanRun.Status.RUNNING, attempt=scan_run.attempt
+    ).exists():
+        raise AttemptOver(f"Scan run {scan_run.pk}: attempt {scan_run.attempt} is over.")
     scan_parts.clear_parts(scan_run)
     scan_run.opened = len(result.opened) + len(result.reopened)
     scan_run.still_open, scan_run.resolved, scan_run.reopened = result.still_open, result.resolved, len(result.reopened)
     scan_run.status, scan_run.finished_at = ScanRun.Status.SUCCEEDED, timezone.now()
     scan_run.save(update_fields=["opened", "still_open", "resolved", "reopened", "status", "finished_at"])
+    _record_in_audit_log(scan_run)
+
+
+class AttemptOver(Exception):
+    """The attempt at a run being recorded is over: the run failed, or was handed over, meanwhile."""
 
 
 def _after_success(scan_run: ScanRun) -> ScanRun:
-    _log_and_anchor(scan_run, scan_actor(scan_run))
+    _anchor(scan_run)
     if scan_run.opened:
         _queue_digests(scan_run)
+    return scan_run
+
+
+def _finish_success_cut_short(scan_run: ScanRun) -> ScanRun:
+    """A run delivered again once it has succeeded: if the worker that recorded its success
+    died before anchoring it in the audit log (its head unset), anchor it and queue its digests
+    now (their sender's lease keeps a second sending from mailing anyone twice)."""
+    if scan_run.status == ScanRun.Status.SUCCEEDED and scan_run.audit_head_seq is None:
+        return _after_success(scan_run)
     return scan_run
 
 
@@ -422,13 +461,76 @@ def check_part_queues() -> None:
         )
 
 
+class NoWorkerForQueue(Unavailable):
+    """A part of a spread scan would go to a queue no worker consumes."""
+
+
+class _EveryQueueHeardOf(Exception):
+    """Raised from the broadcast's reply callback to stop listening: nothing more to learn."""
+
+
+def _queues_of_this_worker() -> set[str]:
+    """The queues the worker running this code consumes, if it is one: on a solo pool it cannot
+    answer a broadcast while it runs the scan's own task."""
+    if not current_task or current_task.request.is_eager or not current_task.request.hostname:
+        return set()
+    return set(current_task.app.amqp.queues.consume_from)
+
+
+def queues_without_a_worker(queues: set[str]) -> set[str]:
+    """Of `queues`, those no worker says it consumes: this worker's own, then the answers to a
+    broadcast asking every worker (Celery's inspect active_queues), which a worker's main
+    process answers even while its pool runs tasks (a solo worker, running its task in that
+    process, answers only between tasks). The broadcast stops as soon as every queue is
+    accounted for; only a queue nobody names waits QUEUE_ANSWER_SECONDS past the last answer."""
+    unheard = set(queues) - _queues_of_this_worker()
+    if not unheard:
+        return unheard
+
+    def heard(reply: dict) -> None:
+        for consumed in reply.values():
+            if isinstance(consumed, list):
+                unheard.difference_update(queue["name"] for queue in consumed)
+        if not unheard:
+            raise _EveryQueueHeardOf
+
+    try:
+        current_app.control.inspect(timeout=QUEUE_ANSWER_SECONDS, callback=heard).active_queues()
+    except _EveryQueueHeardOf:
+        pass
+    return unheard
+
+
+def _refuse_queues_no_worker_consumes(scan_run: ScanRun) -> None:
+    """Raise NoWorkerForQueue, naming each kind, its queue and the setting, when SCAN_PART_QUEUES
+    sends a part of `scan_run` to a queue no worker consumes: the chord would wait for it until
+    the sweep failed the run, a lock expiry or more later, saying nothing of why. Parts on the
+    default queue need no asking: the scan's own task came from it."""
+    routed = {kind: queue for kind in scan_run.kinds if (queue := part_queue(kind))}
+    if not routed or current_app.conf.task_always_eager:
+        return
+    asked = time.monotonic()
+    unconsumed = queues_without_a_worker(set(routed.values()))
+    logger.info("Scan run %s: asked the workers for the queues %s in %.0f ms", scan_run.pk,
+                ", ".join(sorted(set(routed.values()))), 1000 * (time.monotonic() - asked))
+    if unconsumed:
+        raise NoWorkerForQueue(" ".join(
+            f"No worker answered within {QUEUE_ANSWER_SECONDS:g} s that it consumes the queue {queue!r}, to which "
+            f"SCAN_PART_QUEUES sends the part of {kind}: start a worker on it (celery -A config worker -Q {queue}) "
+            f"or take {kind} out of SCAN_PART_QUEUES, then start the scan again."
+            for kind, queue in routed.items() if queue in unconsumed
+        ))
+
+
 def spread_scan(scan_run: ScanRun) -> ScanRun:
     """Claim `scan_run` and hand its detectors to the workers as a Celery chord: one part per
     kind (scan_part, on its kind's queue), then one reconcile of them all (finish_spread_scan),
     all carrying the attempt just claimed. The run holds the lock from here until that reconcile
-    or a part's failure (fail_scan_run) releases it; each part renews it as it starts and stores."""
+    or a part's failure (fail_scan_run) releases it; each part renews it as it starts and stores.
+    A part routed to a queue no worker consumes fails the run at once, with what to do."""
     _claim(scan_run)
     with _failing(scan_run), acting(scan_actor(scan_run)):
+        _refuse_queues_no_worker_consumes(scan_run)
         _embed_for(scan_run)  # once, here, rather than racing in the parts
         scan_parts.clear_parts(scan_run)  # what an earlier, failed attempt of this run stored
         parts = group(
@@ -464,18 +566,24 @@ def finish_spread_scan(scan_run_id: int, attempt: int) -> ScanRun:
     reconciles what it found.
 
     The run's row is locked first: a callback delivered again, even while the first still
-    runs, finds the run finished and leaves it as it is; so does the callback of an attempt
-    that is over. An error escapes to the task, which retries database errors; the chord's
-    error callback fails the run when the retries run out.
+    runs, finds the run finished and leaves it as it is (but anchors it, if the worker that
+    reconciled it died before doing so); so does the callback of an attempt that is over. An
+    error escapes to the task, which retries database errors; the chord's error callback fails
+    the run when the retries run out.
     """
     scan_run = ScanRun.objects.select_related("triggered_by").get(pk=scan_run_id)
+    missing: list[str] = []
     with acting(scan_actor(scan_run)), transaction.atomic():
         scan_run = ScanRun.objects.select_for_update().get(pk=scan_run_id)
-        if scan_run.status != ScanRun.Status.RUNNING or scan_run.attempt != attempt:
+        if scan_run.attempt != attempt:
             return scan_run
-        missing = [kind for kind in scan_run.kinds if kind not in scan_parts.stored_kinds(scan_run)]
-        if not missing:
-            _reconcile_and_record(scan_run, scan_parts.load_parts(scan_run))
+        reconciling = scan_run.status == ScanRun.Status.RUNNING
+        if reconciling:
+            missing = [kind for kind in scan_run.kinds if kind not in scan_parts.stored_kinds(scan_run)]
+            if not missing:
+                _reconcile_and_record(scan_run, scan_parts.load_parts(scan_run))
+    if not reconciling:
+        return _finish_success_cut_short(scan_run)
     if missing:
         error = f"The parts of {', '.join(missing)} were not stored."
         fail_scan_run(scan_run_id, attempt=attempt, error=error)
@@ -522,7 +630,7 @@ def run_queued_scan(scan_run_id: int) -> ScanRun:
     delivered twice runs it once."""
     scan_run = ScanRun.objects.get(pk=scan_run_id)
     if scan_run.status == ScanRun.Status.SUCCEEDED:
-        return scan_run
+        return _finish_success_cut_short(scan_run)
     return _run(scan_run)
 
 
@@ -535,7 +643,7 @@ def run_scan_of_task(*, task_id: str, kinds: list[str] | None = None, as_of: dat
     if scan_run is None:
         scan_run = queue_scan(kinds=kinds, as_of=as_of, actor=actor, task_id=task_id)
     if scan_run.status == ScanRun.Status.SUCCEEDED:
-        return scan_run
+        return _finish_success_cut_short(scan_run)
     return _run(scan_run)
 
 

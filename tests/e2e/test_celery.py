@@ -1,6 +1,7 @@
 """Scans outside the request: real Celery workers on the real Redis, a worker or its pool
-process killed half way (and the sweep that re-queues a dead worker's scan), a broker that is
-down, and the `scan` command's JSON printed by a process of its own.
+process killed half way (and the sweep that re-queues a dead worker's scan), a scan handed over
+while its first worker still runs it, a broker that is down, and the `scan` command's JSON
+printed by a process of its own.
 
 The worker tests run only on PostgreSQL with Redis answering at REDIS_URL (as in CI): the
 worker is another process, so it must see the test database's committed rows, and it talks
@@ -30,6 +31,7 @@ import redis
 from celery import Celery
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -37,14 +39,12 @@ from demo.generator import seed_demo_portfolio
 from portfolio import embeddings
 from portfolio.models import Finding, FindingEvent, FindingKind, ScanRun
 from portfolio.services.scans import ALL_KINDS
+from registry.models import AuditEntry
 from tests.portfolio.test_scan_tasks import AS_OF, FINDING_KEYS, open_findings, scan_json
 
 BASE_DIR = Path(settings.BASE_DIR)
 WORKER_BOOT_SECONDS = 60
 SCAN_SECONDS = 120
-# The kill test's portfolio: big enough that a scan takes a few seconds (about 2.5 s with
-# all four detectors) and writes a few thousand findings, so the kill can land mid-write.
-KILL_USE_CASES = 4000
 VISIBILITY_TIMEOUT = 3
 # The scan lock of the recovery tests, and a visibility timeout long enough (the default, an
 # hour) that Redis never hands their killed scan out again while they run.
@@ -52,7 +52,16 @@ LOCK_EXPIRY = 6
 LONG_VISIBILITY = {"SCAN_LOCK_EXPIRY_SECONDS": str(LOCK_EXPIRY), "CELERY_VISIBILITY_TIMEOUT": str(60 * 60)}
 # How late after its lock expired a dead run may be taken over: a worker's timer and a poll.
 TAKEOVER_SLACK = 15
+# How long the detectors of a scan handed over while it runs take: past its lock expiry, the
+# sweep and the whole scan of the worker it is handed to.
+LATE_DETECTOR_SECONDS = 40
 SWEEP_TASK = "portfolio.tasks.requeue_stuck_scans_task"
+# The app of workers whose scans are slowed down where a test says (tests/e2e/slow_parts_worker.py).
+SLOW_PARTS_APP = "tests.e2e.slow_parts_worker"
+# A worker whose reconcile, once it has opened its first findings, waits inside its transaction
+# longer than a test's patience: killed while writing, surely, whatever the portfolio's size (a
+# reconcile that is not held can commit between the test's seeing it write and the kill).
+PAUSED_MID_WRITE = {"app": SLOW_PARTS_APP, "PAUSE_IN_RECONCILE": str(SCAN_SECONDS)}
 
 # Committed rows, visible to the worker process; the data the migrations wrote (groups,
 # friction points) is put back after the flush that follows each such test.
@@ -357,24 +366,22 @@ def test_a_real_worker_runs_the_all_scans_task_and_records_its_findings(broker_u
 @pytest.mark.slow
 @real_worker_db
 def test_a_worker_killed_mid_scan_hands_the_same_run_to_the_next_worker(broker_url, start_worker):
-    seed_demo_portfolio(use_cases=KILL_USE_CASES, seed=12, today=AS_OF)
+    seed_demo_portfolio(use_cases=300, seed=12, today=AS_OF)
     embeddings.refresh()  # as after an import: the scan that is killed writes findings, it does not embed
     # The redelivered task takes its run over once the lock has expired, so both are short here.
     short_visibility = {"CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
                         "SCAN_LOCK_EXPIRY_SECONDS": str(VISIBILITY_TIMEOUT)}
-    first = start_worker(**short_visibility)
+    first = start_worker(**PAUSED_MID_WRITE, **short_visibility)
 
     sent_at = time.monotonic()
     task_id = send_scan_all(broker_url)
     running = wait_for_run(task_id, {ScanRun.Status.RUNNING, ScanRun.Status.SUCCEEDED}, worker=first, poll=0.02)
     # Kill it in the worst place: inside the reconcile transaction, findings half inserted.
-    assert wait_until_writing_findings(running, worker=first), (
-        f"The scan finished before the worker could be killed; raise KILL_USE_CASES ({KILL_USE_CASES})."
-    )
+    assert wait_until_writing_findings(running, worker=first), "The scan finished before the worker could be killed."
     first.kill()
 
     # Killed, not finished: the run is still "running", the message is still unacknowledged,
-    # and the reconcile transaction either committed whole or not at all.
+    # and nothing of the reconcile transaction was committed.
     at_kill = open_findings()
     events_at_kill = FindingEvent.objects.count()
     assert ScanRun.objects.get(pk=running.pk).status == ScanRun.Status.RUNNING
@@ -390,8 +397,7 @@ def test_a_worker_killed_mid_scan_hands_the_same_run_to_the_next_worker(broker_u
     found = open_findings()
     total = sum(found.values())
     assert total > 0
-    assert at_kill in (Counter(), found), "the killed worker left part of its findings behind"
-    assert events_at_kill in (0, total)
+    assert at_kill == Counter() and events_at_kill == 0, "the killed worker left some of its findings behind"
     # The redelivered task took over its own run: no second run, no finding twice.
     assert run.pk == running.pk and ScanRun.objects.count() == 1
     assert run.opened + run.still_open == total and run.resolved == 0
@@ -420,18 +426,17 @@ def assert_each_finding_written_once(run: ScanRun) -> Counter:
 @pytest.mark.slow
 @real_worker_db
 def test_a_scan_handed_back_at_once_by_its_killed_pool_process_runs_when_its_lock_expires(broker_url, start_worker):
-    seed_demo_portfolio(use_cases=KILL_USE_CASES, seed=13, today=AS_OF)
+    seed_demo_portfolio(use_cases=300, seed=13, today=AS_OF)
     embeddings.refresh()  # as after an import: the scan that is killed writes findings, it does not embed
     # The pool process dies, the worker lives: the worker hands the message back at once
     # (reject_on_worker_lost), and the task, delivered again, finds its own run "running"
     # under the dead process's lock. Redis's visibility timeout (an hour) plays no part.
-    worker = start_worker(pool="prefork", **LONG_VISIBILITY)
+    # The pool process that takes the run over pauses as the killed one did, for less long.
+    worker = start_worker(pool="prefork", **{**PAUSED_MID_WRITE, "PAUSE_IN_RECONCILE": "5"}, **LONG_VISIBILITY)
 
     task_id = send_scan_all(broker_url)
     killed = wait_for_run(task_id, {ScanRun.Status.RUNNING, ScanRun.Status.SUCCEEDED}, worker=worker, poll=0.02)
-    assert wait_until_writing_findings(killed, worker=worker), (
-        f"The scan finished before its process could be killed; raise KILL_USE_CASES ({KILL_USE_CASES})."
-    )
+    assert wait_until_writing_findings(killed, worker=worker), "The scan finished before its process could be killed."
     worker.kill_pool_process()
 
     run = wait_for_run(task_id, {ScanRun.Status.SUCCEEDED}, worker=worker, timeout=LOCK_EXPIRY + SCAN_SECONDS)
@@ -451,16 +456,14 @@ def test_a_scan_handed_back_at_once_by_its_killed_pool_process_runs_when_its_loc
 @pytest.mark.slow
 @real_worker_db
 def test_a_scan_whose_worker_died_is_requeued_by_the_sweep_long_before_the_visibility_timeout(broker_url, start_worker):
-    seed_demo_portfolio(use_cases=KILL_USE_CASES, seed=14, today=AS_OF)
+    seed_demo_portfolio(use_cases=300, seed=14, today=AS_OF)
     embeddings.refresh()  # as after an import: the scan that is killed writes findings, it does not embed
-    first = start_worker(**LONG_VISIBILITY)
+    first = start_worker(**PAUSED_MID_WRITE, **LONG_VISIBILITY)
 
     task_id = send_scan_all(broker_url)
     killed = wait_for_run(task_id, {ScanRun.Status.RUNNING, ScanRun.Status.SUCCEEDED}, worker=first, poll=0.02)
     seen_running = time.monotonic()
-    assert wait_until_writing_findings(killed, worker=first), (
-        f"The scan finished before the worker could be killed; raise KILL_USE_CASES ({KILL_USE_CASES})."
-    )
+    assert wait_until_writing_findings(killed, worker=first), "The scan finished before the worker could be killed."
     first.kill()
 
     # The whole worker is gone: its message stays unacknowledged in Redis for an hour, and a
@@ -493,6 +496,47 @@ def test_a_scan_whose_worker_died_is_requeued_by_the_sweep_long_before_the_visib
     assert FindingEvent.objects.count() == events
 
 
+@pytest.mark.slow
+@real_worker_db
+def test_a_scan_handed_over_while_its_first_worker_still_runs_it_is_written_by_the_second_worker_only(
+    broker_url, start_worker
+):
+    seed_demo_portfolio(use_cases=300, seed=15, today=AS_OF)
+    embeddings.refresh()  # as after an import: the scans detect, nobody embeds
+    lock = {"SCAN_LOCK_EXPIRY_SECONDS": str(LOCK_EXPIRY)}
+    # The first worker's detectors, all at once, each outlast the lock by far: its scan is
+    # taken for dead, and handed over, before it has written anything.
+    late = start_worker(app=SLOW_PARTS_APP, SLOW_SCAN_PARTS=",".join(f"{kind}={LATE_DETECTOR_SECONDS}" for kind in ALL_KINDS),
+                        SCAN_THREADS=str(len(ALL_KINDS)), **lock)
+    # Beat's sweep, on a worker of its own so that it runs while the first worker is busy.
+    sweeper = start_worker(queues="sweep", **lock)
+
+    task_id = send_scan_all(broker_url)
+    first_attempt = wait_for_run(task_id, {ScanRun.Status.RUNNING}, worker=late, poll=0.02)
+    # Started only now, or it could have taken the scan task itself: the worker the sweep
+    # hands the run to.
+    second = start_worker(**lock)
+    time.sleep(max(0.0, (first_attempt.started_at - timezone.now()).total_seconds() + LOCK_EXPIRY + 0.5))
+    sweep_id = send_task(broker_url, SWEEP_TASK, queue="sweep")
+    sweeper.wait_for_log(f"Task {SWEEP_TASK}[{sweep_id}] succeeded")
+    run = wait_for_run(task_id, {ScanRun.Status.SUCCEEDED}, worker=second)
+    assert f"portfolio.tasks.scan_all[{task_id}] succeeded" not in late.log_path.read_text(errors="replace"), (
+        f"The first worker finished its scan before the second one; raise LATE_DETECTOR_SECONDS:\n{late.log()}"
+    )
+    written, events = statuses_by_fingerprint(), FindingEvent.objects.count()
+
+    # The first worker's detectors finish at last: its attempt is over, so it writes nothing.
+    late.wait_for_log(f"Task portfolio.tasks.scan_all[{task_id}] succeeded", timeout=LATE_DETECTOR_SECONDS + SCAN_SECONDS)
+    again = ScanRun.objects.get(pk=run.pk)
+    assert (again.attempt, again.requeues, again.status) == (2, 1, ScanRun.Status.SUCCEEDED)
+    assert (again.opened, again.still_open, again.finished_at) == (run.opened, run.still_open, run.finished_at)
+    assert AuditEntry.objects.filter(kind="scan", subject_type="scan", subject_id=run.pk).count() == 1
+    assert (statuses_by_fingerprint(), FindingEvent.objects.count()) == (written, events)
+    assert "handed over while it ran" in late.log_path.read_text(errors="replace")
+    found = assert_each_finding_written_once(again)
+    assert_same_as_the_scan_command(found)
+
+
 # Subprocesses on a SQLite file of their own -----------------------------------------------------
 
 
@@ -500,7 +544,8 @@ def test_a_scan_whose_worker_died_is_requeued_by_the_sweep_long_before_the_visib
 def migrated_sqlite(tmp_path_factory) -> Path:
     """A migrated SQLite database file, made once; tests work on copies."""
     path = tmp_path_factory.mktemp("sqlite") / "template.sqlite3"
-    result = manage(path, "migrate", "--verbosity", "0")
+    # Over a minute on a machine at load 10: the timeout only stops a hung process.
+    result = manage(path, "migrate", "--verbosity", "0", timeout=300)
     assert result.returncode == 0, result.stderr
     return path
 

@@ -4,12 +4,13 @@ shared by the workers, and a worker killed while it holds a part leaves the run 
 the next worker with nothing written twice; a part that fails on a worker fails the run
 through the chord's error callback and frees the lock. A chord that outlives the lock expiry is
 not handed over by the sweep; a part delivered twice at once, and a reconcile killed half way
-and delivered again, write and mail once. A detector routed to a queue of its own
-(SCAN_PART_QUEUES) runs only on the workers of that queue.
+(or right after its commit) and delivered again, write, log and mail once. A detector routed to
+a queue of its own (SCAN_PART_QUEUES) runs only on the workers of that queue; routed to a queue no
+worker consumes, it fails the run at once, and to one whose worker is busy, it waits its turn.
 
 The pieces, run in the test process, are in tests/portfolio/test_scan_parts.py; the workers,
 Redis and the helpers are those of test_celery.py; tests/e2e/slow_parts_worker.py is the app of
-workers whose parts are slowed down, so a test can act while one is running.
+workers whose scans are slowed down where a test says, so it can act while one is at that point.
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ from django.utils import timezone
 from demo.generator import seed_demo_portfolio
 from portfolio import embeddings
 from portfolio.models import DigestDelivery, Finding, FindingEvent, FindingKind, ScanPart, ScanRun
-from portfolio.services.scans import ALL_KINDS
+from portfolio.services.scans import ALL_KINDS, QUEUE_ANSWER_SECONDS
 from registry.models import AuditEntry
 from tests.e2e.test_celery import (  # noqa: F401  (fixtures)
-    KILL_USE_CASES, SCAN_SECONDS, SWEEP_TASK, VISIBILITY_TIMEOUT, Worker, _redis, _restore_migration_data,
-    assert_each_finding_written_once, assert_same_as_the_scan_command, broker_url, real_worker_db, send_scan_all,
-    send_task, start_worker, statuses_by_fingerprint, wait_for_run, wait_until_acknowledged,
-    wait_until_writing_findings,
+    PAUSED_MID_WRITE, SCAN_SECONDS, SLOW_PARTS_APP, SWEEP_TASK, VISIBILITY_TIMEOUT, Worker, _redis,
+    _restore_migration_data, assert_each_finding_written_once, assert_same_as_the_scan_command, broker_url,
+    real_worker_db, send_scan_all, send_task, start_worker, statuses_by_fingerprint, wait_for_run,
+    wait_until_acknowledged, wait_until_writing_findings,
 )
 from tests.portfolio.test_scan_tasks import AS_OF, scan_json
 
@@ -38,7 +39,7 @@ pytestmark = pytest.mark.slow
 SPREAD = {"SCAN_SPREAD_OVER_WORKERS": "true"}
 PART_TASK = "portfolio.tasks.scan_part"
 FINISH_TASK = "portfolio.tasks.finish_spread_scan"
-SLOW_PARTS_APP = "tests.e2e.slow_parts_worker"
+OCCUPY_TASK = f"{SLOW_PARTS_APP}.occupy"  # not imported: the app would patch the scans of this process
 HEAVY = FindingKind.DUPLICATE_CAPABILITY
 HEAVY_QUEUE = "scan-heavy"
 ROUTED = {**SPREAD, "SCAN_PART_QUEUES": f"{HEAVY}={HEAVY_QUEUE}"}
@@ -56,6 +57,32 @@ def wait_for_spread_run(task_id: str, *workers: Worker, timeout: float = SCAN_SE
         time.sleep(0.1)
     pytest.fail(f"The scan of task {task_id} did not succeed within {timeout} s:\n"
                 + "\n".join(worker.log() for worker in workers))
+
+
+def wait_for_failed_run(task_id: str, worker: Worker, timeout: float) -> ScanRun:
+    """The run of task `task_id` once it has failed; fails the test if it succeeds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = ScanRun.objects.filter(task_id=task_id).first()
+        if run is not None and run.status == ScanRun.Status.FAILED:
+            return run
+        if run is not None and run.status == ScanRun.Status.SUCCEEDED:
+            pytest.fail(f"The scan succeeded:\n{worker.log()}")
+        time.sleep(0.1)
+    pytest.fail(f"The scan of task {task_id} had not failed after {timeout} s:\n{worker.log()}")
+
+
+def mailed_by(*workers: Worker) -> list[int]:
+    """The digest emails each worker sent (the console backend writes them to its log)."""
+    return [worker.log_path.read_text(errors="replace").count("Subject: Last Mile: ") for worker in workers]
+
+
+def wait_for_digests(run: ScanRun, worker: Worker) -> None:
+    deadline = time.monotonic() + SCAN_SECONDS
+    while ScanRun.objects.filter(pk=run.pk, digests_sent_at__isnull=True).exists():
+        if time.monotonic() > deadline:
+            pytest.fail(f"The digests of run {run.pk} were not sent within {SCAN_SECONDS} s:\n{worker.log()}")
+        time.sleep(0.1)
 
 
 def parts_run_by(worker: Worker) -> int:
@@ -81,7 +108,10 @@ def scan_events(run: ScanRun) -> int:
 @real_worker_db
 def test_two_workers_share_a_scans_detectors_and_open_what_the_scan_command_finds(broker_url, start_worker):
     seed_demo_portfolio(use_cases=300, seed=11, today=AS_OF)
-    first, second = start_worker(**SPREAD), start_worker(**SPREAD)
+    # Each part lasts a second at least, so that neither worker can run them all while the other
+    # is slow to take one: on a small portfolio most parts take milliseconds.
+    slow = {"app": SLOW_PARTS_APP, "SLOW_SCAN_PARTS": ",".join(f"{kind}=1" for kind in ALL_KINDS), **SPREAD}
+    first, second = start_worker(**slow), start_worker(**slow)
 
     task_id = send_scan_all(broker_url)
     run = wait_for_spread_run(task_id, first, second)
@@ -258,24 +288,20 @@ def test_a_part_delivered_again_while_its_first_delivery_runs_is_stored_and_reco
 @pytest.mark.slow
 @real_worker_db
 def test_a_reconcile_killed_half_way_is_delivered_again_and_writes_and_mails_once(broker_url, start_worker):
-    seed_demo_portfolio(use_cases=KILL_USE_CASES, seed=17, today=AS_OF)
+    seed_demo_portfolio(use_cases=300, seed=17, today=AS_OF)
     embeddings.refresh()  # as after an import: the parts detect, nobody embeds
     short_visibility = {**SPREAD, "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT)}
-    first = start_worker(**short_visibility)
+    first = start_worker(**PAUSED_MID_WRITE, **short_visibility)
 
     task_id = send_scan_all(broker_url)
     running = wait_for_run(task_id, {ScanRun.Status.RUNNING, ScanRun.Status.SUCCEEDED}, worker=first, poll=0.02)
     # Only the reconcile writes findings: kill the worker inside its transaction.
-    assert wait_until_writing_findings(running, worker=first), (
-        f"The scan finished before the worker could be killed; raise KILL_USE_CASES ({KILL_USE_CASES})."
-    )
+    assert wait_until_writing_findings(running, worker=first), "The scan finished before the worker could be killed."
     first.kill()
     killed_at = time.monotonic()
 
     # Killed mid-reconcile: nothing of it committed, and its message is unacknowledged.
-    assert ScanRun.objects.get(pk=running.pk).status == ScanRun.Status.RUNNING, (
-        "The reconcile committed just before the kill; raise KILL_USE_CASES."
-    )
+    assert ScanRun.objects.get(pk=running.pk).status == ScanRun.Status.RUNNING
     assert not Finding.objects.exists() and not FindingEvent.objects.exists()
     assert ScanPart.objects.filter(scan_run=running).count() == len(ALL_KINDS), "the parts wait for the reconcile"
     [unacked] = _redis(broker_url).hvals("unacked")
@@ -291,12 +317,8 @@ def test_a_reconcile_killed_half_way_is_delivered_again_and_writes_and_mails_onc
     found = assert_each_finding_written_once(run)
     assert not ScanPart.objects.exists() and scan_events(run) == 1
     # The digests went out once, from the worker that reconciled: one email a recipient.
-    deadline = time.monotonic() + SCAN_SECONDS
-    while ScanRun.objects.filter(pk=run.pk, digests_sent_at__isnull=True).exists():
-        if time.monotonic() > deadline:
-            pytest.fail(f"The digests of run {run.pk} were not sent within {SCAN_SECONDS} s:\n{second.log()}")
-        time.sleep(0.1)
-    mailed = [worker.log_path.read_text(errors="replace").count("Subject: Last Mile: ") for worker in (first, second)]
+    wait_for_digests(run, second)
+    mailed = mailed_by(first, second)
     assert mailed == [0, DigestDelivery.objects.filter(scan_run=run).count()] and mailed[1] > 0
     wait_until_acknowledged(broker_url, worker=second)
     assert_same_as_the_scan_command(found)
@@ -318,5 +340,99 @@ def test_a_detector_routed_to_a_queue_of_its_own_runs_only_on_that_queues_worker
     assert not deliveries(dedicated, "portfolio.tasks.scan_all") and not deliveries(dedicated, FINISH_TASK)
     found = assert_each_finding_written_once(run)
     assert any(kind == HEAVY for kind, *_ in found), "the routed detector's findings are reconciled with the rest"
+    wait_until_acknowledged(broker_url, worker=main)
+    assert_same_as_the_scan_command(found)
+
+
+@pytest.mark.slow
+@real_worker_db
+def test_a_reconcile_killed_right_after_its_commit_leaves_the_run_in_the_audit_log_and_is_anchored_and_mailed_once(
+    broker_url, start_worker
+):
+    seed_demo_portfolio(use_cases=300, seed=19, today=AS_OF)
+    embeddings.refresh()  # as after an import: the parts detect, nobody embeds
+    short_visibility = {**SPREAD, "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT)}
+    # Once its reconcile has committed, the first worker waits before anchoring the run in the
+    # audit log and queuing its digests: it is killed there.
+    first = start_worker(app=SLOW_PARTS_APP, PAUSE_AFTER_RECONCILE=str(SCAN_SECONDS), **short_visibility)
+
+    task_id = send_scan_all(broker_url)
+    committed = wait_for_run(task_id, {ScanRun.Status.SUCCEEDED}, worker=first, poll=0.02)
+    first.kill()
+    killed_at = time.monotonic()
+
+    # The run's entry in the audit log was committed with its findings; the anchor and the
+    # digests were not done, and the reconcile's message is unacknowledged.
+    assert scan_events(committed) == 1
+    assert committed.audit_head_seq is None and committed.digests_sent_at is None
+    [unacked] = _redis(broker_url).hvals("unacked")
+    assert FINISH_TASK.encode() in unacked
+
+    # Redis hands the reconcile to a worker that starts after its visibility timeout: it finds
+    # the run succeeded and does what the kill cut short.
+    time.sleep(max(0.0, killed_at + VISIBILITY_TIMEOUT + 1 - time.monotonic()))
+    second = start_worker(**short_visibility)
+    [reconcile] = deliveries(first, FINISH_TASK)
+    second.wait_for_log(f"Task {FINISH_TASK}[{reconcile}] succeeded")
+    run = ScanRun.objects.get(pk=committed.pk)
+
+    assert deliveries(second, FINISH_TASK) == [reconcile], "the same reconcile, delivered again"
+    assert (run.status, run.finished_at, run.opened, run.attempt) == (
+        ScanRun.Status.SUCCEEDED, committed.finished_at, committed.opened, 1
+    )
+    assert scan_events(run) == 1, "the run is in the audit log once"
+    assert run.audit_head_seq is not None and run.audit_head_hash, "anchored by the reconcile delivered again"
+    found = assert_each_finding_written_once(run)
+    wait_for_digests(run, second)
+    mailed = mailed_by(first, second)
+    assert mailed == [0, DigestDelivery.objects.filter(scan_run=run).count()] and mailed[1] > 0
+    wait_until_acknowledged(broker_url, worker=second)
+    assert_same_as_the_scan_command(found)
+
+
+@pytest.mark.slow
+@real_worker_db
+def test_a_part_routed_to_a_queue_no_worker_consumes_fails_the_run_at_once_saying_what_to_do(broker_url, start_worker):
+    seed_demo_portfolio(use_cases=100, seed=20, today=AS_OF)
+    # No worker consumes the heavy part's queue.
+    worker = start_worker(**ROUTED)
+
+    task_id = send_scan_all(broker_url)
+    run = wait_for_failed_run(task_id, worker, timeout=QUEUE_ANSWER_SECONDS + 30)
+
+    assert f"the queue '{HEAVY_QUEUE}', to which SCAN_PART_QUEUES sends the part of {HEAVY}" in run.error
+    assert f"celery -A config worker -Q {HEAVY_QUEUE}" in run.error
+    assert (run.finished_at - run.started_at).total_seconds() < QUEUE_ANSWER_SECONDS + 5, "failed at once"
+    # No part was sent: nothing waits on the queue, nothing was detected or written.
+    assert parts_run_by(worker) == 0 and not _redis(broker_url).llen(HEAVY_QUEUE)
+    assert not ScanPart.objects.exists() and not Finding.objects.exists()
+    # The lock is free: the next scan runs.
+    assert scan_json()["findings"]
+
+
+@pytest.mark.slow
+@real_worker_db
+def test_a_routed_queue_whose_only_worker_is_busy_is_answered_for_and_its_part_waits_its_turn(broker_url, start_worker):
+    seed_demo_portfolio(use_cases=300, seed=21, today=AS_OF)
+    embeddings.refresh()
+    main = start_worker(**ROUTED)
+    # The heavy queue's one worker (prefork, one pool process) is busy when the scan asks.
+    heavy = start_worker(pool="prefork", queues=HEAVY_QUEUE, app=SLOW_PARTS_APP, **ROUTED)
+    occupied = send_task(broker_url, OCCUPY_TASK, queue=HEAVY_QUEUE, seconds=20)
+    heavy.wait_for_log(f"Task {OCCUPY_TASK}[{occupied}] received")
+
+    task_id = send_scan_all(broker_url)
+    main.wait_for_log("asked the workers for the queues")
+
+    assert f"Task {OCCUPY_TASK}[{occupied}] succeeded" not in heavy.log(), "the heavy worker was busy all along"
+    [asked_ms] = re.findall(rf"queues {HEAVY_QUEUE} in (\d+) ms", main.log_path.read_text(errors="replace"))
+    assert int(asked_ms) < 1000 * QUEUE_ANSWER_SECONDS, "the answer ended the wait"
+    run = wait_for_spread_run(task_id, main, heavy)
+    assert kinds_stored_by(heavy) == [HEAVY], heavy.log()
+    log = heavy.log_path.read_text(errors="replace")
+    assert log.index(f"Task {OCCUPY_TASK}[{occupied}] succeeded") < log.index(f"Task {PART_TASK}["), (
+        "the part waited for the busy worker"
+    )
+    found = assert_each_finding_written_once(run)
     wait_until_acknowledged(broker_url, worker=main)
     assert_same_as_the_scan_command(found)

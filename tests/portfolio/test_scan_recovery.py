@@ -1,5 +1,6 @@
-"""Scans that must not be lost: a start racing a scan that finishes at the worst moment, and a
-redelivered scan waiting for its own dead run's lock however long the lock lasts.
+"""Scans that must not be lost: a start racing a scan that finishes at the worst moment, a
+redelivered scan waiting for its own dead run's lock however long the lock lasts, a scan handed
+over while it still runs, and one whose worker dies right after its commit.
 
 Run in the test process; the sweep that hands runs nobody is running to a worker again is in
 test_scan_sweep.py, and real workers killed half way are in tests/e2e/test_celery.py.
@@ -17,9 +18,10 @@ from django.test import override_settings
 from django.utils import timezone
 
 import portfolio.services.scans
-from portfolio.models import ScanRun
+from portfolio.models import DigestDelivery, Finding, FindingEvent, ScanRun
 from portfolio.services.scans import ALL_KINDS, ScanAlreadyRunning
 from portfolio.tasks import run_queued_scan, scan_all
+from registry.models import AuditEntry
 from tests.portfolio.test_scan_tasks import AS_OF, left_owner_use_case, running_run
 
 SCAN_RUNS = ScanRun._meta.db_table
@@ -168,3 +170,63 @@ def test_a_scan_waiting_behind_a_live_one_rechecks_every_minute_and_runs_once_it
 
     assert again.successful() and scans_run == [mine.pk]
     assert ScanRun.objects.get(pk=mine.pk).status == ScanRun.Status.SUCCEEDED
+
+
+# 3. A scan that outlives its worker's hold on it -----------------------------------------------
+
+
+class KilledHere(Exception):
+    """Where a test's worker dies: nothing after it runs."""
+
+
+@pytest.mark.django_db
+def test_a_scan_handed_over_while_it_detected_writes_nothing_and_leaves_the_run_to_its_new_worker(monkeypatch):
+    left_owner_use_case("FIN-001", "Early payment optimiser")
+    run = queued_run()
+    real = portfolio.services.scans.detect_and_price
+
+    def handed_over_meanwhile(kind, **arguments):
+        if kind == ALL_KINDS[-1]:
+            # The run outlived its lock: the sweep re-queued it and another worker claimed it.
+            ScanRun.objects.filter(pk=run.pk).update(attempt=F("attempt") + 1)
+        return real(kind, **arguments)
+
+    monkeypatch.setattr(portfolio.services.scans, "detect_and_price", handed_over_meanwhile)
+    late = run_queued_scan.apply(args=[run.pk])
+
+    assert late.successful()
+    run.refresh_from_db()
+    assert (run.status, run.attempt) == (ScanRun.Status.RUNNING, 2), "left to the new attempt"
+    assert not Finding.objects.exists() and not FindingEvent.objects.exists()
+    assert not AuditEntry.objects.filter(kind="scan", subject_id=run.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_scan_killed_right_after_its_commit_is_in_the_audit_log_and_anchored_and_mailed_when_delivered_again(
+    monkeypatch, mailoutbox, program_office_user
+):
+    left_owner_use_case("FIN-001", "Early payment optimiser")  # the program office is mailed about it
+    run = queued_run()
+    real = portfolio.services.scans._after_success
+
+    def killed(scan_run):
+        raise KilledHere
+
+    monkeypatch.setattr(portfolio.services.scans, "_after_success", killed)
+    with pytest.raises(KilledHere):
+        run_queued_scan.apply(args=[run.pk], throw=True)
+    run.refresh_from_db()
+    entries = AuditEntry.objects.filter(kind="scan", subject_type="scan", subject_id=run.pk)
+
+    assert run.status == ScanRun.Status.SUCCEEDED and run.opened > 0
+    assert entries.count() == 1, "the run's entry is committed with its findings"
+    assert run.audit_head_seq is None and not mailoutbox
+
+    monkeypatch.setattr(portfolio.services.scans, "_after_success", real)
+    assert run_queued_scan.apply(args=[run.pk]).successful()
+    assert run_queued_scan.apply(args=[run.pk]).successful()
+    run.refresh_from_db()
+
+    assert entries.count() == 1
+    assert run.audit_head_seq is not None and run.digests_sent_at is not None
+    assert len(mailoutbox) == DigestDelivery.objects.filter(scan_run=run).count() > 0, "mailed once"

@@ -479,15 +479,16 @@ class KPILatestObservation(models.Model):
 class UseCaseSearchText(models.Model):
     """Everything a search reads of one use case, in one text: its own title, external id, summary
     and capability, its decision's statement, its unit's name, and the names and emails of its
-    business, technical and decision owners. Kept by triggers (migration 0021) on each of those
-    tables, whatever writes them.
+    business, technical and decision owners, in capitals (migration 0022: a search compares it as
+    stored, rather than putting each row it checks in capitals). Kept by triggers (migration
+    0021) on each of those tables, whatever writes them.
 
     Why one text: a word found in nearly every use case (a mail domain) and a word found nowhere
     must both cost a page's worth of work. On one column PostgreSQL knows how common a word is
-    (ANALYZE gathers statistics on the trigram index's UPPER(document)) and chooses: walk the
-    page's order and stop at a full page, or look the rare word up in the index. Searching the
-    twelve fields one by one, as a UNION of index lookups, had to collect every match first
-    (0.9 s for the owners' mail domain at 100,000 use cases)."""
+    (ANALYZE gathers statistics on it) and chooses: walk the page's order and stop at a full
+    page, or look the rare word up in the index. Searching the twelve fields one by one, as a
+    UNION of index lookups, had to collect every match first (0.9 s for the owners' mail domain
+    at 100,000 use cases)."""
 
     use_case = models.OneToOneField(UseCase, primary_key=True, on_delete=models.DO_NOTHING, related_name="search_text")
     document = models.TextField()

@@ -5,6 +5,7 @@ stream)."""
 from __future__ import annotations
 
 from django.db.models import Case, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Upper
 
 from ..models import BusinessUnit, HighImpact, Person, Stage, UseCase
 
@@ -49,9 +50,11 @@ def contains_all(queryset: QuerySet, terms, fields) -> QuerySet:
 def matching(queryset: QuerySet[UseCase], terms) -> QuerySet[UseCase]:
     """Use cases each of whose `terms` is in their text, their decision, unit or owners: in the
     one text that holds all of SEARCH_FIELDS (UseCaseSearchText), so that PostgreSQL weighs each
-    term against that column's statistics and plans the page for it."""
+    term against that column's statistics and plans the page for it. The text is kept in
+    capitals (registry migration 0022), so each term is put in capitals by the database, as
+    `icontains` would, and compared with the text as stored."""
     for term in list(terms)[:MAX_SEARCH_TERMS]:
-        queryset = queryset.filter(search_text__document__icontains=term)
+        queryset = queryset.filter(search_text__document__contains=Upper(Value(term)))
     return queryset
 
 

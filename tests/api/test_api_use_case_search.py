@@ -68,6 +68,19 @@ def test_search_finds_a_use_case_by_each_searched_field_and_no_other(office):
     assert _found(office, "wharfage zqxw") == []
 
 
+def test_search_finds_words_in_any_case_accented_letters_too(office):
+    """The search text is kept in capitals (registry migration 0022): a word is found however
+    either side writes it, as when each row was put in capitals to compare."""
+    use_case = UseCaseFactory(title="Tariff model for the Øresund crossing",
+                              business_owner=PersonFactory(name="Zoë Kaya", email="zoe.kaya@example.com"))
+    UseCaseFactory(title="Other")
+
+    for words in ("øresund", "ØRESUND", "Zoë", "ZOË", "ZOE.KAYA@EXAMPLE", "tariff MODEL", "kaya"):
+        assert _found(office, words) == [use_case.pk], words
+    assert _found(office, "oresund") == []  # "o" is not "ø"
+    assert _found(office, "100%") == _found(office, "model_") == []  # a wildcard is a character
+
+
 def test_search_follows_the_decision_people_and_unit_when_they_change(office, program_office_user):
     """Renaming a person, a unit or restating a decision (through the API or any other writer)
     changes what finds the use cases they answer for, at once."""

@@ -137,6 +137,8 @@ def _grow(n):
 
 @pytest.mark.parametrize("params", [
     {"sort": "-findings", "q": "grown"},
+    {"q": "grown"},  # sorted by title: counted apart
+    {"sort": "stage", "q": "grown"},
     {"stage": "proposed", "sort": "-updated", "high_impact": "no"},
     {"open_finding_kind": "stalled_pilot", "sort": "unit"},
 ])

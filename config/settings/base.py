@@ -274,7 +274,7 @@ SIMPLE_HISTORY_REVERT_DISABLED = True
 SCAN_LOCK_EXPIRY_SECONDS = env.int("SCAN_LOCK_EXPIRY_SECONDS", default=30 * 60)
 # How many detectors a scan runs at once on PostgreSQL, each on its own connection reading one
 # shared snapshot (portfolio/services/scans.py): much of a detector's time is a query. 1: in turn.
-SCAN_THREADS = env.int("SCAN_THREADS", default=2)
+SCAN_PROCESSES = env.int("SCAN_PROCESSES", default=2)
 # With a broker, a scan a worker runs (API, admin, nightly) is split into one task per detector
 # over all the workers, then reconciled in one; off, the worker runs the whole scan itself.
 SCAN_SPREAD_OVER_WORKERS = env.bool("SCAN_SPREAD_OVER_WORKERS", default=True)

@@ -33,8 +33,9 @@ import datetime
 import importlib
 import logging
 import math
-import queue
-import threading
+import multiprocessing
+import os
+import pickle
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -85,7 +86,7 @@ DETECTORS: dict[str, str] = {
     FindingKind.LOPSIDED_INVESTMENT: "portfolio.detectors.lopsided_investment",
 }
 ALL_KINDS = list(DETECTORS)
-# The detectors threads start first: the slowest, so that the last to start is a short one,
+# The detectors the processes start first: the slowest, so that the last to start is a short one,
 # then those finding the most, so that writing their tens of thousands of findings starts early.
 DETECTED_FIRST = [FindingKind.DUPLICATE_CAPABILITY, FindingKind.ORPHANED_OWNERSHIP, FindingKind.STALLED_PILOT]
 
@@ -128,83 +129,116 @@ def detect_all(kinds: list[str], *, as_of: datetime.date, policy: Policy) -> lis
 def detecting(kinds: list[str], *, as_of: datetime.date, policy: Policy) -> Iterator[Iterator[tuple[str, list[Detected]]]]:
     """(kind, what its detector found, priced) for each of `kinds`, as each detector finishes.
 
-    On PostgreSQL, with SCAN_THREADS above 1 and outside any transaction, that many threads run
-    them, each on its own connection in a REPEATABLE READ transaction that imports one exported
-    snapshot: together they judge the database as it stood at one instant, as one process
-    running them in turn inside one transaction would. Once every thread holds the snapshot, this
-    thread's connection is free: the caller writes the first kinds' findings while the threads
-    still detect the others. Elsewhere (SQLite, inside a caller's transaction, whose writes other
-    connections cannot see) they all run in turn, here, before the caller sees any.
+    On PostgreSQL, with SCAN_PROCESSES above 1 and outside any transaction, that many forked
+    processes run them, each on its own connection in a REPEATABLE READ transaction that imports
+    one exported snapshot: together they judge the database as it stood at one instant, as one
+    process running them in turn inside one transaction would. Processes, not threads: the
+    detectors are mostly Python, which threads would run one at a time, and with them the
+    caller's writing. Once every process holds the snapshot, this process's connection is free:
+    the caller writes the first kinds' findings while the others are still detected. Elsewhere
+    (SQLite, inside a caller's transaction, whose writes other connections cannot see) they all
+    run in turn, here, before the caller sees any.
     """
     connection = connections[DEFAULT_DB_ALIAS]
-    threads = min(settings.SCAN_THREADS, len(kinds))
-    if threads <= 1 or connection.vendor != "postgresql" or connection.in_atomic_block:
+    processes = min(settings.SCAN_PROCESSES, len(kinds))
+    if processes <= 1 or connection.vendor != "postgresql" or connection.in_atomic_block:
         yield iter([(kind, detect_and_price(kind, as_of=as_of, policy=policy)) for kind in kinds])
         return
-    side_by_side = _DetectorThreads(kinds, threads, as_of=as_of, policy=policy)
+    side_by_side = _DetectorProcesses(kinds, processes, as_of=as_of, policy=policy)
     try:
         yield side_by_side.results()
     finally:
         side_by_side.stop()
 
 
-class _DetectorThreads:
-    """Threads sharing out the detectors of `kinds` in one exported snapshot (see `detecting`)."""
+class _DetectorProcesses:
+    """Forked processes sharing out the detectors of `kinds` in one exported snapshot (see
+    `detecting`); each sends back what it found, priced and digested."""
 
-    def __init__(self, kinds: list[str], threads: int, *, as_of: datetime.date, policy: Policy):
-        self.kinds, self.as_of, self.policy = kinds, as_of, policy
-        self.waiting: queue.SimpleQueue[str] = queue.SimpleQueue()
+    def __init__(self, kinds: list[str], processes: int, *, as_of: datetime.date, policy: Policy):
+        context = multiprocessing.get_context("fork")
+        self.kinds, self.received = kinds, 0
+        waiting = context.SimpleQueue()
         first = {kind: place for place, kind in enumerate(DETECTED_FIRST)}
         for kind in sorted(kinds, key=lambda kind: first.get(kind, len(first))):
-            self.waiting.put(kind)
-        self.finished: queue.SimpleQueue[tuple[str, list[Detected] | None, BaseException | None]] = queue.SimpleQueue()
-        self.stopping = threading.Event()
-        imported = threading.Semaphore(0)
+            waiting.put(kind)
+        for _ in range(processes):
+            waiting.put(None)  # one "no more" for each
+        self.finished = context.Queue()
+        imported = context.Semaphore(0)
         connection = connections[DEFAULT_DB_ALIAS]
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             cursor.execute("SELECT pg_export_snapshot()")
             [(snapshot,)] = cursor.fetchall()
-            self.threads = [threading.Thread(target=self._work, args=(snapshot, imported), name=f"detector-{number}")
-                            for number in range(threads)]
-            for thread in self.threads:
-                thread.start()
-            for _ in self.threads:
-                imported.acquire()  # a snapshot can be imported only while its exporter's transaction lasts
-
-    def _work(self, snapshot: str, imported: threading.Semaphore) -> None:
-        connection = connections[DEFAULT_DB_ALIAS]  # this thread's own
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                try:
-                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                    cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
-                finally:
-                    imported.release()
-                while not self.stopping.is_set():
-                    try:
-                        kind = self.waiting.get_nowait()
-                    except queue.Empty:
-                        return
-                    self.finished.put((kind, detect_and_price(kind, as_of=self.as_of, policy=self.policy), None))
-        except BaseException as error:  # handed to the caller's thread, which raises it
-            self.finished.put(("", None, error))
-        finally:
-            connection.close()
+            self.processes = [
+                context.Process(target=_detect_in_process, name=f"detector-{number}", daemon=True,
+                                args=(snapshot, imported, waiting, self.finished, as_of, policy, os.getpid()))
+                for number in range(processes)
+            ]
+            for process in self.processes:
+                process.start()
+            # A snapshot can be imported only while its exporter's transaction lasts.
+            for _ in self.processes:
+                while not imported.acquire(timeout=1):
+                    if not all(process.is_alive() for process in self.processes):
+                        self.stop()
+                        raise RuntimeError("A detector process ended before it could read the scan's snapshot.")
 
     def results(self) -> Iterator[tuple[str, list[Detected]]]:
         for _ in self.kinds:
             kind, found, error = self.finished.get()
+            self.received += 1
             if error is not None:
                 raise error
             yield kind, found
 
     def stop(self) -> None:
-        """Let no thread start another detector, and wait for those running (an error, or the
-        caller's, leaves the rest undone)."""
-        self.stopping.set()
-        for thread in self.threads:
-            thread.join()
+        """Wait for the processes; when the caller stops early (an error, its own or a
+        detector's), end them first: what they would still find is not wanted."""
+        if self.received < len(self.kinds):
+            for process in self.processes:
+                process.terminate()
+        for process in self.processes:
+            process.join()
+        self.finished.close()
+
+
+# The connections a detector process inherits from its parent: kept referenced, never used nor
+# closed, for closing one would end the parent's session on the socket they share.
+_PARENTS_CONNECTIONS: list = []
+
+
+def _detect_in_process(snapshot: str, imported, waiting, finished, as_of: datetime.date, policy: Policy,
+                       parent: int) -> None:
+    for alias in connections:
+        _PARENTS_CONNECTIONS.append(connections[alias])
+        connections[alias] = connections.create_connection(alias)
+    connection = connections[DEFAULT_DB_ALIAS]
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            try:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
+            finally:
+                imported.release()
+            # A parent killed (a worker's pool process, say) wants nothing more: stop between detectors.
+            while os.getppid() == parent and (kind := waiting.get()) is not None:
+                finished.put((kind, detect_and_price(kind, as_of=as_of, policy=policy), None))
+    except BaseException as error:  # raised in the parent, which reads the queue
+        finished.put(("", None, error if _picklable(error) else RuntimeError(f"{error.__class__.__name__}: {error}")))
+    finally:
+        connection.close()
+        finished.close()
+        finished.join_thread()  # what it put is sent before the process ends
+
+
+def _picklable(error: BaseException) -> bool:
+    try:
+        pickle.dumps(error)
+    except Exception:
+        return False
+    return True
 
 
 def lock_expiry() -> datetime.timedelta:
@@ -394,7 +428,7 @@ def _record_results(scan_run: ScanRun, found_by_kind: Iterable[tuple[str, list[D
 
 def _check_references_as_written() -> None:
     """In the caller's transaction, check each foreign key as its statement writes it rather
-    than all at commit: the first kinds' findings are written while the detector threads still
+    than all at commit: the first kinds' findings are written while the detector processes still
     run, and so are their checks (a first scan's hundreds of thousands of rows), instead of
     all after the last detector."""
     connection = connections[DEFAULT_DB_ALIAS]

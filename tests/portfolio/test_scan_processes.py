@@ -1,8 +1,9 @@
-"""Detectors run side by side on PostgreSQL find what they find one after another, and a scan
-that writes the first kinds' findings while the others are still detected writes all or nothing."""
+"""Detectors run side by side in processes on PostgreSQL find what they find one after another,
+and a scan that writes the first kinds' findings while the others are still detected writes all
+or nothing."""
 
 import datetime
-import threading
+import multiprocessing
 
 import pytest
 from django.core.management import call_command
@@ -14,7 +15,7 @@ from portfolio.models import Finding, FindingEvent, FindingKind, Policy, ScanRun
 from portfolio.services.scans import ALL_KINDS, detect_all, run_scan_now
 
 pytestmark = [pytest.mark.django_db(transaction=True),
-              pytest.mark.skipif(connection.vendor != "postgresql", reason="threads share a PostgreSQL snapshot")]
+              pytest.mark.skipif(connection.vendor != "postgresql", reason="processes share a PostgreSQL snapshot")]
 
 AS_OF = datetime.date(2026, 11, 2)
 
@@ -23,8 +24,8 @@ def seed():
     call_command("seed_demo", "--use-cases", "300", "--seed", "7", "--today", AS_OF.isoformat(), verbosity=0)
 
 
-def findings(settings, threads: int) -> list[tuple]:
-    settings.SCAN_THREADS = threads
+def findings(settings, processes: int) -> list[tuple]:
+    settings.SCAN_PROCESSES = processes
     return [(found.kind, found.fingerprint, found.content_digest)
             for found in detect_all(ALL_KINDS, as_of=AS_OF, policy=Policy.current())]
 
@@ -38,7 +39,7 @@ def written() -> set[tuple]:
     return set(Finding.objects.values_list("kind", "fingerprint", "status", "content_digest", "facts_digest", "price"))
 
 
-def test_detectors_in_threads_find_the_same_as_in_turn(settings):
+def test_detectors_in_processes_find_the_same_as_in_turn(settings):
     seed()
 
     in_turn = findings(settings, 1)
@@ -47,28 +48,29 @@ def test_detectors_in_threads_find_the_same_as_in_turn(settings):
     assert findings(settings, 3) == in_turn
 
 
-def test_a_scan_writing_as_its_threads_detect_writes_what_a_scan_in_turn_does(settings):
+def test_a_scan_writing_as_its_processes_detect_writes_what_a_scan_in_turn_does(settings):
     seed()
     forget_findings()
-    settings.SCAN_THREADS = 1
+    settings.SCAN_PROCESSES = 1
     in_turn = run_scan_now(as_of=AS_OF, actor=COMMAND)
     expected = written()
     forget_findings()
 
-    settings.SCAN_THREADS = 2
+    settings.SCAN_PROCESSES = 2
     side_by_side = run_scan_now(as_of=AS_OF, actor=COMMAND)
 
     assert written() == expected and len(expected) > 100
     assert (side_by_side.opened, side_by_side.still_open, side_by_side.resolved) == (in_turn.opened, 0, 0)
 
 
-def test_a_detector_failing_in_its_thread_fails_the_scan_and_writes_none_of_the_kinds_already_reconciled(
+def test_a_detector_failing_in_its_process_fails_the_scan_and_writes_none_of_the_kinds_already_reconciled(
         settings, monkeypatch):
     seed()
     forget_findings()
-    settings.SCAN_THREADS = 2
+    settings.SCAN_PROCESSES = 2
     real_detector = scans.detector
-    others_reconciled = threading.Event()
+    # Shared with the forked detector processes.
+    others_reconciled = multiprocessing.get_context("fork").Event()
     real_reconcile = scans.reconcile
 
     def reconcile_and_tell(**kwargs):
@@ -96,4 +98,4 @@ def test_a_detector_failing_in_its_thread_fails_the_scan_and_writes_none_of_the_
     assert run.status == ScanRun.Status.FAILED and "could not be read" in run.error
     assert others_reconciled.is_set()
     assert not Finding.objects.exists()
-    assert not any(thread.name.startswith("detector-") for thread in threading.enumerate())
+    assert not multiprocessing.active_children(), "a detector process outlived the scan"

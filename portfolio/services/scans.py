@@ -181,7 +181,8 @@ class _DetectorProcesses:
             # A snapshot can be imported only while its exporter's transaction lasts.
             for _ in self.processes:
                 while not imported.acquire(timeout=1):
-                    if not all(process.is_alive() for process in self.processes):
+                    # One that is done has read it; one that failed before it could never will.
+                    if any(process.exitcode not in (None, 0) for process in self.processes):
                         self.stop()
                         raise RuntimeError("A detector process ended before it could read the scan's snapshot.")
 

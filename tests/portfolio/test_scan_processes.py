@@ -4,6 +4,7 @@ or nothing."""
 
 import datetime
 import multiprocessing
+import os
 
 import pytest
 from django.core.management import call_command
@@ -99,3 +100,21 @@ def test_a_detector_failing_in_its_process_fails_the_scan_and_writes_none_of_the
     assert others_reconciled.is_set()
     assert not Finding.objects.exists()
     assert not multiprocessing.active_children(), "a detector process outlived the scan"
+
+
+def test_a_detector_process_that_dies_before_it_holds_the_snapshot_fails_the_scan(settings, monkeypatch):
+    seed()
+    forget_findings()
+    settings.SCAN_PROCESSES = 2
+
+    def dies_at_once(*args):
+        os._exit(3)  # as a process the kernel killed, say: nothing sent back, nothing released
+
+    monkeypatch.setattr(scans, "_detect_in_process", dies_at_once)
+
+    with pytest.raises(RuntimeError, match="ended before it could read the scan's snapshot"):
+        run_scan_now(as_of=AS_OF, actor=COMMAND)
+
+    assert ScanRun.objects.get().status == ScanRun.Status.FAILED
+    assert not Finding.objects.exists()
+    assert not multiprocessing.active_children()

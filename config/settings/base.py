@@ -272,8 +272,8 @@ SIMPLE_HISTORY_REVERT_DISABLED = True
 # taken to belong to a dead worker. The visibility timeout is how long Redis waits before
 # handing an unacknowledged task (its worker killed) to another worker.
 SCAN_LOCK_EXPIRY_SECONDS = env.int("SCAN_LOCK_EXPIRY_SECONDS", default=30 * 60)
-# How many detectors a scan runs at once on PostgreSQL, each on its own connection reading one
-# shared snapshot (portfolio/services/scans.py): much of a detector's time is a query. 1: in turn.
+# How many detectors a scan in one process runs at once on PostgreSQL, in processes it forks,
+# each on its own connection reading one shared snapshot (portfolio/services/scans.py). 1: in turn.
 SCAN_PROCESSES = env.int("SCAN_PROCESSES", default=2)
 # With a broker, a scan a worker runs (API, admin, nightly) is split into one task per detector
 # over all the workers, then reconciled in one; off, the worker runs the whole scan itself.

@@ -32,13 +32,17 @@ from __future__ import annotations
 import datetime
 import importlib
 import logging
+import ctypes
 import math
 import multiprocessing
+import multiprocessing.connection
 import os
 import pickle
+import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from typing import NoReturn
 
 from celery import chord, current_app, current_task, group
 from celery.exceptions import Retry
@@ -153,85 +157,140 @@ def detecting(kinds: list[str], *, as_of: datetime.date, policy: Policy) -> Iter
 
 class _DetectorProcesses:
     """Forked processes sharing out the detectors of `kinds` in one exported snapshot (see
-    `detecting`); each sends back what it found, priced and digested."""
+    `detecting`); each sends back on its own pipe what it found, priced and digested.
+
+    Forked with os.fork rather than multiprocessing's Process, which refuses to start children
+    from a daemonic process, as a Celery worker's pool process is. Each process dies with the
+    thread that forked it (Linux's parent-death signal), so a killed scan leaves no detector
+    holding a connection; the pipe of one that dies without saying it is done reads as its end,
+    and fails the scan."""
 
     def __init__(self, kinds: list[str], processes: int, *, as_of: datetime.date, policy: Policy):
         context = multiprocessing.get_context("fork")
-        self.kinds, self.received = kinds, 0
+        self.pending = set(kinds)
         waiting = context.SimpleQueue()
         first = {kind: place for place, kind in enumerate(DETECTED_FIRST)}
         for kind in sorted(kinds, key=lambda kind: first.get(kind, len(first))):
             waiting.put(kind)
         for _ in range(processes):
             waiting.put(None)  # one "no more" for each
-        self.finished = context.Queue()
-        imported = context.Semaphore(0)
+        pipes = [context.Pipe(duplex=False) for _ in range(processes)]
+        self.readers, self.pids, self.holding = [], [], 0
         connection = connections[DEFAULT_DB_ALIAS]
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             cursor.execute("SELECT pg_export_snapshot()")
             [(snapshot,)] = cursor.fetchall()
-            self.processes = [
-                context.Process(target=_detect_in_process, name=f"detector-{number}", daemon=True,
-                                args=(snapshot, imported, waiting, self.finished, as_of, policy, os.getpid()))
-                for number in range(processes)
-            ]
-            for process in self.processes:
-                process.start()
-            # A snapshot can be imported only while its exporter's transaction lasts.
-            for _ in self.processes:
-                while not imported.acquire(timeout=1):
-                    # One that is done has read it; one that failed before it could never will.
-                    if any(process.exitcode not in (None, 0) for process in self.processes):
-                        self.stop()
-                        raise RuntimeError("A detector process ended before it could read the scan's snapshot.")
+            parent = os.getpid()
+            for number, (reader, writer) in enumerate(pipes):
+                pid = os.fork()
+                if pid == 0:
+                    for other_reader, other_writer in pipes:
+                        other_reader.close()
+                        if other_writer is not writer:
+                            other_writer.close()
+                    _run_forked(parent, _detect_in_process, snapshot, waiting, writer, as_of, policy)
+                self.readers.append(reader)
+                self.pids.append(pid)
+            for _, writer in pipes:
+                writer.close()
+            # A snapshot can be imported only while its exporter's transaction lasts; the
+            # first to hold it may send a kind before the last holds it.
+            self.early: list[tuple[str, list[Detected]]] = []
+            try:
+                while self.holding < processes:
+                    self.early += self._receive()
+            except BaseException:
+                self.stop()
+                raise
+
+    def _receive(self) -> list[tuple[str, list[Detected]]]:
+        """The kinds detected since the last call, waiting until some process sends something;
+        a process that failed, or ended without saying it was done, raises."""
+        detected = []
+        for reader in multiprocessing.connection.wait(self.readers):
+            try:
+                message = reader.recv()
+            except EOFError:
+                raise RuntimeError("A detector process ended before it sent what it found "
+                                   "(killed, or out of memory?).") from None
+            match message:
+                case ("holding",):
+                    self.holding += 1
+                case ("done",):
+                    self.readers.remove(reader)
+                    reader.close()
+                case ("failed", error):
+                    raise error
+                case (kind, found):
+                    self.pending.discard(kind)
+                    detected.append((kind, found))
+        return detected
 
     def results(self) -> Iterator[tuple[str, list[Detected]]]:
-        for _ in self.kinds:
-            kind, found, error = self.finished.get()
-            self.received += 1
-            if error is not None:
-                raise error
-            yield kind, found
+        yield from self.early
+        while self.pending:
+            yield from self._receive()
 
     def stop(self) -> None:
         """Wait for the processes; when the caller stops early (an error, its own or a
-        detector's), end them first: what they would still find is not wanted."""
-        if self.received < len(self.kinds):
-            for process in self.processes:
-                process.terminate()
-        for process in self.processes:
-            process.join()
-        self.finished.close()
+        detector's), kill them first: what they would still find is not wanted, and their
+        snapshot's transaction holds nothing they would need to undo."""
+        if self.pending:
+            for pid in self.pids:
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        for reader in self.readers:
+            reader.close()
+        for pid in self.pids:
+            with suppress(ChildProcessError):  # reaped already, by a SIGCHLD handler say
+                os.waitpid(pid, 0)
+        self.readers, self.pids = [], []
 
 
+def _run_forked(parent: int, work: Callable, *arguments) -> NoReturn:
+    """The forked child: `work`, then out, whatever happens, running none of the parent's exit
+    handlers nor returning into its stack."""
+    status = 1
+    try:
+        _die_with_parent(parent)
+        work(*arguments)
+        status = 0
+    finally:
+        os._exit(status)
+
+
+def _die_with_parent(parent: int) -> None:
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # died before the line above
+        os._exit(1)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 # The connections a detector process inherits from its parent: kept referenced, never used nor
 # closed, for closing one would end the parent's session on the socket they share.
 _PARENTS_CONNECTIONS: list = []
 
 
-def _detect_in_process(snapshot: str, imported, waiting, finished, as_of: datetime.date, policy: Policy,
-                       parent: int) -> None:
+def _detect_in_process(snapshot: str, waiting, results, as_of: datetime.date, policy: Policy) -> None:
     for alias in connections:
         _PARENTS_CONNECTIONS.append(connections[alias])
         connections[alias] = connections.create_connection(alias)
     connection = connections[DEFAULT_DB_ALIAS]
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            try:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
-            finally:
-                imported.release()
-            # A parent killed (a worker's pool process, say) wants nothing more: stop between detectors.
-            while os.getppid() == parent and (kind := waiting.get()) is not None:
-                finished.put((kind, detect_and_price(kind, as_of=as_of, policy=policy), None))
-    except BaseException as error:  # raised in the parent, which reads the queue
-        finished.put(("", None, error if _picklable(error) else RuntimeError(f"{error.__class__.__name__}: {error}")))
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
+            results.send(("holding", ))
+            while (kind := waiting.get()) is not None:
+                results.send((kind, detect_and_price(kind, as_of=as_of, policy=policy)))
+        results.send(("done", ))
+    except BaseException as error:  # raised in the parent
+        results.send(("failed", error if _picklable(error) else RuntimeError(f"{error.__class__.__name__}: {error}")))
+        raise
     finally:
         connection.close()
-        finished.close()
-        finished.join_thread()  # what it put is sent before the process ends
 
 
 def _picklable(error: BaseException) -> bool:

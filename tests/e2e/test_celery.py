@@ -507,7 +507,7 @@ def test_a_scan_handed_over_while_its_first_worker_still_runs_it_is_written_by_t
     # The first worker's detectors, all at once, each outlast the lock by far: its scan is
     # taken for dead, and handed over, before it has written anything.
     late = start_worker(app=SLOW_PARTS_APP, SLOW_SCAN_PARTS=",".join(f"{kind}={LATE_DETECTOR_SECONDS}" for kind in ALL_KINDS),
-                        SCAN_THREADS=str(len(ALL_KINDS)), **lock)
+                        SCAN_PROCESSES=str(len(ALL_KINDS)), **lock)
     # Beat's sweep, on a worker of its own so that it runs while the first worker is busy.
     sweeper = start_worker(queues="sweep", **lock)
 

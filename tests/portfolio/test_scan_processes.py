@@ -5,10 +5,14 @@ or nothing."""
 import datetime
 import multiprocessing
 import os
+import signal
+import time
+from contextlib import suppress
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 import portfolio.services.scans as scans
 from core.actors import COMMAND
@@ -34,6 +38,19 @@ def findings(settings, processes: int) -> list[tuple]:
 def forget_findings():
     FindingEvent.objects.all().delete()
     Finding.objects.all().delete()
+
+
+def children(of: int | None = None) -> list[int]:
+    """The live processes whose parent is `of` (this one unless said)."""
+    of = of or os.getpid()
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with suppress(OSError):
+            # pid (name) state ppid …: the name may hold spaces and parentheses.
+            state, parent = stat.read_text().rpartition(")")[2].split()[:2]
+            if int(parent) == of and state != "Z":
+                found.append(int(stat.parent.name))
+    return found
 
 
 def written() -> set[tuple]:
@@ -99,7 +116,7 @@ def test_a_detector_failing_in_its_process_fails_the_scan_and_writes_none_of_the
     assert run.status == ScanRun.Status.FAILED and "could not be read" in run.error
     assert others_reconciled.is_set()
     assert not Finding.objects.exists()
-    assert not multiprocessing.active_children(), "a detector process outlived the scan"
+    assert not children(), "a detector process outlived the scan"
 
 
 def test_a_detector_process_that_dies_before_it_holds_the_snapshot_fails_the_scan(settings, monkeypatch):
@@ -112,9 +129,62 @@ def test_a_detector_process_that_dies_before_it_holds_the_snapshot_fails_the_sca
 
     monkeypatch.setattr(scans, "_detect_in_process", dies_at_once)
 
-    with pytest.raises(RuntimeError, match="ended before it could read the scan's snapshot"):
+    with pytest.raises(RuntimeError, match="ended before it sent what it found"):
         run_scan_now(as_of=AS_OF, actor=COMMAND)
 
     assert ScanRun.objects.get().status == ScanRun.Status.FAILED
     assert not Finding.objects.exists()
-    assert not multiprocessing.active_children()
+    assert not children()
+
+
+def test_a_scan_killed_while_its_processes_detect_takes_them_and_their_connections_with_it(settings, monkeypatch):
+    seed()
+    settings.SCAN_PROCESSES = 2
+    real_detector = scans.detector
+
+    def slow_detector(kind):
+        detect = real_detector(kind)
+
+        def slow(**arguments):
+            time.sleep(120)
+            return detect(**arguments)
+        return slow
+
+    monkeypatch.setattr(scans, "detector", slow_detector)
+
+    def scan_on_its_own_connection():
+        connections[DEFAULT_DB_ALIAS] = connections.create_connection(DEFAULT_DB_ALIAS)
+        run_scan_now(as_of=AS_OF, actor=COMMAND)
+
+    scanning = multiprocessing.get_context("fork").Process(target=scan_on_its_own_connection)
+    scanning.start()
+    try:
+        deadline = time.monotonic() + 60
+        while len(detecting := children(scanning.pid)) < 2 or other_sessions() < 3:
+            assert time.monotonic() < deadline and scanning.is_alive(), "the scan did not start its processes"
+            time.sleep(0.05)
+    finally:
+        os.kill(scanning.pid, signal.SIGKILL)
+        scanning.join()
+
+    deadline = time.monotonic() + 10
+    while alive(detecting) or other_sessions():
+        assert time.monotonic() < deadline, f"detector processes {alive(detecting)} outlived the scan, " \
+                                            f"{other_sessions()} connections open"
+        time.sleep(0.05)
+
+
+def alive(pids: list[int]) -> list[int]:
+    living = []
+    for pid in pids:
+        with suppress(OSError):
+            if Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+                living.append(pid)
+    return living
+
+
+def other_sessions() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid()")
+        return cursor.fetchone()[0]

@@ -167,11 +167,6 @@ def in_inbox_order(findings: QuerySet[Finding], order: str = DEFAULT_INBOX_ORDER
     return findings.order_by(*INBOX_ORDERS[order])
 
 
-def finding_ids_in_inbox_order(findings: QuerySet[Finding], order: str = DEFAULT_INBOX_ORDER) -> QuerySet:
-    """In `order` (INBOX_ORDERS), as ids: the sort reads narrow rows; `findings_page_rows` loads one page."""
-    return in_inbox_order(findings, order).values_list("pk", flat=True)
-
-
 # The members and decisions a finding shows in a list; its own page lists them all, a page at a time.
 SHOWN_IN_LIST = 5
 

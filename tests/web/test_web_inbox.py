@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portfolio.models import Finding, FindingEvent
+from web.views.common import PAGE_SIZE
 from tests.factories import BusinessUnitFactory, FindingFactory, PersonFactory, UseCaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -151,3 +152,22 @@ def test_a_use_case_card_links_each_finding_to_its_own_page(client, business_own
     body = client.get(reverse("web:home")).content.decode()
     assert f'href="{reverse("web:finding", args=[finding.pk])}"' in body
     assert "#finding-" not in body
+
+
+def test_an_owners_inbox_counts_and_pages_only_what_they_own_and_a_page_past_the_end_is_the_last(client):
+    owner = PersonFactory(email="ola@example.com")
+    theirs = UseCaseFactory(business_owner=owner)
+    mine = [FindingFactory(severity="high", first_seen=_ago(days), use_cases=[theirs]) for days in range(1, PAGE_SIZE + 4)]
+    FindingFactory.create_batch(3, severity="critical")  # about someone else's use cases
+    client.force_login(UserFactory(username="ola", email="ola@example.com", groups=["business_owner"]))
+
+    first = client.get(reverse("web:findings")).content.decode()
+    second = client.get(reverse("web:findings"), {"page": "2"}).content.decode()
+    past_the_end = client.get(reverse("web:findings"), {"page": "99"}).content.decode()
+    not_a_number = client.get(reverse("web:findings"), {"page": "two"}).content.decode()
+
+    oldest_first = [f.pk for f in reversed(mine)]
+    assert f"{len(mine)} findings" in first
+    assert rows(first) == oldest_first[:PAGE_SIZE]
+    assert rows(second) == rows(past_the_end) == oldest_first[PAGE_SIZE:]
+    assert rows(not_a_number) == rows(first)

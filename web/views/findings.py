@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import DomainError
+from core.paging import page_number, page_of_ids
 from core.text import normalise_email
 from portfolio import access as portfolio_access
 from portfolio.evidence import present
@@ -60,9 +61,13 @@ def _inbox_selection(user, query: QueryDict, findings: QuerySet[Finding]) -> tup
 def findings_inbox(request):
     access.require_role(request.user)
     form, findings, order = _inbox_selection(request.user, request.GET, _finding_scope(request.user))
-    page = Paginator(finding_selectors.finding_ids_in_inbox_order(findings, order), PAGE_SIZE).get_page(
-        request.GET.get("page"))
-    page.rows = list(finding_selectors.findings_page_rows(Finding.objects.filter(pk__in=list(page)), order))
+    # An owner's findings are found through the links of everything they own, all of them
+    # before the first row: counted beside the page rather than found a second time.
+    ids, total, number = page_of_ids(finding_selectors.in_inbox_order(findings, order),
+                                     page_number(request.GET.get("page")), PAGE_SIZE, count=findings.count,
+                                     count_beside=not access.reach(request.user).sees_everything)
+    page = Paginator(range(total), PAGE_SIZE).page(number)  # the pager's arithmetic
+    page.rows = list(finding_selectors.findings_page_rows(Finding.objects.filter(pk__in=ids), order))
     query = request.GET.copy()
     query.pop("page", None)
     offer = portfolio_access.offer_findings(request.user)

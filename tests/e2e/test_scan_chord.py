@@ -85,6 +85,18 @@ def wait_for_digests(run: ScanRun, worker: Worker) -> None:
         time.sleep(0.1)
 
 
+def assert_finished_once_by(worker: Worker, run: ScanRun, *, killed: Worker, broker_url: str) -> None:
+    """What a reconcile delivered again to `worker` after `killed` died in it leaves: each
+    finding written once, the scan command's findings, and the digests sent once, by `worker`
+    (one email a recipient), its message acknowledged."""
+    found = assert_each_finding_written_once(run)
+    wait_for_digests(run, worker)
+    mailed = mailed_by(killed, worker)
+    assert mailed == [0, DigestDelivery.objects.filter(scan_run=run).count()] and mailed[1] > 0
+    wait_until_acknowledged(broker_url, worker=worker)
+    assert_same_as_the_scan_command(found)
+
+
 def parts_run_by(worker: Worker) -> int:
     return worker.log_path.read_text(errors="replace").count(f"Task {PART_TASK}[")
 
@@ -314,14 +326,8 @@ def test_a_reconcile_killed_half_way_is_delivered_again_and_writes_and_mails_onc
 
     assert run.pk == running.pk and ScanRun.objects.count() == 1 and (run.requeues, run.attempt) == (0, 1)
     assert deliveries(second, FINISH_TASK) == deliveries(first, FINISH_TASK), "the same reconcile, delivered again"
-    found = assert_each_finding_written_once(run)
     assert not ScanPart.objects.exists() and scan_events(run) == 1
-    # The digests went out once, from the worker that reconciled: one email a recipient.
-    wait_for_digests(run, second)
-    mailed = mailed_by(first, second)
-    assert mailed == [0, DigestDelivery.objects.filter(scan_run=run).count()] and mailed[1] > 0
-    wait_until_acknowledged(broker_url, worker=second)
-    assert_same_as_the_scan_command(found)
+    assert_finished_once_by(second, run, killed=first, broker_url=broker_url)
 
 
 @pytest.mark.slow
@@ -382,12 +388,7 @@ def test_a_reconcile_killed_right_after_its_commit_leaves_the_run_in_the_audit_l
     )
     assert scan_events(run) == 1, "the run is in the audit log once"
     assert run.audit_head_seq is not None and run.audit_head_hash, "anchored by the reconcile delivered again"
-    found = assert_each_finding_written_once(run)
-    wait_for_digests(run, second)
-    mailed = mailed_by(first, second)
-    assert mailed == [0, DigestDelivery.objects.filter(scan_run=run).count()] and mailed[1] > 0
-    wait_until_acknowledged(broker_url, worker=second)
-    assert_same_as_the_scan_command(found)
+    assert_finished_once_by(second, run, killed=first, broker_url=broker_url)
 
 
 @pytest.mark.slow

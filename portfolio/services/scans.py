@@ -29,10 +29,10 @@ them: it hands work to a task by its registered name (core.workers.task_named).
 
 from __future__ import annotations
 
+import ctypes
 import datetime
 import importlib
 import logging
-import ctypes
 import math
 import multiprocessing
 import multiprocessing.connection
@@ -182,25 +182,25 @@ class _DetectorProcesses:
             cursor.execute("SELECT pg_export_snapshot()")
             [(snapshot,)] = cursor.fetchall()
             parent = os.getpid()
-            for number, (reader, writer) in enumerate(pipes):
-                pid = os.fork()
-                if pid == 0:
-                    for other_reader, other_writer in pipes:
-                        other_reader.close()
-                        if other_writer is not writer:
-                            other_writer.close()
-                    _run_forked(parent, _detect_in_process, snapshot, waiting, writer, as_of, policy)
-                self.readers.append(reader)
-                self.pids.append(pid)
-            for _, writer in pipes:
-                writer.close()
-            # A snapshot can be imported only while its exporter's transaction lasts; the
-            # first to hold it may send a kind before the last holds it.
             self.early: list[tuple[str, list[Detected]]] = []
             try:
+                for reader, writer in pipes:
+                    pid = os.fork()
+                    if pid == 0:
+                        for other_reader, other_writer in pipes:
+                            other_reader.close()
+                            if other_writer is not writer:
+                                other_writer.close()
+                        _run_forked(parent, _detect_in_process, snapshot, waiting, writer, as_of, policy)
+                    self.readers.append(reader)
+                    self.pids.append(pid)
+                for _, writer in pipes:
+                    writer.close()
+                # A snapshot can be imported only while its exporter's transaction lasts; the
+                # first to hold it may send a kind before the last holds it.
                 while self.holding < processes:
                     self.early += self._receive()
-            except BaseException:
+            except BaseException:  # a fork refused, or a process that failed: none left running
                 self.stop()
                 raise
 
@@ -282,10 +282,10 @@ def _detect_in_process(snapshot: str, waiting, results, as_of: datetime.date, po
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
-            results.send(("holding", ))
+            results.send(("holding",))
             while (kind := waiting.get()) is not None:
                 results.send((kind, detect_and_price(kind, as_of=as_of, policy=policy)))
-        results.send(("done", ))
+        results.send(("done",))
     except BaseException as error:  # raised in the parent
         results.send(("failed", error if _picklable(error) else RuntimeError(f"{error.__class__.__name__}: {error}")))
         raise

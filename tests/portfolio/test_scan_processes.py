@@ -3,6 +3,7 @@ and a scan that writes the first kinds' findings while the others are still dete
 or nothing."""
 
 import datetime
+import errno
 import multiprocessing
 import os
 import signal
@@ -188,3 +189,25 @@ def other_sessions() -> int:
         cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                        "AND pid <> pg_backend_pid()")
         return cursor.fetchone()[0]
+
+
+def test_a_fork_refused_fails_the_scan_and_leaves_no_detector_process_running(settings, monkeypatch):
+    seed()
+    forget_findings()
+    settings.SCAN_PROCESSES = 2
+    real_fork, forked = os.fork, []
+
+    def second_refused():
+        if forked:
+            raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+        forked.append(real_fork())
+        return forked[-1]
+
+    monkeypatch.setattr(os, "fork", second_refused)
+
+    with pytest.raises(OSError, match="temporarily unavailable"):
+        run_scan_now(as_of=AS_OF, actor=COMMAND)
+
+    assert ScanRun.objects.get().status == ScanRun.Status.FAILED
+    assert not Finding.objects.exists()
+    assert not children() and not alive(forked[:1])

@@ -157,11 +157,12 @@ def test_a_scan_killed_while_its_processes_detect_takes_them_and_their_connectio
         connections[DEFAULT_DB_ALIAS] = connections.create_connection(DEFAULT_DB_ALIAS)
         run_scan_now(as_of=AS_OF, actor=COMMAND)
 
+    before = other_sessions()  # none, unless an earlier test's process lingers
     scanning = multiprocessing.get_context("fork").Process(target=scan_on_its_own_connection)
     scanning.start()
     try:
         deadline = time.monotonic() + 60
-        while len(detecting := children(scanning.pid)) < 2 or other_sessions() < 3:
+        while len(detecting := children(scanning.pid)) < 2 or other_sessions() < before + 3:
             assert time.monotonic() < deadline and scanning.is_alive(), "the scan did not start its processes"
             time.sleep(0.05)
     finally:
@@ -169,7 +170,7 @@ def test_a_scan_killed_while_its_processes_detect_takes_them_and_their_connectio
         scanning.join()
 
     deadline = time.monotonic() + 10
-    while alive(detecting) or other_sessions():
+    while alive(detecting) or other_sessions() > before:
         assert time.monotonic() < deadline, f"detector processes {alive(detecting)} outlived the scan, " \
                                             f"{other_sessions()} connections open"
         time.sleep(0.05)

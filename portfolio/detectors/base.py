@@ -87,7 +87,7 @@ class Detected:
 
     def digested(self) -> Detected:
         """Itself with every digest the reconcile compares computed now, once priced: a scan
-        digests each finding in the thread that detected it, beside the other detectors."""
+        digests each finding in the process that detected it, beside the other detectors."""
         self.fingerprint, self.substance_digest, self.content_digest, self.facts_digest  # read once: each is cached
         return self
 

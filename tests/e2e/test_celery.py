@@ -41,6 +41,7 @@ from portfolio.models import Finding, FindingEvent, FindingKind, ScanRun
 from portfolio.services.scans import ALL_KINDS
 from registry.models import AuditEntry
 from tests.portfolio.test_scan_tasks import AS_OF, FINDING_KEYS, open_findings, scan_json
+from tests.processes import children_of
 
 BASE_DIR = Path(settings.BASE_DIR)
 WORKER_BOOT_SECONDS = 60
@@ -187,8 +188,7 @@ class Worker:
 
     def kill_pool_process(self) -> None:
         """SIGKILL the pool process running the task (prefork): the worker itself lives on."""
-        [child] = [int(stat.parent.name) for stat in Path("/proc").glob("[0-9]*/stat")
-                   if _parent_pid(stat) == self.process.pid]
+        [child] = children_of(self.process.pid)
         os.kill(child, signal.SIGKILL)
 
     def kill(self) -> None:
@@ -205,14 +205,6 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.kill()
         self._log.close()
-
-
-def _parent_pid(stat: Path) -> int | None:
-    try:
-        # pid (comm) state ppid …; comm may hold spaces and parentheses.
-        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 @pytest.fixture

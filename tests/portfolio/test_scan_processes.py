@@ -8,8 +8,6 @@ import multiprocessing
 import os
 import signal
 import time
-from contextlib import suppress
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -19,6 +17,7 @@ import portfolio.services.scans as scans
 from core.actors import COMMAND
 from portfolio.models import Finding, FindingEvent, FindingKind, Policy, ScanRun
 from portfolio.services.scans import ALL_KINDS, detect_all, run_scan_now
+from tests.processes import children_of, running
 
 pytestmark = [pytest.mark.django_db(transaction=True),
               pytest.mark.skipif(connection.vendor != "postgresql", reason="processes share a PostgreSQL snapshot")]
@@ -39,19 +38,6 @@ def findings(settings, processes: int) -> list[tuple]:
 def forget_findings():
     FindingEvent.objects.all().delete()
     Finding.objects.all().delete()
-
-
-def children(of: int | None = None) -> list[int]:
-    """The live processes whose parent is `of` (this one unless said)."""
-    of = of or os.getpid()
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with suppress(OSError):
-            # pid (name) state ppid …: the name may hold spaces and parentheses.
-            state, parent = stat.read_text().rpartition(")")[2].split()[:2]
-            if int(parent) == of and state != "Z":
-                found.append(int(stat.parent.name))
-    return found
 
 
 def written() -> set[tuple]:
@@ -117,7 +103,7 @@ def test_a_detector_failing_in_its_process_fails_the_scan_and_writes_none_of_the
     assert run.status == ScanRun.Status.FAILED and "could not be read" in run.error
     assert others_reconciled.is_set()
     assert not Finding.objects.exists()
-    assert not children(), "a detector process outlived the scan"
+    assert not children_of(os.getpid()), "a detector process outlived the scan"
 
 
 def test_a_detector_process_that_dies_before_it_holds_the_snapshot_fails_the_scan(settings, monkeypatch):
@@ -135,7 +121,7 @@ def test_a_detector_process_that_dies_before_it_holds_the_snapshot_fails_the_sca
 
     assert ScanRun.objects.get().status == ScanRun.Status.FAILED
     assert not Finding.objects.exists()
-    assert not children()
+    assert not children_of(os.getpid())
 
 
 def test_a_scan_killed_while_its_processes_detect_takes_them_and_their_connections_with_it(settings, monkeypatch):
@@ -162,7 +148,7 @@ def test_a_scan_killed_while_its_processes_detect_takes_them_and_their_connectio
     scanning.start()
     try:
         deadline = time.monotonic() + 60
-        while len(detecting := children(scanning.pid)) < 2 or other_sessions() < before + 3:
+        while len(detecting := children_of(scanning.pid)) < 2 or other_sessions() < before + 3:
             assert time.monotonic() < deadline and scanning.is_alive(), "the scan did not start its processes"
             time.sleep(0.05)
     finally:
@@ -170,19 +156,10 @@ def test_a_scan_killed_while_its_processes_detect_takes_them_and_their_connectio
         scanning.join()
 
     deadline = time.monotonic() + 10
-    while alive(detecting) or other_sessions() > before:
-        assert time.monotonic() < deadline, f"detector processes {alive(detecting)} outlived the scan, " \
+    while running(detecting) or other_sessions() > before:
+        assert time.monotonic() < deadline, f"detector processes {running(detecting)} outlived the scan, " \
                                             f"{other_sessions()} connections open"
         time.sleep(0.05)
-
-
-def alive(pids: list[int]) -> list[int]:
-    living = []
-    for pid in pids:
-        with suppress(OSError):
-            if Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
-                living.append(pid)
-    return living
 
 
 def other_sessions() -> int:
@@ -211,4 +188,4 @@ def test_a_fork_refused_fails_the_scan_and_leaves_no_detector_process_running(se
 
     assert ScanRun.objects.get().status == ScanRun.Status.FAILED
     assert not Finding.objects.exists()
-    assert not children() and not alive(forked[:1])
+    assert not children_of(os.getpid()) and not running(forked[:1])

@@ -65,7 +65,7 @@ def findings_inbox(request):
     # before the first row: counted beside the page rather than found a second time.
     ids, total, number = page_of_ids(finding_selectors.in_inbox_order(findings, order),
                                      page_number(request.GET.get("page")), PAGE_SIZE, count=findings.count,
-                                     count_beside=not access.can_see_all_findings(request.user))
+                                     count_beside=not access.reach(request.user).sees_everything)
     page = Paginator(range(total), PAGE_SIZE).page(number)  # the pager's arithmetic
     page.rows = list(finding_selectors.findings_page_rows(Finding.objects.filter(pk__in=ids), order))
     query = request.GET.copy()

@@ -1,7 +1,7 @@
-"""The portfolio dashboard's figures: one GROUP BY scan of the use cases, three of the open
-findings (by kind and unit, and their prices by kind), one of the investment running totals and
-one of the open lopsided-investment findings, so the page runs the same number of queries at 100
-or 100,000 use cases."""
+"""The portfolio dashboard's figures: one GROUP BY scan of the use cases, one of the active
+findings' units (ActiveFindingUnit, by kind and unit), one of the open findings' prices by kind,
+one of the investment running totals and one of the open lopsided-investment findings, so the
+page runs the same number of queries at 100 or 100,000 use cases."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
 from registry.gates import LIVE_STAGE_ORDER
 from registry.models import READINESS_ORDER, VALUE_CHAIN_LAYERS, BusinessUnit, InvestmentTotal, Stage, UseCase
 
-from ..models import ACTIVE_STATUSES, Finding, FindingKind
-from .findings import DecisionLinks, UseCaseLinks, filter_findings
+from ..models import ActiveFindingUnit, Finding, FindingKind
+from .findings import filter_findings
 
 STAGE_ORDER = [*LIVE_STAGE_ORDER, Stage.RETIRED, Stage.UNREPORTED]
 ACTIVE_STAGES = list(LIVE_STAGE_ORDER)
@@ -60,7 +60,8 @@ def _readiness_score(layer: str):
 
 
 def dashboard(*, unit: BusinessUnit | None, today: datetime.date) -> Dashboard:
-    """The portfolio's figures: one GROUP BY scan of the use cases and two of the open findings."""
+    """The portfolio's figures: one GROUP BY scan of the use cases, one of the active findings'
+    units and one of the open findings."""
     use_cases = UseCase.objects.all()
     if unit is not None:
         use_cases = use_cases.filter(business_unit=unit)
@@ -118,20 +119,11 @@ def dashboard(*, unit: BusinessUnit | None, today: datetime.date) -> Dashboard:
     layer_totals = {layer: (weighted[layer] / counted if counted else 0.0) for layer in VALUE_CHAIN_LAYERS}
 
     # Open findings by kind and unit: the units of its use cases; a finding on decisions only
-    # counts in the units of those decisions.
+    # counts in the units of those decisions (ActiveFindingUnit, kept by triggers).
     by_kind_unit: dict[str, dict[str, int]] = defaultdict(dict)
-    via_use_cases = UseCaseLinks.objects.filter(finding__status__in=ACTIVE_STATUSES)
-    via_decisions = DecisionLinks.objects.filter(finding__status__in=ACTIVE_STATUSES).exclude(
-        finding_id__in=UseCaseLinks.objects.values("finding_id"))
-    if unit is not None:
-        via_use_cases = via_use_cases.filter(usecase__business_unit=unit)
-        via_decisions = via_decisions.filter(decision__business_unit=unit)
-    for links, unit_column in ((via_use_cases, "usecase__business_unit_id"), (via_decisions, "decision__business_unit_id")):
-        for kind, unit_id, n in (
-            links.values_list("finding__kind", unit_column).annotate(n=Count("finding_id", distinct=True)).order_by()
-        ):
-            name = unit_names.get(unit_id, "no unit")
-            by_kind_unit[name][kind] = by_kind_unit[name].get(kind, 0) + n
+    active_units = ActiveFindingUnit.objects.all() if unit is None else ActiveFindingUnit.objects.filter(business_unit=unit)
+    for kind, unit_id, n in active_units.values_list("kind", "business_unit_id").annotate(n=Count("id")).order_by():
+        by_kind_unit[unit_names.get(unit_id, "no unit")][kind] = n
     findings_by_kind_unit = sorted(
         ((name, kinds, sum(kinds.values())) for name, kinds in by_kind_unit.items()), key=lambda r: r[0].lower()
     )

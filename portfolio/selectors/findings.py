@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.db.models import Case, Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When, Window
 from django.db.models.functions import Coalesce
 
+from core.lookups import AnyOf
 from registry import access
 from registry.models import Decision, Person, UseCase
 from registry.selectors.ownership import owned_by, owned_decision_ids
@@ -19,12 +20,14 @@ UseCaseLinks = Finding.use_cases.through
 DecisionLinks = Finding.decisions.through
 
 
-def _linked(*, use_cases: QuerySet, decisions) -> Q:
-    """Findings linked to any of these use cases or decisions: one IN over the union of the link
-    tables (PostgreSQL plans it as a semi-join, where an OR of two INs scans every finding)."""
+def _linked(*, use_cases: QuerySet, decisions: QuerySet | list[int]) -> Q:
+    """Findings linked to any of these use cases or decisions (a query, or a list of their ids):
+    one IN over the union of the link tables (PostgreSQL plans it as a semi-join, where an OR of
+    two INs scans every finding)."""
+    of_decisions = AnyOf("decision_id", decisions) if isinstance(decisions, list) else Q(decision_id__in=decisions)
     links = [
         UseCaseLinks.objects.filter(usecase_id__in=use_cases.values("pk")).values("finding_id"),
-        DecisionLinks.objects.filter(decision_id__in=decisions).values("finding_id"),
+        DecisionLinks.objects.filter(of_decisions).values("finding_id"),
     ]
     return Q(pk__in=links[0].union(links[1]))
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.db.models import Q
 
+from core.lookups import AnyOf
+
 from ..models import Decision, Person
 
 
@@ -17,4 +19,4 @@ def owned_decision_ids(person: Person) -> list[int]:
 
 def owned_by(person: Person) -> Q:
     """A filter on use cases: those `person` owns, directly or through their decision."""
-    return Q(business_owner=person) | Q(technical_owner=person) | Q(decision_id__in=owned_decision_ids(person))
+    return Q(business_owner=person) | Q(technical_owner=person) | Q(AnyOf("decision_id", owned_decision_ids(person)))

@@ -356,6 +356,16 @@ class ActiveFindingUnit(models.Model):
                                                name="portfolio_activefindingunit_one_per_unit")]
 
 
+class UrgentUseCase(models.Model):
+    """A use case with an active critical or high finding, or an active stall: with those whose
+    decision is still to state, what its owner's home puts first. Sorting an owner's thousands of
+    use cases reads these ids rather than seeking each one's findings through the links. Kept by
+    database triggers (migration 0030) in the transaction that links a finding or changes its
+    status or severity, as ActiveFindingUnit is."""
+
+    use_case = models.OneToOneField("registry.UseCase", primary_key=True, on_delete=models.CASCADE, related_name="+")
+
+
 class DigestDelivery(models.Model):
     """A digest email of a scan run that went out: a retried or replaced sender skips it."""
 

@@ -19,7 +19,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from portfolio.models import ACTIVE_STATUSES, Finding, FindingKind, Severity
+from portfolio.models import ACTIVE_STATUSES, Finding, UrgentUseCase
 from portfolio.selectors.dashboard import STAGE_ORDER
 from registry.models import (
     KPI,
@@ -65,16 +65,12 @@ def use_cases_for_cards() -> QuerySet[UseCase]:
     ).prefetch_related(_kpis_with_last_value(), _open_findings_prefetch()))
 
 
-def _needs_attention(use_cases: QuerySet[UseCase]) -> Q:
-    """Of `use_cases`, one with a critical or high active finding or a stall, or a decision
-    still to state (retired ones aside): what its owner should look at first (web.views.home
-    folds the rest). The findings are sought among those of `use_cases` only: asked of every
-    use case, PostgreSQL hashes the urgent findings of the whole portfolio (60,000 links at
-    100,000 use cases) to sort one owner's few thousand."""
-    urgent = Finding.use_cases.through.objects.filter(
-        usecase_id__in=use_cases.values("pk"), finding__status__in=ACTIVE_STATUSES,
-    ).filter(Q(finding__severity__in=[Severity.CRITICAL, Severity.HIGH]) | Q(finding__kind=FindingKind.STALLED_PILOT))
-    return Q(pk__in=urgent.values("usecase_id")) | (Q(decision__is_defined=False) & ~Q(stage=Stage.RETIRED))
+def _needs_attention() -> Q:
+    """A use case with a critical or high active finding or a stall (UrgentUseCase, kept by
+    triggers), or a decision still to state (retired ones aside): what its owner should look at
+    first (web.views.home folds the rest)."""
+    return (Q(pk__in=UrgentUseCase.objects.values("use_case_id"))
+            | (Q(decision__is_defined=False) & ~Q(stage=Stage.RETIRED)))
 
 
 def home_use_cases(person: Person) -> QuerySet[UseCase]:
@@ -83,7 +79,7 @@ def home_use_cases(person: Person) -> QuerySet[UseCase]:
     home fast; `cards` then loads one page of them."""
     owned = UseCase.objects.filter(owned_by(person))
     return (
-        owned.annotate(stage_rank=_stage_rank(), attention=Case(When(_needs_attention(owned), then=Value(0)),
+        owned.annotate(stage_rank=_stage_rank(), attention=Case(When(_needs_attention(), then=Value(0)),
                                                                 default=Value(1), output_field=IntegerField()))
         .order_by("attention", "stage_rank", "title", "pk")
     )

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portfolio.detectors.base import Detected
-from portfolio.models import Finding, ScanRun
+from portfolio.models import ACTIVE_STATUSES, Finding, ScanRun, UrgentUseCase
 from portfolio.services.findings import change_finding_status, reconcile
 from registry.models import Stage
 from tests.factories import FindingFactory, PersonFactory, UseCaseFactory, UserFactory
@@ -186,3 +186,41 @@ def test_a_findings_page_shows_who_opened_acknowledged_assigned_and_dismissed_it
     rows = re.findall(r"<tr><td class=\"nowrap\">[^<]*</td><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", history)
     assert rows == [("office", "dismissed", "Pilot extended"), ("office", "acknowledged", "Seen Monday"),
                     ("office", "assigned to nina@example.com", "—"), ("the scan", "opened", "Opened by the scan.")]
+
+
+def test_my_work_puts_a_use_case_first_exactly_while_it_has_an_urgent_finding(client, business_owner_user,
+                                                                                 owner_person, program_office_user):
+    """Urgent: an active critical or high finding, or an active stall of any severity. Kept by
+    triggers (UrgentUseCase) through every write: a scan opening, rewriting or resolving it, an
+    answer closing or reopening it."""
+    aardvark, zebra = (UseCaseFactory(title=title, business_owner=owner_person, stage=Stage.PILOT)
+                       for title in ("Aardvark", "Zebra"))
+    client.force_login(business_owner_user)
+
+    def first_card():
+        page = client.get(reverse("web:home")).content.decode()
+        cards = page[page.index('id="uc-heading"'):]
+        first = "Zebra" if cards.index("Zebra") < cards.index("Aardvark") else "Aardvark"
+        urgent = set(UrgentUseCase.objects.values_list("use_case_id", flat=True))
+        linked = {pk for finding in Finding.objects.filter(status__in=ACTIVE_STATUSES).prefetch_related("use_cases")
+                  if finding.severity in ("critical", "high") or finding.kind == "stalled_pilot"
+                  for pk in finding.use_cases.values_list("pk", flat=True)}
+        assert urgent == linked
+        return first
+
+    assert first_card() == "Aardvark"
+    scan(FIRST, [found(zebra, "duplicate_capability", "high")])
+    assert first_card() == "Zebra"
+    finding = Finding.objects.get()
+    change_finding_status(finding=finding, to_status="dismissed", actor=program_office_user, reason="A test copy.")
+    assert first_card() == "Aardvark"
+    change_finding_status(finding=finding, to_status="open", actor=program_office_user)
+    assert first_card() == "Zebra"
+    scan(SECOND, [found(zebra, "duplicate_capability", "medium")])  # rewritten, less severe
+    assert first_card() == "Aardvark"
+    scan(SECOND, [found(zebra, "duplicate_capability", "medium"), found(zebra, "stalled_pilot", "low")])
+    assert first_card() == "Zebra"
+    scan(SECOND, [found(aardvark, "duplicate_capability", "critical")])  # Zebra's two resolve
+    assert first_card() == "Aardvark"
+    scan(SECOND, [])
+    assert first_card() == "Aardvark" and not UrgentUseCase.objects.exists()

@@ -345,10 +345,14 @@ class ActiveFindingUnit(models.Model):
     kind and unit: reading these narrow rows takes a fifth of the time of joining 80,000 links
     to the findings and their use cases at 100,000 use cases. Kept by database triggers
     (migration 0029) in the transaction that links a finding, changes its status or moves one
-    of its use cases or decisions to another unit, as FindingUnitShare is."""
+    of its use cases or decisions to another unit, as FindingUnitShare is. Derived rows: no
+    foreign-key checks and no index beyond the unique pair, each of which a first scan would pay
+    for 50,000 rows (their triggers delete them with what they derive from)."""
 
-    finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="+")
-    business_unit = models.ForeignKey("registry.BusinessUnit", on_delete=models.CASCADE, related_name="+")
+    finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="+", db_constraint=False,
+                                db_index=False)
+    business_unit = models.ForeignKey("registry.BusinessUnit", on_delete=models.CASCADE, related_name="+",
+                                      db_constraint=False, db_index=False)
     kind = models.CharField(max_length=40, choices=FindingKind.choices)
 
     class Meta:
@@ -361,9 +365,10 @@ class UrgentUseCase(models.Model):
     decision is still to state, what its owner's home puts first. Sorting an owner's thousands of
     use cases reads these ids rather than seeking each one's findings through the links. Kept by
     database triggers (migration 0030) in the transaction that links a finding or changes its
-    status or severity, as ActiveFindingUnit is."""
+    status or severity, as ActiveFindingUnit is, and as derived rows without a foreign-key check."""
 
-    use_case = models.OneToOneField("registry.UseCase", primary_key=True, on_delete=models.CASCADE, related_name="+")
+    use_case = models.OneToOneField("registry.UseCase", primary_key=True, on_delete=models.CASCADE, related_name="+",
+                                    db_constraint=False)
 
 
 class DigestDelivery(models.Model):

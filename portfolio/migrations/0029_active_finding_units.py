@@ -82,7 +82,8 @@ END $$;
 CREATE TRIGGER portfolio_activefindingunit_on_status AFTER UPDATE OF status, kind ON portfolio_finding
     FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.kind IS DISTINCT FROM NEW.kind)
     EXECUTE FUNCTION portfolio_activefindingunit_on_status();
--- Django deletes a finding's rows here before its links, whose triggers would write them again.
+-- A deleted finding's rows go with it (no foreign key holds them): Django deletes them before its
+-- links, whose triggers would write them again.
 CREATE FUNCTION portfolio_activefindingunit_on_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM portfolio_activefindingunit WHERE finding_id IN (SELECT id FROM old_rows);
@@ -185,8 +186,8 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('kind', models.CharField(choices=[('stalled_pilot', 'Stalled pilot'), ('duplicate_capability', 'Duplicated capability'), ('orphaned_ownership', 'Orphaned ownership'), ('broken_feedback_loop', 'Broken feedback loop'), ('missing_decision', 'Missing decision'), ('inventory_completeness', 'Inventory completeness'), ('high_impact_practices', 'High-impact practices'), ('value_not_realised', 'Value not realised'), ('lopsided_investment', 'Lopsided investment')], max_length=40)),
-                ('business_unit', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='registry.businessunit')),
-                ('finding', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portfolio.finding')),
+                ('business_unit', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='registry.businessunit')),
+                ('finding', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portfolio.finding')),
             ],
             options={
                 'constraints': [models.UniqueConstraint(fields=('finding', 'business_unit'), name='portfolio_activefindingunit_one_per_unit')],

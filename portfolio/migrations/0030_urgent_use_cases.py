@@ -110,7 +110,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='UrgentUseCase',
             fields=[
-                ('use_case', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='registry.usecase')),
+                ('use_case', models.OneToOneField(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='registry.usecase')),
             ],
         ),
         migrations.RunPython(keep_urgent_use_cases, drop_triggers),

@@ -18,22 +18,12 @@ from portfolio.models import ACTIVE_STATUSES, ActiveFindingUnit, Finding, Findin
 from portfolio.services.findings import change_finding_status, reconcile
 from registry.services.decisions import save_decision
 from registry.services.use_cases import edit_use_case
-from tests.factories import BusinessUnitFactory, DecisionFactory, UseCaseFactory
+from tests.factories import DecisionFactory
+from tests.web.test_value_stays_current import office, units, use_case_in  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 
 AS_OF = datetime.date(2026, 11, 2)
-
-
-@pytest.fixture
-def office(client, program_office_user):
-    client.force_login(program_office_user)
-    return client
-
-
-@pytest.fixture
-def units():
-    return BusinessUnitFactory(name="Finance"), BusinessUnitFactory(name="Sales")
 
 
 def open_findings(client, unit=None) -> dict[tuple[str, str], int]:
@@ -41,10 +31,6 @@ def open_findings(client, unit=None) -> dict[tuple[str, str], int]:
     query = {} if unit is None else {"unit": unit.pk}
     rows = csv.reader(io.StringIO(client.get(reverse("web:portfolio_export"), query).content.decode()))
     return {(name, kind): int(n) for table, _, name, kind, n in rows if table == "open findings" and n != "0"}
-
-
-def use_case_in(unit, **kwargs):
-    return UseCaseFactory(decision=DecisionFactory(business_unit=unit), **kwargs)
 
 
 def scan(*detected: Detected, kinds=("duplicate_capability", "orphaned_ownership")):

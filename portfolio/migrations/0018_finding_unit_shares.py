@@ -4,6 +4,8 @@ links, reprices or moves (portfolio/models.py FindingUnitShare says why)."""
 import django.db.models.deletion
 from django.db import migrations, models
 
+from core.triggers import kept_by_triggers
+
 # A finding's shares, for the findings `which` picks (an SQL condition on link.finding_id): each
 # unit of its use cases once, the price in cents split evenly, half to even as Decimal.quantize.
 _SHARES = """SELECT finding_id, unit_id, {money}
@@ -101,26 +103,6 @@ SQLITE = {
 }
 
 
-def keep_shares(apps, schema_editor):
-    postgresql = schema_editor.connection.vendor == "postgresql"
-    money = _PG_MONEY if postgresql else _SQLITE_MONEY
-    schema_editor.execute(_INSERT + _SHARES.format(which="IN (SELECT id FROM portfolio_finding)", money=money),
-                          params=None)
-    if postgresql:
-        schema_editor.execute(POSTGRESQL, params=None)
-    else:
-        for name, body in SQLITE.items():
-            schema_editor.execute(f"CREATE TRIGGER {name} {body}", params=None)
-
-
-def drop_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRESQL_REVERSE, params=None)
-    else:
-        for name in SQLITE:
-            schema_editor.execute(f"DROP TRIGGER {name}", params=None)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -141,5 +123,8 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('finding', 'business_unit'), name='portfolio_findingunitshare_one_per_unit')],
             },
         ),
-        migrations.RunPython(keep_shares, drop_triggers),
+        kept_by_triggers(
+            fill=[_INSERT + _SHARES.format(which="IN (SELECT id FROM portfolio_finding)", money=_PG_MONEY)],
+            sqlite_fill=[_INSERT + _SHARES.format(which="IN (SELECT id FROM portfolio_finding)", money=_SQLITE_MONEY)],
+            postgresql=POSTGRESQL, postgresql_reverse=POSTGRESQL_REVERSE, sqlite=SQLITE),
     ]

@@ -4,21 +4,19 @@ import importlib
 
 from django.db import migrations, models
 
+from core.triggers import restore_sqlite_triggers, set_sqlite_triggers_aside
+
 # SQLite adds a column by rebuilding the table, which drops the triggers on it and breaks those
 # naming it (migration 0018's running totals): they are set aside for the rebuild, then restored.
 _SHARES = importlib.import_module("portfolio.migrations.0018_finding_unit_shares")
 
 
 def _set_sqlite_triggers_aside(apps, schema_editor):
-    if schema_editor.connection.vendor == "sqlite":
-        for name in _SHARES.SQLITE:
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}", params=None)
+    set_sqlite_triggers_aside(schema_editor, _SHARES.SQLITE)
 
 
 def _restore_sqlite_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor == "sqlite":
-        for name, body in _SHARES.SQLITE.items():
-            schema_editor.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {body}", params=None)
+    restore_sqlite_triggers(schema_editor, _SHARES.SQLITE)
 
 
 class Migration(migrations.Migration):

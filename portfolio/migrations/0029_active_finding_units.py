@@ -5,6 +5,8 @@ transaction that links it, changes its status or moves one of its use cases or d
 import django.db.models.deletion
 from django.db import migrations, models
 
+from core.triggers import kept_by_triggers
+
 # The statuses of an active finding (portfolio.models.ACTIVE_STATUSES, frozen here as a
 # migration must be; a change to them comes with a migration that reinstalls these triggers).
 _ACTIVE = "('open', 'acknowledged')"
@@ -156,23 +158,6 @@ SQLITE = {
 }
 
 
-def keep_units(apps, schema_editor):
-    schema_editor.execute(_INSERT + _UNITS.format(which="IS NOT NULL"), params=None)
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRESQL, params=None)
-    else:
-        for name, body in SQLITE.items():
-            schema_editor.execute(f"CREATE TRIGGER {name} {body}", params=None)
-
-
-def drop_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRESQL_REVERSE, params=None)
-    else:
-        for name in SQLITE:
-            schema_editor.execute(f"DROP TRIGGER {name}", params=None)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -193,5 +178,6 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('finding', 'business_unit'), name='portfolio_activefindingunit_one_per_unit')],
             },
         ),
-        migrations.RunPython(keep_units, drop_triggers),
+        kept_by_triggers(fill=[_INSERT + _UNITS.format(which="IS NOT NULL")], postgresql=POSTGRESQL,
+                         postgresql_reverse=POSTGRESQL_REVERSE, sqlite=SQLITE),
     ]

@@ -5,6 +5,8 @@ UrgentUseCase says why)."""
 import django.db.models.deletion
 from django.db import migrations, models
 
+from core.triggers import kept_by_triggers
+
 # An urgent finding (frozen here as a migration must be: portfolio.models.ACTIVE_STATUSES, and
 # web.selectors' attention; a change to either comes with a migration that reinstalls these).
 _URGENT = ("finding.status IN ('open', 'acknowledged') "
@@ -82,23 +84,6 @@ SQLITE = {
 }
 
 
-def keep_urgent_use_cases(apps, schema_editor):
-    schema_editor.execute(_INSERT + _URGENT_USE_CASES.format(which="IS NOT NULL"), params=None)
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRESQL, params=None)
-    else:
-        for name, body in SQLITE.items():
-            schema_editor.execute(f"CREATE TRIGGER {name} {body}", params=None)
-
-
-def drop_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRESQL_REVERSE, params=None)
-    else:
-        for name in SQLITE:
-            schema_editor.execute(f"DROP TRIGGER {name}", params=None)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -113,5 +98,6 @@ class Migration(migrations.Migration):
                 ('use_case', models.OneToOneField(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='registry.usecase')),
             ],
         ),
-        migrations.RunPython(keep_urgent_use_cases, drop_triggers),
+        kept_by_triggers(fill=[_INSERT + _URGENT_USE_CASES.format(which="IS NOT NULL")], postgresql=POSTGRESQL,
+                         postgresql_reverse=POSTGRESQL_REVERSE, sqlite=SQLITE),
     ]

@@ -4,6 +4,8 @@ observation, kept by triggers in the transaction of every write (registry/models
 import django.db.models.deletion
 from django.db import migrations, models
 
+from core.triggers import kept_by_triggers
+
 # PostgreSQL: statement-level triggers with transition tables, so that a bulk write (an import,
 # the demo's COPY) updates each total once. Investment totals move by deltas (a unit's total is
 # too big to re-add on each write); a KPI's latest observation is re-read from its observations.
@@ -129,12 +131,12 @@ _SQLITE_LATEST = """DELETE FROM registry_kpilatestobservation WHERE kpi_id = {ro
     INSERT INTO registry_kpilatestobservation (kpi_id, observed_on, value)
         SELECT kpi_id, observed_on, value FROM registry_kpiobservation WHERE kpi_id = {row}.kpi_id
         ORDER BY observed_on DESC LIMIT 1;"""
-SQLITE = [
-    f"CREATE TRIGGER registry_investmenttotal_on_insert AFTER INSERT ON registry_investment BEGIN {_SQLITE_ADD} END",
-    f"CREATE TRIGGER registry_investmenttotal_on_update AFTER UPDATE ON registry_investment BEGIN {_SQLITE_SUBTRACT} "
+SQLITE = {
+    "registry_investmenttotal_on_insert": f"AFTER INSERT ON registry_investment BEGIN {_SQLITE_ADD} END",
+    "registry_investmenttotal_on_update": f"AFTER UPDATE ON registry_investment BEGIN {_SQLITE_SUBTRACT} "
     f"{_SQLITE_ADD} END",
-    f"CREATE TRIGGER registry_investmenttotal_on_delete AFTER DELETE ON registry_investment BEGIN {_SQLITE_SUBTRACT} END",
-    """CREATE TRIGGER registry_investmenttotal_on_move AFTER UPDATE OF business_unit_id ON registry_usecase
+    "registry_investmenttotal_on_delete": f"AFTER DELETE ON registry_investment BEGIN {_SQLITE_SUBTRACT} END",
+    "registry_investmenttotal_on_move": """AFTER UPDATE OF business_unit_id ON registry_usecase
     WHEN OLD.business_unit_id IS NOT NEW.business_unit_id BEGIN
     UPDATE registry_investmenttotal SET
         planned = planned - (SELECT SUM(i.planned) FROM registry_investment i WHERE i.use_case_id = NEW.id AND i.layer = registry_investmenttotal.layer),
@@ -147,17 +149,13 @@ SQLITE = [
         ON CONFLICT (business_unit_id, layer) DO UPDATE
         SET planned = planned + excluded.planned, spent = spent + excluded.spent;
     END""",
-    f"CREATE TRIGGER registry_kpilatestobservation_on_insert AFTER INSERT ON registry_kpiobservation BEGIN "
+    "registry_kpilatestobservation_on_insert": f"AFTER INSERT ON registry_kpiobservation BEGIN "
     f"{_SQLITE_LATEST.format(row='NEW')} END",
-    f"CREATE TRIGGER registry_kpilatestobservation_on_update AFTER UPDATE ON registry_kpiobservation BEGIN "
+    "registry_kpilatestobservation_on_update": f"AFTER UPDATE ON registry_kpiobservation BEGIN "
     f"{_SQLITE_LATEST.format(row='OLD')} {_SQLITE_LATEST.format(row='NEW')} END",
-    f"CREATE TRIGGER registry_kpilatestobservation_on_delete AFTER DELETE ON registry_kpiobservation BEGIN "
+    "registry_kpilatestobservation_on_delete": f"AFTER DELETE ON registry_kpiobservation BEGIN "
     f"{_SQLITE_LATEST.format(row='OLD')} END",
-]
-SQLITE_TRIGGERS = ["registry_investmenttotal_on_insert", "registry_investmenttotal_on_update",
-                   "registry_investmenttotal_on_delete", "registry_investmenttotal_on_move",
-                   "registry_kpilatestobservation_on_insert", "registry_kpilatestobservation_on_update",
-                   "registry_kpilatestobservation_on_delete"]
+}
 
 # The totals of what is already there.
 FILL = [
@@ -169,20 +167,6 @@ FILL = [
     WHERE NOT EXISTS (SELECT 1 FROM registry_kpiobservation later
                       WHERE later.kpi_id = o.kpi_id AND later.observed_on > o.observed_on)""",
 ]
-
-
-def keep_totals(apps, schema_editor):
-    statements = [POSTGRESQL] if schema_editor.connection.vendor == "postgresql" else SQLITE
-    for statement in [*FILL, *statements]:
-        schema_editor.execute(statement, params=None)
-
-
-def drop_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRESQL_REVERSE, params=None)
-    else:
-        for name in SQLITE_TRIGGERS:
-            schema_editor.execute(f"DROP TRIGGER {name}", params=None)
 
 
 class Migration(migrations.Migration):
@@ -213,5 +197,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('business_unit', 'layer'), name='registry_investmenttotal_one_per_unit_and_layer')],
             },
         ),
-        migrations.RunPython(keep_totals, drop_triggers),
+        kept_by_triggers(fill=FILL, postgresql=POSTGRESQL, postgresql_reverse=POSTGRESQL_REVERSE, sqlite=SQLITE),
     ]

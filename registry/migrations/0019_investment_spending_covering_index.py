@@ -6,21 +6,19 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from core.triggers import restore_sqlite_triggers, set_sqlite_triggers_aside
+
 # SQLite alters the column by rebuilding the investment table, which drops the running totals'
 # triggers on it and breaks the one naming it (migration 0014): set aside, then restored.
 _TOTALS = importlib.import_module("registry.migrations.0014_value_running_totals")
 
 
 def _set_sqlite_triggers_aside(apps, schema_editor):
-    if schema_editor.connection.vendor == "sqlite":
-        for name in _TOTALS.SQLITE_TRIGGERS:
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}", params=None)
+    set_sqlite_triggers_aside(schema_editor, _TOTALS.SQLITE)
 
 
 def _restore_sqlite_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor == "sqlite":
-        for statement in _TOTALS.SQLITE:
-            schema_editor.execute(statement.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS", 1), params=None)
+    restore_sqlite_triggers(schema_editor, _TOTALS.SQLITE)
 
 
 class Migration(migrations.Migration):

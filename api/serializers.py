@@ -19,7 +19,7 @@ from rest_framework.relations import MANY_RELATION_KWARGS
 from core.text import collapse_whitespace, normalise_email
 from portfolio.models import Finding, FindingKind, FindingStatus, ScanRun, Severity
 from portfolio.services.scans import ALL_KINDS
-from registry.gates import next_stage_needs, practice_statuses, standing_sign_off, waived_practices
+from registry.gates import gate_rows, next_stage_needs, practice_statuses, standing_sign_off, waived_practices
 from registry.models import (
     KPI,
     SIGN_OFF_STAGE_CHOICES,
@@ -567,9 +567,9 @@ class UseCaseSerializer(StrictModelSerializer):
     next_stage_needs = serializers.SerializerMethodField()
     omb_determination = serializers.SerializerMethodField()
     practices = serializers.SerializerMethodField()
-    waivers = WaiverSerializer(many=True, read_only=True)
+    waivers = serializers.SerializerMethodField()
     eu_classification = serializers.SerializerMethodField()
-    sign_offs = SignOffSerializer(many=True, read_only=True)
+    sign_offs = serializers.SerializerMethodField()
     realised_annual_value = serializers.SerializerMethodField()
     version = VersionField()
 
@@ -627,9 +627,17 @@ class UseCaseSerializer(StrictModelSerializer):
         determination = self._related(use_case, "omb_determination")
         return OMBDeterminationSerializer(determination).data if determination else None
 
+    @extend_schema_field(WaiverSerializer(many=True, read_only=True))
+    def get_waivers(self, use_case) -> list[dict]:
+        return WaiverSerializer(gate_rows(use_case, "waivers"), many=True, context=self.context).data
+
+    @extend_schema_field(SignOffSerializer(many=True, read_only=True))
+    def get_sign_offs(self, use_case) -> list[dict]:
+        return SignOffSerializer(gate_rows(use_case, "sign_offs"), many=True, context=self.context).data
+
     @extend_schema_field(PracticeSerializer(many=True))
     def get_practices(self, use_case) -> list[dict]:
-        records = {record.practice: record for record in use_case.practices.all()}
+        records = {record.practice: record for record in gate_rows(use_case, "practices")}
         waived = waived_practices(use_case, timezone.localdate())
         return [
             {"practice": practice, "label": Practice(practice).label, "status": status,

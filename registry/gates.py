@@ -162,6 +162,14 @@ def _one(use_case: UseCase, relation: str):
         return None
 
 
+def gate_rows(use_case: UseCase, relation: str) -> list:
+    """The use case's `relation` rows ("practices", "waivers", "sign_offs", "transitions"): the
+    list `registry.selectors.gates.with_gate_facts` loaded into `gate_<relation>`, or else (a
+    service's locked row, a detector's own prefetch) read through the relation now."""
+    loaded = use_case.__dict__.get(f"gate_{relation}")
+    return loaded if loaded is not None else list(getattr(use_case, relation).all())
+
+
 def is_high_impact(use_case: UseCase) -> bool:
     determination = _one(use_case, "omb_determination")
     return determination is not None and determination.is_high_impact == HighImpact.HIGH_IMPACT
@@ -174,12 +182,12 @@ def is_prohibited(use_case: UseCase) -> bool:
 
 def practice_statuses(use_case: UseCase) -> dict[str, str]:
     """Every minimum practice's status; one with no record has not started."""
-    recorded = {record.practice: record.status for record in use_case.practices.all()}
+    recorded = {record.practice: record.status for record in gate_rows(use_case, "practices")}
     return {practice: recorded.get(practice, PracticeStatus.NOT_STARTED) for practice in Practice.values}
 
 
 def waived_practices(use_case: UseCase, on: datetime.date) -> set[str]:
-    return {waiver.practice for waiver in use_case.waivers.all() if waiver.in_force(on)}
+    return {waiver.practice for waiver in gate_rows(use_case, "waivers") if waiver.in_force(on)}
 
 
 def practices_neither_done_nor_waived(use_case: UseCase, on: datetime.date) -> dict[str, str]:
@@ -221,7 +229,7 @@ def gate_fingerprint(use_case: UseCase) -> str:
     decision = use_case.decision
     determination = _one(use_case, "omb_determination")
     classification = _one(use_case, "eu_classification")
-    latest = max(((t.occurred_at, t.pk) for t in use_case.transitions.all()), default=(None, None))[1]
+    latest = max(((t.occurred_at, t.pk) for t in gate_rows(use_case, "transitions")), default=(None, None))[1]
     facts = {
         "stage": [use_case.stage, latest],
         "decision": [decision.pk, decision.statement, decision.owner_id, decision.frequency,
@@ -234,7 +242,7 @@ def gate_fingerprint(use_case: UseCase) -> str:
         "omb": determination.is_high_impact if determination else None,
         "practices": practice_statuses(use_case),
         "waivers": sorted([w.pk, w.practice, str(w.granted_on), str(w.expires_on), str(w.revoked_on)]
-                          for w in use_case.waivers.all()),
+                          for w in gate_rows(use_case, "waivers")),
         "eu": [classification.role, classification.risk_class] if classification else None,
     }
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
@@ -244,7 +252,7 @@ def standing_sign_off(use_case: UseCase, stage: str) -> SignOff | None:
     """The sign-off that decides `stage`'s gate: the latest one given on the gate conditions as
     they are now; earlier ones, and any given before a change to them, no longer count."""
     fingerprint = None
-    for sign_off in sorted(use_case.sign_offs.all(), key=lambda s: (s.signed_at, s.pk), reverse=True):
+    for sign_off in sorted(gate_rows(use_case, "sign_offs"), key=lambda s: (s.signed_at, s.pk), reverse=True):
         if sign_off.stage != stage:
             continue
         fingerprint = fingerprint or gate_fingerprint(use_case)

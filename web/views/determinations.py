@@ -11,7 +11,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import DomainError, InvalidInput, NotAllowed, Refused, StaleVersion
 from registry import access
-from registry.gates import NEXT_STAGE, is_high_impact, practice_statuses, standing_sign_off, waived_practices
+from registry.gates import (
+    NEXT_STAGE, gate_rows, is_high_impact, practice_statuses, standing_sign_off, waived_practices,
+)
 from registry.models import SIGN_OFF_STAGES, Practice, PracticeStatus, SignOffOutcome, Stage, UseCase
 from registry.selectors.determinations import (
     approvers_for, needs_sign_off, obligations_for, waiver_register, waiver_state,
@@ -30,7 +32,7 @@ EU_FIELDS = ["role", "risk_class", "annex_iii_area", "derogation_condition", "pr
 def determinations_section(use_case: UseCase, user, *, today) -> dict:
     """What the use case page shows of its determinations and sign-offs, and which forms it offers."""
     offer = access.offer_use_case(user, use_case)
-    records = {record.practice: record for record in use_case.practices.all()}
+    records = {record.practice: record for record in gate_rows(use_case, "practices")}
     waived = waived_practices(use_case, today)
     practices = [
         {"label": Practice(p).label, "status": status, "status_label": PracticeStatus(status).label,
@@ -41,14 +43,14 @@ def determinations_section(use_case: UseCase, user, *, today) -> dict:
     classification = getattr(use_case, "eu_classification", None)
     next_stage = NEXT_STAGE.get(use_case.stage)
     standing = {stage: standing_sign_off(use_case, stage) for stage in SIGN_OFF_STAGES}
-    sign_offs = [(s, standing.get(s.stage) == s) for s in use_case.sign_offs.all()]
+    sign_offs = [(s, standing.get(s.stage) == s) for s in gate_rows(use_case, "sign_offs")]
     pending = needs_sign_off(use_case)
     omb = getattr(use_case, "omb_determination", None)
     return {
         "omb": omb,
         "high_impact": is_high_impact(use_case),
         "practices": practices,
-        "waivers": [(w, waiver_state(w, today)) for w in use_case.waivers.all()],
+        "waivers": [(w, waiver_state(w, today)) for w in gate_rows(use_case, "waivers")],
         "eu": classification,
         "obligations": obligations_for(classification) if classification else [],
         "sign_offs": sign_offs,

@@ -15,7 +15,7 @@ from django_htmx.http import trigger_client_event
 
 from core.errors import DomainError, InvalidInput
 from registry import access
-from registry.gates import GATES, MoveRefused
+from registry.gates import GATES, MoveRefused, gate_rows
 from registry.models import VALUE_CHAIN_LAYERS, Readiness, Stage, UseCase, ValueChainLayer
 from registry.selectors.value import kpi_realised_value, total, why_no_value
 from registry.services.investments import delete_investment, record_investment
@@ -235,7 +235,7 @@ def _use_case_page(request, pk, *, state_form: StateDecisionForm | None = None, 
         gates.append((Stage(stage).label, use_case.needs if is_next else GATES[stage](use_case), is_next))
     timeline = []
     earlier = list(use_case.earlier_report.transitions.all()) if use_case.earlier_report else []
-    transitions = earlier + list(use_case.transitions.all())
+    transitions = earlier + gate_rows(use_case, "transitions")
     for index, transition in enumerate(transitions):
         until = transitions[index + 1].occurred_at if index + 1 < len(transitions) else None
         end_day = timezone.localdate(until) if until else today

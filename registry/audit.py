@@ -29,6 +29,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.apps import apps as global_apps
 from django.conf import settings
@@ -263,6 +264,15 @@ def chain_head(*, apps=global_apps) -> ChainHead:
     return ChainHead(*last) if last else ChainHead(0, GENESIS)
 
 
+class _Sealed(NamedTuple):
+    """An entry's place in the chain, as `seal` writes it (a model instance each cost a first
+    scan at 100,000 use cases, sealing the seed's 2.2 million entries, a third of its time)."""
+
+    pk: int
+    seq: int
+    chain_hash: str
+
+
 def seal(*, apps=global_apps, using: str = "default") -> ChainHead:
     """Append every committed entry not yet sealed to the chain, in the order they were
     written; returns the new head. One sealer at a time; writers never wait for it."""
@@ -285,8 +295,8 @@ def seal(*, apps=global_apps, using: str = "default") -> ChainHead:
             sealed = []
             for chained in batch:
                 seq, previous = seq + 1, link(previous, chained)
-                sealed.append(entry_model(pk=chained[0], seq=seq, chain_hash=previous))
-            bulk_update_fields(sealed, ["seq", "chain_hash"], using=using)
+                sealed.append(_Sealed(chained[0], seq, previous))
+            bulk_update_fields(sealed, ["seq", "chain_hash"], model=entry_model, using=using)
     return ChainHead(seq, previous)
 
 

@@ -5,6 +5,7 @@ it, on PostgreSQL (functions and triggers in one script) and on SQLite (the quic
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 
 from django.db import migrations
 
@@ -14,26 +15,33 @@ def kept_by_triggers(*, fill: Sequence[str], postgresql: str, postgresql_reverse
     """Runs `fill` (the rows of what is already there; `sqlite_fill` instead on SQLite where its SQL
     differs), then installs the triggers: `postgresql` as one script, or each of `sqlite`, a
     trigger's name to the rest of its `CREATE TRIGGER`. Reversed, it drops the triggers
-    (`postgresql_reverse`, or each of `sqlite` by name); the table's own removal takes the rows."""
+    (`postgresql_reverse`, or each of `sqlite` by name); the table's own removal takes the rows.
+    Partials of module functions, not closures, so that squashmigrations can write them out."""
+    return migrations.RunPython(
+        partial(_install, fill=list(fill), sqlite_fill=None if sqlite_fill is None else list(sqlite_fill),
+                postgresql=postgresql, sqlite=dict(sqlite)),
+        partial(_drop, postgresql_reverse=postgresql_reverse, sqlite=list(sqlite)),
+    )
 
-    def install(apps, schema_editor):
-        postgresql_database = schema_editor.connection.vendor == "postgresql"
-        for statement in fill if postgresql_database or sqlite_fill is None else sqlite_fill:
-            schema_editor.execute(statement, params=None)
-        if postgresql_database:
-            schema_editor.execute(postgresql, params=None)
-        else:
-            for name, body in sqlite.items():
-                schema_editor.execute(f"CREATE TRIGGER {name} {body}", params=None)
 
-    def drop(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(postgresql_reverse, params=None)
-        else:
-            for name in sqlite:
-                schema_editor.execute(f"DROP TRIGGER {name}", params=None)
+def _install(apps, schema_editor, *, fill: list[str], sqlite_fill: list[str] | None, postgresql: str,
+             sqlite: dict[str, str]) -> None:
+    postgresql_database = schema_editor.connection.vendor == "postgresql"
+    for statement in fill if postgresql_database or sqlite_fill is None else sqlite_fill:
+        schema_editor.execute(statement, params=None)
+    if postgresql_database:
+        schema_editor.execute(postgresql, params=None)
+    else:
+        for name, body in sqlite.items():
+            schema_editor.execute(f"CREATE TRIGGER {name} {body}", params=None)
 
-    return migrations.RunPython(install, drop)
+
+def _drop(apps, schema_editor, *, postgresql_reverse: str, sqlite: list[str]) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(postgresql_reverse, params=None)
+    else:
+        for name in sqlite:
+            schema_editor.execute(f"DROP TRIGGER {name}", params=None)
 
 
 def set_sqlite_triggers_aside(schema_editor, sqlite: Mapping[str, str]) -> None:

@@ -34,6 +34,15 @@ class StrictFilterSet(filters.FilterSet):
     malformed one, instead of being silently ignored or half read. Text filters take a blank
     value as no filter (every text contains the empty one)."""
 
+    def get_form_class(self):
+        # The form class depends on the filters alone, which are the class's: built once, not
+        # for every request (a list page spent a millisecond working out its fields' labels).
+        form_class = type(self).__dict__.get("_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            type(self)._form_class = form_class
+        return form_class
+
     def is_valid(self):
         valid = super().is_valid()
         for name, filter_ in self.filters.items():

@@ -114,3 +114,19 @@ def test_a_body_too_large_for_the_server_is_a_json_answer(client, settings):
 
     assert response.status_code in (400, 403, 413)
     assert response["Content-Type"] == "application/json"
+
+
+def test_each_list_request_is_judged_on_its_own_parameters(client):
+    """Every request of a filter set shares one form class: one request's refused value is not
+    the next one's error, nor its filter."""
+    pilot = UseCaseFactory(stage="pilot")
+    UseCaseFactory(stage="proposed")
+
+    refused = client.get("/api/use-cases/", {"business_unit": "abc", "stage": "pilot"})
+    other_refusal = client.get("/api/use-cases/", {"stage": "nowhere"})
+    accepted = client.get("/api/use-cases/", {"stage": "pilot"})
+
+    assert refused.status_code == 400 and list(refused.json()) == ["business_unit"]
+    assert other_refusal.status_code == 400 and list(other_refusal.json()) == ["stage"]
+    assert accepted.status_code == 200
+    assert [row["id"] for row in accepted.json()["results"]] == [pilot.pk]

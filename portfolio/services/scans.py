@@ -55,7 +55,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 
 from core.actors import NIGHTLY_SCAN, SystemActor, acting, acting_user
 from core.errors import Conflict, InvalidInput, NotAllowed, Refused, Unavailable
-from core.workers import hand_to_worker, task_named
+from core.workers import hand_to_worker, send_failing_fast, task_named
 from registry import audit
 
 from .. import embeddings
@@ -809,7 +809,7 @@ def start_scan(*, kinds: list[str] | None = None, as_of: datetime.date | None = 
         # The ScanRun is the record, so nobody waits on the task's result: without
         # ignore_result, sending first subscribes to the result store, which with Redis down
         # retries for ~20 s and then raises RuntimeError instead of the broker's error.
-        result = task_named(RUN_QUEUED_SCAN_TASK).apply_async(args=[scan_run.pk], retry=False, ignore_result=True)
+        result = send_failing_fast(task_named(RUN_QUEUED_SCAN_TASK), scan_run.pk, ignore_result=True)
     except Retry as retry:
         # Run in process (no broker): a scan already running cannot be waited for here.
         ScanRun.objects.filter(pk=scan_run.pk).update(status=ScanRun.Status.FAILED, error=f"Not started: {retry.exc}")

@@ -45,6 +45,8 @@ from .base import Detected, entered_stage_by, severity_up, use_cases_on
 
 KIND = FindingKind.VALUE_NOT_REALISED
 HIGH_ANNUAL_VALUE = Decimal("1000000")
+# An observation's value as stored: SQLite hands a subquery's decimal back as a float's 15 digits.
+OBSERVED_PLACES = Decimal(1).scaleb(-KPIObservation._meta.get_field("value").decimal_places)
 DECISION_ASKED = ["scale", "fix", "stop"]
 
 
@@ -56,7 +58,7 @@ class _KPI:
         self.baseline, self.target = row["kpis__baseline"], row["kpis__target"]
         self.direction = row["kpis__direction"]
         self.value_per_unit, self.value_period = row["kpis__value_per_unit"], row["kpis__value_period"]
-        self.latest = row["latest_value"]
+        self.latest = Decimal(row["latest_value"]).quantize(OBSERVED_PLACES)
 
     def progress(self) -> int:
         """+1 moved toward its target, 0 stayed, -1 moved away."""

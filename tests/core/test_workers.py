@@ -57,7 +57,7 @@ def broker():
 def _task_on(port: int):
     app = Celery("sender", broker=f"redis://127.0.0.1:{port}/0")
 
-    @app.task(name="tests.noop")
+    @app.task(name="tests.noop", shared=False)  # this app's alone, not every app's
     def noop(value):
         return value
 

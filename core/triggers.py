@@ -44,15 +44,16 @@ def _drop(apps, schema_editor, *, postgresql_reverse: str, sqlite: list[str]) ->
             schema_editor.execute(f"DROP TRIGGER {name}", params=None)
 
 
-def set_sqlite_triggers_aside(schema_editor, sqlite: Mapping[str, str]) -> None:
+def set_sqlite_triggers_aside(apps, schema_editor, *, sqlite: Mapping[str, str]) -> None:
     """SQLite alters a column by rebuilding its table, which drops the triggers on it and breaks
-    those naming it: a migration sets them aside (the `sqlite` of `kept_by_triggers`) first..."""
+    those naming it: a migration sets them aside (the `sqlite` of `kept_by_triggers`) first...
+    (A RunPython's code, with `sqlite` bound by `functools.partial`.)"""
     if schema_editor.connection.vendor == "sqlite":
         for name in sqlite:
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}", params=None)
 
 
-def restore_sqlite_triggers(schema_editor, sqlite: Mapping[str, str]) -> None:
+def restore_sqlite_triggers(apps, schema_editor, *, sqlite: Mapping[str, str]) -> None:
     """...and installs them again after."""
     if schema_editor.connection.vendor == "sqlite":
         for name, body in sqlite.items():

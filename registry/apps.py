@@ -25,4 +25,4 @@ class RegistryConfig(AppConfig):
         from .audit import REGISTRY_SOURCES, register_sources
 
         register_sources(REGISTRY_SOURCES)
-        connection_created.connect(_teach_sqlite, dispatch_uid="registry.lastmile_actor")
+        connection_created.connect(_teach_sqlite, dispatch_uid="registry.teach_sqlite")

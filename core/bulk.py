@@ -12,6 +12,7 @@ keep bulk_create and bulk_update.
 from __future__ import annotations
 
 import datetime
+import json
 from collections.abc import Iterator
 
 from django.db import connections, models, transaction
@@ -21,6 +22,23 @@ from simple_history.utils import get_history_manager_for_model
 
 BATCH_SIZE = 2000
 HISTORY_COLUMNS = ("history_date", "history_change_reason", "history_type", "history_user_id")
+
+
+class JSONText(str):
+    """A JSON field's value already dumped to its text: written as it is rather than dumped again
+    (a scan's detector processes dump their findings' details beside the other detectors)."""
+
+
+def _db_value(field: models.Field, value, connection):
+    """`value` of `field` as a statement or COPY takes it."""
+    if isinstance(value, JSONText):
+        return str(value)
+    return field.get_db_prep_save(value, connection)
+
+
+def _python_value(value):
+    """`value` as a model instance holds it (for the other databases, which go through the ORM)."""
+    return json.loads(value) if isinstance(value, JSONText) else value
 
 
 def id_batches(ids: list[int], *, using: str = "default") -> Iterator:
@@ -51,7 +69,7 @@ def insert_rows(model: type[models.Model], rows: list[tuple], *, columns: tuple[
     columns = columns or type(rows[0])._fields
     connection = connections[using]
     if connection.vendor != "postgresql":
-        objects = [model(**dict(zip(columns, row))) for row in rows]
+        objects = [model(**{column: _python_value(value) for column, value in zip(columns, row)}) for row in rows]
         created = model._base_manager.using(using).bulk_create(objects, batch_size=BATCH_SIZE)
         return [obj.pk for obj in created] if returning_ids else []
     from psycopg import sql  # only PostgreSQL gets here
@@ -74,7 +92,7 @@ def insert_rows(model: type[models.Model], rows: list[tuple], *, columns: tuple[
     json_positions = {i for i, f in enumerate(fields) if isinstance(f, models.JSONField)}
     if json_positions:
         rows = [
-            tuple(f.get_db_prep_save(value, connection) if i in json_positions else value for i, (f, value)
+            tuple(_db_value(f, value, connection) if i in json_positions else value for i, (f, value)
                   in enumerate(zip(fields, row)))
             for row in rows
         ]
@@ -162,7 +180,8 @@ def bulk_update_fields(objs: list, fields: list[str], *, model: type[models.Mode
     connection = connections[using]
     if connection.vendor != "postgresql":
         instances = [obj if isinstance(obj, model) else
-                     model(pk=obj.pk, **{field.attname: getattr(obj, field.attname) for field in targets}) for obj in objs]
+                     model(pk=obj.pk, **{field.attname: _python_value(getattr(obj, field.attname)) for field in targets})
+                     for obj in objs]
         model._base_manager.using(using).bulk_update(instances, fields, batch_size=min(batch_size, 250))
         return
     if len(objs) > batch_size:
@@ -178,7 +197,7 @@ def bulk_update_fields(objs: list, fields: list[str], *, model: type[models.Mode
     params = []
     for obj in objs:
         params.append(obj.pk)
-        params.extend(field.get_db_prep_save(getattr(obj, field.attname), connection) for field in targets)
+        params.extend(_db_value(field, getattr(obj, field.attname), connection) for field in targets)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "
@@ -206,7 +225,7 @@ def _update_through_copy(connection, meta, targets: list, objs: list) -> None:
             staging, sql.SQL(", ").join(column_types)).as_string(cursor.cursor))
         with cursor.cursor.copy(sql.SQL("COPY {} FROM STDIN").format(staging)) as copy:
             for obj in objs:
-                copy.write_row((obj.pk, *(field.get_db_prep_save(getattr(obj, field.attname), connection)
+                copy.write_row((obj.pk, *(_db_value(field, getattr(obj, field.attname), connection)
                                           for field in targets)))
         cursor.execute(sql.SQL("UPDATE {} AS t SET {} FROM {} AS s WHERE t.{} = s.pk").format(
             sql.Identifier(meta.db_table), assignments, staging, sql.Identifier(meta.pk.column)).as_string(cursor.cursor))

@@ -8,12 +8,14 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db.models import Case, Exists, F, Max, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce, Least, TruncDate
 from django.utils import timezone
 
-from portfolio.models import SEVERITY_ORDER
+from core.bulk import JSONText
+from portfolio.models import SEVERITY_ORDER, Finding
 from registry.models import VALUE_CHAIN_LAYERS, Stage, StageTransition, UseCase
 
 # Stages in which a use case is alive: what the scans judge. A stage not reported is alive
@@ -85,11 +87,47 @@ class Detected:
             return self.content_digest
         return digest(self.severity, self.substance, self.facts)
 
-    def digested(self) -> Detected:
-        """Itself with every digest the reconcile compares computed now, once priced: a scan
-        digests each finding in the process that detected it, beside the other detectors."""
-        self.fingerprint, self.substance_digest, self.content_digest, self.facts_digest  # read once: each is cached
-        return self
+    def digested(self) -> Digested:
+        """What the reconcile compares and writes of it, digested now, once priced: a scan digests
+        each finding in the process that detected it, beside the other detectors."""
+        return Digested(
+            kind=self.kind, fingerprint=self.fingerprint, substance_digest=self.substance_digest,
+            content_digest=self.content_digest, facts_digest=self.facts_digest, severity=self.severity,
+            title=self.title[:300], detail=JSONText(json.dumps(self.detail, cls=_DETAIL_ENCODER)),
+            price=None if self.price is None else str(self.price),
+            price_by_layer=None if self.price_by_layer is None else JSONText(json.dumps(self.price_by_layer_as_json)),
+            use_case_ids=self.use_case_ids, decision_ids=self.decision_ids,
+        )
+
+
+_DETAIL_ENCODER = Finding._meta.get_field("detail").encoder
+
+
+class Digested(NamedTuple):
+    """A detected finding as the reconcile compares and writes it: its digests, and its JSON
+    already dumped. Plain values only, so that the tens of thousands a detector process sends
+    the scan (or a part of a spread scan stores) cost little to carry and nothing to dump again;
+    its own list is the part's stored row (scan_parts)."""
+
+    kind: str
+    fingerprint: str
+    substance_digest: str
+    content_digest: str
+    facts_digest: str
+    severity: str
+    title: str  # as stored: its first 300 characters
+    detail: JSONText
+    price: str | None  # the decimal's text: the column rounds it as it would the Decimal
+    price_by_layer: JSONText | None
+    use_case_ids: list[int]
+    decision_ids: list[int]
+
+    @classmethod
+    def from_row(cls, row: list) -> Digested:
+        """Back from its stored row (a list of JSON values), its JSON texts marked as such again."""
+        found = cls(*row)
+        return found._replace(detail=JSONText(found.detail),
+                              price_by_layer=None if found.price_by_layer is None else JSONText(found.price_by_layer))
 
 
 # --- Judging as of a date ---------------------------------------------------------------

@@ -30,7 +30,7 @@ from registry.services.use_cases import state_decision as state_registry_decisio
 
 from ..access import CLOSING, answerable_findings, can_answer_finding, can_assign_findings, why_assignee_cannot_answer
 from ..models import ACTIVE_STATUSES, SEVERITY_ORDER, Finding, FindingEvent, FindingKind, FindingStatus, ScanRun, Severity
-from ..detectors.base import Detected
+from ..detectors.base import Detected, Digested
 from ..selectors.findings import visible_to
 
 logger = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ OPENED_COLUMNS = ("kind", "fingerprint", "substance", "content_digest", "facts_d
 EVENT_COLUMNS = ("finding_id", "from_status", "to_status", "occurred_at", "scan_run_id", "reason")
 
 
-def _open(found: list[tuple[str, Detected]], *, as_of: datetime.date, now: datetime.datetime, scan_run_id: int | None) -> list[int]:
+def _open(found: list[tuple[str, Digested]], *, as_of: datetime.date, now: datetime.datetime, scan_run_id: int | None) -> list[int]:
     """Write the findings first detected now (with their fingerprints), their creation history
     and their "opened" events; returns their ids in the order of `found`.
 
@@ -105,7 +105,7 @@ def _open(found: list[tuple[str, Detected]], *, as_of: datetime.date, now: datet
     scan of a large portfolio opens tens of thousands.
     """
     rows = [(d.kind, fingerprint, d.substance_digest, d.content_digest, d.facts_digest, d.severity, FindingStatus.OPEN,
-             d.title[:300], d.detail, d.price, d.price_by_layer_as_json, as_of, as_of, now, scan_run_id)
+             d.title, d.detail, d.price, d.price_by_layer, as_of, as_of, now, scan_run_id)
             for fingerprint, d in found]
     ids = insert_rows(Finding, rows, columns=OPENED_COLUMNS, returning_ids=True)
     copy_to_history(Finding, ids, reason="opened by a scan", date=now)
@@ -114,16 +114,17 @@ def _open(found: list[tuple[str, Detected]], *, as_of: datetime.date, now: datet
     return ids
 
 
-def _written(held, found: Detected, **values) -> SimpleNamespace:
+def _written(held, found: Digested, **values) -> SimpleNamespace:
     """What a bulk update writes to the held row, by attname: `found`'s content, the row's own
     first-seen date, overridden by `values`."""
     return SimpleNamespace(**{
-        "pk": held.pk, "severity": found.severity, "title": found.title[:300], "detail": found.detail,
-        "price": found.price, "price_by_layer": found.price_by_layer_as_json, "substance": found.substance_digest,
+        "pk": held.pk, "severity": found.severity, "title": found.title, "detail": found.detail,
+        "price": found.price, "price_by_layer": found.price_by_layer, "substance": found.substance_digest,
         "content_digest": found.content_digest, "facts_digest": found.facts_digest, "first_seen": held.first_seen, **values})
 
 
-def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.date, scan_run: ScanRun | None = None) -> ReconcileResult:
+def reconcile(*, kinds: list[str], detected: list[Digested | Detected], as_of: datetime.date,
+              scan_run: ScanRun | None = None) -> ReconcileResult:
     """Write one scan's results for `kinds` in one transaction, keyed by fingerprint, set-based.
 
     A finding whose facts changed, or which is resolved or reopened, is rewritten with a history
@@ -131,12 +132,13 @@ def reconcile(*, kinds: list[str], detected: list[Detected], as_of: datetime.dat
     counts without one; one that says the same (use cases included) moves its last-seen date, all
     in one statement, or is not written at all when seen already on `as_of`. Every finding a
     scan writes goes up a version. Only what it rewrites has its use cases and decisions
-    compared and relinked.
+    compared and relinked. A scan hands it what its detectors found already digested; a Detected
+    is digested here.
     """
     now = timezone.now()
     scan_run_id = scan_run.pk if scan_run is not None else None
     result = ReconcileResult()
-    by_fingerprint = {d.fingerprint: d for d in detected}
+    by_fingerprint = {d.fingerprint: d if isinstance(d, Digested) else d.digested() for d in detected}
     with transaction.atomic():
         held_rows = Finding.objects.select_for_update().filter(kind__in=kinds).order_by().values_list(
             *HELD_COLUMNS, named=True)

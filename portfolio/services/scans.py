@@ -60,7 +60,7 @@ from registry import audit
 
 from .. import embeddings
 from ..access import can_run_scans
-from ..detectors.base import Detected
+from ..detectors.base import Digested
 from ..models import FindingKind, Policy, ScanPart, ScanRun
 from ..pricing import price_findings
 from . import scan_parts
@@ -115,14 +115,15 @@ def detector(kind: str) -> Callable:
     return importlib.import_module(DETECTORS[kind]).detect
 
 
-def detect_and_price(kind: str, *, as_of: datetime.date, policy: Policy) -> list[Detected]:
-    """What the detector of `kind` finds on `as_of`, priced and digested: ready to reconcile."""
+def detect_and_price(kind: str, *, as_of: datetime.date, policy: Policy) -> list[Digested]:
+    """What the detector of `kind` finds on `as_of`, priced and digested: ready to reconcile (and
+    cheap to send from a detector process, or to store as a part of a spread scan)."""
     found = detector(kind)(as_of=as_of, policy=policy)
     price_findings(found, as_of=as_of)
     return [each.digested() for each in found]
 
 
-def detect_all(kinds: list[str], *, as_of: datetime.date, policy: Policy) -> list[Detected]:
+def detect_all(kinds: list[str], *, as_of: datetime.date, policy: Policy) -> list[Digested]:
     """What the detectors of `kinds` find on `as_of`, priced, in the order of `kinds`."""
     with detecting(kinds, as_of=as_of, policy=policy) as found_by_kind:
         found = dict(found_by_kind)
@@ -130,7 +131,7 @@ def detect_all(kinds: list[str], *, as_of: datetime.date, policy: Policy) -> lis
 
 
 @contextmanager
-def detecting(kinds: list[str], *, as_of: datetime.date, policy: Policy) -> Iterator[Iterator[tuple[str, list[Detected]]]]:
+def detecting(kinds: list[str], *, as_of: datetime.date, policy: Policy) -> Iterator[Iterator[tuple[str, list[Digested]]]]:
     """(kind, what its detector found, priced) for each of `kinds`, as each detector finishes.
 
     On PostgreSQL, with SCAN_PROCESSES above 1 and outside any transaction, that many forked
@@ -182,7 +183,7 @@ class _DetectorProcesses:
             cursor.execute("SELECT pg_export_snapshot()")
             [(snapshot,)] = cursor.fetchall()
             parent = os.getpid()
-            self.early: list[tuple[str, list[Detected]]] = []
+            self.early: list[tuple[str, list[Digested]]] = []
             try:
                 for reader, writer in pipes:
                     pid = os.fork()
@@ -204,7 +205,7 @@ class _DetectorProcesses:
                 self.stop()
                 raise
 
-    def _receive(self) -> list[tuple[str, list[Detected]]]:
+    def _receive(self) -> list[tuple[str, list[Digested]]]:
         """The kinds detected since the last call, waiting until some process sends something;
         a process that failed, or ended without saying it was done, raises."""
         detected = []
@@ -227,7 +228,7 @@ class _DetectorProcesses:
                     detected.append((kind, found))
         return detected
 
-    def results(self) -> Iterator[tuple[str, list[Detected]]]:
+    def results(self) -> Iterator[tuple[str, list[Digested]]]:
         yield from self.early
         while self.pending:
             yield from self._receive()
@@ -469,7 +470,7 @@ def _embed_for(scan_run: ScanRun) -> None:
         embeddings.refresh()
 
 
-def _record_results(scan_run: ScanRun, found_by_kind: Iterable[tuple[str, list[Detected]]]) -> ScanRun:
+def _record_results(scan_run: ScanRun, found_by_kind: Iterable[tuple[str, list[Digested]]]) -> ScanRun:
     """Reconcile what the run's detectors found and mark the run succeeded, in one transaction;
     then queue its digests. If the attempt was handed over meanwhile (it outlived its lock and
     the sweep gave the run to another worker), everything it wrote is rolled back: the run is
@@ -497,7 +498,7 @@ def _check_references_as_written() -> None:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
-def _reconcile_and_record(scan_run: ScanRun, found_by_kind: Iterable[tuple[str, list[Detected]]]) -> None:
+def _reconcile_and_record(scan_run: ScanRun, found_by_kind: Iterable[tuple[str, list[Digested]]]) -> None:
     """Inside the caller's transaction: the findings of each kind reconciled (as `found_by_kind`
     yields them), then, the run's row locked and its attempt found still running, the run's
     figures, success and audit log entry recorded and its stored parts dropped: committed

@@ -5,7 +5,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from core.bulk import bulk_update_fields
+import json
+
+from core.bulk import JSONText, bulk_update_fields, insert_rows
 from portfolio.models import Finding
 
 pytestmark = pytest.mark.django_db
@@ -41,3 +43,22 @@ def test_bulk_update_leaves_other_rows_and_fields_alone():
     assert Finding.objects.get(pk=kept.pk).title == "Finding 0"
     assert [(f.title, f.detail) for f in Finding.objects.filter(pk__in=[f.pk for f in changed]).order_by("pk")] == [
         ("Rewritten", {"n": 1}), ("Rewritten", {"n": 2})]
+
+
+@pytest.mark.parametrize("batch_size", [100, 2], ids=["one statement", "through a staging table"])
+def test_json_already_dumped_is_written_as_the_value_it_dumps_not_as_a_string(batch_size):
+    detail = {"members": ["FIN-001", "HR-002"], "note": "it's \"quoted\"\tand ø", "days": 212}
+    [pk] = insert_rows(Finding, [("stalled_pilot", "f", "s", "low", "T", JSONText(json.dumps(detail)), "2026-11-02",
+                                  "2026-11-02")],
+                       columns=("kind", "fingerprint", "substance", "severity", "title", "detail", "first_seen",
+                                "last_seen"), returning_ids=True)
+    assert Finding.objects.get(pk=pk).detail == detail
+
+    others = findings(2)
+    rewritten = {"members": ["FIN-001"], "price_note": None}
+    bulk_update_fields([SimpleNamespace(pk=f.pk, detail=JSONText(json.dumps(rewritten)), price_by_layer=None)
+                        for f in [Finding.objects.get(pk=pk), *others]],
+                       ["detail", "price_by_layer"], model=Finding, batch_size=batch_size)
+
+    assert [f.detail for f in Finding.objects.order_by("pk")] == [rewritten] * 3
+    assert Finding.objects.filter(detail__members__0="FIN-001").count() == 3, "stored as JSON, queryable by key"

@@ -1,11 +1,10 @@
 """Set-based writes: what they write is what bulk_update would have written, whichever way."""
 
+import json
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-
-import json
 
 from core.bulk import JSONText, bulk_update_fields, insert_rows
 from portfolio.models import Finding

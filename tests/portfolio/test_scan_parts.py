@@ -9,6 +9,7 @@ tests/e2e/test_scan_chord.py.
 from __future__ import annotations
 
 import datetime
+import pickle
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -19,6 +20,7 @@ import portfolio.services.scans as scans
 from core.actors import COMMAND, SCHEDULER
 from core.bulk import JSONText
 from demo.generator import seed_demo_portfolio
+from portfolio.detectors.base import Digested
 from portfolio.models import Finding, FindingEvent, FindingKind, Policy, ScanPart, ScanRun
 from portfolio.services import scan_parts
 from portfolio.services.scans import (
@@ -58,6 +60,17 @@ def test_a_stored_part_reads_back_as_the_findings_the_detector_returned(demo_por
     assert any(found.price is not None for found in detected), "the demo prices some findings"
     assert loaded(run) == detected
     assert all(type(found.detail) is JSONText for found in loaded(run)), "its detail written as it was dumped"
+
+
+def test_what_a_detector_process_sends_arrives_as_it_was_sent(demo_portfolio):
+    detected = detect_all([FindingKind.STALLED_PILOT, FindingKind.DUPLICATE_CAPABILITY], as_of=AS_OF,
+                          policy=Policy.current())
+
+    received = pickle.loads(pickle.dumps(detected, protocol=pickle.HIGHEST_PROTOCOL))
+
+    assert received == detected and len(detected) > 5
+    assert {type(found) for found in received} == {Digested}
+    assert {type(found.detail) for found in received} == {JSONText}, "written as the JSON it holds, not as a string"
 
 
 def test_a_part_stored_twice_keeps_one_copy(demo_portfolio):

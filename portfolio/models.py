@@ -1,6 +1,5 @@
 """Findings the scans raise, the runs that raised them, and the policy they judge by."""
 
-import json
 from functools import lru_cache
 
 from django.conf import settings
@@ -203,14 +202,6 @@ class ScanRun(models.Model):
         return None
 
 
-class AsDigestedEncoder(json.JSONEncoder):
-    """JSON of a detected finding's values as its digests see them (detectors/base.digest): a
-    date or anything else JSON lacks as its str()."""
-
-    def default(self, o):
-        return str(o)
-
-
 class ScanPart(models.Model):
     """What one detector of a scan run spread over workers found, priced, until the run's
     reconcile reads it: one row per (run, kind), replaced whole when a killed worker's part runs
@@ -221,7 +212,7 @@ class ScanPart(models.Model):
     kind = models.CharField(max_length=40, choices=FindingKind.choices)
     # One compact list per detected finding (portfolio/services/scan_parts.py), not a row each:
     # a part of the duplicates scan at 100,000 use cases holds tens of thousands.
-    detected = models.JSONField(default=list, encoder=AsDigestedEncoder)
+    detected = models.JSONField(default=list)
     stored_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -72,9 +72,10 @@ class Detected:
         return digest(self.severity, self.substance, self.title[:300], self.detail, price, sorted(self.use_case_ids),
                       sorted(self.decision_ids), *on_layers)
 
-    @property
+    @cached_property
     def price_by_layer_as_json(self) -> dict[str, str] | None:
-        """The layers' amounts as stored: decimal strings to the cent."""
+        """The layers' amounts as stored: decimal strings to the cent (read by the content digest
+        and by digested(), so after pricing too)."""
         if self.price_by_layer is None:
             return None
         return {layer: f"{amount:.2f}" for layer, amount in self.price_by_layer.items()}

@@ -2,7 +2,6 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import portfolio.models
 from django.db import migrations, models
 
 
@@ -18,7 +17,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('kind', models.CharField(choices=[('stalled_pilot', 'Stalled pilot'), ('duplicate_capability', 'Duplicated capability'), ('orphaned_ownership', 'Orphaned ownership'), ('broken_feedback_loop', 'Broken feedback loop'), ('missing_decision', 'Missing decision'), ('inventory_completeness', 'Inventory completeness'), ('high_impact_practices', 'High-impact practices'), ('value_not_realised', 'Value not realised'), ('lopsided_investment', 'Lopsided investment')], max_length=40)),
-                ('detected', models.JSONField(default=list, encoder=portfolio.models.AsDigestedEncoder)),
+                ('detected', models.JSONField(default=list)),
                 ('stored_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('scan_run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='parts', to='portfolio.scanrun')),
             ],

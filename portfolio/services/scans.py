@@ -38,6 +38,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
+import re
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -75,6 +76,9 @@ FINISH_SPREAD_SCAN_TASK = "portfolio.tasks.finish_spread_scan"
 FAIL_SPREAD_SCAN_TASK = "portfolio.tasks.fail_spread_scan"
 SEND_DIGESTS_TASK = "portfolio.tasks.send_scan_digests_task"
 SEAL_AUDIT_LOG_TASK = "portfolio.tasks.seal_audit_log_task"
+
+# What pg_export_snapshot() returns, e.g. 00000003-0000001B-1.
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+(-[0-9A-F]+)+")
 
 # Detectors by dotted path, imported when a scan needs them: the duplicate detector pulls in
 # SciPy, which pages and commands that never scan should not pay for.
@@ -282,7 +286,11 @@ def _detect_in_process(snapshot: str, waiting, results, as_of: datetime.date, po
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
+            # A utility statement takes no bound parameter when statements are prepared
+            # (DATABASE_PREPARE_THRESHOLD): the id PostgreSQL exported goes in as a literal.
+            if not _SNAPSHOT_ID.fullmatch(snapshot):
+                raise ValueError(f"Not a snapshot id PostgreSQL exports: {snapshot!r}")
+            cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
             results.send(("holding",))
             while (kind := waiting.get()) is not None:
                 results.send((kind, detect_and_price(kind, as_of=as_of, policy=policy)))

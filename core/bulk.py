@@ -21,6 +21,9 @@ from django.utils import timezone
 from simple_history.utils import get_history_manager_for_model
 
 BATCH_SIZE = 2000
+# The most parameters one statement may have when bound on the server (the protocol counts them
+# in 16 bits; see DATABASE_PREPARE_THRESHOLD).
+MAX_PARAMETERS = 65_535
 HISTORY_COLUMNS = ("history_date", "history_change_reason", "history_type", "history_user_id")
 
 
@@ -184,7 +187,7 @@ def bulk_update_fields(objs: list, fields: list[str], *, model: type[models.Mode
                      for obj in objs]
         model._base_manager.using(using).bulk_update(instances, fields, batch_size=min(batch_size, 250))
         return
-    if len(objs) > batch_size:
+    if len(objs) > batch_size or len(objs) * (1 + len(targets)) > MAX_PARAMETERS:
         _update_through_copy(connection, meta, targets, objs)
         return
     quote = connection.ops.quote_name

@@ -22,7 +22,11 @@ class RegistryConfig(AppConfig):
     name = 'registry'
 
     def ready(self):
+        from core.lookups import install_in_as_array
+
         from .audit import REGISTRY_SOURCES, register_sources
+
+        install_in_as_array()
 
         register_sources(REGISTRY_SOURCES)
         connection_created.connect(_teach_sqlite, dispatch_uid="registry.teach_sqlite")

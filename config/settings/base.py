@@ -150,6 +150,7 @@ def _prepare_threshold(value: str) -> int | None:
 # connection has run this many times is prepared on the server, which plans it once for every
 # value. Empty: every statement is sent with its values inlined and planned each time (behind a
 # connection pooler that cannot keep prepared statements).
+PREPARE_THRESHOLD = None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     PREPARE_THRESHOLD = _prepare_threshold(env.str("DATABASE_PREPARE_THRESHOLD", default="5"))
     if PREPARE_THRESHOLD is not None:

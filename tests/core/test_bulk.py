@@ -5,6 +5,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from django.db import connection
 
 from core.bulk import JSONText, bulk_update_fields, insert_rows
 from portfolio.models import Finding
@@ -61,3 +62,19 @@ def test_json_already_dumped_is_written_as_the_value_it_dumps_not_as_a_string(ba
 
     assert [f.detail for f in Finding.objects.order_by("pk")] == [rewritten] * 3
     assert Finding.objects.filter(detail__members__0="FIN-001").count() == 3, "stored as JSON, queryable by key"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite binds no parameter on a server")
+def test_a_bulk_update_of_more_values_than_a_statement_may_bind_is_written_whole():
+    """22,000 rows of two fields and their ids, asked for in one statement: 66,000 parameters, more
+    than a statement bound on the server may have (DATABASE_PREPARE_THRESHOLD)."""
+    ids = insert_rows(Finding, [("stalled_pilot", f"f{n}", "s", "low", f"Finding {n}", JSONText("{}"), "2026-11-02",
+                                 "2026-11-02") for n in range(22_000)],
+                      columns=("kind", "fingerprint", "substance", "severity", "title", "detail", "first_seen",
+                               "last_seen"), returning_ids=True)
+
+    bulk_update_fields([SimpleNamespace(pk=pk, title=f"Rewritten {pk}", last_seen="2026-11-03") for pk in ids],
+                       ["title", "last_seen"], model=Finding, batch_size=30_000)
+
+    assert Finding.objects.filter(last_seen="2026-11-03").count() == 22_000
+    assert Finding.objects.get(pk=ids[-1]).title == f"Rewritten {ids[-1]}"

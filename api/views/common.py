@@ -81,16 +81,18 @@ class DetailETagMixin:
             headers["Location"] = reverse(f"api:{self.basename}-detail", args=[fresh.pk])
         return Response(serializer.data, status=status_code, headers=headers)
 
-    def edited_response(self, instance, *, read_version: int):
-        """The answer to an edit of `instance`, loaded by `get_object` at `read_version`.
+    def edited_response(self, instance, *, read_version: int, serializer):
+        """The answer to an edit of `instance`, loaded by `get_object` at `read_version` and
+        validated by `serializer`.
 
         An edit changes the row and, when it sends them, the friction points (whose set()
         forgets their prefetch): the other relations it prefetched (KPIs, gate facts) still hold, so
-        the answer is built from it rather than from the whole detail read again. When someone
-        else wrote in between (If-Match `*`), the detail is read again."""
+        the answer is built from it rather than from the whole detail read again, by the
+        serializer that validated the edit (its fields are built already). When someone else
+        wrote in between (If-Match `*`), the detail is read again."""
         if instance.version != read_version + 1:
             return self.detail_response(instance)
-        data = self.get_serializer_class()(instance, context=self.get_serializer_context()).data
+        data = serializer.to_representation(instance)
         return Response(data, headers={"ETag": etag_for(instance, data)})
 
     def retrieve(self, request, *args, **kwargs):

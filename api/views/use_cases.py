@@ -102,7 +102,7 @@ class UseCaseViewSet(DetailETagMixin, mixins.ListModelMixin, mixins.RetrieveMode
         edit_use_case(use_case=use_case, actor=request.user, expected_version=expected, friction_points=friction_points)
         if friction_points is not None:
             use_case.friction_point_codes = None  # read with the row, before they were set
-        return self.edited_response(use_case, read_version=read_version)
+        return self.edited_response(use_case, read_version=read_version, serializer=serializer)
 
     @extend_schema(
         summary="Move the use case to another stage through its gate",

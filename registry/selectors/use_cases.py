@@ -7,6 +7,8 @@ from __future__ import annotations
 from django.db.models import Case, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Upper
 
+from core.expressions import PlannedFor
+
 from ..models import BusinessUnit, HighImpact, Person, Stage, UseCase
 
 # What a search reads: the use case's own text, its decision's statement, its unit's name and
@@ -25,7 +27,7 @@ def _contains(model, path: str, term: str) -> Q:
     answers it from that column's trigram index (registry migration 0017)."""
     relation, _, rest = path.partition("__")
     if not rest:
-        return Q(**{f"{path}__icontains": term})
+        return Q(**{f"{path}__icontains": PlannedFor(term)})
     related = model._meta.get_field(relation).related_model
     return Q(**{f"{relation}__in": related._base_manager.filter(_contains(related, rest, term)).values("pk")})
 
@@ -52,9 +54,10 @@ def matching(queryset: QuerySet[UseCase], terms) -> QuerySet[UseCase]:
     one text that holds all of SEARCH_FIELDS (UseCaseSearchText), so that PostgreSQL weighs each
     term against that column's statistics and plans the page for it. The text is kept in
     capitals (registry migration 0022), so each term is put in capitals by the database, as
-    `icontains` would, and compared with the text as stored."""
+    `icontains` would, and compared with the text as stored. Each term is in the statement's
+    text (PlannedFor), so a statement prepared on the server is still planned for its terms."""
     for term in list(terms)[:MAX_SEARCH_TERMS]:
-        queryset = queryset.filter(search_text__document__contains=Upper(Value(term)))
+        queryset = queryset.filter(search_text__document__contains=Upper(PlannedFor(term)))
     return queryset
 
 

@@ -131,3 +131,16 @@ def test_a_search_holding_a_nul_is_refused_naming_it_whether_or_not_the_list_sea
 
     assert response.status_code == 400
     assert "search" in response.json()
+
+
+def test_a_searched_word_holding_quotes_wildcards_or_backslashes_finds_what_holds_it_and_nothing_else(office):
+    """A searched word is written into the statement, quoted (core.expressions.PlannedFor): every
+    character of it is searched for as it is, the same on every database."""
+    odd = UseCaseFactory(title=r"O'Brien's 100% C:\models\v2_final %s {x}")
+    UseCaseFactory(title="O Briens 1000 models v2final")
+
+    for words in ("o'brien's", "100%", r"c:\models\v2_final", "%s", "{x}", "n's", "% c:", "2_f", r"s\v", '"%s" 100%'):
+        assert _found(office, words) == [odd.pk], words
+    assert _found(office, "o''brien") == _found(office, r"\\") == _found(office, "%%") == []
+    response = office.get("/api/decisions/", {"search": "o'brien's 100%"})
+    assert response.status_code == 200 and response.json()["results"] == []

@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "api.middleware.PreparedStatementsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -146,16 +147,15 @@ def _prepare_threshold(value: str) -> int | None:
     return threshold
 
 
-# PostgreSQL spent longer planning an API detail's ten joins than running them: a statement a
-# connection has run this many times is prepared on the server, which plans it once for every
-# value. Empty: every statement is sent with its values inlined and planned each time (behind a
-# connection pooler that cannot keep prepared statements).
+# In an API request, a statement the connection has run this many times is prepared on the
+# server and planned once (api.middleware.PreparedStatementsMiddleware says why), which needs
+# every value bound on the server. Empty: values are inlined by the client and every statement
+# is planned each time (behind a connection pooler that cannot keep prepared statements).
 PREPARE_THRESHOLD = None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     PREPARE_THRESHOLD = _prepare_threshold(env.str("DATABASE_PREPARE_THRESHOLD", default="5"))
     if PREPARE_THRESHOLD is not None:
-        DATABASES["default"].setdefault("OPTIONS", {}).update(
-            server_side_binding=True, prepare_threshold=PREPARE_THRESHOLD)
+        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=None)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 

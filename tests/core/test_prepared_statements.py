@@ -1,6 +1,7 @@
-"""On PostgreSQL, a statement a connection runs again and again is prepared on the server and
+"""On PostgreSQL, a statement an API request runs again and again is prepared on the server and
 planned once (DATABASE_PREPARE_THRESHOLD); its answers stay those of a statement planned each
-time, and no statement has more parameters than one bound on the server may have."""
+time, pages plan theirs each time, and no statement has more parameters than one bound on the
+server may have."""
 
 import pytest
 from django.conf import settings
@@ -47,6 +48,20 @@ def test_a_detail_read_again_and_again_is_planned_once_and_answers_each_use_case
     # PostgreSQL plans a prepared statement for its first five values, then keeps one plan.
     [(generic_plans, custom_plans)] = _prepared_use_case_details()
     assert custom_plans == 5 and generic_plans == len(use_cases) - settings.PREPARE_THRESHOLD - custom_plans
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="statements are prepared on PostgreSQL only")
+def test_a_page_read_again_and_again_is_planned_for_its_values_each_time(client, program_office_user):
+    """Pages plan each statement for its values (an owner's decisions decide their plans)."""
+    UseCaseFactory.create_batch(3)
+    client.force_login(program_office_user)
+
+    for _ in range(settings.PREPARE_THRESHOLD + 12):
+        assert client.get("/use-cases/").status_code == 200
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone() == (0,)
 
 
 def test_a_filter_on_tens_of_thousands_of_ids_answers_and_a_short_one_too():

@@ -20,10 +20,15 @@ class PreparedStatementsMiddleware:
     def __call__(self, request):
         if settings.PREPARE_THRESHOLD is None or not request.path.startswith(API_PREFIX):
             return self.get_response(request)
-        connection.ensure_connection()
-        connection.connection.prepare_threshold = settings.PREPARE_THRESHOLD
-        try:
-            return self.get_response(request)
-        finally:
-            if connection.connection is not None:
-                connection.connection.prepare_threshold = None
+        # Set as each statement runs: a request that reads nothing (the schema) opens no connection.
+        with connection.execute_wrapper(_prepared_once_run_enough):
+            try:
+                return self.get_response(request)
+            finally:
+                if connection.connection is not None:
+                    connection.connection.prepare_threshold = None
+
+
+def _prepared_once_run_enough(execute, sql, params, many, context):
+    context["connection"].connection.prepare_threshold = settings.PREPARE_THRESHOLD
+    return execute(sql, params, many, context)

@@ -40,9 +40,10 @@ IN_LIST_AS_ARRAY_ABOVE = 100
 
 class _InAsArrayMixin:
     """On PostgreSQL, `__in` a list of more than IN_LIST_AS_ARRAY_ABOVE ids or codes is
-    `= ANY(one array)`, which PostgreSQL plans as it plans an IN list. A statement prepared on
-    the server takes at most 65,535 parameters (a scan names tens of thousands of findings),
-    and one text for every length of list is one statement to prepare."""
+    `= ANY(one array)`, which PostgreSQL plans as it plans an IN list. A statement whose values
+    are bound on the server (DATABASE_PREPARE_THRESHOLD) takes at most 65,535 of them (a scan's
+    digests name tens of thousands of findings), and one text for every length of list is one
+    statement to prepare."""
 
     def as_postgresql(self, compiler, connection):
         if self.rhs_is_direct_value() and len(self.rhs) > IN_LIST_AS_ARRAY_ABOVE and not isinstance(self.lhs, ColPairs):

@@ -286,8 +286,8 @@ def _detect_in_process(snapshot: str, waiting, results, as_of: datetime.date, po
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            # A utility statement takes no bound parameter when statements are prepared
-            # (DATABASE_PREPARE_THRESHOLD): the id PostgreSQL exported goes in as a literal.
+            # A utility statement takes no parameter bound on the server (as values are with
+            # DATABASE_PREPARE_THRESHOLD set): the id PostgreSQL exported goes in as a literal.
             if not _SNAPSHOT_ID.fullmatch(snapshot):
                 raise ValueError(f"Not a snapshot id PostgreSQL exports: {snapshot!r}")
             cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
